@@ -1,0 +1,324 @@
+#include "vigil/protocol/wire.h"
+
+namespace vigil::wire {
+
+const char* to_string(ConfigError error) {
+    switch (error) {
+        case ConfigError::None:
+            return "ok";
+        case ConfigError::Malformed:
+            return "malformed config message";
+        case ConfigError::UnknownKey:
+            return "unknown config key";
+        case ConfigError::UnknownCollector:
+            return "unknown collector id";
+        case ConfigError::BadInterval:
+            return "interval out of range";
+        case ConfigError::BadPriority:
+            return "unknown priority group";
+        case ConfigError::StaleVersion:
+            return "config version not newer than the one in force";
+        case ConfigError::BadValue:
+            return "value out of range";
+        case ConfigError::Unavailable:
+            return "collector not built into this agent";
+    }
+    return "unknown config error";
+}
+
+void encode_flow(cbor::Writer& out, const FlowFields& flow) {
+    out.uint(flow.flags);
+    out.uint(flow.local_port);
+    out.uint(flow.remote_port);
+    out.uint(flow.bytes_in);
+    out.uint(flow.bytes_out);
+    out.uint(flow.packets_in);
+    out.uint(flow.packets_out);
+    out.uint(flow.first_s);
+    out.uint(flow.last_s);
+}
+
+size_t flow_size(const FlowFields& flow) {
+    return cbor::head_size(flow.flags) + cbor::head_size(flow.local_port) +
+           cbor::head_size(flow.remote_port) + cbor::head_size(flow.bytes_in) +
+           cbor::head_size(flow.bytes_out) + cbor::head_size(flow.packets_in) +
+           cbor::head_size(flow.packets_out) + cbor::head_size(flow.first_s) +
+           cbor::head_size(flow.last_s);
+}
+
+void encode_overflow(cbor::Writer& out, const OverflowFields& overflow) {
+    out.array(kOverflowItems);
+    out.uint(overflow.family);
+    out.uint(static_cast<uint8_t>(overflow.protocol));
+    out.uint(overflow.bytes_in);
+    out.uint(overflow.bytes_out);
+    out.uint(overflow.packets_in);
+    out.uint(overflow.packets_out);
+}
+
+void encode_address(cbor::Writer& out, const Address& address) {
+    out.bytes(address.bytes, address.size());
+}
+
+bool decode_address(cbor::Reader& in, Address& address) {
+    const uint8_t* data = nullptr;
+    size_t length = 0;
+    if (!in.read_bytes(data, length)) {
+        return false;
+    }
+    if (length != 0 && length != 4 && length != 16) {
+        in.fail(cbor::ReadError::OutOfRange);
+        return false;
+    }
+    address = Address{};
+    address.family = length == 4 ? 4 : length == 16 ? 6 : 0;
+    for (size_t i = 0; i < length; ++i) {
+        address.bytes[i] = data[i];
+    }
+    return true;
+}
+
+void encode_heartbeat(cbor::Writer& out, const HeartbeatFields& hb) {
+    const bool rejected = hb.rejected_config_reason != ConfigError::None;
+    out.map(rejected ? 15 : 14);
+    out.uint(heartbeat_key::kState);
+    out.uint(static_cast<uint8_t>(hb.state));
+    out.uint(heartbeat_key::kConfigVersion);
+    out.uint(hb.config_version);
+    out.uint(heartbeat_key::kPacketsSeen);
+    out.uint(hb.packets_seen);
+    out.uint(heartbeat_key::kPacketsUnparsed);
+    out.uint(hb.packets_unparsed);
+    out.uint(heartbeat_key::kPacketsIgnored);
+    out.uint(hb.packets_ignored);
+    out.uint(heartbeat_key::kOverflowPackets);
+    out.uint(hb.overflow_packets);
+    out.uint(heartbeat_key::kMessagesSent);
+    out.uint(hb.messages_sent);
+    out.uint(heartbeat_key::kSendFailures);
+    out.uint(hb.send_failures);
+    out.uint(heartbeat_key::kMessagesDropped);
+    out.uint(hb.messages_dropped);
+    out.uint(heartbeat_key::kBacklogMessages);
+    out.uint(hb.backlog_messages);
+    out.uint(heartbeat_key::kBacklogBytes);
+    out.uint(hb.backlog_bytes);
+    if (rejected) {
+        out.uint(heartbeat_key::kConfigRejected);
+        out.array(2);
+        out.uint(hb.rejected_config_version);
+        out.uint(static_cast<uint8_t>(hb.rejected_config_reason));
+    }
+    out.uint(heartbeat_key::kScheduleDrift);
+    out.uint(hb.schedule_drift);
+    out.uint(heartbeat_key::kClockJumps);
+    out.uint(hb.clock_jumps);
+    out.uint(heartbeat_key::kCollectors);
+    out.uint(hb.collectors);
+}
+
+namespace {
+
+void put_string_field(cbor::Writer& out, uint8_t key, const char* value) {
+    if (value != nullptr) {
+        out.uint(key);
+        out.text_cstr(value, kMaxSystemString);
+    }
+}
+
+}  // namespace
+
+void encode_system(cbor::Writer& out, const SystemFields& sys) {
+    const char* const strings[] = {sys.agent_version, sys.os_name,          sys.os_version,
+                                   sys.stack_name,    sys.stack_version,    sys.firmware_version,
+                                   sys.board};
+    size_t pairs = 0;
+    for (const char* value : strings) {
+        pairs += value != nullptr ? 1 : 0;
+    }
+    const size_t addresses = sys.address_count < kMaxSystemAddresses ? sys.address_count
+                                                                     : kMaxSystemAddresses;
+    const size_t macs = sys.mac_count < kMaxSystemMacs ? sys.mac_count : kMaxSystemMacs;
+    pairs += (addresses > 0 ? 1 : 0) + (macs > 0 ? 1 : 0);
+    out.map(pairs);
+    // Keys 1..7 are the strings, in the order of `strings`.
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); ++i) {
+        put_string_field(out, static_cast<uint8_t>(system_key::kAgentVersion + i), strings[i]);
+    }
+    if (addresses > 0) {
+        out.uint(system_key::kAddresses);
+        out.array(addresses);
+        for (size_t i = 0; i < addresses; ++i) {
+            encode_address(out, sys.addresses[i]);
+        }
+    }
+    if (macs > 0) {
+        out.uint(system_key::kMacs);
+        out.array(macs);
+        for (size_t i = 0; i < macs; ++i) {
+            out.bytes(sys.macs[i], 6);
+        }
+    }
+}
+
+void encode_listening_ports(cbor::Writer& out, const ListeningPortFields* ports, size_t count) {
+    out.array(count);
+    for (size_t i = 0; i < count; ++i) {
+        out.array(3);
+        out.uint(static_cast<uint8_t>(ports[i].protocol));
+        out.uint(ports[i].port);
+        encode_address(out, ports[i].address);
+    }
+}
+
+void encode_config(cbor::Writer& out, const ConfigFields& config) {
+    out.map(6);
+    out.uint(config_key::kVersion);
+    out.uint(config.version);
+    out.uint(config_key::kIntervals);
+    out.array(kPriorityCount);
+    for (uint32_t interval : config.interval_s) {
+        out.uint(interval);
+    }
+    out.uint(config_key::kCollectors);
+    out.map(kCollectorCount);
+    for (size_t i = 0; i < kCollectorCount; ++i) {
+        out.uint(i + 1);
+        out.array(2);
+        out.boolean(config.collectors[i].enabled);
+        out.uint(static_cast<uint8_t>(config.collectors[i].priority));
+    }
+    out.uint(config_key::kUnicastOnly);
+    out.boolean(config.unicast_only);
+    out.uint(config_key::kPendingTimeout);
+    out.uint(config.pending_timeout_s);
+    out.uint(config_key::kRetry);
+    out.uint(config.retry_s);
+}
+
+namespace {
+
+ConfigError reader_error(const cbor::Reader& in) {
+    return in.error() == cbor::ReadError::OutOfRange ? ConfigError::BadValue
+                                                     : ConfigError::Malformed;
+}
+
+ConfigError decode_intervals(cbor::Reader& in, ConfigFields& next) {
+    size_t count = 0;
+    if (!in.read_array(count)) {
+        return reader_error(in);
+    }
+    if (count != kPriorityCount) {
+        return ConfigError::Malformed;
+    }
+    for (uint32_t& interval : next.interval_s) {
+        if (!in.read_uint32(interval)) {
+            return in.error() == cbor::ReadError::OutOfRange ? ConfigError::BadInterval
+                                                             : ConfigError::Malformed;
+        }
+        if (interval < kMinIntervalS || interval > kMaxIntervalS) {
+            return ConfigError::BadInterval;
+        }
+    }
+    return ConfigError::None;
+}
+
+ConfigError decode_collectors(cbor::Reader& in, ConfigFields& next) {
+    size_t pairs = 0;
+    if (!in.read_map(pairs)) {
+        return reader_error(in);
+    }
+    uint64_t previous_id = 0;
+    for (size_t i = 0; i < pairs; ++i) {
+        uint64_t id = 0;
+        size_t items = 0;
+        bool enabled = false;
+        uint64_t priority = 0;
+        if (!in.read_uint(id)) {
+            return reader_error(in);
+        }
+        if (id <= previous_id) {
+            return ConfigError::Malformed;  // keys must be unique and in order
+        }
+        previous_id = id;
+        if (id < 1 || id > kCollectorCount) {
+            return ConfigError::UnknownCollector;
+        }
+        if (!in.read_array(items) || items != 2 || !in.read_bool(enabled) ||
+            !in.read_uint(priority)) {
+            return reader_error(in);
+        }
+        if (priority >= kPriorityCount) {
+            return ConfigError::BadPriority;
+        }
+        next.collectors[id - 1] = {enabled, static_cast<Priority>(priority)};
+    }
+    return ConfigError::None;
+}
+
+ConfigError decode_bounded_uint(cbor::Reader& in, uint32_t minimum, uint32_t maximum,
+                                uint32_t& value) {
+    if (!in.read_uint32(value)) {
+        return reader_error(in);
+    }
+    return value < minimum || value > maximum ? ConfigError::BadValue : ConfigError::None;
+}
+
+ConfigError decode_config_field(cbor::Reader& in, uint64_t key, ConfigFields& next) {
+    switch (key) {
+        case config_key::kIntervals:
+            return decode_intervals(in, next);
+        case config_key::kCollectors:
+            return decode_collectors(in, next);
+        case config_key::kUnicastOnly:
+            return in.read_bool(next.unicast_only) ? ConfigError::None : reader_error(in);
+        case config_key::kPendingTimeout:
+            return decode_bounded_uint(in, 1, kMaxPendingTimeoutS, next.pending_timeout_s);
+        case config_key::kRetry:
+            return decode_bounded_uint(in, 1, kMaxRetryS, next.retry_s);
+        default:
+            return ConfigError::UnknownKey;
+    }
+}
+
+}  // namespace
+
+ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& config,
+                          uint32_t& version) {
+    if (data == nullptr) {
+        return ConfigError::Malformed;
+    }
+    cbor::Reader in(data, length);
+    ConfigFields next = config;
+    size_t pairs = 0;
+    uint64_t key = 0;
+    if (!in.read_map(pairs) || pairs == 0 || !in.read_uint(key) ||
+        key != config_key::kVersion || !in.read_uint32(next.version)) {
+        return reader_error(in);
+    }
+    version = next.version;
+    uint64_t previous_key = key;
+    for (size_t i = 1; i < pairs; ++i) {
+        if (!in.read_uint(key)) {
+            return reader_error(in);
+        }
+        if (key <= previous_key) {
+            return ConfigError::Malformed;
+        }
+        previous_key = key;
+        const ConfigError error = decode_config_field(in, key, next);
+        if (error != ConfigError::None) {
+            return error;
+        }
+    }
+    if (!in.finish()) {
+        return ConfigError::Malformed;
+    }
+    if (next.version <= config.version) {
+        return ConfigError::StaleVersion;
+    }
+    config = next;
+    return ConfigError::None;
+}
+
+}  // namespace vigil::wire
