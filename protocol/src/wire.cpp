@@ -164,11 +164,15 @@ void encode_system(cbor::Writer& out, const SystemFields& sys) {
 void encode_listening_ports(cbor::Writer& out, const ListeningPortFields* ports, size_t count) {
     out.array(count);
     for (size_t i = 0; i < count; ++i) {
-        out.array(3);
-        out.uint(static_cast<uint8_t>(ports[i].protocol));
-        out.uint(ports[i].port);
-        encode_address(out, ports[i].address);
+        encode_listening_port(out, ports[i]);
     }
+}
+
+void encode_listening_port(cbor::Writer& out, const ListeningPortFields& port) {
+    out.array(3);
+    out.uint(static_cast<uint8_t>(port.protocol));
+    out.uint(port.port);
+    encode_address(out, port.address);
 }
 
 void encode_config(cbor::Writer& out, const ConfigFields& config) {

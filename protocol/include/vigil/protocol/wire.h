@@ -238,6 +238,8 @@ void encode_address(cbor::Writer& out, const Address& address);
 void encode_heartbeat(cbor::Writer& out, const HeartbeatFields& heartbeat);
 void encode_system(cbor::Writer& out, const SystemFields& system);
 void encode_listening_ports(cbor::Writer& out, const ListeningPortFields* ports, size_t count);
+/// One element of the listening-ports array, for callers that hold ports in another type.
+void encode_listening_port(cbor::Writer& out, const ListeningPortFields& port);
 void encode_config(cbor::Writer& out, const ConfigFields& config);
 
 /// Reads one address item (bstr of 0, 4 or 16 bytes).
