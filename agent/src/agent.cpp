@@ -1,0 +1,585 @@
+#include "vigil/agent/agent.hpp"
+
+#include "collector_ids.hpp"
+
+#include "vigil/agent/detail/packet_parser.hpp"
+#include "vigil/agent/version.h"
+
+namespace vigil::agent {
+
+using detail::FlowRecord4;
+using detail::FlowRecord6;
+using detail::ParsedPacket;
+using detail::ParseResult;
+
+namespace {
+
+
+constexpr bool kBuiltIn[wire::kCollectorCount] = {
+    VIGIL_COLLECTOR_NETWORK != 0, VIGIL_COLLECTOR_SYSTEM != 0, VIGIL_COLLECTOR_HEARTBEAT != 0,
+    VIGIL_COLLECTOR_LISTENING_PORTS != 0};
+
+wire::ConfigFields build_defaults() {
+    wire::ConfigFields config;
+    config.version = 0;
+    config.interval_s[0] = VIGIL_HIGH_INTERVAL_S;
+    config.interval_s[1] = VIGIL_MEDIUM_INTERVAL_S;
+    config.interval_s[2] = VIGIL_LOW_INTERVAL_S;
+    const uint8_t priorities[wire::kCollectorCount] = {
+        VIGIL_NETWORK_PRIORITY, VIGIL_SYSTEM_PRIORITY, VIGIL_HEARTBEAT_PRIORITY,
+        VIGIL_LISTENING_PORTS_PRIORITY};
+    for (size_t i = 0; i < wire::kCollectorCount; ++i) {
+        config.collectors[i] = {kBuiltIn[i], static_cast<wire::Priority>(priorities[i] % 3)};
+    }
+    config.unicast_only = VIGIL_UNICAST_ONLY != 0;
+    config.pending_timeout_s = VIGIL_PENDING_TIMEOUT_S;
+    config.retry_s = VIGIL_SEND_RETRY_S;
+    return config;
+}
+
+bool valid_device_id(const char* id, size_t& length) {
+    length = 0;
+    while (id[length] != '\0') {
+        const char c = id[length];
+        const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+                             c == ':';
+        if (!allowed || ++length > kMaxDeviceIdBytes) {
+            return false;
+        }
+    }
+    return length > 0;
+}
+
+uint32_t fnv1a(const char* text, uint32_t hash) {
+    for (; *text != '\0'; ++text) {
+        hash = (hash ^ static_cast<uint8_t>(*text)) * 16777619u;
+    }
+    return hash;
+}
+
+char* append(char* out, const char* text) {
+    while (*text != '\0') {
+        *out++ = *text++;
+    }
+    return out;
+}
+
+/// Which side opened a TCP connection whose SYN was not seen: the side on a well-known port
+/// serves, then the side on an ephemeral port opened, else whoever spoke first in this window.
+bool infer_remote_opened(uint16_t local_port, uint16_t remote_port, bool outbound) {
+    const bool local_service = local_port < 1024;
+    const bool remote_service = remote_port < 1024;
+    if (local_service != remote_service) {
+        return local_service;
+    }
+    const bool local_ephemeral = local_port >= 32768;
+    const bool remote_ephemeral = remote_port >= 32768;
+    if (local_ephemeral != remote_ephemeral) {
+        return remote_ephemeral;
+    }
+    return !outbound;
+}
+
+uint8_t opener_bits(bool remote_opened, bool inferred) {
+    return static_cast<uint8_t>((remote_opened ? wire::flow_flag::kRemoteOpened : 0) |
+                                (inferred ? wire::flow_flag::kOpenerInferred : 0));
+}
+
+uint8_t with_handshake(uint8_t flags, wire::Handshake handshake) {
+    return static_cast<uint8_t>((flags & ~wire::flow_flag::kHandshakeMask) |
+                                (static_cast<uint8_t>(handshake)
+                                 << wire::flow_flag::kHandshakeShift));
+}
+
+wire::Handshake handshake_of(uint8_t flags) {
+    return static_cast<wire::Handshake>((flags & wire::flow_flag::kHandshakeMask) >>
+                                        wire::flow_flag::kHandshakeShift);
+}
+
+uint8_t update_tcp_flags(uint8_t flags, bool inserted, const ParsedPacket& p, bool outbound,
+                         uint16_t local_port, uint16_t remote_port) {
+    using wire::Handshake;
+    namespace tf = detail::tcp_flag;
+    const bool syn = (p.tcp_flags & tf::kSyn) != 0;
+    const bool ack = (p.tcp_flags & tf::kAck) != 0;
+    const bool rst = (p.tcp_flags & tf::kRst) != 0;
+    if (inserted) {
+        if (syn && !ack) {  // the sender opens
+            return with_handshake(flags | opener_bits(!outbound, false), Handshake::Unanswered);
+        }
+        if (syn && ack) {  // the receiver of a SYN-ACK opened
+            return with_handshake(flags | opener_bits(outbound, false), Handshake::Completed);
+        }
+        flags |= opener_bits(infer_remote_opened(local_port, remote_port, outbound), true);
+        return with_handshake(flags, rst ? Handshake::Reset : Handshake::Completed);
+    }
+    const Handshake current = handshake_of(flags);
+    if (syn && ack && current == Handshake::Unanswered) {
+        return with_handshake(flags, Handshake::Completed);
+    }
+    if (rst && current == Handshake::Unanswered) {
+        return with_handshake(flags, Handshake::Refused);
+    }
+    if (rst && current == Handshake::Completed) {
+        return with_handshake(flags, Handshake::Reset);
+    }
+    return flags;
+}
+
+}  // namespace
+
+const char* to_string(Status status) {
+    return vigil_status_string(static_cast<vigil_status>(status));
+}
+
+bool AgentBase::Due::any() const {
+    for (bool due : collectors) {
+        if (due) {
+            return true;
+        }
+    }
+    return false;
+}
+
+AgentBase::AgentBase(const Storage& storage)
+    : storage_(storage),
+      flows4_(storage.flows4, storage.flows4_capacity),
+      flows6_(storage.flows6, storage.flows6_capacity),
+      backlog_(storage.backlog, storage.backlog_bytes),
+      overflow_{} {}
+
+void AgentBase::enter() const {
+    if (port_.enter_critical != nullptr) {
+        port_.enter_critical(port_.context);
+    }
+}
+
+void AgentBase::exit() const {
+    if (port_.exit_critical != nullptr) {
+        port_.exit_critical(port_.context);
+    }
+}
+
+Status AgentBase::init(const Port& port, const Transport& transport, const char* device_id,
+                       const Options* options) {
+    size_t id_length = 0;
+    if (VIGIL_AGENT_DISABLED) {
+        return Status::Disabled;
+    }
+    if (initialised_) {
+        return Status::AlreadyInitialised;
+    }
+    if (port.now_ms == nullptr || (port.enter_critical == nullptr) != (port.exit_critical == nullptr)) {
+        return Status::BadParameter;
+    }
+    if (transport.is_connected == nullptr || transport.send == nullptr) {
+        return Status::BadParameter;
+    }
+    if (device_id == nullptr || !valid_device_id(device_id, id_length)) {
+        return Status::BadParameter;
+    }
+    port_ = port;
+    transport_ = transport;
+    for (size_t i = 0; i <= id_length; ++i) {
+        device_id_[i] = device_id[i];
+    }
+    char* end = append(append(append(topic_, wire::kTopicPrefix), device_id_), wire::kTopicSuffix);
+    *end = '\0';
+
+    last_port_ms_ = port_.now_ms(port_.context);
+    agent_ms_ = 0;
+    const uint32_t fallback = fnv1a(device_id_, 2166136261u) ^ static_cast<uint32_t>(last_port_ms_);
+    boot_id_ = port_.random32 != nullptr ? port_.random32(port_.context) : fallback;
+    hash_seed_ = port_.random32 != nullptr ? port_.random32(port_.context) : fallback * 2654435761u;
+    splay_max_ms_ = options != nullptr ? options->first_collection_splay_max_ms
+                                       : VIGIL_FIRST_COLLECTION_SPLAY_MAX_MS;
+    config_ = build_defaults();
+    initialised_ = true;
+    return enable();
+}
+
+Status AgentBase::enable() {
+    if (!initialised_) {
+        return Status::NotInitialised;
+    }
+    if (enabled_) {
+        return Status::Ok;
+    }
+    advance_clock();
+    enter();
+    reset_window();
+    enabled_ = true;
+    exit();
+    if (port_.attach_hooks != nullptr) {
+        port_.attach_hooks(port_.context);
+    }
+    set_state(State::Pending);
+    uint32_t splay = 0;
+    if (splay_max_ms_ > 0) {
+        const uint32_t random = port_.random32 != nullptr ? port_.random32(port_.context)
+                                                          : boot_id_ * 2246822519u;
+        splay = random % splay_max_ms_;
+    }
+    schedule_from(agent_ms_ + splay);
+    return Status::Ok;
+}
+
+Status AgentBase::disable() {
+    if (!initialised_) {
+        return Status::NotInitialised;
+    }
+    if (!enabled_) {
+        return Status::Ok;
+    }
+    if (port_.detach_hooks != nullptr) {
+        port_.detach_hooks(port_.context);
+    }
+    enter();
+    enabled_ = false;
+    reset_window();
+    exit();
+    state_ = State::NotInitialised;
+    return Status::Ok;
+}
+
+uint64_t AgentBase::advance_clock() {
+    const uint64_t now = port_.now_ms(port_.context);
+    if (now >= last_port_ms_) {
+        agent_ms_ += now - last_port_ms_;
+    } else {
+        // The port clock went back: time stands still for the agent, and packet stamps are
+        // measured from the new reading so their offsets stay meaningful.
+        ++counters_.clock_jumps;
+        enter();
+        window_start_port_ms_ = now;
+        exit();
+    }
+    last_port_ms_ = now;
+    return now;
+}
+
+void AgentBase::set_state(State next) {
+    if (next != state_) {
+        state_ = next;
+        state_since_ms_ = agent_ms_;
+    }
+}
+
+void AgentBase::update_state() {
+    const bool connected = transport_.is_connected(transport_.context);
+    switch (state_) {
+        case State::Pending:
+            if (connected) {
+                set_state(State::Active);
+            } else if (agent_ms_ - state_since_ms_ >= uint64_t{config_.pending_timeout_s} * 1000) {
+                set_state(State::Suspended);
+            }
+            break;
+        case State::Suspended:
+            if (connected) {
+                set_state(State::Active);
+                snapshot_requested_ = true;  // snapshots were skipped while suspended
+            }
+            break;
+        case State::Active:
+            if (!connected) {
+                set_state(State::Pending);
+            }
+            break;
+        case State::NotInitialised:
+            break;
+    }
+}
+
+void AgentBase::schedule_from(uint64_t first_due_ms) {
+    for (uint64_t& due : next_due_ms_) {
+        due = first_due_ms;
+    }
+}
+
+AgentBase::Due AgentBase::due_collectors() {
+    bool group_due[wire::kPriorityCount] = {};
+    for (size_t g = 0; g < wire::kPriorityCount; ++g) {
+        if (agent_ms_ < next_due_ms_[g]) {
+            continue;
+        }
+        group_due[g] = true;
+        const uint64_t interval = uint64_t{config_.interval_s[g]} * 1000;
+        uint64_t next = next_due_ms_[g] + interval;
+        if (next <= agent_ms_) {
+            // Ticks came late: skip what was missed instead of catching up in a burst.
+            counters_.schedule_drift += (agent_ms_ - next_due_ms_[g]) / interval;
+            next = agent_ms_ + interval;
+        }
+        next_due_ms_[g] = next;
+    }
+    Due due{};
+    for (size_t c = 0; c < wire::kCollectorCount; ++c) {
+        const wire::CollectorSetting& setting = config_.collectors[c];
+        due.collectors[c] = setting.enabled && group_due[static_cast<size_t>(setting.priority)];
+    }
+    if (state_ == State::Suspended) {
+        // Snapshots are sent again on reconnect; the backlog keeps room for the window data.
+        snapshot_requested_ = snapshot_requested_ || due.collectors[detail::kSystemCollector] || due.collectors[detail::kPortsCollector];
+        due.collectors[detail::kSystemCollector] = false;
+        due.collectors[detail::kPortsCollector] = false;
+    } else if (snapshot_requested_ && state_ == State::Active) {
+        due.collectors[detail::kSystemCollector] = config_.collectors[detail::kSystemCollector].enabled;
+        due.collectors[detail::kPortsCollector] = config_.collectors[detail::kPortsCollector].enabled;
+        due.collectors[detail::kHeartbeatCollector] = config_.collectors[detail::kHeartbeatCollector].enabled;
+        snapshot_requested_ = false;
+    }
+    return due;
+}
+
+Status AgentBase::tick() {
+    if (!initialised_) {
+        return Status::NotInitialised;
+    }
+    if (!enabled_) {
+        return Status::Disabled;
+    }
+    advance_clock();
+    update_state();
+    const Due due = due_collectors();
+    if (due.any()) {
+        collect(due);
+    }
+    if (state_ == State::Active) {
+        flush_backlog();
+    }
+    return Status::Ok;
+}
+
+void AgentBase::flush_backlog() {
+    if (agent_ms_ < next_send_ms_) {
+        return;
+    }
+    const uint8_t* data = nullptr;
+    size_t length = 0;
+    while (backlog_.front(data, length)) {
+        const int32_t sent =
+            transport_.send(transport_.context, topic_, wire::kPropertyBag, data, length);
+        if (sent > 0) {
+            backlog_.pop_front();
+            ++counters_.messages_sent;
+            continue;
+        }
+        next_send_ms_ = agent_ms_ + uint64_t{config_.retry_s} * 1000;
+        if (sent < 0) {
+            ++counters_.send_failures;
+            if (!transport_.is_connected(transport_.context)) {
+                set_state(State::Pending);
+            }
+        }
+        return;
+    }
+}
+
+void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                       uint8_t interface_index, uint64_t timestamp_ms) {
+    if (!enabled_ || !kBuiltIn[detail::kNetworkCollector]) {
+        return;
+    }
+    ParsedPacket parsed;
+    const ParseResult result = detail::parse_packet(ip, length, parsed);
+    const bool outbound = direction == VIGIL_OUTBOUND;
+    const uint32_t interface_bit = 1u << (interface_index < 32 ? interface_index : 31);
+    enter();
+    ++counters_.packets_seen;
+    if (result == ParseResult::Unparsed) {
+        ++counters_.packets_unparsed;
+    } else if (result == ParseResult::Unsupported || (interface_mask_ & interface_bit) == 0 ||
+               !config_.collectors[detail::kNetworkCollector].enabled ||
+               (config_.unicast_only && !outbound && parsed.multicast_destination)) {
+        ++counters_.packets_ignored;
+    } else {
+        record_flow(parsed, outbound, timestamp_ms);
+    }
+    exit();
+}
+
+void AgentBase::record_flow(const ParsedPacket& p, bool outbound, uint64_t timestamp_ms) {
+    const bool icmp = p.protocol == static_cast<uint8_t>(wire::Protocol::Icmp);
+    detail::FlowKey key;
+    key.local = outbound ? p.source : p.destination;
+    key.remote = outbound ? p.destination : p.source;
+    // ICMP keys on (type, code) whatever the direction; TCP/UDP on (local, remote) ports.
+    key.local_port = icmp || outbound ? p.source_port : p.destination_port;
+    key.remote_port = icmp || outbound ? p.destination_port : p.source_port;
+    key.protocol = p.protocol;
+
+    bool inserted = false;
+    detail::FlowStats* stats = nullptr;
+    if (p.family == 4) {
+        FlowRecord4* record = flows4_.find_or_insert(key, hash_seed_, inserted);
+        stats = record != nullptr ? &record->stats : nullptr;
+    } else {
+        FlowRecord6* record = flows6_.find_or_insert(key, hash_seed_, inserted);
+        stats = record != nullptr ? &record->stats : nullptr;
+    }
+    if (stats == nullptr) {
+        add_overflow(p, outbound);
+        return;
+    }
+    const uint64_t offset =
+        timestamp_ms > window_start_port_ms_ ? timestamp_ms - window_start_port_ms_ : 0;
+    const uint32_t offset_ms = offset > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(offset);
+    if (inserted) {
+        stats->first_ms = offset_ms;
+        if (!icmp && p.protocol != static_cast<uint8_t>(wire::Protocol::Tcp)) {
+            stats->flags |= opener_bits(!outbound, false);  // UDP: the first sender opened
+        } else if (icmp) {
+            stats->flags |= opener_bits(p.icmp_reply ? outbound : !outbound, false);
+        }
+    }
+    if (p.protocol == static_cast<uint8_t>(wire::Protocol::Tcp)) {
+        stats->flags = update_tcp_flags(stats->flags, inserted, p, outbound, key.local_port,
+                                        key.remote_port);
+    }
+    stats->last_ms = offset_ms > stats->last_ms ? offset_ms : stats->last_ms;
+    if (outbound) {
+        stats->bytes_out += p.ip_bytes;
+        ++stats->packets_out;
+    } else {
+        stats->bytes_in += p.ip_bytes;
+        ++stats->packets_in;
+    }
+}
+
+void AgentBase::add_overflow(const ParsedPacket& p, bool outbound) {
+    wire::OverflowFields& o = overflow_[p.family == 4 ? 0 : 1][p.protocol];
+    o.family = p.family;
+    o.protocol = static_cast<wire::Protocol>(p.protocol);
+    if (outbound) {
+        o.bytes_out += p.ip_bytes;
+        ++o.packets_out;
+    } else {
+        o.bytes_in += p.ip_bytes;
+        ++o.packets_in;
+    }
+    ++counters_.overflow_packets;
+}
+
+void AgentBase::reset_window() {
+    flows4_.clear();
+    flows6_.clear();
+    for (auto& family : overflow_) {
+        for (wire::OverflowFields& o : family) {
+            o = wire::OverflowFields{};
+        }
+    }
+    window_start_agent_ms_ = agent_ms_;
+    window_start_port_ms_ = last_port_ms_;
+}
+
+void AgentBase::fill_heartbeat(wire::HeartbeatFields& hb) const {
+    hb.state = state_;
+    hb.config_version = config_.version;
+    hb.packets_seen = counters_.packets_seen;
+    hb.packets_unparsed = counters_.packets_unparsed;
+    hb.packets_ignored = counters_.packets_ignored;
+    hb.overflow_packets = counters_.overflow_packets;
+    hb.messages_sent = counters_.messages_sent;
+    hb.send_failures = counters_.send_failures;
+    hb.messages_dropped = counters_.messages_dropped;
+    hb.backlog_messages = static_cast<uint32_t>(backlog_.messages());
+    hb.backlog_bytes = static_cast<uint32_t>(backlog_.bytes());
+    hb.rejected_config_version = rejected_version_;
+    hb.rejected_config_reason = rejected_reason_;
+    hb.schedule_drift = counters_.schedule_drift;
+    hb.clock_jumps = counters_.clock_jumps;
+    hb.collectors = 0;
+    for (size_t c = 0; c < wire::kCollectorCount; ++c) {
+        if (config_.collectors[c].enabled) {
+            hb.collectors |= 1u << (c + 1);
+        }
+    }
+}
+
+void AgentBase::gather_system(wire::SystemFields& out) const {
+    out = wire::SystemFields{};
+    out.agent_version = kVersionString;
+    if (port_.system_info == nullptr) {
+        return;
+    }
+    vigil_system_info info{};
+    port_.system_info(port_.context, &info);
+    out.os_name = info.os_name;
+    out.os_version = info.os_version;
+    out.stack_name = info.stack_name;
+    out.stack_version = info.stack_version;
+    out.firmware_version = info.firmware_version;
+    out.board = info.board;
+    out.address_count = info.address_count < wire::kMaxSystemAddresses ? info.address_count
+                                                                      : wire::kMaxSystemAddresses;
+    for (size_t i = 0; i < out.address_count; ++i) {
+        out.addresses[i].family = info.addresses[i].family;
+        __builtin_memcpy(out.addresses[i].bytes, info.addresses[i].bytes, 16);
+    }
+    out.mac_count = info.mac_count < wire::kMaxSystemMacs ? info.mac_count : wire::kMaxSystemMacs;
+    __builtin_memcpy(out.macs, info.macs, sizeof(out.macs));
+}
+
+size_t AgentBase::gather_ports() {
+    if (port_.listening_ports == nullptr) {
+        return 0;
+    }
+    const size_t count =
+        port_.listening_ports(port_.context, storage_.ports, storage_.ports_capacity);
+    return count < storage_.ports_capacity ? count : storage_.ports_capacity;
+}
+
+void AgentBase::collect(const Due& due) {
+    // Port callbacks run before the critical section is entered, so they may take locks.
+    wire::SystemFields system;
+    Snapshot snapshot;
+    snapshot.unix_time_s = port_.unix_time_s != nullptr ? port_.unix_time_s(port_.context) : 0;
+    if (due.collectors[detail::kSystemCollector]) {
+        gather_system(system);
+        snapshot.system = &system;
+    }
+    snapshot.ports_known = port_.listening_ports != nullptr;
+    snapshot.port_count = due.collectors[detail::kPortsCollector] ? gather_ports() : 0;
+    encode_messages(due, snapshot);
+}
+
+Status AgentBase::apply_config(const uint8_t* data, size_t length) {
+    if (!initialised_) {
+        return Status::NotInitialised;
+    }
+    if (data == nullptr || length == 0) {
+        rejected_reason_ = wire::ConfigError::Malformed;
+        rejected_version_ = 0;
+        return Status::InvalidConfig;
+    }
+    wire::ConfigFields next = config_;
+    uint32_t version = 0;
+    wire::ConfigError error = wire::decode_config(data, length, next, version);
+    for (size_t c = 0; error == wire::ConfigError::None && c < wire::kCollectorCount; ++c) {
+        if (next.collectors[c].enabled && !kBuiltIn[c]) {
+            error = wire::ConfigError::Unavailable;
+        }
+    }
+    if (error != wire::ConfigError::None) {
+        rejected_reason_ = error;
+        rejected_version_ = version;
+        return Status::InvalidConfig;
+    }
+    // A group whose interval changed starts over from now, so a shorter interval applies at once
+    // and a longer one does not fire early.
+    for (size_t g = 0; g < wire::kPriorityCount; ++g) {
+        if (next.interval_s[g] != config_.interval_s[g]) {
+            next_due_ms_[g] = agent_ms_ + uint64_t{next.interval_s[g]} * 1000;
+        }
+    }
+    enter();  // the packet hook reads the network collector's switch and the unicast filter
+    config_ = next;
+    exit();
+    rejected_reason_ = wire::ConfigError::None;
+    rejected_version_ = 0;
+    return Status::Ok;
+}
+
+}  // namespace vigil::agent

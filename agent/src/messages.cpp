@@ -1,0 +1,415 @@
+// Turns one collection into messages in the backlog: plans how the window's flows and the
+// snapshots split over messages of at most max_message_bytes, then encodes each straight into
+// the backlog (no separate message buffer).
+#include "vigil/agent/agent.hpp"
+
+#include "collector_ids.hpp"
+
+namespace vigil::agent {
+
+namespace {
+
+
+// Upper bounds for planning; the real encoding is never larger.
+constexpr size_t kEnvelopeBound = 1 + 2 + 3 * 6 + 6;  // map head, version, 3 x uint32, uptime
+constexpr size_t kNetworkOverheadBound = 2 + 2 * 6 + 2 * 4 + 12;  // head, window, 2 arrays, part
+constexpr size_t kGroupBound = 3 + 3 + 17;
+constexpr size_t kLocalBound = 17;
+
+size_t address_bytes(uint8_t family) { return family == 4 ? 4 : 16; }
+
+wire::ListeningPortFields to_wire(const vigil_listening_port& port) {
+    wire::ListeningPortFields out;
+    out.protocol = static_cast<wire::Protocol>(port.protocol);
+    out.port = port.port;
+    out.address.family = port.address.family;
+    __builtin_memcpy(out.address.bytes, port.address.bytes, 16);
+    return out;
+}
+
+template <typename Record>
+int compare_records(const Record& a, const Record& b) {
+    const int local = __builtin_memcmp(&a.local, &b.local, sizeof(a.local));
+    if (local != 0) {
+        return local;
+    }
+    const int remote = __builtin_memcmp(&a.remote, &b.remote, sizeof(a.remote));
+    if (remote != 0) {
+        return remote;
+    }
+    const uint8_t pa = a.stats.flags & wire::flow_flag::kProtocolMask;
+    const uint8_t pb = b.stats.flags & wire::flow_flag::kProtocolMask;
+    if (pa != pb) {
+        return pa < pb ? -1 : 1;
+    }
+    if (a.local_port != b.local_port) {
+        return a.local_port < b.local_port ? -1 : 1;
+    }
+    return a.remote_port == b.remote_port ? 0 : (a.remote_port < b.remote_port ? -1 : 1);
+}
+
+/// Heapsort of record indices: O(n log n) with no recursion and no allocation, where the
+/// standard library's sort is not available to a freestanding build.
+template <typename Record>
+void sort_indices(uint16_t* order, size_t count, const Record* records) {
+    auto less = [records](uint16_t a, uint16_t b) {
+        return compare_records(records[a], records[b]) < 0;
+    };
+    auto sift_down = [&](size_t root, size_t end) {
+        while (2 * root + 1 < end) {
+            size_t child = 2 * root + 1;
+            if (child + 1 < end && less(order[child], order[child + 1])) {
+                ++child;
+            }
+            if (!less(order[root], order[child])) {
+                return;
+            }
+            const uint16_t swap = order[root];
+            order[root] = order[child];
+            order[child] = swap;
+            root = child;
+        }
+    };
+    for (size_t start = count / 2; start-- > 0;) {
+        sift_down(start, count);
+    }
+    for (size_t end = count; end > 1; --end) {
+        const uint16_t swap = order[0];
+        order[0] = order[end - 1];
+        order[end - 1] = swap;
+        sift_down(0, end - 1);
+    }
+}
+
+template <typename Record>
+size_t collect_used(detail::FlowTable<Record>& table, uint16_t* order) {
+    size_t count = 0;
+    for (size_t i = 0; i < table.capacity(); ++i) {
+        if (table.slot(i).stats.used) {
+            order[count++] = static_cast<uint16_t>(i);
+        }
+    }
+    sort_indices(order, count, &table.slot(0));
+    return count;
+}
+
+}  // namespace
+
+/// A sorted view of one window's records: IPv4 first, then IPv6, each by local, remote, key.
+struct AgentBase::Window {
+    struct Entry {
+        uint8_t family;
+        const uint8_t* local;
+        const uint8_t* remote;
+        wire::FlowFields fields;
+    };
+
+    const AgentBase& agent;
+    size_t count4 = 0;
+    size_t count6 = 0;
+
+    size_t size() const { return count4 + count6; }
+
+    Entry at(size_t position) const {
+        const uint16_t index = agent.storage_.order[position];
+        Entry entry{};
+        const detail::FlowStats* stats;
+        if (position < count4) {
+            const detail::FlowRecord4& r = agent.flows4_.slot(index);
+            entry.family = 4;
+            entry.local = reinterpret_cast<const uint8_t*>(&r.local);
+            entry.remote = reinterpret_cast<const uint8_t*>(&r.remote);
+            entry.fields.local_port = r.local_port;
+            entry.fields.remote_port = r.remote_port;
+            stats = &r.stats;
+        } else {
+            const detail::FlowRecord6& r = agent.flows6_.slot(index);
+            entry.family = 6;
+            entry.local = r.local;
+            entry.remote = r.remote;
+            entry.fields.local_port = r.local_port;
+            entry.fields.remote_port = r.remote_port;
+            stats = &r.stats;
+        }
+        entry.fields.flags = stats->flags;
+        entry.fields.bytes_in = stats->bytes_in;
+        entry.fields.bytes_out = stats->bytes_out;
+        entry.fields.packets_in = stats->packets_in;
+        entry.fields.packets_out = stats->packets_out;
+        entry.fields.first_s = stats->first_ms / 1000;
+        entry.fields.last_s = stats->last_ms / 1000;
+        return entry;
+    }
+
+    static bool same_local(const Entry& a, const Entry& b) {
+        return a.family == b.family &&
+               __builtin_memcmp(a.local, b.local, address_bytes(a.family)) == 0;
+    }
+    static bool same_group(const Entry& a, const Entry& b) {
+        return same_local(a, b) &&
+               __builtin_memcmp(a.remote, b.remote, address_bytes(a.family)) == 0;
+    }
+};
+
+/// What one message carries. Snapshots go first; flows fill the rest.
+struct AgentBase::Part {
+    bool heartbeat = false;
+    bool system = false;
+    bool ports = false;
+    bool network = false;
+    bool overflow = false;
+    size_t first_flow = 0;
+    size_t end_flow = 0;
+    size_t bound = kEnvelopeBound;
+};
+
+/// What is still to be placed, and the exact sizes of the snapshots.
+struct AgentBase::Plan {
+    bool heartbeat = false;
+    bool system = false;
+    bool ports = false;
+    bool overflow = false;
+    bool network = false;
+    size_t next_flow = 0;
+    size_t heartbeat_size = 0;
+    size_t system_size = 0;
+    size_t ports_size = 0;
+    size_t overflow_size = 0;
+
+    bool done(const Window& window) const {
+        return !heartbeat && !system && !ports && !(network && (overflow || next_flow < window.size()));
+    }
+};
+
+AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
+    Part part;
+    const size_t max = storage_.max_message_bytes;
+    auto take = [&](bool& pending, size_t size, bool& placed) {
+        // An item always goes into an empty message, so planning cannot stall.
+        const bool empty = part.bound == kEnvelopeBound;
+        if (pending && (part.bound + size <= max || empty)) {
+            part.bound += size;
+            placed = true;
+            pending = false;
+        }
+    };
+    take(plan.heartbeat, plan.heartbeat_size, part.heartbeat);
+    take(plan.system, plan.system_size, part.system);
+    take(plan.ports, plan.ports_size, part.ports);
+    if (!plan.network || (!plan.overflow && plan.next_flow == window.size())) {
+        return part;
+    }
+    const size_t overhead = kNetworkOverheadBound + (plan.overflow ? plan.overflow_size : 0);
+    if (part.bound + overhead > max) {
+        return part;
+    }
+    part.bound += overhead;
+    part.overflow = plan.overflow;
+    plan.overflow = false;
+    part.first_flow = plan.next_flow;
+    Window::Entry previous{};
+    for (; plan.next_flow < window.size(); ++plan.next_flow) {
+        const Window::Entry entry = window.at(plan.next_flow);
+        const bool first = plan.next_flow == part.first_flow;
+        size_t size = wire::flow_size(entry.fields);
+        size += first || !Window::same_local(previous, entry) ? kLocalBound : 0;
+        size += first || !Window::same_group(previous, entry) ? kGroupBound : 0;
+        if (part.bound + size > max) {
+            break;
+        }
+        part.bound += size;
+        previous = entry;
+    }
+    part.end_flow = plan.next_flow;
+    part.network = part.overflow || part.end_flow > part.first_flow;
+    return part;
+}
+
+void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window& window,
+                               size_t index, size_t count) const {
+    size_t overflow_count = 0;
+    for (const auto& family : overflow_) {
+        for (const wire::OverflowFields& o : family) {
+            overflow_count += o.packets_in + o.packets_out > 0 ? 1 : 0;
+        }
+    }
+    const bool with_overflow = part.overflow && overflow_count > 0;
+    out.map(4 + (with_overflow ? 1 : 0) + (count > 1 ? 1 : 0));
+    const uint64_t duration = agent_ms_ - window_start_agent_ms_;
+    const uint64_t clamped = duration > 0xFFFFFFFFu ? 0xFFFFFFFFu : duration;
+    out.uint(wire::network_key::kWindowStartAgeMs);
+    out.uint(clamped);
+    out.uint(wire::network_key::kWindowDurationMs);
+    out.uint(clamped);
+
+    // Local addresses in this part, in order; records are sorted by local address.
+    size_t locals = 0;
+    size_t groups = 0;
+    Window::Entry previous{};
+    for (size_t i = part.first_flow; i < part.end_flow; ++i) {
+        const Window::Entry entry = window.at(i);
+        const bool first = i == part.first_flow;
+        locals += first || !Window::same_local(previous, entry) ? 1 : 0;
+        groups += first || !Window::same_group(previous, entry) ? 1 : 0;
+        previous = entry;
+    }
+    out.uint(wire::network_key::kLocalAddresses);
+    out.array(locals);
+    for (size_t i = part.first_flow; i < part.end_flow; ++i) {
+        const Window::Entry entry = window.at(i);
+        if (i == part.first_flow || !Window::same_local(previous, entry)) {
+            out.bytes(entry.local, address_bytes(entry.family));
+        }
+        previous = entry;
+    }
+
+    out.uint(wire::network_key::kGroups);
+    out.array(groups);
+    size_t local_index = 0;
+    for (size_t start = part.first_flow; start < part.end_flow;) {
+        const Window::Entry head = window.at(start);
+        if (start != part.first_flow && !Window::same_local(previous, head)) {
+            ++local_index;
+        }
+        size_t end = start + 1;
+        while (end < part.end_flow && Window::same_group(head, window.at(end))) {
+            ++end;
+        }
+        out.array(wire::kGroupHeaderItems + wire::kFlowItems * (end - start));
+        out.uint(local_index);
+        out.bytes(head.remote, address_bytes(head.family));
+        for (size_t i = start; i < end; ++i) {
+            wire::encode_flow(out, window.at(i).fields);
+        }
+        previous = head;
+        start = end;
+    }
+
+    if (with_overflow) {
+        out.uint(wire::network_key::kOverflow);
+        out.array(overflow_count);
+        for (const auto& family : overflow_) {
+            for (const wire::OverflowFields& o : family) {
+                if (o.packets_in + o.packets_out > 0) {
+                    wire::encode_overflow(out, o);
+                }
+            }
+        }
+    }
+    if (count > 1) {
+        out.uint(wire::network_key::kPart);
+        out.array(2);
+        out.uint(index);
+        out.uint(count);
+    }
+}
+
+void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& window,
+                            const Snapshot& snapshot, size_t network_index,
+                            size_t network_count) const {
+    out.map(5 + (part.network ? 1 : 0) + (part.system ? 1 : 0) + (part.ports ? 1 : 0) +
+            (part.heartbeat ? 1 : 0));
+    out.uint(wire::message_key::kVersion);
+    out.uint(wire::kFormatVersion);
+    out.uint(wire::message_key::kBootId);
+    out.uint(boot_id_);
+    out.uint(wire::message_key::kSequence);
+    out.uint(sequence_);
+    out.uint(wire::message_key::kUnixTime);
+    out.uint(snapshot.unix_time_s);
+    out.uint(wire::message_key::kUptime);
+    out.uint(agent_ms_ / 1000);
+    if (part.network) {
+        out.uint(wire::message_key::kNetwork);
+        encode_network(out, part, window, network_index, network_count);
+    }
+    if (part.system) {
+        out.uint(wire::message_key::kSystem);
+        wire::encode_system(out, *snapshot.system);
+    }
+    if (part.ports) {
+        out.uint(wire::message_key::kPorts);
+        out.array(snapshot.port_count);
+        for (size_t i = 0; i < snapshot.port_count; ++i) {
+            wire::encode_listening_port(out, to_wire(storage_.ports[i]));
+        }
+    }
+    if (part.heartbeat) {
+        out.uint(wire::message_key::kHeartbeat);
+        wire::encode_heartbeat(out, snapshot.heartbeat);
+    }
+}
+
+void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
+    Snapshot snapshot = snapshot_in;
+    Window window{*this};
+    Plan plan;
+    // The tables must hold still while they become messages; see vigil_agent.h on contexts.
+    enter();
+    if (due.collectors[detail::kHeartbeatCollector]) {
+        fill_heartbeat(snapshot.heartbeat);
+        cbor::Writer counter;
+        wire::encode_heartbeat(counter, snapshot.heartbeat);
+        plan.heartbeat = true;
+        plan.heartbeat_size = 1 + counter.size();
+    }
+    if (snapshot.system != nullptr) {
+        cbor::Writer counter;
+        wire::encode_system(counter, *snapshot.system);
+        plan.system = true;
+        plan.system_size = 1 + counter.size();
+    }
+    if (snapshot.ports_known && due.collectors[detail::kPortsCollector]) {
+        cbor::Writer counter;
+        counter.array(snapshot.port_count);
+        for (size_t i = 0; i < snapshot.port_count; ++i) {
+            wire::encode_listening_port(counter, to_wire(storage_.ports[i]));
+        }
+        plan.ports = true;
+        plan.ports_size = 1 + counter.size();
+    }
+    if (due.collectors[detail::kNetworkCollector]) {
+        plan.network = true;
+        window.count4 = collect_used(flows4_, storage_.order);
+        window.count6 = collect_used(flows6_, storage_.order + window.count4);
+        cbor::Writer counter;
+        size_t entries = 0;
+        for (const auto& family : overflow_) {
+            for (const wire::OverflowFields& o : family) {
+                if (o.packets_in + o.packets_out > 0) {
+                    wire::encode_overflow(counter, o);
+                    ++entries;
+                }
+            }
+        }
+        plan.overflow = entries > 0;
+        plan.overflow_size = 1 + cbor::head_size(entries) + counter.size();
+    }
+
+    size_t network_parts = 0;
+    for (Plan counting = plan; !counting.done(window);) {
+        const Part part = plan_part(counting, window);
+        network_parts += part.network ? 1 : 0;
+    }
+    size_t network_index = 0;
+    while (!plan.done(window)) {
+        const Part part = plan_part(plan, window);
+        uint8_t* buffer = backlog_.reserve(part.bound, counters_.messages_dropped);
+        if (buffer == nullptr) {
+            break;  // cannot happen: max_message_bytes fits the backlog (static_assert)
+        }
+        cbor::Writer out(buffer, part.bound);
+        encode_part(out, part, window, snapshot, network_index, network_parts);
+        network_index += part.network ? 1 : 0;
+        if (out.ok()) {
+            backlog_.commit(out.size());
+            ++sequence_;
+        }
+    }
+    if (due.collectors[detail::kNetworkCollector]) {
+        reset_window();
+    }
+    exit();
+}
+
+}  // namespace vigil::agent
