@@ -14,7 +14,6 @@ using detail::ParseResult;
 
 namespace {
 
-
 constexpr bool kBuiltIn[wire::kCollectorCount] = {
     VIGIL_COLLECTOR_NETWORK != 0, VIGIL_COLLECTOR_SYSTEM != 0, VIGIL_COLLECTOR_HEARTBEAT != 0,
     VIGIL_COLLECTOR_LISTENING_PORTS != 0};
@@ -42,8 +41,7 @@ bool valid_device_id(const char* id, size_t& length) {
     while (id[length] != '\0') {
         const char c = id[length];
         const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                             c == ':';
+                             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == ':';
         if (!allowed || ++length > kMaxDeviceIdBytes) {
             return false;
         }
@@ -87,9 +85,9 @@ uint8_t opener_bits(bool remote_opened, bool inferred) {
 }
 
 uint8_t with_handshake(uint8_t flags, wire::Handshake handshake) {
-    return static_cast<uint8_t>((flags & ~wire::flow_flag::kHandshakeMask) |
-                                (static_cast<uint8_t>(handshake)
-                                 << wire::flow_flag::kHandshakeShift));
+    return static_cast<uint8_t>(
+        (flags & ~wire::flow_flag::kHandshakeMask) |
+        (static_cast<uint8_t>(handshake) << wire::flow_flag::kHandshakeShift));
 }
 
 wire::Handshake handshake_of(uint8_t flags) {
@@ -170,7 +168,8 @@ Status AgentBase::init(const Port& port, const Transport& transport, const char*
     if (initialised_) {
         return Status::AlreadyInitialised;
     }
-    if (port.now_ms == nullptr || (port.enter_critical == nullptr) != (port.exit_critical == nullptr)) {
+    if (port.now_ms == nullptr ||
+        (port.enter_critical == nullptr) != (port.exit_critical == nullptr)) {
         return Status::BadParameter;
     }
     if (transport.is_connected == nullptr || transport.send == nullptr) {
@@ -217,8 +216,8 @@ Status AgentBase::enable() {
     set_state(State::Pending);
     uint32_t splay = 0;
     if (splay_max_ms_ > 0) {
-        const uint32_t random = port_.random32 != nullptr ? port_.random32(port_.context)
-                                                          : boot_id_ * 2246822519u;
+        const uint32_t random =
+            port_.random32 != nullptr ? port_.random32(port_.context) : boot_id_ * 2246822519u;
         splay = random % splay_max_ms_;
     }
     schedule_from(agent_ms_ + splay);
@@ -321,13 +320,17 @@ AgentBase::Due AgentBase::due_collectors() {
     }
     if (state_ == State::Suspended) {
         // Snapshots are sent again on reconnect; the backlog keeps room for the window data.
-        snapshot_requested_ = snapshot_requested_ || due.collectors[detail::kSystemCollector] || due.collectors[detail::kPortsCollector];
+        snapshot_requested_ = snapshot_requested_ || due.collectors[detail::kSystemCollector] ||
+                              due.collectors[detail::kPortsCollector];
         due.collectors[detail::kSystemCollector] = false;
         due.collectors[detail::kPortsCollector] = false;
     } else if (snapshot_requested_ && state_ == State::Active) {
-        due.collectors[detail::kSystemCollector] = config_.collectors[detail::kSystemCollector].enabled;
-        due.collectors[detail::kPortsCollector] = config_.collectors[detail::kPortsCollector].enabled;
-        due.collectors[detail::kHeartbeatCollector] = config_.collectors[detail::kHeartbeatCollector].enabled;
+        due.collectors[detail::kSystemCollector] =
+            config_.collectors[detail::kSystemCollector].enabled;
+        due.collectors[detail::kPortsCollector] =
+            config_.collectors[detail::kPortsCollector].enabled;
+        due.collectors[detail::kHeartbeatCollector] =
+            config_.collectors[detail::kHeartbeatCollector].enabled;
         snapshot_requested_ = false;
     }
     return due;
@@ -435,8 +438,8 @@ void AgentBase::record_flow(const ParsedPacket& p, bool outbound, uint64_t times
         }
     }
     if (p.protocol == static_cast<uint8_t>(wire::Protocol::Tcp)) {
-        stats->flags = update_tcp_flags(stats->flags, inserted, p, outbound, key.local_port,
-                                        key.remote_port);
+        stats->flags =
+            update_tcp_flags(stats->flags, inserted, p, outbound, key.local_port, key.remote_port);
     }
     stats->last_ms = offset_ms > stats->last_ms ? offset_ms : stats->last_ms;
     if (outbound) {
@@ -513,7 +516,7 @@ void AgentBase::gather_system(wire::SystemFields& out) const {
     out.firmware_version = info.firmware_version;
     out.board = info.board;
     out.address_count = info.address_count < wire::kMaxSystemAddresses ? info.address_count
-                                                                      : wire::kMaxSystemAddresses;
+                                                                       : wire::kMaxSystemAddresses;
     for (size_t i = 0; i < out.address_count; ++i) {
         out.addresses[i].family = info.addresses[i].family;
         __builtin_memcpy(out.addresses[i].bytes, info.addresses[i].bytes, 16);

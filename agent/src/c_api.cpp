@@ -6,7 +6,9 @@ namespace {
 
 vigil::agent::Agent<> g_agent;
 
-vigil_status to_c(vigil::agent::Status status) { return static_cast<vigil_status>(status); }
+vigil_status to_c(vigil::agent::Status status) {
+    return static_cast<vigil_status>(status);
+}
 
 }  // namespace
 
@@ -38,11 +40,17 @@ vigil_status vigil_agent_init(const vigil_port* port, const vigil_transport* tra
     return to_c(g_agent.init(*port, *transport, device_id, options));
 }
 
-vigil_status vigil_agent_enable(void) { return to_c(g_agent.enable()); }
+vigil_status vigil_agent_enable(void) {
+    return to_c(g_agent.enable());
+}
 
-vigil_status vigil_agent_disable(void) { return to_c(g_agent.disable()); }
+vigil_status vigil_agent_disable(void) {
+    return to_c(g_agent.disable());
+}
 
-vigil_status vigil_agent_tick(void) { return to_c(g_agent.tick()); }
+vigil_status vigil_agent_tick(void) {
+    return to_c(g_agent.tick());
+}
 
 void vigil_agent_packet(const uint8_t* ip, size_t length, vigil_direction direction,
                         uint8_t interface_index, uint64_t timestamp_ms) {
@@ -53,6 +61,8 @@ vigil_status vigil_agent_apply_config(const uint8_t* data, size_t length) {
     return to_c(g_agent.apply_config(data, length));
 }
 
-vigil_state vigil_agent_state(void) { return static_cast<vigil_state>(g_agent.state()); }
+vigil_state vigil_agent_state(void) {
+    return static_cast<vigil_state>(g_agent.state());
+}
 
 }  // extern "C"

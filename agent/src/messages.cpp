@@ -9,14 +9,20 @@ namespace vigil::agent {
 
 namespace {
 
-
 // Upper bounds for planning; the real encoding is never larger.
 constexpr size_t kEnvelopeBound = 1 + 2 + 3 * 6 + 6;  // map head, version, 3 x uint32, uptime
 constexpr size_t kNetworkOverheadBound = 2 + 2 * 6 + 2 * 4 + 12;  // head, window, 2 arrays, part
-constexpr size_t kGroupBound = 3 + 3 + 17;
-constexpr size_t kLocalBound = 17;
 
-size_t address_bytes(uint8_t family) { return family == 4 ? 4 : 16; }
+size_t address_bytes(uint8_t family) {
+    return family == 4 ? 4 : 16;
+}
+/// Group array head (flow count unknown while planning), local index, remote address.
+size_t group_bound(uint8_t family) {
+    return 3 + 3 + 1 + address_bytes(family);
+}
+size_t local_bound(uint8_t family) {
+    return 1 + address_bytes(family);
+}
 
 wire::ListeningPortFields to_wire(const vigil_listening_port& port) {
     wire::ListeningPortFields out;
@@ -177,7 +183,8 @@ struct AgentBase::Plan {
     size_t overflow_size = 0;
 
     bool done(const Window& window) const {
-        return !heartbeat && !system && !ports && !(network && (overflow || next_flow < window.size()));
+        return !heartbeat && !system && !ports &&
+               !(network && (overflow || next_flow < window.size()));
     }
 };
 
@@ -212,8 +219,8 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
         const Window::Entry entry = window.at(plan.next_flow);
         const bool first = plan.next_flow == part.first_flow;
         size_t size = wire::flow_size(entry.fields);
-        size += first || !Window::same_local(previous, entry) ? kLocalBound : 0;
-        size += first || !Window::same_group(previous, entry) ? kGroupBound : 0;
+        size += first || !Window::same_local(previous, entry) ? local_bound(entry.family) : 0;
+        size += first || !Window::same_group(previous, entry) ? group_bound(entry.family) : 0;
         if (part.bound + size > max) {
             break;
         }

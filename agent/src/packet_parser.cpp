@@ -16,7 +16,9 @@ constexpr uint8_t kIpv6AuthenticationHeader = 51;
 /// More extension headers than any real packet carries; bounds the walk.
 constexpr unsigned kMaxExtensionHeaders = 8;
 
-inline uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint16_t load16(const uint8_t* p) {
+    return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 
 /// ICMP replies keyed on their request type, so one exchange is one flow record.
 uint8_t icmp_request_type(uint8_t type, bool v6, bool& reply) {

@@ -119,7 +119,9 @@ bool Reader::head(MajorType expected, uint64_t& argument) {
     return true;
 }
 
-bool Reader::read_uint(uint64_t& value) { return head(MajorType::Unsigned, value); }
+bool Reader::read_uint(uint64_t& value) {
+    return head(MajorType::Unsigned, value);
+}
 
 bool Reader::read_uint32(uint32_t& value) {
     uint64_t wide = 0;
@@ -244,7 +246,9 @@ bool Reader::read_map(size_t& pairs) {
     return true;
 }
 
-bool Reader::skip() { return skip_depth(0); }
+bool Reader::skip() {
+    return skip_depth(0);
+}
 
 bool Reader::skip_depth(unsigned depth) {
     if (depth > kMaxSkipDepth) {
@@ -262,8 +266,9 @@ bool Reader::skip_depth(unsigned depth) {
             return read_uint(ignored);
         }
         case MajorType::Negative: {
-            int64_t ignored;
-            return read_int(ignored);
+            // Not read_int: -2^64..-2^63-1 are well-formed even though no int64_t holds them.
+            uint64_t ignored;
+            return head(MajorType::Negative, ignored);
         }
         case MajorType::Bytes: {
             const uint8_t* data;

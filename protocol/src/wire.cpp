@@ -129,15 +129,15 @@ void put_string_field(cbor::Writer& out, uint8_t key, const char* value) {
 }  // namespace
 
 void encode_system(cbor::Writer& out, const SystemFields& sys) {
-    const char* const strings[] = {sys.agent_version, sys.os_name,          sys.os_version,
-                                   sys.stack_name,    sys.stack_version,    sys.firmware_version,
+    const char* const strings[] = {sys.agent_version, sys.os_name,       sys.os_version,
+                                   sys.stack_name,    sys.stack_version, sys.firmware_version,
                                    sys.board};
     size_t pairs = 0;
     for (const char* value : strings) {
         pairs += value != nullptr ? 1 : 0;
     }
-    const size_t addresses = sys.address_count < kMaxSystemAddresses ? sys.address_count
-                                                                     : kMaxSystemAddresses;
+    const size_t addresses =
+        sys.address_count < kMaxSystemAddresses ? sys.address_count : kMaxSystemAddresses;
     const size_t macs = sys.mac_count < kMaxSystemMacs ? sys.mac_count : kMaxSystemMacs;
     pairs += (addresses > 0 ? 1 : 0) + (macs > 0 ? 1 : 0);
     out.map(pairs);
@@ -296,8 +296,8 @@ ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& conf
     ConfigFields next = config;
     size_t pairs = 0;
     uint64_t key = 0;
-    if (!in.read_map(pairs) || pairs == 0 || !in.read_uint(key) ||
-        key != config_key::kVersion || !in.read_uint32(next.version)) {
+    if (!in.read_map(pairs) || pairs == 0 || !in.read_uint(key) || key != config_key::kVersion ||
+        !in.read_uint32(next.version)) {
         return reader_error(in);
     }
     version = next.version;

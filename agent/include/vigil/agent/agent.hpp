@@ -19,7 +19,7 @@
 
 namespace vigil::agent {
 
-enum class [[nodiscard]] Status : int {
+enum class [[nodiscard]] Status : int{
     Ok = VIGIL_OK,
     BadParameter = VIGIL_BAD_PARAMETER,
     NotInitialised = VIGIL_NOT_INITIALISED,
@@ -66,7 +66,7 @@ struct Storage {
 
 /// The agent's logic, independent of its capacities.
 class AgentBase {
-public:
+  public:
     AgentBase(const AgentBase&) = delete;
     AgentBase& operator=(const AgentBase&) = delete;
 
@@ -91,11 +91,11 @@ public:
     /// follow bit 31). All are watched by default.
     void set_interface_mask(uint32_t mask) { interface_mask_ = mask; }
 
-protected:
+  protected:
     explicit AgentBase(const Storage& storage);
     ~AgentBase() = default;
 
-private:
+  private:
     struct Due {
         bool collectors[wire::kCollectorCount];
         bool any() const;
@@ -184,12 +184,12 @@ class Agent : public AgentBase {
                   "a message must hold one flow with its headers and fit a 16-bit length");
     static_assert(BacklogBytes >= MaxMessageBytes + 2, "the backlog must hold one full message");
 
-public:
+  public:
     Agent()
-        : AgentBase(Storage{flows4_, Ipv4Flows, flows6_, Ipv6Flows, order_, backlog_,
-                            BacklogBytes, MaxMessageBytes, ports_, ListeningPorts}) {}
+        : AgentBase(Storage{flows4_, Ipv4Flows, flows6_, Ipv6Flows, order_, backlog_, BacklogBytes,
+                            MaxMessageBytes, ports_, ListeningPorts}) {}
 
-private:
+  private:
     detail::FlowRecord4 flows4_[Ipv4Flows];
     detail::FlowRecord6 flows6_[Ipv6Flows];
     uint16_t order_[Ipv4Flows + Ipv6Flows];

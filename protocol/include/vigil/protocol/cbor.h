@@ -39,7 +39,7 @@ constexpr size_t int_size(int64_t value) {
 /// writes a message can first measure it. Once a write does not fit, the writer stays failed and
 /// `size()` keeps counting what would have been needed.
 class Writer {
-public:
+  public:
     Writer() = default;  // counting only
     Writer(uint8_t* buffer, size_t capacity) : buffer_(buffer), capacity_(capacity) {}
 
@@ -59,11 +59,18 @@ public:
         head(MajorType::Text, length);
         raw(reinterpret_cast<const uint8_t*>(data), length);
     }
-    /// Writes a NUL-terminated string, at most `max_length` bytes of it.
+    /// Writes a NUL-terminated string, at most `max_length` bytes of it. A cut never falls
+    /// inside a UTF-8 sequence: a text string must be valid UTF-8 (RFC 8949 §3.1), so a clipped
+    /// string ends before the character that did not fit.
     void text_cstr(const char* nul_terminated, size_t max_length) {
         size_t length = 0;
         while (length < max_length && nul_terminated[length] != '\0') {
             ++length;
+        }
+        if (nul_terminated[length] != '\0') {
+            while (length > 0 && (static_cast<uint8_t>(nul_terminated[length]) & 0xC0) == 0x80) {
+                --length;
+            }
         }
         text(nul_terminated, length);
     }
@@ -77,7 +84,7 @@ public:
     /// True when the writer only counts.
     bool counting() const { return buffer_ == nullptr; }
 
-private:
+  private:
     void head(MajorType type, uint64_t value);
     void put(uint8_t byte) {
         if (buffer_ != nullptr) {
@@ -99,13 +106,13 @@ private:
 
 enum class ReadError : uint8_t {
     None = 0,
-    Truncated,        ///< the input ended inside a data item
-    WrongType,        ///< the item is not of the type the schema asks for
-    Unsupported,      ///< indefinite length, tags, floats or reserved encodings
-    NotShortest,      ///< an argument not in its shortest form (deterministic encoding only)
-    OutOfRange,       ///< a value too large for the field it is read into
-    TooDeep,          ///< nesting deeper than the reader allows while skipping
-    TrailingBytes,    ///< bytes left after the top-level item
+    Truncated,      ///< the input ended inside a data item
+    WrongType,      ///< the item is not of the type the schema asks for
+    Unsupported,    ///< indefinite length, tags, floats or reserved encodings
+    NotShortest,    ///< an argument not in its shortest form (deterministic encoding only)
+    OutOfRange,     ///< a value too large for the field it is read into
+    TooDeep,        ///< nesting deeper than the reader allows while skipping
+    TrailingBytes,  ///< bytes left after the top-level item
 };
 
 const char* to_string(ReadError error);
@@ -114,7 +121,7 @@ const char* to_string(ReadError error);
 /// the end; the first error sticks and all later reads fail, so a decoder can read a whole
 /// structure and check `error()` once.
 class Reader {
-public:
+  public:
     Reader(const uint8_t* data, size_t length) : data_(data), length_(length) {}
 
     bool read_uint(uint64_t& value);
@@ -148,7 +155,7 @@ public:
     /// Fails with TrailingBytes unless the input was consumed exactly.
     bool finish();
 
-private:
+  private:
     bool head(MajorType expected, uint64_t& argument);
     bool skip_depth(unsigned depth);
 

@@ -22,15 +22,16 @@ constexpr char kConfigTopicSuffix[] = "/config/vigil";
 
 /// Top-level message map keys. Keys 1..5 are the envelope; 10..13 are events, each at most once.
 namespace message_key {
-constexpr uint8_t kVersion = 1;    ///< uint: format version (kFormatVersion)
-constexpr uint8_t kBootId = 2;     ///< uint: random 32-bit id chosen when the agent starts
-constexpr uint8_t kSequence = 3;   ///< uint: message number since boot, from 0; (boot, seq) is unique
-constexpr uint8_t kUnixTime = 4;   ///< uint: seconds since 1970 when encoded; 0 when unknown
-constexpr uint8_t kUptime = 5;     ///< uint: agent clock (seconds since init) when encoded
-constexpr uint8_t kNetwork = 10;   ///< network-activity map
-constexpr uint8_t kSystem = 11;    ///< system-information map
-constexpr uint8_t kPorts = 12;     ///< listening-ports array
-constexpr uint8_t kHeartbeat = 13; ///< heartbeat map
+constexpr uint8_t kVersion = 1;  ///< uint: format version (kFormatVersion)
+constexpr uint8_t kBootId = 2;   ///< uint: random 32-bit id chosen when the agent starts
+constexpr uint8_t kSequence =
+    3;  ///< uint: message number since boot, from 0; (boot, seq) is unique
+constexpr uint8_t kUnixTime = 4;    ///< uint: seconds since 1970 when encoded; 0 when unknown
+constexpr uint8_t kUptime = 5;      ///< uint: agent clock (seconds since init) when encoded
+constexpr uint8_t kNetwork = 10;    ///< network-activity map
+constexpr uint8_t kSystem = 11;     ///< system-information map
+constexpr uint8_t kPorts = 12;      ///< listening-ports array
+constexpr uint8_t kHeartbeat = 13;  ///< heartbeat map
 }  // namespace message_key
 
 namespace network_key {
@@ -53,19 +54,20 @@ enum class Protocol : uint8_t { Tcp = 0, Udp = 1, Icmp = 2 };
 
 /// Flow flags: one small integer per flow so the common cases encode in one byte.
 namespace flow_flag {
-constexpr uint8_t kProtocolMask = 0x03;     ///< Protocol
-constexpr uint8_t kRemoteOpened = 0x04;     ///< the remote side opened it (else the device did)
-constexpr uint8_t kOpenerInferred = 0x08;   ///< no SYN seen: opener guessed from the ports
-constexpr uint8_t kHandshakeShift = 4;      ///< TCP only, bits 4-5: Handshake
+constexpr uint8_t kProtocolMask = 0x03;    ///< Protocol
+constexpr uint8_t kRemoteOpened = 0x04;    ///< the remote side opened it (else the device did)
+constexpr uint8_t kOpenerInferred = 0x08;  ///< no SYN seen: opener guessed from the ports
+constexpr uint8_t kHandshakeShift = 4;     ///< TCP only, bits 4-5: Handshake
 constexpr uint8_t kHandshakeMask = 0x30;
 }  // namespace flow_flag
 
 /// TCP handshake outcome as seen in one window.
 enum class Handshake : uint8_t {
-    Completed = 0,  ///< SYN answered by SYN-ACK, or a connection already running when the window began
-    Unanswered = 1, ///< SYN seen, no answer yet
-    Refused = 2,    ///< SYN answered by RST
-    Reset = 3,      ///< RST after the handshake completed
+    Completed =
+        0,  ///< SYN answered by SYN-ACK, or a connection already running when the window began
+    Unanswered = 1,  ///< SYN seen, no answer yet
+    Refused = 2,     ///< SYN answered by RST
+    Reset = 3,       ///< RST after the handshake completed
 };
 
 /// One flow of a window. For ICMP, local_port carries the type and remote_port the code.
@@ -95,9 +97,9 @@ struct OverflowFields {
 enum class AgentState : uint8_t { NotInitialised = 0, Pending = 1, Active = 2, Suspended = 3 };
 
 namespace heartbeat_key {
-constexpr uint8_t kState = 1;             ///< uint: AgentState
-constexpr uint8_t kConfigVersion = 2;     ///< uint: version of the config in force (0 = build default)
-constexpr uint8_t kPacketsSeen = 3;       ///< uint: packets given to the hook since boot
+constexpr uint8_t kState = 1;          ///< uint: AgentState
+constexpr uint8_t kConfigVersion = 2;  ///< uint: version of the config in force (0 = build default)
+constexpr uint8_t kPacketsSeen = 3;    ///< uint: packets given to the hook since boot
 constexpr uint8_t kPacketsUnparsed = 4;   ///< uint: malformed, truncated or unsupported packets
 constexpr uint8_t kPacketsIgnored = 5;    ///< uint: filtered out (other protocols, non-unicast)
 constexpr uint8_t kOverflowPackets = 6;   ///< uint: packets counted in overflow records
@@ -147,15 +149,15 @@ struct HeartbeatFields {
 };
 
 namespace system_key {
-constexpr uint8_t kAgentVersion = 1;    ///< tstr
-constexpr uint8_t kOsName = 2;          ///< tstr: RTOS or OS
-constexpr uint8_t kOsVersion = 3;       ///< tstr
-constexpr uint8_t kStackName = 4;       ///< tstr: network stack
-constexpr uint8_t kStackVersion = 5;    ///< tstr
-constexpr uint8_t kFirmwareVersion = 6; ///< tstr
-constexpr uint8_t kBoard = 7;           ///< tstr: board or hardware model
-constexpr uint8_t kAddresses = 8;       ///< [* bstr .size (4 / 16)]
-constexpr uint8_t kMacs = 9;            ///< [* bstr .size 6]
+constexpr uint8_t kAgentVersion = 1;     ///< tstr
+constexpr uint8_t kOsName = 2;           ///< tstr: RTOS or OS
+constexpr uint8_t kOsVersion = 3;        ///< tstr
+constexpr uint8_t kStackName = 4;        ///< tstr: network stack
+constexpr uint8_t kStackVersion = 5;     ///< tstr
+constexpr uint8_t kFirmwareVersion = 6;  ///< tstr
+constexpr uint8_t kBoard = 7;            ///< tstr: board or hardware model
+constexpr uint8_t kAddresses = 8;        ///< [* bstr .size (4 / 16)]
+constexpr uint8_t kMacs = 9;             ///< [* bstr .size 6]
 }  // namespace system_key
 
 /// Longest string the agent puts in a system-information field.
@@ -223,8 +225,10 @@ struct CollectorSetting {
 struct ConfigFields {
     uint32_t version = 0;
     uint32_t interval_s[kPriorityCount] = {10, 30, 60};
-    CollectorSetting collectors[kCollectorCount] = {
-        {true, Priority::High}, {true, Priority::Low}, {true, Priority::Low}, {true, Priority::Medium}};
+    CollectorSetting collectors[kCollectorCount] = {{true, Priority::High},
+                                                    {true, Priority::Low},
+                                                    {true, Priority::Low},
+                                                    {true, Priority::Medium}};
     bool unicast_only = true;
     uint32_t pending_timeout_s = 300;
     uint32_t retry_s = 3;

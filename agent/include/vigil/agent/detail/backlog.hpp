@@ -9,7 +9,7 @@
 namespace vigil::agent::detail {
 
 class Backlog {
-public:
+  public:
     Backlog(uint8_t* storage, size_t capacity) : storage_(storage), capacity_(capacity) {}
 
     /// Makes room for a message of up to `max_length` bytes, dropping the oldest messages as
@@ -25,7 +25,7 @@ public:
     size_t bytes() const { return used_; }
     size_t capacity() const { return capacity_; }
 
-private:
+  private:
     static constexpr size_t kLengthBytes = 2;
 
     uint8_t* storage_;

@@ -19,12 +19,12 @@ struct FlowStats {
     uint32_t packets_out;
     uint32_t first_ms;  ///< offset from the window start
     uint32_t last_ms;
-    uint8_t flags;      ///< wire::flow_flag bits; protocol in the low bits is part of the key
+    uint8_t flags;  ///< wire::flow_flag bits; protocol in the low bits is part of the key
     uint8_t used;
 };
 
 struct FlowRecord4 {
-    uint32_t local;   ///< network byte order, as read from the packet
+    uint32_t local;  ///< network byte order, as read from the packet
     uint32_t remote;
     uint16_t local_port;
     uint16_t remote_port;
@@ -40,7 +40,7 @@ struct FlowRecord6 {
 };
 
 struct FlowKey {
-    const uint8_t* local;   ///< 4 or 16 bytes
+    const uint8_t* local;  ///< 4 or 16 bytes
     const uint8_t* remote;
     uint16_t local_port;
     uint16_t remote_port;
@@ -49,7 +49,7 @@ struct FlowKey {
 
 template <typename Record>
 class FlowTable {
-public:
+  public:
     FlowTable(Record* records, size_t capacity) : records_(records), capacity_(capacity) {}
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
@@ -65,7 +65,7 @@ public:
     Record& slot(size_t index) { return records_[index]; }
     const Record& slot(size_t index) const { return records_[index]; }
 
-private:
+  private:
     Record* records_;
     size_t capacity_;
     size_t size_ = 0;

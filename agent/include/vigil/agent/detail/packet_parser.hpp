@@ -7,9 +7,9 @@
 namespace vigil::agent::detail {
 
 enum class ParseResult : uint8_t {
-    Flow,        ///< TCP, UDP or ICMP with its ports/type parsed
-    Unparsed,    ///< malformed or truncated
-    Unsupported, ///< well-formed, but nothing the flow table records (other protocol, fragment)
+    Flow,         ///< TCP, UDP or ICMP with its ports/type parsed
+    Unparsed,     ///< malformed or truncated
+    Unsupported,  ///< well-formed, but nothing the flow table records (other protocol, fragment)
 };
 
 constexpr uint8_t kIpProtoTcp = 6;
@@ -25,8 +25,8 @@ constexpr uint8_t kAck = 0x10;
 }  // namespace tcp_flag
 
 struct ParsedPacket {
-    uint8_t family = 0;      ///< 4 or 6
-    uint8_t protocol = 0;    ///< wire::Protocol value
+    uint8_t family = 0;    ///< 4 or 6
+    uint8_t protocol = 0;  ///< wire::Protocol value
     uint8_t tcp_flags = 0;
     bool multicast_destination = false;  ///< broadcast or multicast destination
     /// Source and destination addresses, pointing into the packet (4 or 16 bytes).
