@@ -215,16 +215,29 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
     plan.overflow = false;
     part.first_flow = plan.next_flow;
     Window::Entry previous{};
+    size_t locals = 0;
+    size_t group_flows = 0;
     for (; plan.next_flow < window.size(); ++plan.next_flow) {
         const Window::Entry entry = window.at(plan.next_flow);
         const bool first = plan.next_flow == part.first_flow;
+        const bool new_local = first || !Window::same_local(previous, entry);
+        const bool new_group = first || !Window::same_group(previous, entry);
         size_t size = wire::flow_size(entry.fields);
-        size += first || !Window::same_local(previous, entry) ? local_bound(entry.family) : 0;
-        size += first || !Window::same_group(previous, entry) ? group_bound(entry.family) : 0;
+        if (new_local) {
+            size += 1 + address_bytes(entry.family);
+        }
+        if (new_group) {
+            size += group_head_size(1) + cbor::head_size(locals - (new_local ? 0 : 1)) + 1 +
+                    address_bytes(entry.family);
+        } else {
+            size += group_head_size(group_flows + 1) - group_head_size(group_flows);
+        }
         if (part.bound + size > max) {
             break;
         }
         part.bound += size;
+        locals += new_local ? 1 : 0;
+        group_flows = new_group ? 1 : group_flows + 1;
         previous = entry;
     }
     part.end_flow = plan.next_flow;
