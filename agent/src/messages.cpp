@@ -16,12 +16,8 @@ constexpr size_t kNetworkOverheadBound = 2 + 2 * 6 + 2 * 4 + 12;  // head, windo
 size_t address_bytes(uint8_t family) {
     return family == 4 ? 4 : 16;
 }
-/// Group array head (flow count unknown while planning), local index, remote address.
-size_t group_bound(uint8_t family) {
-    return 3 + 3 + 1 + address_bytes(family);
-}
-size_t local_bound(uint8_t family) {
-    return 1 + address_bytes(family);
+size_t group_head_size(size_t flows) {
+    return cbor::head_size(wire::kGroupHeaderItems + wire::kFlowItems * flows);
 }
 
 wire::ListeningPortFields to_wire(const vigil_listening_port& port) {
