@@ -334,7 +334,8 @@ void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& w
     out.uint(wire::message_key::kUnixTime);
     out.uint(snapshot.unix_time_s);
     out.uint(wire::message_key::kUptime);
-    out.uint(agent_ms_ / 1000);
+    const uint64_t uptime_s = agent_ms_ / 1000;
+    out.uint(uptime_s > 0xFFFFFFFFu ? 0xFFFFFFFFu : uptime_s);
     if (part.network) {
         out.uint(wire::message_key::kNetwork);
         encode_network(out, part, window, network_index, network_count);
