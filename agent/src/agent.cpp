@@ -577,8 +577,13 @@ Status AgentBase::apply_config(const uint8_t* data, size_t length) {
             next_due_ms_[g] = agent_ms_ + uint64_t{next.interval_s[g]} * 1000;
         }
     }
+    const bool network_switched = next.collectors[detail::kNetworkCollector].enabled !=
+                                  config_.collectors[detail::kNetworkCollector].enabled;
     enter();  // the packet hook reads the network collector's switch and the unicast filter
     config_ = next;
+    if (network_switched) {
+        reset_window();  // a window never spans a time the collector was off
+    }
     exit();
     rejected_reason_ = wire::ConfigError::None;
     rejected_version_ = 0;
