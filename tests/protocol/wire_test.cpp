@@ -289,32 +289,36 @@ TEST(WireFlow, NineItemsInOrder) {
     EXPECT_EQ(flow_size(flow), flow_bytes(flow).size());
 }
 
-TEST(WireFlow, ATypicalIpv4FlowStaysWellUnder18Bytes) {
-    // A device talking to a cloud endpoint over TLS for ten seconds: ephemeral local port,
-    // a few kilobytes each way, a few dozen packets.
+FlowFields typical(uint8_t flags, uint16_t local_port, uint16_t remote_port, uint32_t bytes_in,
+                   uint32_t bytes_out, uint32_t packets_in, uint32_t packets_out) {
     FlowFields flow;
-    flow.flags = static_cast<uint8_t>(Protocol::Tcp);
-    flow.local_port = 49152;
-    flow.remote_port = 8883;
-    flow.bytes_in = 4200;
-    flow.bytes_out = 2900;
-    flow.packets_in = 14;
-    flow.packets_out = 12;
-    flow.first_s = 0;
+    flow.flags = flags;
+    flow.local_port = local_port;
+    flow.remote_port = remote_port;
+    flow.bytes_in = bytes_in;
+    flow.bytes_out = bytes_out;
+    flow.packets_in = packets_in;
+    flow.packets_out = packets_out;
+    flow.first_s = 2;
     flow.last_s = 9;
-    EXPECT_EQ(flow_size(flow), 17u);
-    // A DNS lookup, the most common flow of all.
-    FlowFields dns;
-    dns.flags = static_cast<uint8_t>(Protocol::Udp);
-    dns.local_port = 40000;
-    dns.remote_port = 53;
-    dns.bytes_in = 120;
-    dns.bytes_out = 60;
-    dns.packets_in = 1;
-    dns.packets_out = 1;
-    dns.first_s = 3;
-    dns.last_s = 3;
-    EXPECT_EQ(flow_size(dns), 14u);
+    return flow;
+}
+
+// The table of typical IPv4 flows in docs/protocol.md ("Size"), in a ten-second window.
+TEST(WireFlow, TypicalIpv4FlowsCostUnder18Bytes) {
+    const uint8_t tcp = static_cast<uint8_t>(Protocol::Tcp);
+    const uint8_t udp = static_cast<uint8_t>(Protocol::Udp);
+    const uint8_t icmp = static_cast<uint8_t>(Protocol::Icmp);
+    EXPECT_EQ(flow_size(typical(udp, 40000, 53, 120, 60, 1, 1)), 14u);         // DNS
+    EXPECT_EQ(flow_size(typical(udp, 40001, 123, 76, 76, 1, 1)), 14u);         // NTP
+    EXPECT_EQ(flow_size(typical(tcp, 49152, 8883, 85, 85, 2, 2)), 15u);        // MQTT keep-alive
+    EXPECT_EQ(flow_size(typical(tcp, 49152, 8883, 4200, 2900, 14, 12)), 17u);  // publishing
+    EXPECT_EQ(flow_size(typical(icmp, 8, 0, 84, 84, 1, 1)), 11u);              // echo
+    // The bound: every field at its widest.
+    FlowFields widest = typical(0x3F & ~0x03, 65535, 65535, ~0u, ~0u, ~0u, ~0u);
+    widest.first_s = ~0u;
+    widest.last_s = ~0u;
+    EXPECT_EQ(flow_size(widest), 38u);
 }
 
 TEST(WireOverflow, SixItems) {
