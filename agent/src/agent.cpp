@@ -2,6 +2,7 @@
 
 #include "collector_ids.hpp"
 
+#include "vigil/agent/detail/compiler.hpp"
 #include "vigil/agent/detail/packet_parser.hpp"
 #include "vigil/agent/version.h"
 
@@ -121,6 +122,22 @@ uint8_t update_tcp_flags(uint8_t flags, bool inserted, const ParsedPacket& p, bo
     }
     if (rst && current == Handshake::Completed) {
         return with_handshake(flags, Handshake::Reset);
+    }
+    return flags;
+}
+
+/// Flags of a new flow, or of a TCP segment carrying SYN or RST: the packet hook's slow path,
+/// kept out of line so the common packet stays short.
+VIGIL_NOINLINE uint8_t opening_flags(uint8_t flags, bool inserted, const ParsedPacket& p,
+                                     bool outbound, const detail::FlowKey& key) {
+    switch (static_cast<wire::Protocol>(p.protocol)) {
+        case wire::Protocol::Tcp:
+            return update_tcp_flags(flags, inserted, p, outbound, key.local_port, key.remote_port);
+        case wire::Protocol::Udp:  // the first sender opened
+            return static_cast<uint8_t>(flags | opener_bits(!outbound, false));
+        case wire::Protocol::Icmp:  // the sender of the request opened
+            return static_cast<uint8_t>(flags |
+                                        opener_bits(p.icmp_reply ? outbound : !outbound, false));
     }
     return flags;
 }
@@ -388,14 +405,15 @@ void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction directi
     ParsedPacket parsed;
     const ParseResult result = detail::parse_packet(ip, length, parsed);
     const bool outbound = direction == VIGIL_OUTBOUND;
-    const uint32_t interface_bit = 1u << (interface_index < 32 ? interface_index : 31);
     enter();
     ++counters_.packets_seen;
-    if (result == ParseResult::Unparsed) {
-        ++counters_.packets_unparsed;
-    } else if (result == ParseResult::Unsupported || (interface_mask_ & interface_bit) == 0 ||
-               !config_.collectors[detail::kNetworkCollector].enabled ||
-               (config_.unicast_only && !outbound && parsed.multicast_destination)) {
+    if (VIGIL_UNLIKELY(result != ParseResult::Flow)) {
+        ++(result == ParseResult::Unparsed ? counters_.packets_unparsed
+                                           : counters_.packets_ignored);
+    } else if (VIGIL_UNLIKELY(
+                   ((ignored_interfaces_ >> (interface_index & 31)) & 1) != 0 ||
+                   !config_.collectors[detail::kNetworkCollector].enabled ||
+                   (config_.unicast_only && !outbound && parsed.multicast_destination))) {
         ++counters_.packets_ignored;
     } else {
         record_flow(parsed, outbound, timestamp_ms);
@@ -403,18 +421,20 @@ void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction directi
     exit();
 }
 
-void AgentBase::record_flow(const ParsedPacket& p, bool outbound, uint64_t timestamp_ms) {
+VIGIL_ALWAYS_INLINE void AgentBase::record_flow(const ParsedPacket& p, bool outbound,
+                                                uint64_t timestamp_ms) {
     const bool icmp = p.protocol == static_cast<uint8_t>(wire::Protocol::Icmp);
     detail::FlowKey key;
     key.local = outbound ? p.source : p.destination;
     key.remote = outbound ? p.destination : p.source;
     // ICMP keys on (type, code) whatever the direction; TCP/UDP on (local, remote) ports.
-    key.local_port = icmp || outbound ? p.source_port : p.destination_port;
-    key.remote_port = icmp || outbound ? p.destination_port : p.source_port;
+    const bool source_is_local = icmp || outbound;
+    key.local_port = source_is_local ? p.source_port : p.destination_port;
+    key.remote_port = source_is_local ? p.destination_port : p.source_port;
     key.protocol = p.protocol;
 
     bool inserted = false;
-    detail::FlowStats* stats = nullptr;
+    detail::FlowStats* stats;
     if (p.family == 4) {
         FlowRecord4* record = flows4_.find_or_insert(key, hash_seed_, inserted);
         stats = record != nullptr ? &record->stats : nullptr;
@@ -422,24 +442,19 @@ void AgentBase::record_flow(const ParsedPacket& p, bool outbound, uint64_t times
         FlowRecord6* record = flows6_.find_or_insert(key, hash_seed_, inserted);
         stats = record != nullptr ? &record->stats : nullptr;
     }
-    if (stats == nullptr) {
+    if (VIGIL_UNLIKELY(stats == nullptr)) {
         add_overflow(p, outbound);
         return;
     }
     const uint64_t offset =
         timestamp_ms > window_start_port_ms_ ? timestamp_ms - window_start_port_ms_ : 0;
     const uint32_t offset_ms = offset > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(offset);
-    if (inserted) {
-        stats->first_ms = offset_ms;
-        if (!icmp && p.protocol != static_cast<uint8_t>(wire::Protocol::Tcp)) {
-            stats->flags |= opener_bits(!outbound, false);  // UDP: the first sender opened
-        } else if (icmp) {
-            stats->flags |= opener_bits(p.icmp_reply ? outbound : !outbound, false);
+    if (VIGIL_UNLIKELY(inserted ||
+                       (p.tcp_flags & (detail::tcp_flag::kSyn | detail::tcp_flag::kRst)) != 0)) {
+        stats->flags = opening_flags(stats->flags, inserted, p, outbound, key);
+        if (inserted) {
+            stats->first_ms = offset_ms;
         }
-    }
-    if (p.protocol == static_cast<uint8_t>(wire::Protocol::Tcp)) {
-        stats->flags =
-            update_tcp_flags(stats->flags, inserted, p, outbound, key.local_port, key.remote_port);
     }
     stats->last_ms = offset_ms > stats->last_ms ? offset_ms : stats->last_ms;
     if (outbound) {

@@ -87,9 +87,9 @@ class AgentBase {
     size_t backlog_messages() const { return backlog_.messages(); }
     size_t backlog_bytes() const { return backlog_.bytes(); }
     const char* topic() const { return topic_; }
-    /// Only interfaces whose bit is set are watched (bit i = interface index i, indices >= 32
-    /// follow bit 31). All are watched by default.
-    void set_interface_mask(uint32_t mask) { interface_mask_ = mask; }
+    /// Packets from interfaces whose bit is set are ignored (bit i for interface index i mod 32).
+    /// None by default.
+    void set_ignored_interfaces(uint32_t mask) { ignored_interfaces_ = mask; }
 
   protected:
     explicit AgentBase(const Storage& storage);
@@ -154,7 +154,7 @@ class AgentBase {
     bool initialised_ = false;
     volatile bool enabled_ = false;
     bool snapshot_requested_ = false;  ///< send system info and ports with the next collection
-    uint32_t interface_mask_ = 0xFFFFFFFFu;
+    uint32_t ignored_interfaces_ = 0;
     uint32_t boot_id_ = 0;
     uint32_t hash_seed_ = 0;
     uint32_t sequence_ = 0;

@@ -3,8 +3,11 @@
 // every capacity: a table is a pointer, a capacity and a count.
 #pragma once
 
+#include <stddef.h>  // offsetof
 #include <cstddef>
 #include <cstdint>
+
+#include "vigil/agent/detail/compiler.hpp"
 
 namespace vigil::agent::detail {
 
@@ -71,7 +74,97 @@ class FlowTable {
     size_t size_ = 0;
 };
 
-extern template class FlowTable<FlowRecord4>;
-extern template class FlowTable<FlowRecord6>;
+namespace table {
+
+inline uint32_t load_native32(const void* p) {
+    uint32_t value;
+    __builtin_memcpy(&value, p, 4);
+    return value;
+}
+
+/// Both ports as one word, in memory order: records and keys keep local_port and remote_port
+/// next to each other so one compare checks both.
+template <typename T>
+inline uint32_t ports_word(const T& holder) {
+    static_assert(offsetof(T, remote_port) == offsetof(T, local_port) + 2, "ports adjacent");
+    return load_native32(reinterpret_cast<const uint8_t*>(&holder) + offsetof(T, local_port));
+}
+
+/// Seeded per boot, so nobody can precompute keys that collide on a device. Addresses are read
+/// in native byte order: the hash only has to be a function of the key.
+template <size_t AddressBytes>
+inline uint32_t hash_key(const FlowKey& key, uint32_t seed) {
+    uint32_t h = (seed ^ ports_word(key) ^ key.protocol) * 0x9E3779B1u;
+    for (size_t i = 0; i < AddressBytes; i += 4) {
+        h = (h ^ load_native32(key.local + i)) * 0x85EBCA6Bu;
+        h = (h ^ load_native32(key.remote + i)) * 0xC2B2AE35u;
+    }
+    return h ^ (h >> 15);
+}
+
+inline bool matches(const FlowRecord4& r, const FlowKey& key) {
+    return r.local == load_native32(key.local) && r.remote == load_native32(key.remote) &&
+           ports_word(r) == ports_word(key) && (r.stats.flags & 0x03) == key.protocol;
+}
+
+inline bool matches(const FlowRecord6& r, const FlowKey& key) {
+    return ports_word(r) == ports_word(key) && (r.stats.flags & 0x03) == key.protocol &&
+           __builtin_memcmp(r.remote, key.remote, 16) == 0 &&
+           __builtin_memcmp(r.local, key.local, 16) == 0;
+}
+
+inline void assign(FlowRecord4& r, const FlowKey& key) {
+    r.local = load_native32(key.local);
+    r.remote = load_native32(key.remote);
+}
+
+inline void assign(FlowRecord6& r, const FlowKey& key) {
+    __builtin_memcpy(r.local, key.local, 16);
+    __builtin_memcpy(r.remote, key.remote, 16);
+}
+
+}  // namespace table
+
+// Defined here so the packet hook inlines the lookup of an existing flow.
+template <typename Record>
+VIGIL_ALWAYS_INLINE Record* FlowTable<Record>::find_or_insert(const FlowKey& key, uint32_t seed,
+                                                              bool& inserted) {
+    const uint32_t h = table::hash_key<sizeof(Record::local)>(key, seed);
+    // Multiply-shift maps the hash onto any capacity without a division.
+    size_t index = static_cast<size_t>((static_cast<uint64_t>(h) * capacity_) >> 32);
+    if (VIGIL_LIKELY(records_[index].stats.used && table::matches(records_[index], key))) {
+        inserted = false;  // most packets belong to a flow sitting in its home slot
+        return &records_[index];
+    }
+    const size_t probes = capacity_ < kMaxProbe ? capacity_ : kMaxProbe;
+    for (size_t probe = 0; probe < probes; ++probe) {
+        Record& record = records_[index];
+        if (!record.stats.used) {
+            table::assign(record, key);
+            record.local_port = key.local_port;
+            record.remote_port = key.remote_port;
+            record.stats = FlowStats{};
+            record.stats.flags = key.protocol;
+            record.stats.used = 1;
+            ++size_;
+            inserted = true;
+            return &record;
+        }
+        if (table::matches(record, key)) {
+            inserted = false;
+            return &record;
+        }
+        index = index + 1 == capacity_ ? 0 : index + 1;
+    }
+    return nullptr;
+}
+
+template <typename Record>
+inline void FlowTable<Record>::clear() {
+    for (size_t i = 0; i < capacity_; ++i) {
+        records_[i].stats.used = 0;
+    }
+    size_ = 0;
+}
 
 }  // namespace vigil::agent::detail
