@@ -1,0 +1,163 @@
+#include "link_layer.hpp"
+
+#include <pcap/dlt.h>
+
+namespace vigil::examples {
+
+namespace {
+
+constexpr uint16_t kEtherIpv4 = 0x0800;
+constexpr uint16_t kEtherIpv6 = 0x86DD;
+constexpr uint16_t kEtherVlan = 0x8100;
+constexpr uint16_t kEtherQinQ = 0x88A8;
+constexpr uint16_t kEtherQinQOld = 0x9100;
+/// Stacked VLAN tags beyond this are not real traffic; stop rather than walk on.
+constexpr int kMaxVlanTags = 4;
+
+// DLT_IPV4 and DLT_IPV6 are recent enough that older headers may lack them.
+constexpr int kDltIpv4 = 228;
+constexpr int kDltIpv6 = 229;
+constexpr int kDltLinuxSll = 113;
+constexpr int kDltLinuxSll2 = 276;
+
+constexpr size_t kEthernetHeader = 14;
+constexpr size_t kSllHeader = 16;
+constexpr size_t kSll2Header = 20;
+constexpr size_t kNullHeader = 4;
+
+uint16_t load16(const uint8_t* p) {
+    return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+
+/// `type_offset` points at an EtherType; VLAN tags (TPID, TCI) may precede the real one.
+bool after_ethertype(const uint8_t* frame, size_t captured, size_t type_offset, IpSlice& out) {
+    for (int tags = 0; tags <= kMaxVlanTags; ++tags) {
+        if (captured < type_offset + 2) {
+            return false;
+        }
+        const uint16_t type = load16(frame + type_offset);
+        if (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
+            type_offset += 4;
+            continue;
+        }
+        if (type != kEtherIpv4 && type != kEtherIpv6) {
+            return false;
+        }
+        const size_t start = type_offset + 2;
+        if (captured <= start) {
+            return false;
+        }
+        out.data = frame + start;
+        out.length = captured - start;
+        return true;
+    }
+    return false;
+}
+
+/// Link types that say nothing reliable about the payload: the IP version nibble decides.
+bool raw_ip(const uint8_t* frame, size_t captured, size_t skip, IpSlice& out) {
+    if (captured <= skip) {
+        return false;
+    }
+    const uint8_t version = frame[skip] >> 4;
+    if (version != 4 && version != 6) {
+        return false;
+    }
+    out.data = frame + skip;
+    out.length = captured - skip;
+    return true;
+}
+
+}  // namespace
+
+bool link_type_supported(int dlt) {
+    switch (dlt) {
+        case DLT_EN10MB:
+        case DLT_RAW:
+        case kDltIpv4:
+        case kDltIpv6:
+        case kDltLinuxSll:
+        case kDltLinuxSll2:
+        case DLT_NULL:
+        case DLT_LOOP:
+            return true;
+        default:
+            return false;
+    }
+}
+
+const char* link_type_name(int dlt) {
+    switch (dlt) {
+        case DLT_EN10MB:
+            return "Ethernet";
+        case DLT_RAW:
+            return "raw IP";
+        case kDltIpv4:
+            return "raw IPv4";
+        case kDltIpv6:
+            return "raw IPv6";
+        case kDltLinuxSll:
+            return "Linux cooked";
+        case kDltLinuxSll2:
+            return "Linux cooked v2";
+        case DLT_NULL:
+            return "BSD loopback";
+        case DLT_LOOP:
+            return "OpenBSD loopback";
+        default:
+            return "unsupported";
+    }
+}
+
+bool ip_payload(int dlt, const uint8_t* frame, size_t captured, IpSlice& out) {
+    out = IpSlice{};
+    if (frame == nullptr) {
+        return false;
+    }
+    switch (dlt) {
+        case DLT_EN10MB:
+            return captured >= kEthernetHeader && after_ethertype(frame, captured, 12, out);
+        case DLT_RAW:
+        case kDltIpv4:
+        case kDltIpv6:
+            return raw_ip(frame, captured, 0, out);
+        case kDltLinuxSll:
+            // packet type, ARPHRD, address length, 8 address bytes, then the protocol
+            return captured >= kSllHeader && after_ethertype(frame, captured, kSllHeader - 2, out);
+        case kDltLinuxSll2: {
+            // The protocol comes first; the rest of the 20-byte header is metadata.
+            if (captured < kSll2Header) {
+                return false;
+            }
+            const uint16_t type = load16(frame);
+            return (type == kEtherIpv4 || type == kEtherIpv6) &&
+                   raw_ip(frame, captured, kSll2Header, out);
+        }
+        case DLT_NULL:
+        case DLT_LOOP:
+            // The 4-byte address family is in the capturing host's byte order (DLT_NULL) and
+            // its AF_INET6 value differs between systems: the IP header itself is clearer.
+            return raw_ip(frame, captured, kNullHeader, out);
+        default:
+            return false;
+    }
+}
+
+bool source_mac(int dlt, const uint8_t* frame, size_t captured, uint8_t (&mac)[6]) {
+    size_t offset = 0;
+    if (dlt == DLT_EN10MB && captured >= kEthernetHeader) {
+        offset = 6;  // after the destination
+    } else if (dlt == kDltLinuxSll && captured >= kSllHeader && load16(frame + 4) == 6) {
+        offset = 6;  // after packet type, ARPHRD type and address length
+    } else if (dlt == kDltLinuxSll2 && captured >= kSll2Header && frame[11] == 6) {
+        offset = 12;
+    } else {
+        return false;
+    }
+    for (size_t i = 0; i < 6; ++i) {
+        mac[i] = frame[offset + i];
+    }
+    return true;
+}
+
+}  // namespace vigil::examples
