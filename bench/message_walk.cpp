@@ -26,6 +26,18 @@ struct Walker {
         return true;
     }
 
+    bool port_field(uint64_t& value, size_t& bytes) {
+        const size_t start = in.offset();
+        int64_t wide = 0;
+        uint16_t port = 0;
+        if (!in.read_int(wide) || !wire::port_from_wire(wide, port)) {
+            return false;
+        }
+        value = port;
+        bytes = in.offset() - start;
+        return true;
+    }
+
     bool group() {
         GroupBytes g;
         size_t start = in.offset();
@@ -49,7 +61,10 @@ struct Walker {
         for (size_t f = 0; f < (items - wire::kGroupHeaderItems) / wire::kFlowItems; ++f) {
             FlowBytes flow;
             for (size_t i = 0; i < wire::kFlowItems; ++i) {
-                if (!uint_item(flow.value[i], flow.bytes[i])) {
+                // Items 1 and 2 are ports, which may name a well-known port as a negative int.
+                const bool port_item = i == 1 || i == 2;
+                if (!(port_item ? port_field(flow.value[i], flow.bytes[i])
+                                : uint_item(flow.value[i], flow.bytes[i]))) {
                     return fail("flow field");
                 }
             }

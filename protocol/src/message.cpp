@@ -268,6 +268,21 @@ class Decoder {
         return true;
     }
 
+    /// A TCP/UDP port: the port itself, or -1 - i for wire::kWellKnownPorts[i].
+    bool port(const Path& path, uint16_t& value) {
+        const size_t at = in_.offset();
+        int64_t wide = 0;
+        if (!in_.read_int(wide)) {
+            return reader_failed(at, path, "an integer");
+        }
+        if (!wire::port_from_wire(wide, value)) {
+            return fail(DecodeError::BadValue, at,
+                        text(path) + ": " + std::to_string(wide) +
+                            " is neither a port nor a well-known port index");
+        }
+        return true;
+    }
+
     bool array(const Path& path, size_t& count) {
         const size_t at = in_.offset();
         return in_.read_array(count) || reader_failed(at, path, "an array");
@@ -570,11 +585,13 @@ bool Decoder::flow_fields(const Path& path, wire::FlowFields& out) {
         return fail(DecodeError::BadValue, at,
                     text(child(path, "flags")) + ": handshake bits set on a non-TCP flow");
     }
-    // ICMP type and code are single octets carried in the port fields.
-    const uint64_t port_max = icmp ? kMaxU8 : kMaxU16;
-    return uint_as(child(path, icmp ? "icmp_type" : "local_port"), out.local_port, port_max) &&
-           uint_as(child(path, icmp ? "icmp_code" : "remote_port"), out.remote_port, port_max) &&
-           uint_as(child(path, "bytes_in"), out.bytes_in) &&
+    // ICMP type and code are single octets carried in the port fields; TCP and UDP ports may
+    // name an entry of the well-known port table.
+    const bool ports_ok = icmp ? uint_as(child(path, "icmp_type"), out.local_port, kMaxU8) &&
+                                     uint_as(child(path, "icmp_code"), out.remote_port, kMaxU8)
+                               : port(child(path, "local_port"), out.local_port) &&
+                                     port(child(path, "remote_port"), out.remote_port);
+    return ports_ok && uint_as(child(path, "bytes_in"), out.bytes_in) &&
            uint_as(child(path, "bytes_out"), out.bytes_out) &&
            uint_as(child(path, "packets_in"), out.packets_in) &&
            uint_as(child(path, "packets_out"), out.packets_out) &&

@@ -26,10 +26,46 @@ const char* to_string(ConfigError error) {
     return "unknown config error";
 }
 
+int32_t port_to_wire(uint16_t port) {
+    if (port >= 24) {
+        for (size_t i = 0; i < kWellKnownPortCount; ++i) {
+            if (kWellKnownPorts[i] == port) {
+                return -1 - static_cast<int32_t>(i);
+            }
+        }
+    }
+    return port;
+}
+
+bool port_from_wire(int64_t value, uint16_t& port) {
+    if (value >= 0 && value <= 0xFFFF) {
+        port = static_cast<uint16_t>(value);
+        return true;
+    }
+    if (value < 0 && value >= -static_cast<int64_t>(kWellKnownPortCount)) {
+        port = kWellKnownPorts[-1 - value];
+        return true;
+    }
+    return false;
+}
+
+namespace {
+
+bool carries_ports(const FlowFields& flow) {
+    return (flow.flags & flow_flag::kProtocolMask) != static_cast<uint8_t>(Protocol::Icmp);
+}
+
+}  // namespace
+
 void encode_flow(cbor::Writer& out, const FlowFields& flow) {
     out.uint(flow.flags);
-    out.uint(flow.local_port);
-    out.uint(flow.remote_port);
+    if (carries_ports(flow)) {
+        out.integer(port_to_wire(flow.local_port));
+        out.integer(port_to_wire(flow.remote_port));
+    } else {  // ICMP type and code
+        out.uint(flow.local_port);
+        out.uint(flow.remote_port);
+    }
     out.uint(flow.bytes_in);
     out.uint(flow.bytes_out);
     out.uint(flow.packets_in);
@@ -39,8 +75,12 @@ void encode_flow(cbor::Writer& out, const FlowFields& flow) {
 }
 
 size_t flow_size(const FlowFields& flow) {
-    return cbor::head_size(flow.flags) + cbor::head_size(flow.local_port) +
-           cbor::head_size(flow.remote_port) + cbor::head_size(flow.bytes_in) +
+    const bool ports = carries_ports(flow);
+    const size_t local =
+        ports ? cbor::int_size(port_to_wire(flow.local_port)) : cbor::head_size(flow.local_port);
+    const size_t remote =
+        ports ? cbor::int_size(port_to_wire(flow.remote_port)) : cbor::head_size(flow.remote_port);
+    return cbor::head_size(flow.flags) + local + remote + cbor::head_size(flow.bytes_in) +
            cbor::head_size(flow.bytes_out) + cbor::head_size(flow.packets_in) +
            cbor::head_size(flow.packets_out) + cbor::head_size(flow.first_s) +
            cbor::head_size(flow.last_s);

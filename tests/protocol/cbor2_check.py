@@ -82,9 +82,12 @@ def check_network(network, entry):
             flags, local_port, remote_port, b_in, b_out, p_in, p_out, first, last = (
                 group[f:f + FLOW_ITEMS])
             expect(is_uint(flags, 63) and flags & 3 != 3, f"{where}: flags {flags}")
-            port_max = 255 if flags & 3 == 2 else 65535
-            expect(is_uint(local_port, port_max) and is_uint(remote_port, port_max),
-                   f"{where}: ports")
+            if flags & 3 == 2:  # ICMP type and code
+                ports_ok = is_uint(local_port, 255) and is_uint(remote_port, 255)
+            else:  # a port, or -1 - i for the i-th well-known port (24 of them)
+                ports_ok = all(is_uint(p, 65535) or (isinstance(p, int) and -24 <= p <= -1)
+                               for p in (local_port, remote_port))
+            expect(ports_ok, f"{where}: ports")
             for value in (b_in, b_out, p_in, p_out, first, last):
                 expect(is_uint(value, U32), f"{where}: counter {value} out of range")
             totals["flows"] += 1

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vigil/protocol/cbor.h"
+#include "vigil/protocol/wire.h"
 
 namespace vigil::test {
 
@@ -55,6 +56,19 @@ inline Node U(uint64_t value) {
     Node n;
     n.value = value;
     return n;
+}
+/// A TCP/UDP port as the wire writes it: a well-known port is the negative integer -1 - index,
+/// which for indices below 24 is the single byte 0x20 | index.
+inline Node Port(uint16_t port) {
+    for (size_t i = 0; i < wire::kWellKnownPortCount; ++i) {
+        if (port >= 24 && wire::kWellKnownPorts[i] == port) {
+            Node n;
+            n.kind = Node::Kind::Raw;
+            n.bytes = {static_cast<uint8_t>(0x20 | i)};
+            return n;
+        }
+    }
+    return U(port);
 }
 inline Node Bstr(Bytes bytes) {
     Node n;

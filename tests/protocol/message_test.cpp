@@ -31,6 +31,7 @@ using test::Bytes;
 using test::hex;
 using test::Map;
 using test::Node;
+using test::Port;
 using test::Raw;
 using test::Tstr;
 using test::U;
@@ -72,8 +73,11 @@ const wire::FlowFields kIcmp = flow(0x02, 128, 0, 64, 64, 1, 1, 5, 5);          
 const wire::FlowFields kRefused = flow(0x20, 45000, 23, 40, 60, 1, 1, 7, 7);      // SYN, RST
 
 void append_flow(Node& group, const wire::FlowFields& f) {
-    for (uint64_t item : {uint64_t{f.flags}, uint64_t{f.local_port}, uint64_t{f.remote_port},
-                          uint64_t{f.bytes_in}, uint64_t{f.bytes_out}, uint64_t{f.packets_in},
+    const bool icmp = (f.flags & 0x03) == 2;
+    group.items.push_back(U(f.flags));
+    group.items.push_back(icmp ? U(f.local_port) : Port(f.local_port));
+    group.items.push_back(icmp ? U(f.remote_port) : Port(f.remote_port));
+    for (uint64_t item : {uint64_t{f.bytes_in}, uint64_t{f.bytes_out}, uint64_t{f.packets_in},
                           uint64_t{f.packets_out}, uint64_t{f.first_s}, uint64_t{f.last_s}}) {
         group.items.push_back(U(item));
     }
@@ -963,10 +967,10 @@ TEST(MessageExample, MatchesTheDocumentation) {
                Flow{0, address({198, 51, 100, 53}), flow(0x01, 40000, 53, 120, 60, 1, 1, 3, 3)}};
     const Bytes expected = hex(
         "a6 01 01 02 19 5eed 03 07 04 1a 6955b900 05 18 78 0a a4 01 19 2710 02 19 2710 03 81 44 "
-        "c0000201 04 82 8b 00 44 c6336407 00 19 c000 19 22b3 19 1068 19 0b54 0e 0c 00 09 8b 00 44 "
-        "c6336435 01 19 9c40 18 35 18 78 18 3c 01 01 03 03");
+        "c0000201 04 82 8b 00 44 c6336407 00 19 c000 21 19 1068 19 0b54 0e 0c 00 09 8b 00 44 "
+        "c6336435 01 19 9c40 23 18 78 18 3c 01 01 03 03");
     EXPECT_EQ(encode_message(m), expected);
-    EXPECT_EQ(expected.size(), 82u);
+    EXPECT_EQ(expected.size(), 79u);
     const Decoded d = decode(expected);
     ASSERT_TRUE(d.result.ok()) << d.result.detail;
     EXPECT_EQ(d.message, m);

@@ -285,7 +285,8 @@ TEST(WireFlow, NineItemsInOrder) {
     flow.packets_out = 24;
     flow.first_s = 0;
     flow.last_s = 9;
-    EXPECT_EQ(flow_bytes(flow), hex("1824 1901bb 19c738 1905dc 1a00011170 03 1818 00 09"));
+    // 443 is the first well-known port: written as -1, the single byte 0x20.
+    EXPECT_EQ(flow_bytes(flow), hex("1824 20 19c738 1905dc 1a00011170 03 1818 00 09"));
     EXPECT_EQ(flow_size(flow), flow_bytes(flow).size());
 }
 
@@ -309,10 +310,10 @@ TEST(WireFlow, TypicalIpv4FlowsCostUnder18Bytes) {
     const uint8_t tcp = static_cast<uint8_t>(Protocol::Tcp);
     const uint8_t udp = static_cast<uint8_t>(Protocol::Udp);
     const uint8_t icmp = static_cast<uint8_t>(Protocol::Icmp);
-    EXPECT_EQ(flow_size(typical(udp, 40000, 53, 120, 60, 1, 1)), 14u);         // DNS
-    EXPECT_EQ(flow_size(typical(udp, 40001, 123, 76, 76, 1, 1)), 14u);         // NTP
-    EXPECT_EQ(flow_size(typical(tcp, 49152, 8883, 85, 85, 2, 2)), 15u);        // MQTT keep-alive
-    EXPECT_EQ(flow_size(typical(tcp, 49152, 8883, 4200, 2900, 14, 12)), 17u);  // publishing
+    EXPECT_EQ(flow_size(typical(udp, 40000, 53, 120, 60, 1, 1)), 13u);         // DNS
+    EXPECT_EQ(flow_size(typical(udp, 40001, 123, 76, 76, 1, 1)), 13u);         // NTP
+    EXPECT_EQ(flow_size(typical(tcp, 49152, 8883, 85, 85, 2, 2)), 13u);        // MQTT keep-alive
+    EXPECT_EQ(flow_size(typical(tcp, 49152, 8883, 4200, 2900, 14, 12)), 15u);  // publishing
     EXPECT_EQ(flow_size(typical(icmp, 8, 0, 84, 84, 1, 1)), 11u);              // echo
     // The bound: every field at its widest.
     FlowFields widest = typical(0x3F & ~0x03, 65535, 65535, ~0u, ~0u, ~0u, ~0u);

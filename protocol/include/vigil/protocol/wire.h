@@ -70,6 +70,20 @@ enum class Handshake : uint8_t {
     Reset = 3,       ///< RST after the handshake completed
 };
 
+/// Service ports that cost one byte in a TCP or UDP flow: port kWellKnownPorts[i] is written as the
+/// negative integer -1 - i, any other port as itself. Ports below 24 already take one byte. The
+/// table is part of format version 1 and never changes within it.
+constexpr uint16_t kWellKnownPorts[] = {443,  8883, 1883, 53,   123,   80,   5683, 5684,
+                                        8080, 8443, 67,   68,   5353,  1900, 502,  161,
+                                        162,  514,  3478, 4840, 47808, 554,  1194, 8000};
+constexpr size_t kWellKnownPortCount = sizeof(kWellKnownPorts) / sizeof(kWellKnownPorts[0]);
+static_assert(kWellKnownPortCount <= 24, "table indices must encode in one byte");
+
+/// The wire integer for a TCP/UDP port.
+int32_t port_to_wire(uint16_t port);
+/// The port for a wire integer; false if it is neither a port nor a table index.
+bool port_from_wire(int64_t value, uint16_t& port);
+
 /// One flow of a window. For ICMP, local_port carries the type and remote_port the code.
 struct FlowFields {
     uint8_t flags = 0;
