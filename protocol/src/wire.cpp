@@ -327,6 +327,22 @@ ConfigError decode_config_field(cbor::Reader& in, uint64_t key, ConfigFields& ne
 
 }  // namespace
 
+bool same_settings(const ConfigFields& a, const ConfigFields& b) {
+    for (size_t g = 0; g < kPriorityCount; ++g) {
+        if (a.interval_s[g] != b.interval_s[g]) {
+            return false;
+        }
+    }
+    for (size_t c = 0; c < kCollectorCount; ++c) {
+        if (a.collectors[c].enabled != b.collectors[c].enabled ||
+            a.collectors[c].priority != b.collectors[c].priority) {
+            return false;
+        }
+    }
+    return a.unicast_only == b.unicast_only && a.pending_timeout_s == b.pending_timeout_s &&
+           a.retry_s == b.retry_s;
+}
+
 ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& config,
                           uint32_t& version) {
     if (data == nullptr) {
@@ -357,6 +373,11 @@ ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& conf
     }
     if (!in.finish()) {
         return ConfigError::Malformed;
+    }
+    // The config topic is retained, so a reconnecting agent is sent the config in force again:
+    // the same version with the same settings is accepted as a no-op.
+    if (next.version == config.version && same_settings(next, config)) {
+        return ConfigError::None;
     }
     if (next.version <= config.version) {
         return ConfigError::StaleVersion;

@@ -199,7 +199,8 @@ TEST(AgentConfig, InvalidConfigIsRejectedWholeWithItsReason) {
     }
 
     bad.interval_s[1] = 30;
-    bad.version = 0;  // not newer than the build default
+    bad.retry_s = 9;
+    bad.version = 0;  // not newer than the build default, and other settings
     bytes = config_bytes(bad);
     EXPECT_EQ(h.agent.apply_config(bytes.data(), bytes.size()), Status::InvalidConfig);
     EXPECT_EQ(h.agent.last_config_error(), wire::ConfigError::StaleVersion);
@@ -221,6 +222,20 @@ TEST(AgentConfig, InvalidConfigIsRejectedWholeWithItsReason) {
         }
     }
     EXPECT_TRUE(reported);
+}
+
+TEST(AgentConfig, RetainedConfigDeliveredAgainIsANoOp) {
+    Harness<DefaultAgent> h;
+    wire::ConfigFields config = h.agent.config();
+    config.version = 4;
+    config.retry_s = 5;
+    const auto bytes = config_bytes(config);
+    ASSERT_EQ(h.agent.apply_config(bytes.data(), bytes.size()), Status::Ok);
+    // The broker sends the retained config again after every reconnect.
+    EXPECT_EQ(h.agent.apply_config(bytes.data(), bytes.size()), Status::Ok);
+    EXPECT_EQ(h.agent.last_config_error(), wire::ConfigError::None);
+    EXPECT_EQ(h.agent.config().version, 4u);
+    EXPECT_EQ(h.agent.config().retry_s, 5u);
 }
 
 TEST(AgentCAbi, DrivesTheLibraryInstance) {

@@ -263,9 +263,14 @@ void encode_config(cbor::Writer& out, const ConfigFields& config);
 /// Reads one address item (bstr of 0, 4 or 16 bytes).
 bool decode_address(cbor::Reader& in, Address& address);
 
+/// True when two configs differ at most in their version.
+bool same_settings(const ConfigFields& a, const ConfigFields& b);
+
 /// Decodes a config message onto `config` (which holds the config in force). On any error the
 /// result is not None and `config` is left exactly as it was: a config is applied whole or not
-/// at all. `version` is set even on error when it could be read, so the rejection can name it.
+/// at all. The version must be newer than the one in force, except that the config in force
+/// itself (same version, same settings) is accepted again without change. `version` is set even on
+/// error when it could be read, so the rejection can name it.
 ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& config,
                           uint32_t& version);
 
