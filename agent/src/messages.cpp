@@ -109,6 +109,9 @@ struct AgentBase::Window {
     const AgentBase& agent;
     size_t count4 = 0;
     size_t count6 = 0;
+    uint64_t duration_ms = 0;
+    /// The window's overflow records, taken when it closed (the agent's own start the next one).
+    wire::OverflowFields overflow[2][3] = {};
 
     size_t size() const { return count4 + count6; }
 
@@ -244,15 +247,14 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
 void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window& window,
                                size_t index, size_t count) const {
     size_t overflow_count = 0;
-    for (const auto& family : overflow_) {
+    for (const auto& family : window.overflow) {
         for (const wire::OverflowFields& o : family) {
             overflow_count += o.packets_in + o.packets_out > 0 ? 1 : 0;
         }
     }
     const bool with_overflow = part.overflow && overflow_count > 0;
     out.map(4 + (with_overflow ? 1 : 0) + (count > 1 ? 1 : 0));
-    const uint64_t duration = agent_ms_ - window_start_agent_ms_;
-    const uint64_t clamped = duration > 0xFFFFFFFFu ? 0xFFFFFFFFu : duration;
+    const uint64_t clamped = window.duration_ms > 0xFFFFFFFFu ? 0xFFFFFFFFu : window.duration_ms;
     out.uint(wire::network_key::kWindowStartAgeMs);
     out.uint(clamped);
     out.uint(wire::network_key::kWindowDurationMs);
@@ -304,7 +306,7 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
     if (with_overflow) {
         out.uint(wire::network_key::kOverflow);
         out.array(overflow_count);
-        for (const auto& family : overflow_) {
+        for (const auto& family : window.overflow) {
             for (const wire::OverflowFields& o : family) {
                 if (o.packets_in + o.packets_out > 0) {
                     wire::encode_overflow(out, o);
@@ -389,18 +391,25 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         plan.network = true;
         window.count4 = collect_used(flows4_, storage_.order);
         window.count6 = collect_used(flows6_, storage_.order + window.count4);
+        window.duration_ms = agent_ms_ - window_start_agent_ms_;
         cbor::Writer counter;
         size_t entries = 0;
-        for (const auto& family : overflow_) {
-            for (const wire::OverflowFields& o : family) {
+        for (size_t f = 0; f < 2; ++f) {
+            for (size_t p = 0; p < 3; ++p) {
+                const wire::OverflowFields& o = overflow_[f][p];
+                window.overflow[f][p] = o;
                 if (o.packets_in + o.packets_out > 0) {
                     wire::encode_overflow(counter, o);
                     ++entries;
                 }
+                overflow_[f][p] = wire::OverflowFields{};
             }
         }
         plan.overflow = entries > 0;
         plan.overflow_size = 1 + cbor::head_size(entries) + counter.size();
+        // The next window starts now; this one's records leave the table as they are encoded.
+        window_start_agent_ms_ = agent_ms_;
+        window_start_port_ms_ = last_port_ms_;
     }
 
     size_t network_parts = 0;
@@ -409,8 +418,18 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         network_parts += part.network ? 1 : 0;
     }
     size_t network_index = 0;
+    size_t written = 0;
     while (!plan.done(window)) {
         const Part part = plan_part(plan, window);
+        if (written > 0 && state_ == State::Active && !backlog_.fits(part.bound)) {
+            // Rather than push this collection's first messages out of a small backlog, send
+            // them. The transport is never called inside the critical section (it may take the
+            // network stack's locks); records not yet encoded stay in the table meanwhile and
+            // keep counting, and those already encoded have left it.
+            exit();
+            flush_backlog();
+            enter();
+        }
         uint8_t* buffer = backlog_.reserve(part.bound, counters_.messages_dropped);
         if (buffer == nullptr) {
             break;  // cannot happen: max_message_bytes fits the backlog (static_assert)
@@ -421,12 +440,22 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         if (out.ok()) {
             backlog_.commit(out.size());
             ++sequence_;
+            ++written;
         }
-    }
-    if (due.collectors[detail::kNetworkCollector]) {
-        reset_window();
+        release_flows(window, part.first_flow, part.end_flow);
     }
     exit();
+}
+
+void AgentBase::release_flows(const Window& window, size_t first, size_t end) {
+    for (size_t position = first; position < end; ++position) {
+        const uint16_t index = storage_.order[position];
+        if (position < window.count4) {
+            flows4_.release(index);
+        } else {
+            flows6_.release(index);
+        }
+    }
 }
 
 }  // namespace vigil::agent

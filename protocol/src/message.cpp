@@ -18,7 +18,6 @@ using cbor::MajorType;
 using cbor::ReadError;
 
 constexpr uint64_t kMaxU8 = 0xFF;
-constexpr uint64_t kMaxU16 = 0xFFFF;
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 /// Flags use bits 0-5 only (wire::flow_flag).
 constexpr uint64_t kMaxFlowFlags = 0x3F;

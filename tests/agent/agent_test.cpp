@@ -236,6 +236,38 @@ TEST(AgentFlows, FullTableKeepsExactTotalsInOverflowRecords) {
     EXPECT_TRUE(seen);
 }
 
+TEST(AgentFlows, FullCollectionWhileConnectedIsSentNotDropped) {
+    // A full window plus every snapshot is more than the default 2 KB backlog holds: the agent
+    // must send the first messages before encoding the rest, not push them out.
+    Harness<DefaultAgent> h;
+    for (uint16_t i = 0; i < 16; ++i) {
+        vigil_listening_port port{};
+        port.protocol = VIGIL_TCP;
+        port.port = static_cast<uint16_t>(8000 + i);
+        port.address.family = 4;
+        h.platform.listening.push_back(port);
+    }
+    for (int i = 0; i < 64; ++i) {
+        h.send(ipv4_packet(kDevice, "198.51." + std::to_string(i) + ".7",
+                           tcp_segment(static_cast<uint16_t>(50000 + i), 8883, tcp::kAck, 60000)),
+               VIGIL_OUTBOUND);
+    }
+    for (int i = 0; i < 16; ++i) {
+        h.send(ipv6_packet("2001:db8::10", "2001:db8:" + std::to_string(i + 1) + "::9",
+                           udp_datagram(5000, static_cast<uint16_t>(40000 + i), 30000)),
+               VIGIL_OUTBOUND);
+    }
+    h.run_for(1000);
+    const auto messages = h.messages();
+    EXPECT_GT(messages.size(), 2u);
+    EXPECT_EQ(h.agent.counters().messages_dropped, 0u);
+    EXPECT_EQ(totals(messages), h.sent);
+    EXPECT_EQ(totals(messages).flows, 80u);
+    for (size_t i = 0; i < messages.size(); ++i) {
+        EXPECT_EQ(messages[i].sequence, i);
+    }
+}
+
 TEST(AgentFlows, InboundMulticastIsIgnoredWhenUnicastOnly) {
     Harness<DefaultAgent> h;
     h.send(ipv4_packet("198.51.100.3", "224.0.0.251", udp_datagram(5353, 5353, 40)), VIGIL_INBOUND);

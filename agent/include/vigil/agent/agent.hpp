@@ -128,6 +128,7 @@ class AgentBase {
     size_t gather_ports();
     void gather_system(wire::SystemFields& out) const;
     void encode_messages(const Due& due, const Snapshot& snapshot);
+    void release_flows(const Window& window, size_t first, size_t end);
     Part plan_part(Plan& plan, const Window& window) const;
     void encode_part(cbor::Writer& out, const Part& part, const Window& window,
                      const Snapshot& snapshot, size_t network_index, size_t network_count) const;

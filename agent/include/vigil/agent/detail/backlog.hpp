@@ -18,6 +18,9 @@ class Backlog {
     /// Adds the message written at the reserved place; `length` <= the reserved length.
     void commit(size_t length);
 
+    /// True when a message of up to `max_length` bytes fits without dropping any.
+    bool fits(size_t max_length) const { return capacity_ - used_ >= max_length + kLengthBytes; }
+
     bool front(const uint8_t*& data, size_t& length) const;
     void pop_front();
 

@@ -61,6 +61,15 @@ class FlowTable {
     /// null when no slot is free within kMaxProbe.
     Record* find_or_insert(const FlowKey& key, uint32_t seed, bool& inserted);
     void clear();
+    /// Frees one record. Later records of its probe run may then be missed by a lookup and get
+    /// a second record: only done to records whose window is being encoded, so a duplicate
+    /// belongs to the next window and nothing is counted twice or lost.
+    void release(size_t index) {
+        if (records_[index].stats.used) {
+            records_[index].stats.used = 0;
+            --size_;
+        }
+    }
 
     size_t size() const { return size_; }
     size_t capacity() const { return capacity_; }
