@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "fields.h"
 #include "vigil/protocol/message.h"
 
 namespace {
@@ -41,22 +42,6 @@ wire::Address v6(uint16_t last) {
     out.bytes[14] = static_cast<uint8_t>(last >> 8);
     out.bytes[15] = static_cast<uint8_t>(last);
     return out;
-}
-
-wire::FlowFields fields(uint8_t flags, uint16_t local_port, uint16_t remote_port, uint32_t bytes_in,
-                        uint32_t bytes_out, uint32_t packets_in, uint32_t packets_out,
-                        uint32_t first_s, uint32_t last_s) {
-    wire::FlowFields f;
-    f.flags = flags;
-    f.local_port = local_port;
-    f.remote_port = remote_port;
-    f.bytes_in = bytes_in;
-    f.bytes_out = bytes_out;
-    f.packets_in = packets_in;
-    f.packets_out = packets_out;
-    f.first_s = first_s;
-    f.last_s = last_s;
-    return f;
 }
 
 Message envelope(uint32_t sequence) {
@@ -99,12 +84,13 @@ Message full() {
     n.window_duration_ms = 10000;
     n.local_addresses = {v4(192, 0, 2, 10), v6(0x10)};
     n.flows = {
-        Flow{0, v4(198, 51, 100, 7), fields(0x00, 49152, 8883, 4200, 2900, 14, 12, 0, 9)},
-        Flow{0, v4(198, 51, 100, 7), fields(0x30, 49153, 8883, 0, 240, 0, 4, 2, 8)},
-        Flow{0, v4(192, 0, 2, 1), fields(0x01, 40000, 53, 120, 60, 1, 1, 3, 3)},
-        Flow{0, v4(203, 0, 113, 9), fields(0x04 | 0x20, 23, 51515, 60, 40, 1, 1, 4, 4)},
-        Flow{1, v6(0x99), fields(0x02, 128, 0, 64, 64, 1, 1, 5, 5)},
-        Flow{1, v6(0x99), fields(0x01 | 0x08, 5683, 5683, 300, 90, 3, 1, 1, 7)},
+        Flow{0, v4(198, 51, 100, 7),
+             vigil::test::flow(0x00, 49152, 8883, 4200, 2900, 14, 12, 0, 9)},
+        Flow{0, v4(198, 51, 100, 7), vigil::test::flow(0x30, 49153, 8883, 0, 240, 0, 4, 2, 8)},
+        Flow{0, v4(192, 0, 2, 1), vigil::test::flow(0x01, 40000, 53, 120, 60, 1, 1, 3, 3)},
+        Flow{0, v4(203, 0, 113, 9), vigil::test::flow(0x04 | 0x20, 23, 51515, 60, 40, 1, 1, 4, 4)},
+        Flow{1, v6(0x99), vigil::test::flow(0x02, 128, 0, 64, 64, 1, 1, 5, 5)},
+        Flow{1, v6(0x99), vigil::test::flow(0x01 | 0x08, 5683, 5683, 300, 90, 3, 1, 1, 7)},
     };
     wire::OverflowFields overflow;
     overflow.family = 4;
@@ -155,9 +141,10 @@ Message flows50() {
             const uint32_t scale = 1u + peer;
             n.flows.push_back(
                 Flow{0, remote,
-                     fields(udp ? 0x01 : 0x00, local_port, service, udp ? 90 * scale : 1400 * scale,
-                            udp ? 48 * scale : 700 * scale, udp ? scale : 6 * scale,
-                            udp ? scale : 5 * scale, i, static_cast<uint32_t>(i + 4))});
+                     vigil::test::flow(udp ? 0x01 : 0x00, local_port, service,
+                                       udp ? 90 * scale : 1400 * scale,
+                                       udp ? 48 * scale : 700 * scale, udp ? scale : 6 * scale,
+                                       udp ? scale : 5 * scale, i, static_cast<uint32_t>(i + 4))});
         }
     }
     m.heartbeat = heartbeat(false);
@@ -207,10 +194,11 @@ Message random_message(Random& rng, uint32_t sequence) {
                 flags = static_cast<uint8_t>(flags | ((rng.next() % 4) << 4));
             }
             const unsigned port_bits = protocol == 2 ? 8 : 16;
-            n.flows.push_back(Flow{local, remote,
-                                   fields(flags, static_cast<uint16_t>(rng.sized(port_bits)),
-                                          static_cast<uint16_t>(rng.sized(port_bits)), rng.u32(),
-                                          rng.u32(), rng.u32(), rng.u32(), rng.u32(), rng.u32())});
+            n.flows.push_back(
+                Flow{local, remote,
+                     vigil::test::flow(flags, static_cast<uint16_t>(rng.sized(port_bits)),
+                                       static_cast<uint16_t>(rng.sized(port_bits)), rng.u32(),
+                                       rng.u32(), rng.u32(), rng.u32(), rng.u32(), rng.u32())});
         }
     }
     if (rng.next() % 2) {

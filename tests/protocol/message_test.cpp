@@ -1,4 +1,5 @@
 #include "vigil/protocol/message.h"
+#include "fields.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -28,6 +29,7 @@ using test::Arr;
 using test::Bool;
 using test::Bstr;
 using test::Bytes;
+using test::flow;
 using test::hex;
 using test::Map;
 using test::Node;
@@ -49,22 +51,6 @@ wire::Address address(const Bytes& bytes) {
     out.family = bytes.size() == 4 ? 4 : bytes.size() == 16 ? 6 : 0;
     std::memcpy(out.bytes, bytes.data(), bytes.size());
     return out;
-}
-
-wire::FlowFields flow(uint8_t flags, uint16_t local_port, uint16_t remote_port, uint32_t bytes_in,
-                      uint32_t bytes_out, uint32_t packets_in, uint32_t packets_out,
-                      uint32_t first_s, uint32_t last_s) {
-    wire::FlowFields f;
-    f.flags = flags;
-    f.local_port = local_port;
-    f.remote_port = remote_port;
-    f.bytes_in = bytes_in;
-    f.bytes_out = bytes_out;
-    f.packets_in = packets_in;
-    f.packets_out = packets_out;
-    f.first_s = first_s;
-    f.last_s = last_s;
-    return f;
 }
 
 const wire::FlowFields kTcp = flow(0x04, 8883, 51000, 4200, 2900, 14, 12, 0, 9);  // remote opened

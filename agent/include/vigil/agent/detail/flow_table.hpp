@@ -99,16 +99,22 @@ inline uint32_t ports_word(const T& holder) {
     return load_native32(reinterpret_cast<const uint8_t*>(&holder) + offsetof(T, local_port));
 }
 
-/// Seeded per boot, so nobody can precompute keys that collide on a device. Addresses are read
-/// in native byte order: the hash only has to be a function of the key.
+inline uint32_t rotate_left(uint32_t value, unsigned bits) {
+    return (value << bits) | (value >> (32 - bits));
+}
+
+/// Seeded per boot, so nobody can precompute keys that collide on a device. The rotation after
+/// each multiply carries high bits down into the next step's carries, where the seed decides the
+/// outcome; without it a change in bit 31 of two words cancels out under every seed. Addresses
+/// are read in native byte order: the hash only has to be a function of the key.
 template <size_t AddressBytes>
 inline uint32_t hash_key(const FlowKey& key, uint32_t seed) {
-    uint32_t h = (seed ^ ports_word(key) ^ key.protocol) * 0x9E3779B1u;
+    uint32_t h = rotate_left((seed ^ ports_word(key) ^ key.protocol) * 0x9E3779B1u, 15);
     for (size_t i = 0; i < AddressBytes; i += 4) {
-        h = (h ^ load_native32(key.local + i)) * 0x85EBCA6Bu;
-        h = (h ^ load_native32(key.remote + i)) * 0xC2B2AE35u;
+        h = rotate_left((h ^ load_native32(key.local + i)) * 0x85EBCA6Bu, 13);
+        h = rotate_left((h ^ load_native32(key.remote + i)) * 0xC2B2AE35u, 15);
     }
-    return h ^ (h >> 15);
+    return (h ^ seed) * 0x27D4EB2Fu;
 }
 
 inline bool matches(const FlowRecord4& r, const FlowKey& key) {
