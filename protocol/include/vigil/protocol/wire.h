@@ -114,8 +114,9 @@ namespace heartbeat_key {
 constexpr uint8_t kState = 1;          ///< uint: AgentState
 constexpr uint8_t kConfigVersion = 2;  ///< uint: version of the config in force (0 = build default)
 constexpr uint8_t kPacketsSeen = 3;    ///< uint: packets given to the hook since boot
-constexpr uint8_t kPacketsUnparsed = 4;   ///< uint: malformed, truncated or unsupported packets
-constexpr uint8_t kPacketsIgnored = 5;    ///< uint: filtered out (other protocols, non-unicast)
+constexpr uint8_t kPacketsUnparsed = 4;   ///< uint: malformed or truncated packets
+constexpr uint8_t kPacketsIgnored = 5;    ///< uint: not recorded: other protocols, later fragments,
+                                          ///< inbound non-unicast, ignored interfaces
 constexpr uint8_t kOverflowPackets = 6;   ///< uint: packets counted in overflow records
 constexpr uint8_t kMessagesSent = 7;      ///< uint
 constexpr uint8_t kSendFailures = 8;      ///< uint: sends the transport refused (retried later)

@@ -57,8 +57,9 @@ class FlowTable {
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
 
-    /// Finds the key's record or claims a free one (its stats zeroed, `inserted` set). Returns
-    /// null when no slot is free within kMaxProbe.
+    /// Finds the key's record or claims a free one (its stats zeroed) and says which in
+    /// `inserted`. Returns null, leaving `inserted` alone, when no slot is free within kMaxProbe.
+    /// The capacity must not be 0 (Agent<> asserts it).
     Record* find_or_insert(const FlowKey& key, uint32_t seed, bool& inserted);
     void clear();
     /// Frees one record. Later records of its probe run may then be missed by a lookup and get
