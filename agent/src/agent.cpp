@@ -399,7 +399,7 @@ void AgentBase::flush_backlog() {
 
 void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction direction,
                        uint8_t interface_index, uint64_t timestamp_ms) {
-    if (!enabled_ || !kBuiltIn[detail::kNetworkCollector]) {
+    if (!enabled_.load(std::memory_order_relaxed) || !kBuiltIn[detail::kNetworkCollector]) {
         return;
     }
     ParsedPacket parsed;
@@ -561,6 +561,12 @@ void AgentBase::collect(const Due& due) {
     snapshot.ports_known = port_.listening_ports != nullptr;
     snapshot.port_count = due.collectors[detail::kPortsCollector] ? gather_ports() : 0;
     encode_messages(due, snapshot);
+}
+
+void AgentBase::set_ignored_interfaces(uint32_t mask) {
+    enter();
+    ignored_interfaces_ = mask;
+    exit();
 }
 
 Status AgentBase::apply_config(const uint8_t* data, size_t length) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 
 #include "vigil/agent/config.h"
@@ -80,7 +81,7 @@ class AgentBase {
     Status apply_config(const uint8_t* data, size_t length);
 
     State state() const { return state_; }
-    bool enabled() const { return enabled_; }
+    bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
     const Counters& counters() const { return counters_; }
     const wire::ConfigFields& config() const { return config_; }
     wire::ConfigError last_config_error() const { return rejected_reason_; }
@@ -89,7 +90,7 @@ class AgentBase {
     const char* topic() const { return topic_; }
     /// Packets from interfaces whose bit is set are ignored (bit i for interface index i mod 32).
     /// None by default.
-    void set_ignored_interfaces(uint32_t mask) { ignored_interfaces_ = mask; }
+    void set_ignored_interfaces(uint32_t mask);
 
   protected:
     explicit AgentBase(const Storage& storage);
@@ -153,7 +154,8 @@ class AgentBase {
     Counters counters_{};
     State state_ = State::NotInitialised;
     bool initialised_ = false;
-    volatile bool enabled_ = false;
+    /// Read by the packet hook before it takes the critical section; written under it.
+    std::atomic<bool> enabled_{false};
     bool snapshot_requested_ = false;  ///< send system info and ports with the next collection
     uint32_t ignored_interfaces_ = 0;
     uint32_t boot_id_ = 0;
