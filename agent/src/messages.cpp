@@ -83,15 +83,16 @@ void sort_indices(uint16_t* order, size_t count, const Record* records) {
     }
 }
 
+/// Closes every record of the window: from now on the hook leaves them alone.
 template <typename Record>
-size_t collect_used(detail::FlowTable<Record>& table, uint16_t* order) {
+size_t close_records(detail::FlowTable<Record>& table, uint16_t* order) {
     size_t count = 0;
     for (size_t i = 0; i < table.capacity(); ++i) {
-        if (table.slot(i).stats.used) {
+        if (table.slot(i).stats.used != detail::kFree) {
+            table.slot(i).stats.used = detail::kClosed;
             order[count++] = static_cast<uint16_t>(i);
         }
     }
-    sort_indices(order, count, &table.slot(0));
     return count;
 }
 
@@ -363,10 +364,29 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
     Snapshot snapshot = snapshot_in;
     Window window{*this};
     Plan plan;
-    // The tables must hold still while they become messages; see vigil_agent.h on contexts.
+    const bool network = due.collectors[detail::kNetworkCollector];
+    // The only critical section of a collection: read the counters and close the window. Closed
+    // records are not touched by the hook, so they are sorted and encoded outside it.
     enter();
     if (due.collectors[detail::kHeartbeatCollector]) {
         fill_heartbeat(snapshot.heartbeat);
+    }
+    if (network) {
+        window.count4 = close_records(flows4_, storage_.order);
+        window.count6 = close_records(flows6_, storage_.order + window.count4);
+        window.duration_ms = agent_ms_ - window_start_agent_ms_;
+        for (size_t f = 0; f < 2; ++f) {
+            for (size_t p = 0; p < 3; ++p) {
+                window.overflow[f][p] = overflow_[f][p];
+                overflow_[f][p] = wire::OverflowFields{};
+            }
+        }
+        window_start_agent_ms_ = agent_ms_;
+        window_start_port_ms_ = last_port_ms_;
+    }
+    exit();
+
+    if (due.collectors[detail::kHeartbeatCollector]) {
         cbor::Writer counter;
         wire::encode_heartbeat(counter, snapshot.heartbeat);
         plan.heartbeat = true;
@@ -387,29 +407,22 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         plan.ports = true;
         plan.ports_size = 1 + counter.size();
     }
-    if (due.collectors[detail::kNetworkCollector]) {
+    if (network) {
         plan.network = true;
-        window.count4 = collect_used(flows4_, storage_.order);
-        window.count6 = collect_used(flows6_, storage_.order + window.count4);
-        window.duration_ms = agent_ms_ - window_start_agent_ms_;
+        sort_indices(storage_.order, window.count4, &flows4_.slot(0));
+        sort_indices(storage_.order + window.count4, window.count6, &flows6_.slot(0));
         cbor::Writer counter;
         size_t entries = 0;
-        for (size_t f = 0; f < 2; ++f) {
-            for (size_t p = 0; p < 3; ++p) {
-                const wire::OverflowFields& o = overflow_[f][p];
-                window.overflow[f][p] = o;
+        for (const auto& family : window.overflow) {
+            for (const wire::OverflowFields& o : family) {
                 if (o.packets_in + o.packets_out > 0) {
                     wire::encode_overflow(counter, o);
                     ++entries;
                 }
-                overflow_[f][p] = wire::OverflowFields{};
             }
         }
         plan.overflow = entries > 0;
         plan.overflow_size = 1 + cbor::head_size(entries) + counter.size();
-        // The next window starts now; this one's records leave the table as they are encoded.
-        window_start_agent_ms_ = agent_ms_;
-        window_start_port_ms_ = last_port_ms_;
     }
 
     size_t network_parts = 0;
@@ -422,13 +435,8 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
     while (!plan.done(window)) {
         const Part part = plan_part(plan, window);
         if (written > 0 && state_ == State::Active && !backlog_.fits(part.bound)) {
-            // Rather than push this collection's first messages out of a small backlog, send
-            // them. The transport is never called inside the critical section (it may take the
-            // network stack's locks); records not yet encoded stay in the table meanwhile and
-            // keep counting, and those already encoded have left it.
-            exit();
+            // Send this collection's first messages rather than push them out of a small backlog.
             flush_backlog();
-            enter();
         }
         uint8_t* buffer = backlog_.reserve(part.bound, counters_.messages_dropped);
         if (buffer == nullptr) {
@@ -444,10 +452,10 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         }
         release_flows(window, part.first_flow, part.end_flow);
     }
-    exit();
 }
 
 void AgentBase::release_flows(const Window& window, size_t first, size_t end) {
+    enter();  // the hook reads every slot's state while it probes
     for (size_t position = first; position < end; ++position) {
         const uint16_t index = storage_.order[position];
         if (position < window.count4) {
@@ -456,6 +464,7 @@ void AgentBase::release_flows(const Window& window, size_t first, size_t end) {
             flows6_.release(index);
         }
     }
+    exit();
 }
 
 }  // namespace vigil::agent

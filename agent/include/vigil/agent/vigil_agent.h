@@ -10,8 +10,10 @@
  *    interrupt handlers when enter_critical masks interrupts. It holds the critical section only
  *    for one flow-table update.
  *  - every other function: one "agent context" (a thread or the main loop), never concurrently
- *    with each other. vigil_agent_tick() holds the critical section while it turns one collection
- *    window into messages (bounded by the flow-table capacity).
+ *    with each other. vigil_agent_tick() holds the critical section briefly: to read the
+ *    counters and close a window (one pass over the flow tables), and to free the records of each
+ *    message it has encoded. Closed records are sorted and encoded outside it; their traffic
+ *    after the close goes to the next window.
  *  - the transport and port callbacks are called only from the agent context, except
  *    enter_critical/exit_critical, which the packet hook also calls.
  *

@@ -23,8 +23,14 @@ struct FlowStats {
     uint32_t first_ms;  ///< offset from the window start
     uint32_t last_ms;
     uint8_t flags;  ///< wire::flow_flag bits; protocol in the low bits is part of the key
-    uint8_t used;
+    uint8_t used;   ///< kFree, kOpen, or kClosed
 };
+
+/// Record states. A closed record belongs to a window being encoded: the hook no longer matches
+/// it (its packets open a record of the next window), so it can be read without a lock.
+constexpr uint8_t kFree = 0;
+constexpr uint8_t kOpen = 1;
+constexpr uint8_t kClosed = 2;
 
 struct FlowRecord4 {
     uint32_t local;  ///< network byte order, as read from the packet
@@ -63,11 +69,11 @@ class FlowTable {
     Record* find_or_insert(const FlowKey& key, uint32_t seed, bool& inserted);
     void clear();
     /// Frees one record. Later records of its probe run may then be missed by a lookup and get
-    /// a second record: only done to records whose window is being encoded, so a duplicate
-    /// belongs to the next window and nothing is counted twice or lost.
+    /// a second record: only done to closed records, whose window is being encoded, so the
+    /// second record belongs to the next window and nothing is counted twice or lost.
     void release(size_t index) {
-        if (records_[index].stats.used) {
-            records_[index].stats.used = 0;
+        if (records_[index].stats.used != kFree) {
+            records_[index].stats.used = kFree;
             --size_;
         }
     }
@@ -148,25 +154,25 @@ VIGIL_ALWAYS_INLINE Record* FlowTable<Record>::find_or_insert(const FlowKey& key
     const uint32_t h = table::hash_key<sizeof(Record::local)>(key, seed);
     // Multiply-shift maps the hash onto any capacity without a division.
     size_t index = static_cast<size_t>((static_cast<uint64_t>(h) * capacity_) >> 32);
-    if (VIGIL_LIKELY(records_[index].stats.used && table::matches(records_[index], key))) {
+    if (VIGIL_LIKELY(records_[index].stats.used == kOpen && table::matches(records_[index], key))) {
         inserted = false;  // most packets belong to a flow sitting in its home slot
         return &records_[index];
     }
     const size_t probes = capacity_ < kMaxProbe ? capacity_ : kMaxProbe;
     for (size_t probe = 0; probe < probes; ++probe) {
         Record& record = records_[index];
-        if (!record.stats.used) {
+        if (record.stats.used == kFree) {
             table::assign(record, key);
             record.local_port = key.local_port;
             record.remote_port = key.remote_port;
             record.stats = FlowStats{};
             record.stats.flags = key.protocol;
-            record.stats.used = 1;
+            record.stats.used = kOpen;
             ++size_;
             inserted = true;
             return &record;
         }
-        if (table::matches(record, key)) {
+        if (record.stats.used == kOpen && table::matches(record, key)) {
             inserted = false;
             return &record;
         }
@@ -178,7 +184,7 @@ VIGIL_ALWAYS_INLINE Record* FlowTable<Record>::find_or_insert(const FlowKey& key
 template <typename Record>
 inline void FlowTable<Record>::clear() {
     for (size_t i = 0; i < capacity_; ++i) {
-        records_[i].stats.used = 0;
+        records_[i].stats.used = kFree;
     }
     size_ = 0;
 }
