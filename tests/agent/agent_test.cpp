@@ -268,6 +268,95 @@ TEST(AgentFlows, FullCollectionWhileConnectedIsSentNotDropped) {
     }
 }
 
+/// A transport that hands the agent a packet each time it sends, as a network stack would while
+/// the agent context is busy with a collection.
+struct InjectingTransport {
+    vigil_transport inner;
+    agent::AgentBase* agent = nullptr;
+    std::vector<uint8_t> packet;
+    const uint64_t* now_ms = nullptr;
+    bool injecting = true;
+    size_t injected = 0;
+
+    vigil_transport transport() {
+        vigil_transport t{};
+        t.context = this;
+        t.is_connected = [](void* c) {
+            auto* self = static_cast<InjectingTransport*>(c);
+            return self->inner.is_connected(self->inner.context);
+        };
+        t.send = [](void* c, const char* topic, const char* bag, const uint8_t* payload,
+                    size_t length) -> int32_t {
+            auto* self = static_cast<InjectingTransport*>(c);
+            if (self->injecting) {
+                self->agent->packet(self->packet.data(), self->packet.size(), VIGIL_OUTBOUND, 0,
+                                    *self->now_ms);
+                ++self->injected;
+            }
+            return self->inner.send(self->inner.context, topic, bag, payload, length);
+        };
+        return t;
+    }
+};
+
+TEST(AgentFlows, PacketsDuringEncodingGoToTheNextWindow) {
+    FakePlatform platform;
+    auto core = std::make_unique<DefaultAgent>();
+    InjectingTransport injecting;
+    injecting.inner = platform.transport();
+    injecting.agent = core.get();
+    injecting.packet = ipv4_packet(kDevice, "198.51.0.7", tcp_segment(50000, 8883, tcp::kAck, 100));
+    injecting.now_ms = &platform.now_ms;
+    const vigil_port port = platform.port();
+    const vigil_transport transport = injecting.transport();
+    const vigil_options options{0};
+    ASSERT_EQ(core->init(port, transport, "injecting", &options), Status::Ok);
+
+    // A window too large for the backlog, so the tick sends between its messages. The first
+    // flow has the key of the injected packets.
+    Totals sent;
+    for (int i = 0; i < 64; ++i) {
+        const auto p =
+            ipv4_packet(kDevice, "198.51." + std::to_string(i) + ".7",
+                        tcp_segment(static_cast<uint16_t>(50000 + i), 8883, tcp::kAck, 60000));
+        core->packet(p.data(), p.size(), VIGIL_OUTBOUND, 0, platform.now_ms);
+        sent.bytes_out += p.size();
+        ++sent.packets_out;
+    }
+    platform.now_ms += 1000;
+    ASSERT_EQ(core->tick(), Status::Ok);
+    injecting.injecting = false;
+    const size_t first_tick_messages = platform.published.size();
+    ASSERT_GT(first_tick_messages, 1u);
+    ASSERT_GT(injecting.injected, 0u);
+    platform.now_ms += 10000;
+    ASSERT_EQ(core->tick(), Status::Ok);
+
+    const auto messages = decode_all(platform.published);
+    size_t first_window_flows = 0;
+    std::vector<Flow> second_window;
+    for (size_t i = 0; i < messages.size(); ++i) {
+        if (!messages[i].network) {
+            continue;
+        }
+        for (const Flow& f : messages[i].network->flows) {
+            if (i < first_tick_messages) {
+                EXPECT_EQ(f.fields.packets_out, 1u) << "the closed window changed while encoded";
+                ++first_window_flows;
+            } else {
+                second_window.push_back(f);
+            }
+        }
+    }
+    EXPECT_EQ(first_window_flows, 64u);
+    ASSERT_EQ(second_window.size(), 1u);
+    EXPECT_EQ(protocol::to_string(second_window[0].remote), "198.51.0.7");
+    EXPECT_EQ(second_window[0].fields.packets_out, injecting.injected);
+    sent.bytes_out += injecting.injected * injecting.packet.size();
+    sent.packets_out += injecting.injected;
+    EXPECT_EQ(totals(messages), sent);
+}
+
 TEST(AgentFlows, InboundMulticastIsIgnoredWhenUnicastOnly) {
     Harness<DefaultAgent> h;
     h.send(ipv4_packet("198.51.100.3", "224.0.0.251", udp_datagram(5353, 5353, 40)), VIGIL_INBOUND);
