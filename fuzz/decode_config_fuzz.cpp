@@ -87,8 +87,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         return 0;
     }
-    if (config.version <= before.version || version != config.version) {
-        broken("accepted a version that is not newer, or reported another one");
+    if (version != config.version) {
+        broken("reported another version than the one applied");
+    }
+    // Accepted: a newer version, or the config in force delivered again (same version, same
+    // settings), which must change nothing.
+    if (config.version < before.version ||
+        (config.version == before.version && !same(config, before))) {
+        broken("accepted a version that is not newer with other settings");
     }
     check_ranges(config);
     const Encoded encoded = encode(config);
