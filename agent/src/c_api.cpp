@@ -1,10 +1,19 @@
 // The C ABI over one library-placed agent with the build's default capacities.
+#include <new>
+
 #include "vigil/agent/agent.hpp"
 #include "vigil/agent/vigil_agent.h"
 
 namespace {
 
-vigil::agent::Agent<> g_agent;
+using DefaultAgent = vigil::agent::Agent<>;
+
+// The agent is constructed by vigil_agent_init() in zeroed static storage rather than by a
+// static constructor, so it works with C start-up code that never runs C++ constructors, and it
+// stays in .bss (a constant-initialised agent would hold pointers to itself and land in .data,
+// costing its whole size in flash too).
+alignas(DefaultAgent) unsigned char g_storage[sizeof(DefaultAgent)];
+DefaultAgent* g_agent = nullptr;
 
 vigil_status to_c(vigil::agent::Status status) {
     return static_cast<vigil_status>(status);
@@ -37,32 +46,38 @@ vigil_status vigil_agent_init(const vigil_port* port, const vigil_transport* tra
     if (port == nullptr || transport == nullptr) {
         return VIGIL_BAD_PARAMETER;
     }
-    return to_c(g_agent.init(*port, *transport, device_id, options));
+    if (g_agent == nullptr) {
+        g_agent = new (g_storage) DefaultAgent();
+    }
+    return to_c(g_agent->init(*port, *transport, device_id, options));
 }
 
 vigil_status vigil_agent_enable(void) {
-    return to_c(g_agent.enable());
+    return g_agent != nullptr ? to_c(g_agent->enable()) : VIGIL_NOT_INITIALISED;
 }
 
 vigil_status vigil_agent_disable(void) {
-    return to_c(g_agent.disable());
+    return g_agent != nullptr ? to_c(g_agent->disable()) : VIGIL_NOT_INITIALISED;
 }
 
 vigil_status vigil_agent_tick(void) {
-    return to_c(g_agent.tick());
+    return g_agent != nullptr ? to_c(g_agent->tick()) : VIGIL_NOT_INITIALISED;
 }
 
 void vigil_agent_packet(const uint8_t* ip, size_t length, vigil_direction direction,
                         uint8_t interface_index, uint64_t timestamp_ms) {
-    g_agent.packet(ip, length, direction, interface_index, timestamp_ms);
+    if (g_agent != nullptr) {
+        g_agent->packet(ip, length, direction, interface_index, timestamp_ms);
+    }
 }
 
 vigil_status vigil_agent_apply_config(const uint8_t* data, size_t length) {
-    return to_c(g_agent.apply_config(data, length));
+    return g_agent != nullptr ? to_c(g_agent->apply_config(data, length)) : VIGIL_NOT_INITIALISED;
 }
 
 vigil_state vigil_agent_state(void) {
-    return static_cast<vigil_state>(g_agent.state());
+    return g_agent != nullptr ? static_cast<vigil_state>(g_agent->state())
+                              : VIGIL_STATE_NOT_INITIALISED;
 }
 
 }  // extern "C"
