@@ -527,16 +527,24 @@ void print_summary(const Printer& printer, uint64_t frames, uint64_t fed, uint64
         static_cast<unsigned long long>(c.messages_dropped));
 }
 
-int replay(const Settings& settings) {
-    LocalAddresses locals;
+/// The --local addresses; false (after saying which) if one is not an IP address.
+bool parse_locals(const Settings& settings, LocalAddresses& locals) {
     for (const std::string& text : settings.locals) {
         vigil_address address;
         if (!parse_address(text, address)) {
             std::fprintf(stderr, "vigil-console-demo: --local %s is not an IP address\n",
                          text.c_str());
-            return kExitUsage;
+            return false;
         }
         locals.add(address);
+    }
+    return true;
+}
+
+int replay(const Settings& settings) {
+    LocalAddresses locals;
+    if (!parse_locals(settings, locals)) {
+        return kExitUsage;
     }
     std::string error;
     Survey survey;
@@ -639,14 +647,8 @@ void on_signal(int) {
 
 int live(const Settings& settings) {
     LocalAddresses locals;
-    for (const std::string& text : settings.locals) {
-        vigil_address address;
-        if (!parse_address(text, address)) {
-            std::fprintf(stderr, "vigil-console-demo: --local %s is not an IP address\n",
-                         text.c_str());
-            return kExitUsage;
-        }
-        locals.add(address);
+    if (!parse_locals(settings, locals)) {
+        return kExitUsage;
     }
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) == 0) {
