@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cbor_tree.h"
+#include "fields.h"
 
 namespace vigil::wire {
 namespace {
@@ -290,19 +291,11 @@ TEST(WireFlow, NineItemsInOrder) {
     EXPECT_EQ(flow_size(flow), flow_bytes(flow).size());
 }
 
+/// A flow seen from 2 s to 9 s into its window.
 FlowFields typical(uint8_t flags, uint16_t local_port, uint16_t remote_port, uint32_t bytes_in,
                    uint32_t bytes_out, uint32_t packets_in, uint32_t packets_out) {
-    FlowFields flow;
-    flow.flags = flags;
-    flow.local_port = local_port;
-    flow.remote_port = remote_port;
-    flow.bytes_in = bytes_in;
-    flow.bytes_out = bytes_out;
-    flow.packets_in = packets_in;
-    flow.packets_out = packets_out;
-    flow.first_s = 2;
-    flow.last_s = 9;
-    return flow;
+    return test::flow(flags, local_port, remote_port, bytes_in, bytes_out, packets_in, packets_out,
+                      2, 9);
 }
 
 // The table of typical IPv4 flows in docs/protocol.md ("Size"), in a ten-second window.
