@@ -126,6 +126,18 @@ uint8_t update_tcp_flags(uint8_t flags, bool inserted, const ParsedPacket& p, bo
     return flags;
 }
 
+/// Counts one packet in a flow record or an overflow record.
+template <typename Totals>
+VIGIL_ALWAYS_INLINE void add_packet(Totals& totals, bool outbound, uint32_t ip_bytes) {
+    if (outbound) {
+        totals.bytes_out += ip_bytes;
+        ++totals.packets_out;
+    } else {
+        totals.bytes_in += ip_bytes;
+        ++totals.packets_in;
+    }
+}
+
 /// Flags of a new flow, or of a TCP segment carrying SYN or RST: the packet hook's slow path,
 /// kept out of line so the common packet stays short.
 VIGIL_NOINLINE uint8_t opening_flags(uint8_t flags, bool inserted, const ParsedPacket& p,
@@ -457,26 +469,14 @@ VIGIL_ALWAYS_INLINE void AgentBase::record_flow(const ParsedPacket& p, bool outb
         }
     }
     stats->last_ms = offset_ms > stats->last_ms ? offset_ms : stats->last_ms;
-    if (outbound) {
-        stats->bytes_out += p.ip_bytes;
-        ++stats->packets_out;
-    } else {
-        stats->bytes_in += p.ip_bytes;
-        ++stats->packets_in;
-    }
+    add_packet(*stats, outbound, p.ip_bytes);
 }
 
 void AgentBase::add_overflow(const ParsedPacket& p, bool outbound) {
     wire::OverflowFields& o = overflow_[p.family == 4 ? 0 : 1][p.protocol];
     o.family = p.family;
     o.protocol = static_cast<wire::Protocol>(p.protocol);
-    if (outbound) {
-        o.bytes_out += p.ip_bytes;
-        ++o.packets_out;
-    } else {
-        o.bytes_in += p.ip_bytes;
-        ++o.packets_in;
-    }
+    add_packet(o, outbound, p.ip_bytes);
     ++counters_.overflow_packets;
 }
 

@@ -7,8 +7,8 @@
 //   loop:  agent.tick();                          // every 100 ms .. 1 s
 #pragma once
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "vigil/agent/config.h"
@@ -166,7 +166,6 @@ class AgentBase {
     // Time: agent_ms_ is the port clock made monotonic (never goes back, late ticks add once).
     uint64_t last_port_ms_ = 0;
     uint64_t agent_ms_ = 0;
-    uint64_t init_ms_ = 0;
     uint64_t state_since_ms_ = 0;
     uint64_t next_send_ms_ = 0;
     uint64_t next_due_ms_[wire::kPriorityCount] = {};
