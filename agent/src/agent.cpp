@@ -15,6 +15,9 @@ using detail::ParseResult;
 
 namespace {
 
+// A whole config encodes to under 64 bytes (every field at its largest value).
+constexpr size_t kLocalConfigBytes = 96;
+
 constexpr bool kBuiltIn[wire::kCollectorCount] = {
     VIGIL_COLLECTOR_NETWORK != 0, VIGIL_COLLECTOR_SYSTEM != 0, VIGIL_COLLECTOR_HEARTBEAT != 0,
     VIGIL_COLLECTOR_LISTENING_PORTS != 0};
@@ -581,16 +584,61 @@ Status AgentBase::apply_config(const uint8_t* data, size_t length) {
     wire::ConfigFields next = config_;
     uint32_t version = 0;
     wire::ConfigError error = wire::decode_config(data, length, next, version);
-    for (size_t c = 0; error == wire::ConfigError::None && c < wire::kCollectorCount; ++c) {
-        if (next.collectors[c].enabled && !kBuiltIn[c]) {
-            error = wire::ConfigError::Unavailable;
-        }
+    if (error == wire::ConfigError::None) {
+        error = check_built_in(next);
     }
     if (error != wire::ConfigError::None) {
         rejected_reason_ = error;
         rejected_version_ = version;
         return Status::InvalidConfig;
     }
+    install_config(next);
+    return Status::Ok;
+}
+
+Status AgentBase::apply_local_config(const wire::ConfigFields& local) {
+    if (!initialised_) {
+        return Status::NotInitialised;
+    }
+    if (local.version != 0 || config_.version != 0) {
+        return Status::BadParameter;
+    }
+    // The local settings go through the same decoder as a hub's message, so they obey exactly the
+    // same ranges and rules. Version 1 only gets them past the "newer than in force" check.
+    wire::ConfigFields probe = local;
+    probe.version = 1;
+    uint8_t encoded[kLocalConfigBytes];
+    cbor::Writer writer(encoded, sizeof(encoded));
+    wire::encode_config(writer, probe);
+    if (!writer.ok()) {
+        return Status::BadParameter;
+    }
+    wire::ConfigFields checked{};
+    uint32_t version = 0;
+    wire::ConfigError error = wire::decode_config(encoded, writer.size(), checked, version);
+    if (error == wire::ConfigError::None) {
+        error = check_built_in(checked);
+    }
+    if (error != wire::ConfigError::None) {
+        rejected_reason_ = error;
+        rejected_version_ = 0;
+        return Status::InvalidConfig;
+    }
+    checked.version = 0;
+    install_config(checked);
+    return Status::Ok;
+}
+
+wire::ConfigError AgentBase::check_built_in(const wire::ConfigFields& next) {
+    for (size_t c = 0; c < wire::kCollectorCount; ++c) {
+        if (next.collectors[c].enabled && !kBuiltIn[c]) {
+            return wire::ConfigError::Unavailable;
+        }
+    }
+    return wire::ConfigError::None;
+}
+
+void AgentBase::install_config(const wire::ConfigFields& next) {
     // A group whose interval changed starts over from now, so a shorter interval applies at once
     // and a longer one does not fire early.
     for (size_t g = 0; g < wire::kPriorityCount; ++g) {
@@ -608,7 +656,6 @@ Status AgentBase::apply_config(const uint8_t* data, size_t length) {
     exit();
     rejected_reason_ = wire::ConfigError::None;
     rejected_version_ = 0;
-    return Status::Ok;
 }
 
 }  // namespace vigil::agent

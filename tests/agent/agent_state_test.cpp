@@ -224,6 +224,60 @@ TEST(AgentConfig, InvalidConfigIsRejectedWholeWithItsReason) {
     EXPECT_TRUE(reported);
 }
 
+TEST(AgentConfig, LocalConfigSetsStartingSettingsThatAHubConfigReplaces) {
+    Harness<DefaultAgent> h;
+    wire::ConfigFields local = h.agent.config();
+    local.interval_s[0] = 2;
+    local.retry_s = 7;
+    ASSERT_EQ(h.agent.apply_local_config(local), Status::Ok);
+    EXPECT_EQ(h.agent.config().version, 0u);
+    EXPECT_EQ(h.agent.config().interval_s[0], 2u);
+    EXPECT_EQ(h.agent.config().retry_s, 7u);
+    h.platform.published.clear();
+    for (int s = 0; s < 10; ++s) {
+        h.send(ipv4_packet(kDevice, "198.51.100.1", udp_datagram(50000, 53, 10)), VIGIL_OUTBOUND);
+        h.run_for(1000);
+    }
+    size_t network = 0;
+    for (const Message& m : h.messages()) {
+        network += m.network ? 1 : 0;
+    }
+    EXPECT_EQ(network, 5u);  // every 2 s
+
+    // The hub's first config (version 1) is newer than any local settings.
+    wire::ConfigFields hub = h.agent.config();
+    hub.version = 1;
+    hub.interval_s[0] = 4;
+    const auto bytes = config_bytes(hub);
+    ASSERT_EQ(h.agent.apply_config(bytes.data(), bytes.size()), Status::Ok);
+    EXPECT_EQ(h.agent.config().interval_s[0], 4u);
+    // Once the hub's config is in force, local settings no longer apply.
+    EXPECT_EQ(h.agent.apply_local_config(local), Status::BadParameter);
+    EXPECT_EQ(h.agent.config().interval_s[0], 4u);
+}
+
+TEST(AgentConfig, LocalConfigIsCheckedByTheHubsRules) {
+    Harness<DefaultAgent> h;
+    const wire::ConfigFields before = h.agent.config();
+    wire::ConfigFields local = before;
+    local.interval_s[2] = wire::kMaxIntervalS + 1;
+    EXPECT_EQ(h.agent.apply_local_config(local), Status::InvalidConfig);
+    EXPECT_EQ(h.agent.last_config_error(), wire::ConfigError::BadInterval);
+    local = before;
+    local.collectors[0].priority = static_cast<wire::Priority>(3);
+    EXPECT_EQ(h.agent.apply_local_config(local), Status::InvalidConfig);
+    EXPECT_EQ(h.agent.last_config_error(), wire::ConfigError::BadPriority);
+    local = before;
+    local.retry_s = 0;
+    EXPECT_EQ(h.agent.apply_local_config(local), Status::InvalidConfig);
+    EXPECT_EQ(h.agent.last_config_error(), wire::ConfigError::BadValue);
+    local = before;
+    local.version = 3;  // versions belong to the hub's messages
+    EXPECT_EQ(h.agent.apply_local_config(local), Status::BadParameter);
+    EXPECT_TRUE(wire::same_settings(h.agent.config(), before));
+    EXPECT_EQ(h.agent.config().version, 0u);
+}
+
 TEST(AgentConfig, RetainedConfigDeliveredAgainIsANoOp) {
     Harness<DefaultAgent> h;
     wire::ConfigFields config = h.agent.config();

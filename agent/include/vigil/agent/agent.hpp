@@ -79,6 +79,12 @@ class AgentBase {
     void packet(const uint8_t* ip, size_t length, vigil_direction direction,
                 uint8_t interface_index, uint64_t timestamp_ms);
     Status apply_config(const uint8_t* data, size_t length);
+    /// Starting settings from the device's own configuration, in force until a config message
+    /// replaces them: checked by the same rules, applied whole or rejected whole
+    /// (InvalidConfig, reason in last_config_error()), and kept at version 0 so that any config
+    /// the hub sends is newer. BadParameter when local.version is not 0 or a config message is
+    /// already in force.
+    Status apply_local_config(const wire::ConfigFields& local);
 
     State state() const { return state_; }
     bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
@@ -126,6 +132,8 @@ class AgentBase {
     void add_overflow(const detail::ParsedPacket& parsed, bool outbound);
     void reset_window();
     void fill_heartbeat(wire::HeartbeatFields& out) const;
+    static wire::ConfigError check_built_in(const wire::ConfigFields& next);
+    void install_config(const wire::ConfigFields& next);
     size_t gather_ports();
     void gather_system(wire::SystemFields& out) const;
     void encode_messages(const Due& due, const Snapshot& snapshot);
