@@ -26,16 +26,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "capture.hpp"
-#include "link_layer.hpp"
 #include "vigil/agent/agent.hpp"
+#include "vigil/ports/capture.hpp"
+#include "vigil/ports/link_layer.hpp"
 #include "vigil/ports/posix.hpp"
 #include "vigil/protocol/message.h"
 
 namespace {
 
-using vigil::examples::Capture;
-using vigil::examples::IpSlice;
+using vigil::ports::posix::Capture;
+using vigil::ports::posix::IpSlice;
 using vigil::ports::posix::PosixPort;
 
 constexpr uint64_t kTickMs = 100;
@@ -319,7 +319,7 @@ int survey_capture(const std::string& path, Survey& survey, std::string& error) 
         IpSlice ip;
         uint8_t family = 0;
         const uint8_t* source = nullptr;
-        if (!vigil::examples::ip_payload(dlt, frame.data, frame.captured, ip) ||
+        if (!vigil::ports::posix::ip_payload(dlt, frame.data, frame.captured, ip) ||
             (source = LocalAddresses::source_of(ip, family)) == nullptr) {
             continue;
         }
@@ -337,7 +337,7 @@ int survey_capture(const std::string& path, Survey& survey, std::string& error) 
         }
         uint8_t mac[6];
         if (could_be_device(family, source) &&
-            vigil::examples::source_mac(dlt, frame.data, frame.captured, mac)) {
+            vigil::ports::posix::source_mac(dlt, frame.data, frame.captured, mac)) {
             Mac& known = survey.macs[AddressKey(family, std::string(source, source + size))];
             std::copy(std::begin(mac), std::end(mac), known.begin());
         }
@@ -562,8 +562,8 @@ int replay(const Settings& settings) {
         return kExitFailure;
     }
     const int dlt = capture->link_type();
-    if (!vigil::examples::link_type_supported(dlt)) {
-        const char* name = pcap_datalink_val_to_name(dlt);
+    if (!vigil::ports::posix::link_type_supported(dlt)) {
+        const char* name = vigil::ports::posix::pcap_link_type_name(dlt);
         std::fprintf(stderr,
                      "vigil-console-demo: %s: link type %d (%s) is not supported; use a capture "
                      "of Ethernet, raw IP or Linux cooked frames\n",
@@ -589,7 +589,7 @@ int replay(const Settings& settings) {
     Printer printer(port, settings.json_lines);
     printer.set_origin(start_ms);
 
-    note("capture: %s (%s)\n", settings.pcap.c_str(), vigil::examples::link_type_name(dlt));
+    note("capture: %s (%s)\n", settings.pcap.c_str(), vigil::ports::posix::link_type_name(dlt));
     note("device: %s; local addresses %s: %s\n", settings.device_id.c_str(),
          inferred ? "inferred (set them with --local)" : "given", join(locals.all()).c_str());
     note("system facts and listening ports are this host's; network activity is the capture's\n");
@@ -618,7 +618,7 @@ int replay(const Settings& settings) {
         ++frames;
         tick_until(frame.time_ms);
         IpSlice ip;
-        if (!vigil::examples::ip_payload(dlt, frame.data, frame.captured, ip)) {
+        if (!vigil::ports::posix::ip_payload(dlt, frame.data, frame.captured, ip)) {
             ++skipped;
             continue;
         }
@@ -679,7 +679,7 @@ int live(const Settings& settings) {
         return kExitFailure;
     }
     const int dlt = capture->link_type();
-    if (!vigil::examples::link_type_supported(dlt)) {
+    if (!vigil::ports::posix::link_type_supported(dlt)) {
         std::fprintf(stderr, "vigil-console-demo: %s: link type %d is not supported\n",
                      settings.live.c_str(), dlt);
         return kExitFailure;
@@ -688,7 +688,8 @@ int live(const Settings& settings) {
     PosixPort port;
     Printer printer(port, settings.json_lines);
     printer.set_origin(port.now_ms());
-    note("live capture: %s (%s)\n", settings.live.c_str(), vigil::examples::link_type_name(dlt));
+    note("live capture: %s (%s)\n", settings.live.c_str(),
+         vigil::ports::posix::link_type_name(dlt));
     note("device: %s; local addresses: %s\n", settings.device_id.c_str(),
          join(locals.all()).c_str());
     if (!start_agent(port, printer, settings)) {
@@ -715,7 +716,7 @@ int live(const Settings& settings) {
             }
             ++frames;
             IpSlice ip;
-            if (!vigil::examples::ip_payload(dlt, frame.data, frame.captured, ip)) {
+            if (!vigil::ports::posix::ip_payload(dlt, frame.data, frame.captured, ip)) {
                 ++skipped;
                 continue;
             }

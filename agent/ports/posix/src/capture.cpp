@@ -1,6 +1,8 @@
-#include "capture.hpp"
+#include "vigil/ports/capture.hpp"
 
-namespace vigil::examples {
+#include <pcap/pcap.h>
+
+namespace vigil::ports::posix {
 
 std::unique_ptr<Capture> Capture::open_file(const std::string& path, std::string& error) {
     char message[PCAP_ERRBUF_SIZE] = {};
@@ -73,4 +75,4 @@ Capture::Next Capture::next(Frame& frame) {
     return Next::Error;
 }
 
-}  // namespace vigil::examples
+}  // namespace vigil::ports::posix

@@ -1,8 +1,8 @@
-#include "link_layer.hpp"
+#include "vigil/ports/link_layer.hpp"
 
-#include <pcap/dlt.h>
+#include <pcap/pcap.h>
 
-namespace vigil::examples {
+namespace vigil::ports::posix {
 
 namespace {
 
@@ -109,6 +109,10 @@ const char* link_type_name(int dlt) {
     }
 }
 
+const char* pcap_link_type_name(int dlt) {
+    return pcap_datalink_val_to_name(dlt);
+}
+
 bool ip_payload(int dlt, const uint8_t* frame, size_t captured, IpSlice& out) {
     out = IpSlice{};
     if (frame == nullptr) {
@@ -160,4 +164,4 @@ bool source_mac(int dlt, const uint8_t* frame, size_t captured, uint8_t (&mac)[6
     return true;
 }
 
-}  // namespace vigil::examples
+}  // namespace vigil::ports::posix

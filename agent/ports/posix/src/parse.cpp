@@ -88,9 +88,7 @@ bool parse_endpoint(std::string_view text, bool v6, bool little, vigil_address& 
         return false;
     }
     port = static_cast<uint16_t>(value);
-    address = vigil_address{};
-    address.family = v6 ? 6 : 4;
-    bool any = true;
+    uint8_t bytes[16] = {};
     for (size_t w = 0; w < words; ++w) {
         uint64_t word = 0;
         if (!parse_hex(text.substr(w * 8, 8), 0xFFFFFFFFu, word)) {
@@ -98,17 +96,29 @@ bool parse_endpoint(std::string_view text, bool v6, bool little, vigil_address& 
         }
         for (size_t b = 0; b < 4; ++b) {
             const size_t shift = little ? 8 * b : 8 * (3 - b);
-            address.bytes[w * 4 + b] = static_cast<uint8_t>(word >> shift);
+            bytes[w * 4 + b] = static_cast<uint8_t>(word >> shift);
         }
-        any = any && word == 0;
     }
-    if (any) {
-        address.family = 0;
-    }
+    address = local_address(bytes, v6);
     return true;
 }
 
 }  // namespace
+
+vigil_address local_address(const uint8_t* bytes, bool v6) {
+    static constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    vigil_address out{};
+    if (v6 && std::memcmp(bytes, kV4MappedPrefix, sizeof(kV4MappedPrefix)) == 0) {
+        bytes += sizeof(kV4MappedPrefix);
+        v6 = false;
+    }
+    const size_t size = v6 ? 16 : 4;
+    std::memcpy(out.bytes, bytes, size);
+    const bool unspecified =
+        std::all_of(bytes, bytes + size, [](uint8_t byte) { return byte == 0; });
+    out.family = unspecified ? 0 : v6 ? 6 : 4;
+    return out;
+}
 
 OsRelease parse_os_release(std::string_view text) {
     OsRelease out;

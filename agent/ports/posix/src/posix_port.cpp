@@ -205,6 +205,14 @@ void PosixPort::system_info(vigil_system_info& out) {
 }
 
 std::vector<vigil_listening_port> PosixPort::listening_ports() const {
+    // Netlink describes the live host; a proc_root elsewhere is a prepared tree to read.
+    if (options_.proc_root == "/proc") {
+        std::string error;
+        std::optional<std::vector<vigil_listening_port>> ports = sock_diag_listening_ports(error);
+        if (ports) {
+            return std::move(*ports);
+        }
+    }
     const std::pair<const char*, SocketTable> tables[] = {{"/net/tcp", SocketTable::Tcp},
                                                           {"/net/tcp6", SocketTable::Tcp6},
                                                           {"/net/udp", SocketTable::Udp},

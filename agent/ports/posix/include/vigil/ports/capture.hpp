@@ -1,14 +1,21 @@
 // A packet source over libpcap: a capture file (pcap or pcapng) or a live interface.
+//
+//   std::string error;
+//   auto capture = vigil::ports::posix::Capture::open_file("trace.pcapng", error);
+//   Capture::Frame frame;
+//   while (capture && capture->next(frame) == Capture::Next::Frame) { ... }
+//
+// Frames carry the link-layer header of capture->link_type(); link_layer.hpp finds the IP header.
 #pragma once
-
-#include <pcap/pcap.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-namespace vigil::examples {
+struct pcap;  // libpcap's handle (pcap_t); its header stays out of this one
+
+namespace vigil::ports::posix {
 
 class Capture {
   public:
@@ -20,7 +27,8 @@ class Capture {
     };
     enum class Next { Frame, Timeout, End, Error };
 
-    /// Null with `error` set when the file cannot be opened or is not a capture.
+    /// Null with `error` set when the file cannot be opened or is not a capture (the message
+    /// is libpcap's: "truncated dump file", "unknown file format", ...).
     static std::unique_ptr<Capture> open_file(const std::string& path, std::string& error);
     /// Null with `error` set when the interface cannot be opened (no such interface, no
     /// CAP_NET_RAW). Waits at most `timeout_ms` for a packet so the caller can stop.
@@ -31,16 +39,18 @@ class Capture {
     Capture& operator=(const Capture&) = delete;
     ~Capture();
 
+    /// The pcap DLT_ value of every frame.
     int link_type() const;
-    /// The next frame; valid until the next call. On Error, error() says why.
+    /// The next frame; valid until the next call. On Error, error() says why (a file cut short
+    /// reads as Error, never as End).
     Next next(Frame& frame);
     const std::string& error() const { return error_; }
 
   private:
-    explicit Capture(pcap_t* handle) : handle_(handle) {}
+    explicit Capture(pcap* handle) : handle_(handle) {}
 
-    pcap_t* handle_;
+    pcap* handle_;
     std::string error_;
 };
 
-}  // namespace vigil::examples
+}  // namespace vigil::ports::posix

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace vigil::examples {
+namespace vigil::ports::posix {
 
 struct IpSlice {
     const uint8_t* data = nullptr;
@@ -16,6 +16,9 @@ struct IpSlice {
 bool link_type_supported(int dlt);
 /// A short name for messages ("Ethernet", "Linux cooked v2", ...).
 const char* link_type_name(int dlt);
+/// libpcap's name for any DLT_ value ("IEEE802_11"), also for unsupported ones; nullptr when
+/// libpcap does not know it.
+const char* pcap_link_type_name(int dlt);
 
 /// The IPv4 or IPv6 packet a frame carries. False for frames that carry something else (ARP,
 /// LLDP) or are cut before the IP header starts. Never reads past `captured`.
@@ -25,4 +28,4 @@ bool ip_payload(int dlt, const uint8_t* frame, size_t captured, IpSlice& out);
 /// cooked). False otherwise.
 bool source_mac(int dlt, const uint8_t* frame, size_t captured, uint8_t (&mac)[6]);
 
-}  // namespace vigil::examples
+}  // namespace vigil::ports::posix
