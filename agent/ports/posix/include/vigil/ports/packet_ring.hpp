@@ -59,7 +59,9 @@ class PacketRing {
         uint32_t snap_length = 256;
         /// Per interface: the ring is block_count blocks of block_size bytes (a multiple of the
         /// page size). The kernel hands a block over when it is full or block_timeout_ms after
-        /// its first frame, so that bounds how late a frame arrives.
+        /// its first frame, so that bounds how late a frame arrives. A trickle of frames uses a
+        /// block per timeout, so poll at least every block_count * block_timeout_ms or frames
+        /// are dropped (and counted in Stats::drops).
         uint32_t block_size = 1 << 18;
         uint32_t block_count = 4;
         uint32_t block_timeout_ms = 100;
