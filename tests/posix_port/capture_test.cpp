@@ -94,12 +94,17 @@ Bytes pcapng(uint16_t linktype, const std::vector<Record>& records) {
 }
 
 Bytes ethernet(const Bytes& ip, uint16_t ethertype = 0x0800, bool vlan = false) {
-    Bytes out = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2};
+    const size_t header = vlan ? 18 : 14;
+    Bytes out(header, 0);
+    out[0] = out[6] = 0x02;  // locally administered MACs 02:..:01 and 02:..:02
+    out[5] = 1;
+    out[11] = 2;
     if (vlan) {
-        out.insert(out.end(), {0x81, 0x00, 0x00, 0x64});
+        out[12] = 0x81;
+        out[15] = 100;
     }
-    out.push_back(static_cast<uint8_t>(ethertype >> 8));
-    out.push_back(static_cast<uint8_t>(ethertype));
+    out[header - 2] = static_cast<uint8_t>(ethertype >> 8);
+    out[header - 1] = static_cast<uint8_t>(ethertype);
     out.insert(out.end(), ip.begin(), ip.end());
     return out;
 }
