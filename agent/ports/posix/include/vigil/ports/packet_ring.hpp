@@ -71,7 +71,8 @@ class PacketRing {
         uint64_t time_ms;   ///< when the kernel saw it: CLOCK_REALTIME, ms since 1970
         const uint8_t* ip;  ///< the IPv4 or IPv6 header
         size_t captured;    ///< bytes readable at ip (at most snap_length)
-        size_t original;    ///< bytes of the packet, from the IP header on
+        size_t original;    ///< bytes of the packet from the IP header on (received
+                            ///< Ethernet frames: with the link's padding, if any)
         vigil_direction direction;
         uint8_t interface_index;  ///< index into interfaces(), 0-based
         bool otherhost;           ///< addressed to another host (a promiscuous interface)
