@@ -324,6 +324,11 @@ bool MosquittoLink::next_config(std::vector<uint8_t>& payload) {
     return true;
 }
 
+size_t MosquittoLink::queued_configs() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return configs_.size();
+}
+
 size_t MosquittoLink::unacked() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return unacked_mids_.size();

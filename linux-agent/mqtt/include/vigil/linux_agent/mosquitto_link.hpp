@@ -88,6 +88,8 @@ class MosquittoLink {
 
     /// Takes the oldest config payload received on config_topic; false when none is queued.
     bool next_config(std::vector<uint8_t>& payload);
+    /// Config payloads waiting for next_config().
+    size_t queued_configs() const;
 
     /// Publishes accepted by send() and not yet acknowledged by the broker.
     size_t unacked() const;

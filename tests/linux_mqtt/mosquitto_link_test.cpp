@@ -1,0 +1,747 @@
+// The Linux agent's MQTT link against a real mosquitto, started per test on a free loopback port
+// with a config generated in a temporary directory.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "vigil/linux_agent/mosquitto_link.hpp"
+#include "vigil/protocol/wire.h"
+
+using namespace vigil::linux_agent;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
+constexpr const char* kDevice = "dev-1";
+
+std::string events_topic() {
+    return std::string(vigil::wire::kTopicPrefix) + kDevice + vigil::wire::kTopicSuffix;
+}
+std::string config_topic() {
+    return std::string(vigil::wire::kTopicPrefix) + kDevice + vigil::wire::kConfigTopicSuffix;
+}
+
+uint16_t free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+bool port_open(uint16_t port) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+// Every wait in these tests is bounded.
+bool eventually(const std::function<bool()>& done, int timeout_ms) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!done()) {
+        if (Clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+bool run(const std::string& command) {
+    return std::system((command + " 2>/dev/null").c_str()) == 0;
+}
+
+std::vector<uint8_t> bytes(const std::string& text) {
+    return {text.begin(), text.end()};
+}
+
+// A plain libmosquitto client on the test's side: the hub's subscriber or config publisher.
+class Peer {
+  public:
+    struct Message {
+        std::string topic;
+        std::string payload;
+        bool retained;
+    };
+
+    Peer(uint16_t port, const std::string& id, bool clean_session) : port_(port) {
+        mosquitto_lib_init();
+        client_ = mosquitto_new(id.c_str(), clean_session, this);
+        mosquitto_connect_callback_set(client_, [](mosquitto*, void* self, int rc) {
+            auto* peer = static_cast<Peer*>(self);
+            if (rc == 0 && !peer->subscription_.empty()) {
+                // Again on every connect, in case the broker lost the session.
+                mosquitto_subscribe(peer->client_, nullptr, peer->subscription_.c_str(), 1);
+            }
+        });
+        mosquitto_subscribe_callback_set(client_, [](mosquitto*, void* self, int, int, const int*) {
+            auto* peer = static_cast<Peer*>(self);
+            std::lock_guard<std::mutex> lock(peer->mutex_);
+            ++peer->subacks_;
+        });
+        mosquitto_message_callback_set(
+            client_, [](mosquitto*, void* self, const mosquitto_message* m) {
+                auto* peer = static_cast<Peer*>(self);
+                std::lock_guard<std::mutex> lock(peer->mutex_);
+                peer->messages_.push_back({m->topic,
+                                           std::string(static_cast<const char*>(m->payload),
+                                                       static_cast<size_t>(m->payloadlen)),
+                                           m->retain});
+            });
+        mosquitto_publish_callback_set(client_, [](mosquitto*, void* self, int) {
+            auto* peer = static_cast<Peer*>(self);
+            std::lock_guard<std::mutex> lock(peer->mutex_);
+            ++peer->pubacks_;
+        });
+        mosquitto_reconnect_delay_set(client_, 1, 1, false);
+    }
+
+    ~Peer() {
+        mosquitto_disconnect(client_);
+        mosquitto_loop_stop(client_, false);
+        mosquitto_destroy(client_);
+    }
+
+    // Connects, starts libmosquitto's thread and, with a subscription, waits for its SUBACK.
+    bool start(const std::string& subscription = "") {
+        subscription_ = subscription;
+        if (mosquitto_connect(client_, "127.0.0.1", port_, 30) != MOSQ_ERR_SUCCESS ||
+            mosquitto_loop_start(client_) != MOSQ_ERR_SUCCESS) {
+            return false;
+        }
+        return subscription.empty() || eventually([this] { return subacks() > 0; }, 3000);
+    }
+
+    bool publish(const std::string& topic, const std::string& payload, bool retain) {
+        const int before = pubacks();
+        return mosquitto_publish(client_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                                 payload.data(), 1, retain) == MOSQ_ERR_SUCCESS &&
+               eventually([&] { return pubacks() > before; }, 3000);
+    }
+
+    std::vector<Message> messages() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return messages_;
+    }
+    int subacks() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return subacks_;
+    }
+    int pubacks() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return pubacks_;
+    }
+
+  private:
+    uint16_t port_;
+    mosquitto* client_ = nullptr;
+    std::string subscription_;
+    mutable std::mutex mutex_;
+    std::vector<Message> messages_;
+    int subacks_ = 0;
+    int pubacks_ = 0;
+};
+
+class LinuxMqtt : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (access(kMosquitto, X_OK) != 0) {
+            GTEST_SKIP() << kMosquitto << " is missing (apt-get install mosquitto)";
+        }
+        char dir[] = "/tmp/vigil_linux_mqtt_XXXXXX";
+        ASSERT_NE(mkdtemp(dir), nullptr);
+        dir_ = dir;
+        // mosquitto started as root drops to its own user, which must read the files here and
+        // write its persistence file.
+        chmod(dir, 0777);
+        port_ = free_port();
+    }
+
+    void TearDown() override {
+        link_.reset();
+        stop_broker(SIGKILL);
+        if (!dir_.empty()) {
+            run("rm -rf " + dir_);
+        }
+    }
+
+    // The listener and whatever the test adds (authentication, TLS, persistence).
+    void write_config(const std::string& extra = "allow_anonymous true\n",
+                      bool persistence = false) {
+        std::ofstream conf(dir_ + "/mosquitto.conf");
+        conf << "listener " << port_ << " 127.0.0.1\n"
+             << "log_dest file " << dir_ << "/mosquitto.log\nlog_type all\n"
+             << extra;
+        if (persistence) {
+            // Saved every second or two, so a persistent session survives the broker's SIGKILL.
+            conf << "persistence true\npersistence_location " << dir_ << "/\n"
+                 << "autosave_interval 1\n";
+        } else {
+            conf << "persistence false\n";
+        }
+        configured_ = true;
+    }
+
+    void start_broker() {
+        if (!configured_) {
+            write_config();
+        }
+        const std::string conf = dir_ + "/mosquitto.conf";
+        pid_ = fork();
+        ASSERT_GE(pid_, 0);
+        if (pid_ == 0) {
+            const int null_fd = open("/dev/null", O_WRONLY);
+            dup2(null_fd, 1);
+            dup2(null_fd, 2);
+            execl(kMosquitto, kMosquitto, "-c", conf.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        ASSERT_TRUE(eventually([this] { return port_open(port_); }, 3000))
+            << "mosquitto did not listen; its log:\n"
+            << broker_log();
+    }
+
+    void stop_broker(int signal) {
+        if (pid_ > 0) {
+            kill(pid_, signal);
+            kill(pid_, SIGCONT);  // a stopped broker acts on SIGTERM only once resumed
+            waitpid(pid_, nullptr, 0);
+            pid_ = -1;
+        }
+    }
+
+    std::string broker_log() const {
+        std::ifstream log(dir_ + "/mosquitto.log");
+        return {std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+    }
+
+    MqttSettings settings() const {
+        MqttSettings s;
+        s.port = port_;
+        s.client_id = kDevice;
+        s.reconnect_min_s = 1;
+        s.reconnect_max_s = 2;
+        return s;
+    }
+
+    // Creates the link, collects its log lines, starts it.
+    void start_link(const MqttSettings& s) {
+        std::string error;
+        link_ = MosquittoLink::create(s, error);
+        ASSERT_NE(link_, nullptr) << error;
+        link_->set_logger([this](int level, const std::string& line) {
+            if (std::getenv("VIGIL_MQTT_TEST_LOG") != nullptr) {
+                std::fprintf(stderr, "link log %d: %s\n", level, line.c_str());
+            }
+            std::lock_guard<std::mutex> lock(log_mutex_);
+            log_.emplace_back(level, line);
+        });
+        link_->start();
+    }
+
+    bool log_has(const std::string& words) const {
+        std::lock_guard<std::mutex> lock(log_mutex_);
+        return std::any_of(log_.begin(), log_.end(), [&](const auto& entry) {
+            return entry.second.find(words) != std::string::npos;
+        });
+    }
+
+    int32_t send(const std::string& payload) {
+        const vigil_transport t = link_->transport();
+        return t.send(t.context, events_topic().c_str(), vigil::wire::kPropertyBag,
+                      reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    }
+
+    std::string dir_;
+    uint16_t port_ = 0;
+    pid_t pid_ = -1;
+    bool configured_ = false;
+    std::unique_ptr<MosquittoLink> link_;
+    mutable std::mutex log_mutex_;
+    std::vector<std::pair<int, std::string>> log_;
+};
+
+TEST_F(LinuxMqtt, PublishesEveryMessageOnTheEventsTopicWithThePropertyBag) {
+    start_broker();
+    Peer hub(port_, "hub", true);
+    ASSERT_TRUE(hub.start("devices/+/messages/events/#"));
+    MqttSettings s = settings();
+    s.max_unacked = 8;
+    start_link(s);
+    const vigil_transport t = link_->transport();
+    ASSERT_EQ(t.context, link_.get());
+    ASSERT_TRUE(eventually([&] { return t.is_connected(t.context); }, 3000));
+
+    constexpr int kMessages = 200;
+    int busy = 0;
+    for (int i = 0; i < kMessages;) {
+        const int32_t rc = send("msg-" + std::to_string(i));
+        ASSERT_GE(rc, 0);
+        if (rc > 0) {
+            ++i;
+        } else {
+            ++busy;  // eight in flight: wait for PUBACKs as the agent's backlog would
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ASSERT_TRUE(eventually([&] { return hub.messages().size() == kMessages; }, 10000))
+        << hub.messages().size();
+    const auto messages = hub.messages();
+    for (int i = 0; i < kMessages; ++i) {
+        EXPECT_EQ(messages[i].topic, events_topic() + vigil::wire::kPropertyBag);
+        EXPECT_EQ(messages[i].payload, "msg-" + std::to_string(i));
+    }
+    EXPECT_EQ(messages[0].topic,
+              "devices/dev-1/messages/events/mti=vigil.1&%24.ct=application%2Fcbor");
+    EXPECT_TRUE(link_->wait_all_acked(3000));
+    const MosquittoLink::Stats stats = link_->stats();
+    EXPECT_EQ(stats.published, static_cast<uint64_t>(kMessages));
+    EXPECT_EQ(stats.acked, static_cast<uint64_t>(kMessages));
+    EXPECT_EQ(stats.refused_busy, static_cast<uint64_t>(busy));
+    EXPECT_EQ(stats.connects, 1u);
+
+    // Bad input is an error, not "busy": wildcards cannot be published, null needs no length.
+    const uint8_t byte = 1;
+    EXPECT_LT(t.send(t.context, "devices/+/messages/events/", nullptr, &byte, 1), 0);
+    EXPECT_LT(t.send(t.context, nullptr, nullptr, &byte, 1), 0);
+    EXPECT_LT(t.send(t.context, events_topic().c_str(), nullptr, nullptr, 1), 0);
+
+    link_->stop(2000);
+    EXPECT_FALSE(link_->connected());
+    EXPECT_EQ(send("after stop"), 0);
+}
+
+TEST_F(LinuxMqtt, SendIsBusyUntilTheBrokerAcceptsTheConnection) {
+    MqttSettings s = settings();
+    start_link(s);
+    EXPECT_FALSE(link_->connected());
+    EXPECT_EQ(send("early"), 0);
+    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_NE(link_->last_error().find("Connection refused"), std::string::npos)
+        << link_->last_error();
+    EXPECT_TRUE(log_has("retrying in"));
+
+    start_broker();
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 5000));
+    EXPECT_EQ(send("late"), 1);
+    EXPECT_TRUE(link_->wait_all_acked(3000));
+    EXPECT_EQ(link_->stats().refused_busy, 1u);
+}
+
+TEST_F(LinuxMqtt, RetainedConfigArrivesOnConnectAndNewOnesWhileConnected) {
+    start_broker();
+    Peer hub(port_, "hub", true);
+    ASSERT_TRUE(hub.start());
+    ASSERT_TRUE(hub.publish(config_topic(), "config-1", true));
+
+    MqttSettings s = settings();
+    s.config_topic = config_topic();
+    start_link(s);
+    std::vector<uint8_t> config;
+    ASSERT_TRUE(eventually([&] { return link_->next_config(config); }, 3000));
+    EXPECT_EQ(config, bytes("config-1"));
+    EXPECT_FALSE(link_->next_config(config));
+
+    ASSERT_TRUE(hub.publish(config_topic(), "config-2", true));
+    ASSERT_TRUE(eventually([&] { return link_->next_config(config); }, 3000));
+    EXPECT_EQ(config, bytes("config-2"));
+
+    // Other topics are not configs; a cleared retained config has nothing to apply.
+    ASSERT_TRUE(hub.publish("devices/dev-2/config/vigil", "not mine", false));
+    ASSERT_TRUE(hub.publish(config_topic(), "", true));
+    ASSERT_TRUE(hub.publish(config_topic(), "config-3", false));
+    ASSERT_TRUE(eventually([&] { return link_->next_config(config); }, 3000));
+    EXPECT_EQ(config, bytes("config-3"));
+    EXPECT_FALSE(link_->next_config(config));
+}
+
+TEST_F(LinuxMqtt, ConfigQueueKeepsTheNewest) {
+    start_broker();
+    Peer hub(port_, "hub", true);
+    ASSERT_TRUE(hub.start());
+    MqttSettings s = settings();
+    s.config_topic = config_topic();
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    // The SUBACK is not visible through the link: wait until a first config comes through.
+    std::vector<uint8_t> config;
+    ASSERT_TRUE(eventually(
+        [&] { return hub.publish(config_topic(), "probe", false) && link_->next_config(config); },
+        3000));
+    constexpr size_t kSent = MosquittoLink::kMaxQueuedConfigs + 3;
+    for (size_t i = 0; i < kSent; ++i) {
+        ASSERT_TRUE(hub.publish(config_topic(), "v" + std::to_string(i), false));
+    }
+    // QoS 1 and one connection keep the order, so v{kSent-1} arriving means all have arrived.
+    ASSERT_TRUE(eventually(
+        [&] { return link_->queued_configs() == MosquittoLink::kMaxQueuedConfigs; }, 3000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (size_t i = kSent - MosquittoLink::kMaxQueuedConfigs; i < kSent; ++i) {
+        ASSERT_TRUE(link_->next_config(config));
+        EXPECT_EQ(config, bytes("v" + std::to_string(i)));
+    }
+    EXPECT_FALSE(link_->next_config(config));
+}
+
+class LinuxMqttAuth : public LinuxMqtt {
+  protected:
+    void SetUp() override {
+        LinuxMqtt::SetUp();
+        if (IsSkipped()) {
+            return;
+        }
+        const std::string passwd = dir_ + "/passwd";
+        if (!run("mosquitto_passwd -b -c " + passwd + " vigil secret")) {
+            GTEST_SKIP() << "mosquitto_passwd is missing (apt-get install mosquitto)";
+        }
+        chmod(passwd.c_str(), 0644);
+        write_config("allow_anonymous false\npassword_file " + passwd + "\n");
+        start_broker();
+    }
+};
+
+TEST_F(LinuxMqttAuth, RightPasswordConnectsAndPublishes) {
+    MqttSettings s = settings();
+    s.username = "vigil";
+    s.password = "secret";
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000)) << link_->last_error();
+    EXPECT_EQ(send("hello"), 1);
+    EXPECT_TRUE(link_->wait_all_acked(3000));
+}
+
+TEST_F(LinuxMqttAuth, WrongPasswordIsReportedAsNotAuthorisedAndRetriedAtTheLongestDelay) {
+    MqttSettings s = settings();
+    s.username = "vigil";
+    s.password = "wrong";
+    s.reconnect_min_s = 1;
+    s.reconnect_max_s = 30;
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_NE(link_->last_error().find("not authorised"), std::string::npos) << link_->last_error();
+    EXPECT_FALSE(link_->connected());
+    EXPECT_EQ(send("refused"), 0);
+    EXPECT_TRUE(log_has("retrying in 30 s")) << "credentials errors wait the longest delay";
+    EXPECT_EQ(link_->stats().connects, 0u);
+    // stop() is not held up by the 30 s wait.
+    const auto before = Clock::now();
+    link_->stop(0);
+    EXPECT_LT(Clock::now() - before, std::chrono::seconds(2));
+}
+
+TEST_F(LinuxMqttAuth, MissingCredentialsAreRefused) {
+    start_link(settings());
+    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_NE(link_->last_error().find("not authorised"), std::string::npos) << link_->last_error();
+    EXPECT_FALSE(link_->connected());
+}
+
+// Certificates made with the openssl command line: a CA, a server certificate for 127.0.0.1
+// (IP SAN), a client certificate, and a second CA that signed neither.
+class LinuxMqttTls : public LinuxMqtt {
+  protected:
+    void SetUp() override {
+        LinuxMqtt::SetUp();
+        if (IsSkipped()) {
+            return;
+        }
+        if (!run("command -v openssl >/dev/null")) {
+            GTEST_SKIP() << "openssl is missing (apt-get install openssl)";
+        }
+        const std::string d = dir_ + "/";
+        const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+        {
+            std::ofstream ext(d + "server.ext");
+            ext << "subjectAltName=IP:127.0.0.1\n";
+        }
+        ASSERT_TRUE(run("openssl req -x509" + key + " -days 1 -subj /CN=vigil-test-ca -keyout " +
+                        d + "ca.key -out " + d + "ca.crt"));
+        ASSERT_TRUE(run("openssl req -x509" + key + " -days 1 -subj /CN=other-ca -keyout " + d +
+                        "other.key -out " + d + "other.crt"));
+        for (const char* name : {"server", "client"}) {
+            const std::string n = d + name;
+            ASSERT_TRUE(run("openssl req" + key + " -subj /CN=" + name + " -keyout " + n +
+                            ".key -out " + n + ".csr"));
+            ASSERT_TRUE(
+                run("openssl x509 -req -days 1 -in " + n + ".csr -CA " + d + "ca.crt -CAkey " + d +
+                    "ca.key -CAcreateserial -out " + n + ".crt" +
+                    (std::string(name) == "server" ? " -extfile " + d + "server.ext" : "")));
+        }
+        run("chmod 0644 " + d + "*.key");
+        write_config("allow_anonymous true\ncafile " + d + "ca.crt\ncertfile " + d +
+                     "server.crt\nkeyfile " + d + "server.key\nrequire_certificate true\n");
+        start_broker();
+    }
+
+    MqttSettings tls_settings() const {
+        MqttSettings s = settings();
+        s.tls = true;
+        s.ca_file = dir_ + "/ca.crt";
+        s.cert_file = dir_ + "/client.crt";
+        s.key_file = dir_ + "/client.key";
+        return s;
+    }
+};
+
+TEST_F(LinuxMqttTls, ClientCertificateConnectsAndPublishes) {
+    start_link(tls_settings());
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000)) << link_->last_error();
+    EXPECT_EQ(send("over tls"), 1);
+    EXPECT_TRUE(link_->wait_all_acked(3000));
+}
+
+TEST_F(LinuxMqttTls, TlsVersionOneThreeConnects) {
+    MqttSettings s = tls_settings();
+    s.tls_version = "tlsv1.3";
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000)) << link_->last_error();
+}
+
+TEST_F(LinuxMqttTls, WrongCaIsReportedAsATlsFailure) {
+    MqttSettings s = tls_settings();
+    s.ca_file = dir_ + "/other.crt";
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_NE(link_->last_error().find("TLS"), std::string::npos) << link_->last_error();
+    EXPECT_FALSE(link_->connected());
+    // The link keeps trying (the operator may fix the CA): a second failure is logged too.
+    ASSERT_TRUE(eventually(
+        [&] {
+            std::lock_guard<std::mutex> lock(log_mutex_);
+            return std::count_if(log_.begin(), log_.end(), [](const auto& e) {
+                       return e.second.find("retrying in") != std::string::npos;
+                   }) >= 2;
+        },
+        5000));
+    EXPECT_FALSE(link_->connected());
+}
+
+TEST_F(LinuxMqttTls, BrokerRequiringACertificateRefusesAClientWithout) {
+    MqttSettings s = tls_settings();
+    s.cert_file.clear();
+    s.key_file.clear();
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_FALSE(link_->connected());
+}
+
+TEST_F(LinuxMqttTls, CreateChecksTheFiles) {
+    std::string error;
+    MqttSettings s = tls_settings();
+    s.key_file = dir_ + "/server.key";
+    EXPECT_EQ(MosquittoLink::create(s, error), nullptr);
+    EXPECT_NE(error.find("does not match"), std::string::npos) << error;
+
+    s = tls_settings();
+    s.ca_file = dir_ + "/missing.crt";
+    EXPECT_EQ(MosquittoLink::create(s, error), nullptr);
+    EXPECT_NE(error.find("not readable"), std::string::npos) << error;
+
+    s = tls_settings();
+    s.ca_file = dir_ + "/server.ext";
+    EXPECT_EQ(MosquittoLink::create(s, error), nullptr);
+    EXPECT_NE(error.find("no PEM certificate"), std::string::npos) << error;
+
+    s = tls_settings();
+    s.key_file.clear();
+    EXPECT_EQ(MosquittoLink::create(s, error), nullptr);
+    EXPECT_NE(error.find("go together"), std::string::npos) << error;
+
+    s = tls_settings();
+    s.tls_version = "sslv3";
+    EXPECT_EQ(MosquittoLink::create(s, error), nullptr);
+    EXPECT_NE(error.find("tls_version"), std::string::npos) << error;
+
+    error.clear();
+    EXPECT_NE(MosquittoLink::create(tls_settings(), error), nullptr) << error;
+}
+
+TEST(LinuxMqttSettings, CreateRejectsBadSettings) {
+    const auto rejected = [](const std::function<void(MqttSettings&)>& change,
+                             const std::string& words) {
+        MqttSettings s;
+        s.client_id = "dev-1";
+        change(s);
+        std::string error;
+        const bool refused = MosquittoLink::create(s, error) == nullptr;
+        return refused && error.find(words) != std::string::npos;
+    };
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.client_id.clear(); }, "client_id"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.port = 0; }, "port"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.host.clear(); }, "host"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.password = "x"; }, "username"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.keepalive_s = 2; }, "keepalive"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.reconnect_max_s = 0; }, "reconnect"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.max_unacked = 0; }, "max_unacked"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.config_topic = "a/#/b"; }, "config_topic"));
+    EXPECT_TRUE(rejected([](MqttSettings& s) { s.tls = true; }, "ca_file"));
+    std::string error;
+    MqttSettings good;
+    good.client_id = "dev-1";
+    EXPECT_NE(MosquittoLink::create(good, error), nullptr) << error;
+}
+
+TEST_F(LinuxMqtt, SendIsBusyOnceMaxUnackedPublishesAwaitTheirPuback) {
+    start_broker();
+    MqttSettings s = settings();
+    s.max_unacked = 5;
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_EQ(kill(pid_, SIGSTOP), 0);
+    int accepted = 0;
+    for (int i = 0; i < 20; ++i) {
+        const int32_t rc = send("held-" + std::to_string(i));
+        ASSERT_GE(rc, 0);
+        accepted += rc > 0 ? 1 : 0;
+    }
+    EXPECT_EQ(accepted, 5);
+    EXPECT_EQ(link_->unacked(), 5u);
+    EXPECT_EQ(link_->stats().refused_busy, 15u);
+    EXPECT_TRUE(link_->connected()) << "a stopped broker still holds the connection";
+    EXPECT_FALSE(link_->wait_all_acked(200));
+
+    ASSERT_EQ(kill(pid_, SIGCONT), 0);
+    EXPECT_TRUE(link_->wait_all_acked(5000));
+    EXPECT_EQ(send("after"), 1);
+    EXPECT_TRUE(link_->wait_all_acked(3000));
+    EXPECT_EQ(link_->stats().acked, 6u);
+}
+
+// The broker is stopped with publishes on the wire, killed, and started again on the same port.
+// Everything send() accepted must reach the hub's subscriber, the in-flight ones included: it
+// proves that libmosquitto sends unacknowledged QoS 1 messages again after reconnecting with a
+// clean session. The subscriber's persistent session is in the broker's saved database, so the
+// restarted broker queues for it whatever arrives before the subscriber reconnects.
+TEST_F(LinuxMqtt, NothingAcceptedIsLostWhenTheBrokerIsKilledAndRestarted) {
+    write_config("allow_anonymous true\n", true);
+    start_broker();
+    Peer hub(port_, "hub-persistent", false);
+    ASSERT_TRUE(hub.start("devices/+/messages/events/#"));
+    // The first save (within about two seconds) holds the subscription made just after start.
+    ASSERT_TRUE(
+        eventually([&] { return access((dir_ + "/mosquitto.db").c_str(), F_OK) == 0; }, 5000));
+
+    MqttSettings s = settings();
+    s.max_unacked = 10;
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+
+    std::set<std::string> accepted;
+    int next = 0;
+    const auto send_next = [&]() {
+        const std::string payload = "m" + std::to_string(next);
+        const int32_t rc = send(payload);
+        EXPECT_GE(rc, 0);
+        if (rc > 0) {
+            accepted.insert(payload);
+            ++next;
+        }
+        return rc;
+    };
+    // Before: a steady flow, acknowledged.
+    while (next < 30) {
+        if (send_next() == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ASSERT_TRUE(link_->wait_all_acked(3000));
+
+    // Stopped: publishes reach the broker's socket and are never acknowledged.
+    ASSERT_EQ(kill(pid_, SIGSTOP), 0);
+    while (send_next() > 0) {
+    }
+    const size_t in_flight = link_->unacked();
+    EXPECT_EQ(in_flight, 10u);
+
+    stop_broker(SIGKILL);
+    ASSERT_TRUE(eventually([&] { return !link_->connected(); }, 3000));
+    EXPECT_EQ(send_next(), 0) << "busy while the broker is away";
+    EXPECT_EQ(link_->unacked(), in_flight) << "the in-flight publishes are still held";
+
+    start_broker();
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 8000)) << link_->last_error();
+    EXPECT_FALSE(link_->last_error().empty());
+    // After: the flow resumes on the new broker.
+    const int target = next + 30;
+    while (next < target) {
+        if (send_next() == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    ASSERT_TRUE(link_->wait_all_acked(5000));
+    const auto all_received = [&] {
+        std::set<std::string> received;
+        for (const auto& m : hub.messages()) {
+            received.insert(m.payload);
+        }
+        return std::includes(received.begin(), received.end(), accepted.begin(), accepted.end());
+    };
+    if (!eventually(all_received, 8000)) {
+        std::set<std::string> received;
+        for (const auto& m : hub.messages()) {
+            received.insert(m.payload);
+        }
+        std::string missing;
+        for (const auto& payload : accepted) {
+            if (received.count(payload) == 0) {
+                missing += payload + " ";
+            }
+        }
+        FAIL() << "the hub did not get: " << missing << "\nbroker log:\n" << broker_log();
+    }
+    // The restarted broker got the in-flight ones as retransmissions (DUP set).
+    EXPECT_NE(broker_log().find("Received PUBLISH from dev-1 (d1, q1"), std::string::npos);
+    const MosquittoLink::Stats stats = link_->stats();
+    EXPECT_EQ(stats.connects, 2u);
+    EXPECT_EQ(stats.disconnects, 1u);
+    EXPECT_EQ(stats.published, accepted.size());
+    EXPECT_EQ(stats.acked, accepted.size());
+}
+
+TEST_F(LinuxMqtt, StopFlushesOutstandingPublishes) {
+    start_broker();
+    Peer hub(port_, "hub", true);
+    ASSERT_TRUE(hub.start("devices/+/messages/events/#"));
+    start_link(settings());
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_EQ(send("f" + std::to_string(i)), 1);
+    }
+    link_->stop(3000);
+    EXPECT_EQ(link_->unacked(), 0u);
+    EXPECT_TRUE(eventually([&] { return hub.messages().size() == 10; }, 3000));
+    // A second stop, and destruction after it, are harmless.
+    link_->stop(0);
+}
+
+}  // namespace
