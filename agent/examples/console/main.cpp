@@ -30,13 +30,18 @@
 #include "vigil/ports/capture.hpp"
 #include "vigil/ports/link_layer.hpp"
 #include "vigil/ports/posix.hpp"
+#include "vigil/ports/replay.hpp"
 #include "vigil/protocol/message.h"
 
 namespace {
 
+using vigil::ports::posix::address_text;
 using vigil::ports::posix::Capture;
 using vigil::ports::posix::IpSlice;
+using vigil::ports::posix::LocalAddresses;
+using vigil::ports::posix::parse_address;
 using vigil::ports::posix::PosixPort;
+using vigil::ports::posix::Survey;
 
 constexpr uint64_t kTickMs = 100;
 /// Across a silence longer than this the replay jumps instead of ticking through it, so a
@@ -161,190 +166,6 @@ int parse_arguments(int argc, char** argv, Settings& settings) {
         std::fprintf(stderr, "vigil-console-demo: give one of --pcap FILE or --live IFACE\n");
         usage(stderr);
         return kExitUsage;
-    }
-    return kExitOk;
-}
-
-bool parse_address(const std::string& text, vigil_address& out) {
-    out = vigil_address{};
-    if (inet_pton(AF_INET, text.c_str(), out.bytes) == 1) {
-        out.family = 4;
-        return true;
-    }
-    if (inet_pton(AF_INET6, text.c_str(), out.bytes) == 1) {
-        out.family = 6;
-        return true;
-    }
-    return false;
-}
-
-std::string address_text(const vigil_address& address) {
-    vigil::wire::Address wire;
-    wire.family = address.family;
-    std::memcpy(wire.bytes, address.bytes, sizeof(wire.bytes));
-    return vigil::protocol::to_string(wire);
-}
-
-size_t address_size(uint8_t family) {
-    return family == 4 ? 4 : 16;
-}
-
-/// The device's own addresses: a packet from one of them is outbound.
-class LocalAddresses {
-  public:
-    void add(const vigil_address& address) {
-        for (const vigil_address& known : addresses_) {
-            if (same(known, address.family, address.bytes)) {
-                return;
-            }
-        }
-        addresses_.push_back(address);
-    }
-    const std::vector<vigil_address>& all() const { return addresses_; }
-    bool empty() const { return addresses_.empty(); }
-
-    bool outbound(const IpSlice& ip) const {
-        uint8_t family = 0;
-        const uint8_t* source = source_of(ip, family);
-        if (source == nullptr) {
-            return false;
-        }
-        for (const vigil_address& known : addresses_) {
-            if (same(known, family, source)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /// The source address of an IP packet, or null when the header is cut short.
-    static const uint8_t* source_of(const IpSlice& ip, uint8_t& family) {
-        const uint8_t version = ip.length > 0 ? ip.data[0] >> 4 : 0;
-        if (version == 4 && ip.length >= 20) {
-            family = 4;
-            return ip.data + 12;
-        }
-        if (version == 6 && ip.length >= 40) {
-            family = 6;
-            return ip.data + 8;
-        }
-        return nullptr;
-    }
-
-  private:
-    static bool same(const vigil_address& a, uint8_t family, const uint8_t* bytes) {
-        return a.family == family && std::memcmp(a.bytes, bytes, address_size(family)) == 0;
-    }
-
-    std::vector<vigil_address> addresses_;
-};
-
-/// Addresses that can never be the device's own: unspecified, multicast, broadcast.
-bool could_be_device(uint8_t family, const uint8_t* a) {
-    if (family == 4) {
-        const bool unspecified = a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0;
-        const bool broadcast = a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255;
-        return !unspecified && !broadcast && (a[0] & 0xF0) != 0xE0;
-    }
-    static const uint8_t kUnspecified[16] = {};
-    return a[0] != 0xFF && std::memcmp(a, kUnspecified, 16) != 0;
-}
-
-using AddressKey = std::pair<uint8_t, std::string>;  // family, address bytes
-using Mac = std::array<uint8_t, 6>;
-
-/// What one read of a capture file tells before the replay: which addresses take part in how
-/// many packets, and which hardware address sent from each IP address.
-struct Survey {
-    struct Seen {
-        uint64_t packets = 0;
-        uint64_t sent = 0;
-        size_t first = 0;
-    };
-    std::map<AddressKey, Seen> seen;
-    std::map<AddressKey, Mac> macs;
-
-    /// Per address family, the address seen in the most packets. A capture taken on the device
-    /// has the device at one end of every packet, while each peer appears only in its own
-    /// exchanges; the most common *source* would be wrong for a download, where the server
-    /// sends most. Ties go to the address that sent more.
-    void infer(LocalAddresses& locals) const {
-        for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
-            const std::pair<const AddressKey, Seen>* best = nullptr;
-            for (const auto& entry : seen) {
-                if (entry.first.first != family) {
-                    continue;
-                }
-                const Seen& s = entry.second;
-                const Seen* b = best != nullptr ? &best->second : nullptr;
-                if (b == nullptr || s.packets > b->packets ||
-                    (s.packets == b->packets &&
-                     (s.sent > b->sent || (s.sent == b->sent && s.first < b->first)))) {
-                    best = &entry;
-                }
-            }
-            if (best != nullptr) {
-                vigil_address address{};
-                address.family = family;
-                std::memcpy(address.bytes, best->first.second.data(), best->first.second.size());
-                locals.add(address);
-            }
-        }
-    }
-
-    /// The device's hardware addresses: those that sent from its IP addresses.
-    std::vector<Mac> macs_of(const LocalAddresses& locals) const {
-        std::vector<Mac> out;
-        for (const vigil_address& a : locals.all()) {
-            const auto it = macs.find(
-                AddressKey(a.family, std::string(a.bytes, a.bytes + address_size(a.family))));
-            if (it != macs.end() && std::find(out.begin(), out.end(), it->second) == out.end()) {
-                out.push_back(it->second);
-            }
-        }
-        return out;
-    }
-};
-
-/// Reads the whole capture once, so that a damaged file is reported before any message.
-int survey_capture(const std::string& path, Survey& survey, std::string& error) {
-    std::unique_ptr<Capture> capture = Capture::open_file(path, error);
-    if (!capture) {
-        return kExitFailure;
-    }
-    const int dlt = capture->link_type();
-    Capture::Frame frame;
-    Capture::Next next;
-    while ((next = capture->next(frame)) == Capture::Next::Frame) {
-        IpSlice ip;
-        uint8_t family = 0;
-        const uint8_t* source = nullptr;
-        if (!vigil::ports::posix::ip_payload(dlt, frame.data, frame.captured, ip) ||
-            (source = LocalAddresses::source_of(ip, family)) == nullptr) {
-            continue;
-        }
-        const size_t size = address_size(family);
-        const uint8_t* destination = source + size;
-        for (const uint8_t* address : {source, destination}) {
-            if (!could_be_device(family, address)) {
-                continue;
-            }
-            const AddressKey key(family, std::string(address, address + size));
-            auto [it, inserted] =
-                survey.seen.try_emplace(key, Survey::Seen{0, 0, survey.seen.size()});
-            ++it->second.packets;
-            it->second.sent += address == source ? 1 : 0;
-        }
-        uint8_t mac[6];
-        if (could_be_device(family, source) &&
-            vigil::ports::posix::source_mac(dlt, frame.data, frame.captured, mac)) {
-            Mac& known = survey.macs[AddressKey(family, std::string(source, source + size))];
-            std::copy(std::begin(mac), std::end(mac), known.begin());
-        }
-    }
-    if (next == Capture::Next::Error) {
-        error = capture->error();
-        return kExitFailure;
     }
     return kExitOk;
 }
@@ -548,7 +369,7 @@ int replay(const Settings& settings) {
     }
     std::string error;
     Survey survey;
-    if (survey_capture(settings.pcap, survey, error) != kExitOk) {
+    if (!vigil::ports::posix::survey_capture(settings.pcap, survey, error)) {
         std::fprintf(stderr, "vigil-console-demo: %s: %s\n", settings.pcap.c_str(), error.c_str());
         return kExitFailure;
     }

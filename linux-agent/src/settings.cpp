@@ -1,0 +1,356 @@
+#include "settings.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace vigil::linux_agent {
+namespace {
+
+/// Walks one TOML table: every key must be known, and each reader checks its value's type.
+class TableReader {
+  public:
+    TableReader(const toml::table& table, std::string prefix, std::vector<std::string>& errors)
+        : table_(table), prefix_(std::move(prefix)), errors_(errors) {}
+
+    using Handler = std::function<void(const toml::node&, const std::string& key)>;
+
+    TableReader& on(const std::string& key, Handler handler) {
+        handlers_[key] = std::move(handler);
+        return *this;
+    }
+
+    void run() {
+        for (auto&& [key, node] : table_) {
+            const std::string name(key.str());
+            const auto handler = handlers_.find(name);
+            if (handler == handlers_.end()) {
+                fail(node, prefix_ + name, "unknown setting");
+                continue;
+            }
+            handler->second(node, prefix_ + name);
+        }
+    }
+
+    void fail(const toml::node& node, const std::string& key, const std::string& why) {
+        std::ostringstream line;
+        line << "line " << node.source().begin.line << ": " << key << ": " << why;
+        errors_.push_back(line.str());
+    }
+
+  private:
+    const toml::table& table_;
+    std::string prefix_;
+    std::vector<std::string>& errors_;
+    std::map<std::string, Handler> handlers_;
+};
+
+TableReader::Handler text(TableReader& reader, std::string& out) {
+    return [&reader, &out](const toml::node& node, const std::string& key) {
+        if (const auto* value = node.as_string()) {
+            out = value->get();
+        } else {
+            reader.fail(node, key, "must be a string");
+        }
+    };
+}
+
+TableReader::Handler flag(TableReader& reader, bool& out) {
+    return [&reader, &out](const toml::node& node, const std::string& key) {
+        if (const auto* value = node.as_boolean()) {
+            out = value->get();
+        } else {
+            reader.fail(node, key, "must be true or false");
+        }
+    };
+}
+
+template <typename Integer>
+TableReader::Handler number(TableReader& reader, Integer& out, int64_t minimum, int64_t maximum) {
+    return [&reader, &out, minimum, maximum](const toml::node& node, const std::string& key) {
+        const auto* value = node.as_integer();
+        if (value == nullptr) {
+            reader.fail(node, key, "must be an integer");
+        } else if (value->get() < minimum || value->get() > maximum) {
+            reader.fail(
+                node, key,
+                "must be between " + std::to_string(minimum) + " and " + std::to_string(maximum));
+        } else {
+            out = static_cast<Integer>(value->get());
+        }
+    };
+}
+
+TableReader::Handler texts(TableReader& reader, std::vector<std::string>& out) {
+    return [&reader, &out](const toml::node& node, const std::string& key) {
+        const auto* array = node.as_array();
+        if (array == nullptr) {
+            reader.fail(node, key, "must be an array of strings");
+            return;
+        }
+        out.clear();
+        for (const toml::node& item : *array) {
+            if (const auto* value = item.as_string()) {
+                out.push_back(value->get());
+            } else {
+                reader.fail(item, key, "must be an array of strings");
+            }
+        }
+    };
+}
+
+using Nested = std::function<void(const toml::table&, const std::string& prefix)>;
+
+TableReader::Handler table(TableReader& reader, Nested nested) {
+    return [&reader, nested = std::move(nested)](const toml::node& node, const std::string& key) {
+        if (const auto* value = node.as_table()) {
+            nested(*value, key + ".");
+        } else {
+            reader.fail(node, key, "must be a table");
+        }
+    };
+}
+
+bool readable(const std::string& path) {
+    return ::access(path.c_str(), R_OK) == 0;
+}
+
+bool read_secret(const std::string& path, std::string& out) {
+    std::ifstream in(path);
+    if (!in) {
+        return false;
+    }
+    std::getline(in, out);
+    while (!out.empty() && (out.back() == '\r' || out.back() == ' ')) {
+        out.pop_back();
+    }
+    return true;
+}
+
+void read_collection(const toml::table& source, const std::string& prefix, Settings& settings,
+                     std::vector<std::string>& errors) {
+    wire::ConfigFields& c = settings.collection;
+    TableReader reader(source, prefix, errors);
+    const int64_t min_s = wire::kMinIntervalS;
+    const int64_t max_s = wire::kMaxIntervalS;
+    reader.on("high_interval_s", number(reader, c.interval_s[0], min_s, max_s))
+        .on("medium_interval_s", number(reader, c.interval_s[1], min_s, max_s))
+        .on("low_interval_s", number(reader, c.interval_s[2], min_s, max_s))
+        .on("unicast_only", flag(reader, c.unicast_only))
+        .on("pending_timeout_s", number(reader, c.pending_timeout_s, 1, wire::kMaxPendingTimeoutS))
+        .on("retry_s", number(reader, c.retry_s, 1, wire::kMaxRetryS))
+        .on("first_collection_splay_s", number(reader, settings.first_collection_splay_s, 0, 3600));
+    struct Named {
+        const char* name;
+        wire::CollectorId id;
+    };
+    static const Named kCollectors[] = {{"network", wire::CollectorId::Network},
+                                        {"system_information", wire::CollectorId::System},
+                                        {"heartbeat", wire::CollectorId::Heartbeat},
+                                        {"listening_ports", wire::CollectorId::ListeningPorts}};
+    for (const Named& named : kCollectors) {
+        wire::CollectorSetting& setting = c.collectors[static_cast<size_t>(named.id) - 1];
+        reader.on(named.name,
+                  table(reader, [&setting, &errors](const toml::table& t, const std::string& p) {
+                      TableReader collector(t, p, errors);
+                      collector.on("enabled", flag(collector, setting.enabled))
+                          .on("priority", [&collector, &setting](const toml::node& node,
+                                                                 const std::string& key) {
+                              const auto* value = node.as_string();
+                              const std::string name = value != nullptr ? value->get() : "";
+                              if (name == "high") {
+                                  setting.priority = wire::Priority::High;
+                              } else if (name == "medium") {
+                                  setting.priority = wire::Priority::Medium;
+                              } else if (name == "low") {
+                                  setting.priority = wire::Priority::Low;
+                              } else {
+                                  collector.fail(node, key,
+                                                 "must be \"high\", \"medium\" or \"low\"");
+                              }
+                          });
+                      collector.run();
+                  }));
+    }
+    reader.run();
+}
+
+void read_mqtt(const toml::table& source, const std::string& prefix, Settings& settings,
+               std::vector<std::string>& errors) {
+    MqttSettings& m = settings.mqtt;
+    TableReader reader(source, prefix, errors);
+    std::string password_file;
+    reader.on("host", text(reader, m.host))
+        .on("port", number(reader, m.port, 1, 65535))
+        .on("client_id", text(reader, m.client_id))
+        .on("username", text(reader, m.username))
+        .on("password", text(reader, m.password))
+        .on("password_file", text(reader, password_file))
+        .on("tls", flag(reader, m.tls))
+        .on("ca_file", text(reader, m.ca_file))
+        .on("cert_file", text(reader, m.cert_file))
+        .on("key_file", text(reader, m.key_file))
+        .on("tls_version", text(reader, m.tls_version))
+        .on("keepalive_s", number(reader, m.keepalive_s, 5, 65535))
+        .on("reconnect_min_s", number(reader, m.reconnect_min_s, 1, 3600))
+        .on("reconnect_max_s", number(reader, m.reconnect_max_s, 1, 3600))
+        .on("max_unacked", number(reader, m.max_unacked, 1, 65535))
+        .on("flush_timeout_s", number(reader, settings.flush_timeout_s, 0, 600));
+    reader.run();
+    if (!password_file.empty()) {
+        if (!m.password.empty()) {
+            errors.push_back(prefix + "password and " + prefix +
+                             "password_file: give one or the other");
+        } else if (!read_secret(password_file, m.password)) {
+            errors.push_back(prefix + "password_file: cannot read " + password_file);
+        }
+    }
+    settings.mqtt_enabled = !m.host.empty();
+}
+
+}  // namespace
+
+bool load_settings_file(const std::string& path, Settings& settings,
+                        std::vector<std::string>& errors) {
+    const size_t before = errors.size();
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream line;
+        line << path << ": line " << e.source().begin.line << ": " << e.description();
+        errors.push_back(line.str());
+        return false;
+    }
+    TableReader reader(root, "", errors);
+    reader.on("device_id", text(reader, settings.device_id))
+        .on("firmware_version", text(reader, settings.firmware_version))
+        .on("log_level", text(reader, settings.log_level))
+        .on("capture", table(reader,
+                             [&](const toml::table& t, const std::string& p) {
+                                 TableReader capture(t, p, errors);
+                                 CaptureSettings& c = settings.capture;
+                                 capture.on("interfaces", texts(capture, c.interfaces))
+                                     .on("snap_length", number(capture, c.snap_length, 64, 65535))
+                                     .on("ring_block_kb",
+                                         number(capture, c.ring_block_kb, 4, 65536))
+                                     .on("ring_blocks", number(capture, c.ring_blocks, 1, 1024));
+                                 capture.run();
+                             }))
+        .on("replay", table(reader,
+                            [&](const toml::table& t, const std::string& p) {
+                                TableReader replay(t, p, errors);
+                                ReplaySettings& r = settings.replay;
+                                replay.on("pcap", text(replay, r.pcap))
+                                    .on("local_addresses", texts(replay, r.local_addresses))
+                                    .on("packets_per_second",
+                                        number(replay, r.packets_per_second, 0, 10000000));
+                                replay.run();
+                            }))
+        .on("mqtt", table(reader, [&](const toml::table& t,
+                                      const std::string& p) { read_mqtt(t, p, settings, errors); }))
+        .on("collection", table(reader, [&](const toml::table& t, const std::string& p) {
+                read_collection(t, p, settings, errors);
+            }));
+    reader.run();
+    for (size_t i = before; i < errors.size(); ++i) {
+        errors[i] = path + ": " + errors[i];
+    }
+    return errors.size() == before;
+}
+
+bool check_settings(const Settings& settings, std::vector<std::string>& errors) {
+    const size_t before = errors.size();
+    const std::string& id = settings.device_id;
+    if (id.empty()) {
+        errors.push_back("device_id: required");
+    } else if (id.size() > 127) {
+        errors.push_back("device_id: at most 127 characters");
+    } else {
+        for (char ch : id) {
+            const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+                            ch == ':';
+            if (!ok) {
+                errors.push_back("device_id: only A-Z a-z 0-9 - . _ : are allowed");
+                break;
+            }
+        }
+    }
+    const std::string levels[] = {"error", "warning", "info", "debug"};
+    if (std::find(std::begin(levels), std::end(levels), settings.log_level) == std::end(levels)) {
+        errors.push_back("log_level: must be error, warning, info or debug");
+    }
+    for (const std::string& name : settings.capture.interfaces) {
+        if (name.empty() || name.size() >= 16) {
+            errors.push_back("capture.interfaces: \"" + name + "\" is not an interface name");
+        }
+    }
+    const uint64_t ring_bytes =
+        uint64_t{settings.capture.ring_block_kb} * 1024 * settings.capture.ring_blocks;
+    if (ring_bytes > 64ull << 20) {
+        errors.push_back("capture: ring_block_kb x ring_blocks must stay within 64 MiB");
+    }
+    if (settings.mqtt_enabled) {
+        const MqttSettings& m = settings.mqtt;
+        if (m.reconnect_min_s > m.reconnect_max_s) {
+            errors.push_back("mqtt.reconnect_min_s: must not exceed mqtt.reconnect_max_s");
+        }
+        if (m.tls && m.ca_file.empty()) {
+            errors.push_back("mqtt.ca_file: required when mqtt.tls is true");
+        }
+        if (!m.tls && (!m.ca_file.empty() || !m.cert_file.empty() || !m.key_file.empty())) {
+            errors.push_back("mqtt: certificate files are given but mqtt.tls is false");
+        }
+        if (m.cert_file.empty() != m.key_file.empty()) {
+            errors.push_back("mqtt.cert_file and mqtt.key_file: give both or neither");
+        }
+        for (const auto& [key, file] :
+             {std::pair{"mqtt.ca_file", &m.ca_file}, std::pair{"mqtt.cert_file", &m.cert_file},
+              std::pair{"mqtt.key_file", &m.key_file}}) {
+            if (!file->empty() && !readable(*file)) {
+                errors.push_back(std::string(key) + ": cannot read " + *file);
+            }
+        }
+        if (!m.password.empty() && m.username.empty()) {
+            errors.push_back("mqtt.password: needs mqtt.username");
+        }
+    }
+    if (!settings.replay.pcap.empty() && !readable(settings.replay.pcap)) {
+        errors.push_back("replay.pcap: cannot read " + settings.replay.pcap);
+    }
+    return errors.size() == before;
+}
+
+std::string describe(const Settings& settings) {
+    std::ostringstream out;
+    out << "device " << settings.device_id;
+    if (!settings.replay.pcap.empty()) {
+        out << "; replaying " << settings.replay.pcap;
+    } else if (settings.capture.interfaces.empty()) {
+        out << "; capturing on every interface that is up";
+    } else {
+        out << "; capturing on";
+        for (const std::string& name : settings.capture.interfaces) {
+            out << ' ' << name;
+        }
+    }
+    if (settings.mqtt_enabled) {
+        const MqttSettings& m = settings.mqtt;
+        out << "; broker " << m.host << ':' << m.port << (m.tls ? " (TLS" : " (plain")
+            << (m.username.empty() ? ")" : ", user " + m.username + ")");
+    } else {
+        out << "; no broker";
+    }
+    const wire::ConfigFields& c = settings.collection;
+    out << "; intervals " << c.interval_s[0] << "/" << c.interval_s[1] << "/" << c.interval_s[2]
+        << " s";
+    return out.str();
+}
+
+}  // namespace vigil::linux_agent
