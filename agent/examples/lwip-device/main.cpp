@@ -606,6 +606,9 @@ int main(int argc, char** argv) {
         if (client.is_connected() && client.in_flight() == 0 && agent_idle) {
             break;
         }
+        if (refusal_logged) {
+            break;  // the broker refused these credentials: nothing can be sent
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(kLoopMs));
     }
     const size_t unsent = client.in_flight();
