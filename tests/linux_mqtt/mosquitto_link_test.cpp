@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,9 @@
 #include <utility>
 #include <vector>
 
+#include "vigil/agent/vigil_agent.h"
 #include "vigil/linux_agent/mosquitto_link.hpp"
+#include "vigil/protocol/cbor.h"
 #include "vigil/protocol/wire.h"
 
 using namespace vigil::linux_agent;
@@ -742,6 +745,113 @@ TEST_F(LinuxMqtt, StopFlushesOutstandingPublishes) {
     EXPECT_TRUE(eventually([&] { return hub.messages().size() == 10; }, 3000));
     // A second stop, and destruction after it, are harmless.
     link_->stop(0);
+}
+
+}  // namespace
+
+namespace {
+
+uint64_t steady_ms(void*) {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+            .count());
+}
+
+std::string config_message(uint32_t version) {
+    vigil::wire::ConfigFields config;
+    config.version = version;
+    config.interval_s[0] = 5;
+    vigil::cbor::Writer counter;
+    vigil::wire::encode_config(counter, config);
+    std::string out(counter.size(), '\0');
+    vigil::cbor::Writer writer(reinterpret_cast<uint8_t*>(out.data()), out.size());
+    vigil::wire::encode_config(writer, config);
+    return out;
+}
+
+// The agent core's C ABI (one static instance per process, so one test) publishing through the
+// link, and a config from the hub reaching it through next_config on the agent's thread.
+TEST_F(LinuxMqtt, AgentCorePublishesThroughTheLinkAndAppliesTheHubsConfig) {
+    start_broker();
+    Peer hub(port_, "hub", true);
+    ASSERT_TRUE(hub.start("devices/+/messages/events/#"));
+    ASSERT_TRUE(hub.publish(config_topic(), config_message(3), true));
+    MqttSettings s = settings();
+    s.config_topic = config_topic();
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+
+    vigil_port port{};
+    port.now_ms = steady_ms;
+    vigil_options options{};
+    const vigil_transport transport = link_->transport();
+    ASSERT_EQ(vigil_agent_init(&port, &transport, kDevice, &options), VIGIL_OK);
+    bool config_applied = false;
+    std::vector<uint8_t> config;
+    const auto agent_runs_until = [&](const std::function<bool()>& done) {
+        return eventually(
+            [&] {
+                while (link_->next_config(config)) {
+                    config_applied =
+                        vigil_agent_apply_config(config.data(), config.size()) == VIGIL_OK;
+                }
+                (void)vigil_agent_tick();
+                return done();
+            },
+            5000);
+    };
+    ASSERT_TRUE(agent_runs_until([&] { return !hub.messages().empty() && config_applied; }));
+    EXPECT_EQ(vigil_agent_state(), VIGIL_STATE_ACTIVE);
+    const auto message = hub.messages().front();
+    EXPECT_EQ(message.topic, events_topic() + vigil::wire::kPropertyBag);
+    ASSERT_FALSE(message.payload.empty());
+    EXPECT_EQ(static_cast<uint8_t>(message.payload[0]) >> 5, 5) << "a CBOR map";
+    EXPECT_TRUE(link_->wait_all_acked(3000));
+    EXPECT_GE(link_->stats().acked, 1u);
+}
+
+// The agent's thread sends, reads configs and statistics without pause while the network thread
+// loses the broker and reconnects to a new one; the ThreadSanitizer run checks this one.
+TEST_F(LinuxMqtt, ConcurrencyAgentThreadKeepsSendingWhileTheLinkReconnects) {
+    start_broker();
+    MqttSettings s = settings();
+    s.config_topic = config_topic();
+    s.max_unacked = 4;
+    start_link(s);
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    std::atomic<bool> done{false};
+    std::atomic<int> accepted{0};
+    std::thread agent([&] {
+        const vigil_transport t = link_->transport();
+        std::vector<uint8_t> config;
+        const uint8_t payload[] = {0xA0};
+        while (!done) {
+            if (t.is_connected(t.context) &&
+                t.send(t.context, events_topic().c_str(), vigil::wire::kPropertyBag, payload,
+                       sizeof payload) > 0) {
+                ++accepted;
+            }
+            (void)link_->next_config(config);
+            (void)link_->stats();
+            (void)link_->unacked();
+            (void)link_->last_error();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop_broker(SIGKILL);
+    ASSERT_TRUE(eventually([&] { return !link_->connected(); }, 3000));
+    start_broker();
+    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 5000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    done = true;
+    agent.join();
+    EXPECT_TRUE(link_->wait_all_acked(5000));
+    const MosquittoLink::Stats stats = link_->stats();
+    EXPECT_EQ(stats.published, static_cast<uint64_t>(accepted.load()));
+    EXPECT_EQ(stats.acked, stats.published);
+    EXPECT_EQ(stats.connects, 2u);
+    link_->stop(1000);
 }
 
 }  // namespace
