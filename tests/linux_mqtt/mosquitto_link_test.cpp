@@ -483,26 +483,32 @@ class LinuxMqttTls : public LinuxMqtt {
         }
         const std::string d = dir_ + "/";
         const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-        {
-            std::ofstream ext(d + "server.ext");
-            ext << "subjectAltName=IP:127.0.0.1\n";
+        // The server's certificate names the address the link dials; "elsewhere" names another.
+        for (const auto& [name, san] : {std::pair<const char*, const char*>{"server", "127.0.0.1"},
+                                        {"elsewhere", "127.0.0.2"}}) {
+            std::ofstream ext(d + name + ".ext");
+            ext << "subjectAltName=IP:" << san << "\n";
         }
         ASSERT_TRUE(run("openssl req -x509" + key + " -days 1 -subj /CN=vigil-test-ca -keyout " +
                         d + "ca.key -out " + d + "ca.crt"));
         ASSERT_TRUE(run("openssl req -x509" + key + " -days 1 -subj /CN=other-ca -keyout " + d +
                         "other.key -out " + d + "other.crt"));
-        for (const char* name : {"server", "client"}) {
+        for (const std::string name : {"server", "elsewhere", "client"}) {
             const std::string n = d + name;
             ASSERT_TRUE(run("openssl req" + key + " -subj /CN=" + name + " -keyout " + n +
                             ".key -out " + n + ".csr"));
-            ASSERT_TRUE(
-                run("openssl x509 -req -days 1 -in " + n + ".csr -CA " + d + "ca.crt -CAkey " + d +
-                    "ca.key -CAcreateserial -out " + n + ".crt" +
-                    (std::string(name) == "server" ? " -extfile " + d + "server.ext" : "")));
+            ASSERT_TRUE(run("openssl x509 -req -days 1 -in " + n + ".csr -CA " + d +
+                            "ca.crt -CAkey " + d + "ca.key -CAcreateserial -out " + n + ".crt" +
+                            (name == "client" ? "" : " -extfile " + n + ".ext")));
         }
         run("chmod 0644 " + d + "*.key");
-        write_config("allow_anonymous true\ncafile " + d + "ca.crt\ncertfile " + d +
-                     "server.crt\nkeyfile " + d + "server.key\nrequire_certificate true\n");
+        start_broker_as("server");
+    }
+
+    void start_broker_as(const std::string& name) {
+        const std::string d = dir_ + "/";
+        write_config("allow_anonymous true\ncafile " + d + "ca.crt\ncertfile " + d + name +
+                     ".crt\nkeyfile " + d + name + ".key\nrequire_certificate true\n");
         start_broker();
     }
 
@@ -549,12 +555,22 @@ TEST_F(LinuxMqttTls, WrongCaIsReportedAsATlsFailure) {
     EXPECT_FALSE(link_->connected());
 }
 
+TEST_F(LinuxMqttTls, CertificateForAnotherAddressIsAHostnameFailure) {
+    stop_broker(SIGTERM);
+    start_broker_as("elsewhere");
+    start_link(tls_settings());
+    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_NE(link_->last_error().find("TLS"), std::string::npos) << link_->last_error();
+    EXPECT_FALSE(link_->connected());
+}
+
 TEST_F(LinuxMqttTls, BrokerRequiringACertificateRefusesAClientWithout) {
     MqttSettings s = tls_settings();
     s.cert_file.clear();
     s.key_file.clear();
     start_link(s);
     ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    EXPECT_NE(link_->last_error().find("TLS"), std::string::npos) << link_->last_error();
     EXPECT_FALSE(link_->connected());
 }
 
@@ -571,7 +587,7 @@ TEST_F(LinuxMqttTls, CreateChecksTheFiles) {
     EXPECT_NE(error.find("not readable"), std::string::npos) << error;
 
     s = tls_settings();
-    s.ca_file = dir_ + "/server.ext";
+    s.ca_file = dir_ + "/server.ext";  // not a certificate
     EXPECT_EQ(MosquittoLink::create(s, error), nullptr);
     EXPECT_NE(error.find("no PEM certificate"), std::string::npos) << error;
 

@@ -392,10 +392,9 @@ void MosquittoLink::run() {
         // send() may be writing to; connect_async would replace it.
         host_set = true;
         if (rc != MOSQ_ERR_SUCCESS) {
-            std::string reason = "cannot connect to " + broker + ": ";
-            reason += rc == MOSQ_ERR_ERRNO ? std::strerror(connect_errno) : mosquitto_strerror(rc);
             delay_s = next_delay(false);
-            note_failure(reason, delay_s);
+            note_failure("cannot connect to " + broker + ": " + describe(rc, connect_errno),
+                         delay_s);
             continue;
         }
         do {
@@ -405,32 +404,11 @@ void MosquittoLink::run() {
             break;
         }
 
-        std::string library_error;
-        {
-            std::lock_guard<std::mutex> lock(log_mutex_);
-            library_error = library_error_;
-        }
-        std::string reason;
-        if (refused_code_ != 0) {
-            reason = connack_words(refused_code_);
-        } else if (rc == MOSQ_ERR_TLS || library_error.find("SSL") != std::string::npos) {
-            reason = "TLS handshake failure";
-            if (!library_error.empty()) {
-                reason += " (" + library_error + ")";
-            }
-        } else if (rc == MOSQ_ERR_ERRNO) {
-            reason = std::strerror(disconnect_errno_);
-        } else if (rc == MOSQ_ERR_CONN_LOST) {
-            reason = "connection lost";
-        } else if (rc == MOSQ_ERR_KEEPALIVE) {
-            reason = "the broker stopped answering (keepalive timeout)";
-        } else {
-            reason = mosquitto_strerror(rc);
-        }
-        reason = (session_up_ ? "connection to " : "connect to ") + broker +
-                 (session_up_ ? " ended: " : " failed: ") + reason;
+        const std::string reason = describe(rc, disconnect_errno_);
         delay_s = next_delay(auth_refusal(refused_code_));
-        note_failure(reason, delay_s);
+        note_failure((session_up_ ? "connection to " : "connect to ") + broker +
+                         (session_up_ ? " ended: " : " failed: ") + reason,
+                     delay_s);
     }
 
     // Stopping: say goodbye so the broker does not wait a keepalive to notice, within a bound.
@@ -442,6 +420,41 @@ void MosquittoLink::run() {
         }
     }
     connected_.store(false, std::memory_order_release);
+}
+
+// Why an attempt or a connection ended, in words, from libmosquitto's result, the errno it left,
+// a CONNACK refusal and the error line libmosquitto logged (OpenSSL's reason for a TLS failure).
+std::string MosquittoLink::describe(int rc, int errno_value) {
+    std::string library_error;
+    {
+        std::lock_guard<std::mutex> lock(log_mutex_);
+        library_error = library_error_;
+    }
+    if (refused_code_ != 0) {
+        return connack_words(refused_code_);
+    }
+    if (rc == MOSQ_ERR_TLS || library_error.find("SSL") != std::string::npos) {
+        return "TLS handshake failure" + (library_error.empty() ? "" : " (" + library_error + ")");
+    }
+    if (settings_.tls && !session_up_ &&
+        (rc == MOSQ_ERR_PROTOCOL || rc == MOSQ_ERR_CONN_LOST ||
+         (rc == MOSQ_ERR_ERRNO && (errno_value == EPROTO || errno_value == ECONNRESET)))) {
+        // OpenSSL does not always report a broker's TLS alert as an error line.
+        return std::string("TLS handshake failure: the broker closed the connection (") +
+               mosquitto_strerror(rc) + "); it may require a client certificate";
+    }
+    switch (rc) {
+        case MOSQ_ERR_ERRNO:
+            return errno_value != 0 ? std::strerror(errno_value) : "socket error";
+        case MOSQ_ERR_CONN_LOST:
+            return "connection lost";
+        case MOSQ_ERR_KEEPALIVE:
+            return "the broker stopped answering (keepalive timeout)";
+        case MOSQ_ERR_EAI:
+            return "cannot resolve the host name";
+        default:
+            return mosquitto_strerror(rc);
+    }
 }
 
 bool MosquittoLink::wait_before_retry(uint32_t delay_s) {

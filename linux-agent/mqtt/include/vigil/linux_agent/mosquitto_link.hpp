@@ -123,6 +123,7 @@ class MosquittoLink {
     void run();
     bool wait_before_retry(uint32_t delay_s);
     uint32_t next_delay(bool auth_refused);
+    std::string describe(int rc, int errno_value);
     void note_failure(const std::string& reason, uint32_t delay_s);
     void log(int level, const std::string& line);
 
