@@ -388,8 +388,9 @@ void MosquittoLink::run() {
                           : mosquitto_connect_async(client_, settings_.host.c_str(), settings_.port,
                                                     settings_.keepalive_s);
         const int connect_errno = errno;
-        // After the first call the host is known and reconnect_async reuses the socket pair that
-        // send() may be writing to; connect_async would replace it.
+        // After the first call the host is known; reconnect_async keeps libmosquitto's wake-up
+        // socket pair, which a racing mosquitto_publish may write to, where connect_async would
+        // close and replace it.
         host_set = true;
         if (rc != MOSQ_ERR_SUCCESS) {
             delay_s = next_delay(false);

@@ -3,17 +3,19 @@
 //
 // Threads. The link owns one network thread. It runs every libmosquitto callback and every
 // connect, reconnect and disconnect; the agent's thread calls send(), is_connected() and
-// next_config(). All state the two share is behind one mutex or in atomics.
+// next_config(). All state the two share is behind mutex_ (counts, mids, configs, errors), the
+// leaf log_mutex_ (the logger), or in atomics.
 //
 // Nothing accepted is lost. send() answers "busy" (0) while the link is disconnected or while
 // max_unacked publishes await their PUBACK, so while the broker is away messages wait in the
 // agent's own bounded backlog, never in an unbounded libmosquitto queue. A message send() did
-// accept stays in libmosquitto's memory until its PUBACK: libmosquitto 2.0 sends every
-// unacknowledged QoS 1 message again (with DUP set) after the next CONNACK, whatever the
-// clean-session flag, because it keeps its outgoing queue across reconnects. The tests prove it
-// by killing a stopped broker with publishes in flight. So the link connects with a clean session:
-// the broker keeps nothing for a device that went away, and the config arrives anyway because it
-// is retained and the link subscribes again on every connect.
+// accept stays in libmosquitto's memory until its PUBACK: libmosquitto 2.0 keeps its outgoing
+// queue across reconnects and, after the next CONNACK, sends every unacknowledged QoS 1 message
+// again with DUP set. Its reconnect path does not look at the clean-session flag, and the tests
+// prove the resend with a clean session by killing a stopped broker with publishes in flight.
+// So the link connects with a clean session: the broker keeps nothing for a device that went
+// away, and the config arrives anyway because it is retained and the link subscribes again on
+// every connect.
 #pragma once
 
 #include <atomic>
