@@ -19,10 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "log.hpp"
 #include "settings.hpp"
 #include "sinks.hpp"
 #include "vigil/agent/agent.hpp"
@@ -36,6 +35,7 @@
 
 namespace {
 
+namespace logging = vigil::linux_agent::logging;
 using vigil::linux_agent::Settings;
 using vigil::ports::posix::Capture;
 using vigil::ports::posix::PacketRing;
@@ -132,16 +132,6 @@ bool apply_overrides(const Overrides& o, Settings& s, std::vector<std::string>& 
     return true;
 }
 
-void setup_logging(const std::string& level) {
-    auto logger = spdlog::stderr_logger_mt("vigil-agent");
-    logger->set_pattern("vigil-agent: %l: %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(level == "error"     ? spdlog::level::err
-                      : level == "warning" ? spdlog::level::warn
-                      : level == "debug"   ? spdlog::level::debug
-                                           : spdlog::level::info);
-}
-
 long peak_rss_kb() {
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -173,13 +163,13 @@ void apply_runtime_configs(vigil::linux_agent::MosquittoLink* link) {
         if (status == vigil::agent::Status::Ok) {
             if (g_agent.config().version != before) {
                 const auto& c = g_agent.config();
-                spdlog::info("config version {} applied: intervals {}/{}/{} s", c.version,
-                             c.interval_s[0], c.interval_s[1], c.interval_s[2]);
+                logging::info("config version {} applied: intervals {}/{}/{} s", c.version,
+                              c.interval_s[0], c.interval_s[1], c.interval_s[2]);
             }
         } else {
-            spdlog::warn("config refused: {} (version in force: {})",
-                         vigil::wire::to_string(g_agent.last_config_error()),
-                         g_agent.config().version);
+            logging::warn("config refused: {} (version in force: {})",
+                          vigil::wire::to_string(g_agent.last_config_error()),
+                          g_agent.config().version);
         }
     }
 }
@@ -210,15 +200,16 @@ class Runner {
             std::string error;
             link_ = vigil::linux_agent::MosquittoLink::create(mqtt, error);
             if (!link_) {
-                spdlog::error("mqtt: {}", error);
+                logging::error("mqtt: {}", error);
                 return false;
             }
             link_->set_logger([](int level, const std::string& line) {
-                spdlog::log(level <= 0   ? spdlog::level::err
-                            : level == 1 ? spdlog::level::warn
-                            : level == 2 ? spdlog::level::info
-                                         : spdlog::level::debug,
-                            "mqtt: {}", line);
+                using logging::Level;
+                logging::log(level >= vigil::linux_agent::kLogError     ? Level::Error
+                             : level == vigil::linux_agent::kLogWarning ? Level::Warning
+                             : level == vigil::linux_agent::kLogInfo    ? Level::Info
+                                                                        : Level::Debug,
+                             "mqtt: {}", line);
             });
             if (replaying) {
                 replay_link_.emplace(*link_, mqtt.max_unacked);
@@ -240,8 +231,8 @@ class Runner {
             status = g_agent.apply_local_config(local);
         }
         if (status != vigil::agent::Status::Ok) {
-            spdlog::error("agent: {} ({})", vigil::agent::to_string(status),
-                          vigil::wire::to_string(g_agent.last_config_error()));
+            logging::error("agent: {} ({})", vigil::agent::to_string(status),
+                           vigil::wire::to_string(g_agent.last_config_error()));
             return false;
         }
         if (link_) {
@@ -249,7 +240,7 @@ class Runner {
             // PENDING and keeps its messages until the link connects.
             link_->start();
         }
-        spdlog::info("started: {}", vigil::linux_agent::describe(settings_));
+        logging::info("started: {}", vigil::linux_agent::describe(settings_));
         return true;
     }
 
@@ -272,8 +263,8 @@ class Runner {
             deadline - std::chrono::steady_clock::now());
         link_->stop(static_cast<int>(std::max<int64_t>(left.count(), 0)));
         if (g_agent.backlog_messages() > 0 || link_->unacked() > 0) {
-            spdlog::warn("stopped with {} messages unsent and {} unacknowledged",
-                         g_agent.backlog_messages(), link_->unacked());
+            logging::warn("stopped with {} messages unsent and {} unacknowledged",
+                          g_agent.backlog_messages(), link_->unacked());
         }
     }
 
@@ -289,17 +280,18 @@ class Runner {
 
     void log_summary(uint64_t frames, uint64_t fed, double wall_s) {
         const vigil::agent::Counters& c = g_agent.counters();
-        spdlog::info(
+        char times[64];
+        std::snprintf(times, sizeof(times), "CPU %.2f s in %.2f s", cpu_seconds(), wall_s);
+        logging::info(
             "summary: {} frames, {} IP packets to the agent; agent: {} seen, {} unparsed, {} "
-            "ignored, {} in overflow; {} messages sent, {} dropped; peak RSS {} kB; CPU {:.2f} s "
-            "in {:.2f} s",
+            "ignored, {} in overflow; {} messages sent, {} dropped; peak RSS {} kB; {}",
             frames, fed, c.packets_seen, c.packets_unparsed, c.packets_ignored, c.overflow_packets,
-            c.messages_sent, c.messages_dropped, peak_rss_kb(), cpu_seconds(), wall_s);
+            c.messages_sent, c.messages_dropped, peak_rss_kb(), times);
     }
 
     int print_report() {
         if (!first_report_.complete()) {
-            spdlog::error("no report: the agent collected no network activity");
+            logging::error("no report: the agent collected no network activity");
             return kExitFailure;
         }
         std::printf("%s\n", first_report_.json(settings_.device_id).c_str());
@@ -312,7 +304,7 @@ class Runner {
         for (const std::string& text : settings_.replay.local_addresses) {
             vigil_address address;
             if (!parse_address(text, address)) {
-                spdlog::error("replay.local_addresses: {} is not an IP address", text);
+                logging::error("replay.local_addresses: {} is not an IP address", text);
                 return kExitConfig;
             }
             locals.add(address);
@@ -321,7 +313,7 @@ class Runner {
         std::string error;
         Survey survey;
         if (!survey_capture(path, survey, error)) {
-            spdlog::error("{}: {}", path, error);
+            logging::error("{}: {}", path, error);
             return kExitFailure;
         }
         if (locals.empty()) {
@@ -329,12 +321,12 @@ class Runner {
         }
         std::unique_ptr<Capture> capture = Capture::open_file(path, error);
         if (!capture) {
-            spdlog::error("{}: {}", path, error);
+            logging::error("{}: {}", path, error);
             return kExitFailure;
         }
         const int dlt = capture->link_type();
         if (!link_type_supported(dlt)) {
-            spdlog::error("{}: link type {} is not supported", path, dlt);
+            logging::error("{}: link type {} is not supported", path, dlt);
             return kExitFailure;
         }
         Capture::Frame frame;
@@ -350,10 +342,10 @@ class Runner {
         if (!start_agent(port, true)) {
             return kExitConfig;
         }
-        spdlog::info("replay: {} ({}), device addresses {}", path, link_type_name(dlt),
-                     join_addresses(locals.all()));
+        logging::info("replay: {} ({}), device addresses {}", path, link_type_name(dlt),
+                      join_addresses(locals.all()));
         if (link_ && !wait_connected(kReplayConnectWaitMs)) {
-            spdlog::warn(
+            logging::warn(
                 "replay: not connected to the broker after {} s; replaying into the "
                 "backlog",
                 kReplayConnectWaitMs / 1000);
@@ -395,7 +387,7 @@ class Runner {
                            0, frame.time_ms);
         }
         if (next == Capture::Next::Error) {
-            spdlog::error("{}: after {} frames: {}", path, frames, capture->error());
+            logging::error("{}: after {} frames: {}", path, frames, capture->error());
             finish(port);
             return kExitFailure;
         }
@@ -427,7 +419,7 @@ class Runner {
         std::string error;
         std::unique_ptr<PacketRing> ring = PacketRing::open(ring_options, error);
         if (!ring) {
-            spdlog::error("capture: {}", error);
+            logging::error("capture: {}", error);
             return kExitFailure;
         }
         if (!start_agent(port, false)) {
@@ -447,8 +439,8 @@ class Runner {
                     ring = PacketRing::open(ring_options, why);
                     if (!ring) {
                         if (!reported) {
-                            spdlog::warn("capture: cannot reopen: {}; retrying every {} s", why,
-                                         kCaptureRetryMs / 1000);
+                            logging::warn("capture: cannot reopen: {}; retrying every {} s", why,
+                                          kCaptureRetryMs / 1000);
                             reported = true;
                         }
                         for (int waited = 0; waited < kCaptureRetryMs && !g_stop; waited += 100) {
@@ -456,7 +448,7 @@ class Runner {
                         }
                         continue;
                     }
-                    spdlog::info("capture: reopened");
+                    logging::info("capture: reopened");
                     reported = false;
                 }
                 const PacketRing::Result result =
@@ -466,7 +458,7 @@ class Runner {
                                        port.now_ms());
                     });
                 if (result == PacketRing::Result::Error) {
-                    spdlog::error("capture: {}", ring->error());
+                    logging::error("capture: {}", ring->error());
                     ring.reset();
                 }
             }
@@ -582,7 +574,7 @@ int main(int argc, char** argv) {
                     vigil::linux_agent::describe(settings).c_str());
         return kExitOk;
     }
-    setup_logging(settings.log_level);
+    (void)logging::set_level(settings.log_level);
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -590,7 +582,7 @@ int main(int argc, char** argv) {
         Runner runner(settings, options);
         return runner.run();
     } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
+        logging::error("{}", e.what());
         return kExitFailure;
     }
 }
