@@ -11,6 +11,7 @@ read by check_demo.py's own pcap reader.
   check_agent.py once AGENT SAMPLE    --once prints one report
   check_agent.py check-config AGENT   good and hostile settings files
   check_agent.py bad-input AGENT SAMPLE  damaged captures, missing interfaces
+  check_agent.py unit AGENT           the systemd unit passes systemd-analyze verify
 
 Tests that need network namespaces exit 77 (skipped) without the rights to make them.
 """
@@ -692,6 +693,26 @@ def check_bad_input(agent, sample):
           f"missing interface: {result.returncode} {result.stderr.strip()}")
 
 
+def check_unit(agent):
+    """The shipped systemd unit is valid and runs the agent unprivileged with CAP_NET_RAW."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        print("systemd-analyze is not installed: skipped")
+        sys.exit(SKIPPED)
+    unit = (HERE.parents[1] / "linux-agent" / "dist" / "vigil-agent.service").read_text()
+    check("User=vigil" in unit and "AmbientCapabilities=CAP_NET_RAW" in unit and
+          "CapabilityBoundingSet=CAP_NET_RAW" in unit, "unprivileged, CAP_NET_RAW only")
+    check("--check-config" in unit, "the settings are checked before the start")
+    with tempfile.TemporaryDirectory() as work:
+        path = os.path.join(work, "vigil-agent.service")
+        with open(path, "w") as out:
+            out.write(unit.replace("/usr/local/bin/vigil-agent", agent))
+        result = subprocess.run([analyze, "verify", path], capture_output=True, text=True,
+                                timeout=60)
+        problems = [line for line in result.stderr.splitlines() if "vigil-agent.service" in line]
+        check(result.returncode == 0 and not problems, f"systemd-analyze verify: {result.stderr}")
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__)
@@ -706,6 +727,7 @@ def main():
         "once": lambda: check_once(agent, sys.argv[3]),
         "check-config": lambda: check_config_files(agent),
         "bad-input": lambda: check_bad_input(agent, sys.argv[3]),
+        "unit": lambda: check_unit(agent),
     }
     if command not in commands:
         print(__doc__)
