@@ -9,6 +9,7 @@ of that side as the ground truth.
   check_lwip_device.py broker-restart DEVICE DECODER  broker SIGKILLed and restarted: the device
                                                       reconnects, no sequence gap the heartbeat
                                                       does not account for
+  check_lwip_device.py mqtt-ipv6 DEVICE DECODER       the device's MQTT client over IPv6
   check_lwip_device.py tap-removed DEVICE DECODER     the TAP deleted under the device: exit 1
                                                       with a clear error
   check_lwip_device.py bad-credentials DEVICE DECODER wrong MQTT password: refusal logged, the
@@ -143,8 +144,8 @@ def wait_for(predicate, timeout, what):
 def start_broker(ns, extra="allow_anonymous true\n", name="mosquitto"):
     conf = ns.path(f"{name}.conf")
     with open(conf, "w") as f:
-        f.write(f"listener {BROKER_PORT} {HOST4}\npersistence false\nlog_dest stderr\n"
-                "log_type all\n" + extra)
+        f.write(f"listener {BROKER_PORT} {HOST4}\nlistener {BROKER_PORT} {HOST6}\n"
+                "persistence false\nlog_dest stderr\nlog_type all\n" + extra)
     broker = ns.start(["mosquitto", "-c", conf], f"{name}.log")
     listening = wait_for(lambda: f"Opening ipv4 listen socket on port {BROKER_PORT}" in
                          ns.read(f"{name}.log") or broker.poll() is not None, 5, "mosquitto")
@@ -158,9 +159,9 @@ def start_subscriber(ns, name):
     return sub
 
 
-def start_device(ns, *extra, interval=1):
+def start_device(ns, *extra, interval=1, broker=f"{HOST4}:{BROKER_PORT}"):
     return ns.start([DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
-                     "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
+                     "--broker", broker, "--device-id", DEVICE_ID,
                      "--service-port", str(ECHO_PORT), "--interval-high", str(interval),
                      "--interval-medium", str(interval), "--interval-low", str(interval),
                      "--retry", "1", *extra], "device.log")
@@ -458,6 +459,32 @@ def test_broker_restart():
               "publishing resumed after the restart")
 
 
+def test_mqtt_ipv6():
+    with Namespace() as ns:
+        start_broker(ns)
+        sub = start_subscriber(ns, "sub")
+        time.sleep(0.3)
+        # Until DAD ends the device has no usable IPv6 source address: the first attempts fail
+        # and the client retries with backoff.
+        device = start_device(ns, broker=f"[{HOST6}]:{BROKER_PORT}")
+        wait_for(lambda: "MQTT connected" in ns.read("device.log") or device.poll() is not None,
+                 20, "the device's MQTT connection over IPv6")
+        time.sleep(2.5)  # two windows after the connection: its flow is published
+        check(len(ns.read("sub.txt").splitlines()) >= 3, "messages over IPv6")
+        check(stop(device) == 0, "the device exits 0 on SIGTERM")
+        time.sleep(0.3)
+        stop(sub)
+        log("device log:\n" + ns.read("device.log"))
+        messages = decode(ns, "sub")
+        records = flow_records(messages)
+        mqtt = [r for k, rs in records.items() for r in rs
+                if k[0] == "tcp" and k[1] == DEVICE6 and k[3] == HOST6 and k[4] == BROKER_PORT]
+        check(mqtt and all(r["opened_by"] == "local" for r in mqtt),
+              "the MQTT connection over IPv6 is a flow the device opened")
+        check(f"Opening ipv6 listen socket on port {BROKER_PORT}" in ns.read("mosquitto.log"),
+              "the broker listened on IPv6")
+
+
 def test_tap_removed():
     with Namespace() as ns:
         start_broker(ns)
@@ -511,6 +538,6 @@ if __name__ == "__main__":
         print("skipped: needs root for network namespaces")
         sys.exit(77)
     tests = {"flows": test_flows, "broker-restart": test_broker_restart,
-             "tap-removed": test_tap_removed, "bad-credentials": test_bad_credentials}
+             "tap-removed": test_tap_removed, "mqtt-ipv6": test_mqtt_ipv6, "bad-credentials": test_bad_credentials}
     tests[mode]()
     finish()
