@@ -30,6 +30,7 @@ struct Flow {
     std::optional<uint64_t> packets_out;
     std::optional<bool> remote_opened;  ///< who opened the flow, when the format says
     std::string handshake;  ///< TCP: "completed", "unanswered", "refused", "reset"; "" unknown
+    std::string local_interface;  ///< the device's interface ("eth0") when the format names it
 };
 
 /// Traffic an agent's full flow table could not itemise (Vigil): totals per family and protocol.
@@ -42,7 +43,14 @@ struct Overflow {
 struct ListeningPort {
     Protocol protocol = Protocol::Tcp;
     uint16_t port = 0;
-    std::string address;  ///< "" when bound to every address
+    std::string address;         ///< "" when bound to every address
+    std::string interface_name;  ///< "eth0" when the format names the interface (AWS)
+};
+
+/// What all of the device's interfaces carried since its previous report (AWS network_stats).
+/// A count the report leaves out is 0.
+struct InterfaceTotals {
+    uint64_t bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
 };
 
 struct SystemInfo {
@@ -81,6 +89,7 @@ struct Report {
     std::optional<std::vector<ListeningPort>> listening_ports;
     std::optional<SystemInfo> system;
     std::optional<AgentStatus> status;
+    std::optional<InterfaceTotals> interface_totals;  ///< device-level counts (AWS)
     uint32_t payload_bytes = 0;
 };
 
