@@ -1,0 +1,44 @@
+// The SQLite store: one file (plus its write-ahead log) for a site's hub.
+//
+// Durability: the database runs in WAL mode. With Durability::Full (the default) every commit
+// fsyncs the log before write_batch() returns, so an acknowledged message survives a crash of the
+// hub process and a power loss or kernel crash alike. Durability::Normal skips that fsync: a
+// commit is then in the kernel's page cache when write_batch() returns, which survives kill -9 of
+// the hub (the kernel still writes it out) but not a power loss, which may roll back the last
+// commits — messages the broker already counts as delivered. Choose Normal only where the
+// filesystem or hardware already guarantees that (battery-backed cache) or where losing a few
+// seconds of telemetry on power loss is acceptable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vigil/hub/store.hpp"
+
+namespace vigil::hub {
+
+enum class Durability : uint8_t { Full, Normal };
+
+struct SqliteOptions {
+    std::string path;  ///< the data file; created with its schema when missing
+    /// How long a write waits for another process holding the database's write lock.
+    uint32_t busy_timeout_ms = 5000;
+    Durability durability = Durability::Full;
+    /// Raw telemetry older than this is deleted by apply_retention().
+    int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+    /// Rows apply_retention() deletes per table per transaction: small enough that a pending
+    /// write_batch() never waits long.
+    uint32_t retention_chunk_rows = 5000;
+    /// Caps the data file (in database pages of 4 KiB); 0 means no cap. Writes that would grow it
+    /// further fail like a full disk.
+    uint32_t max_pages = 0;
+    /// Reader connections kept open for concurrent queries (more are opened on demand).
+    uint32_t readers = 4;
+};
+
+/// Opens (creating or upgrading) the store; nullptr with error set when it cannot, for instance a
+/// file that is not a Vigil database or one written by a newer vigil-hub.
+std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options, std::string& error);
+
+}  // namespace vigil::hub

@@ -1,0 +1,108 @@
+#include "connection.hpp"
+
+namespace vigil::hub::sqlite {
+
+Statement::~Statement() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+}
+
+void Statement::bind(int index, int64_t value) {
+    sqlite3_bind_int64(statement_, index, value);
+}
+
+void Statement::bind(int index, const std::string& value) {
+    sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_STATIC);
+}
+
+void Statement::bind(int index, const char* literal) {
+    sqlite3_bind_text(statement_, index, literal, -1, SQLITE_STATIC);
+}
+
+void Statement::bind(int index, const std::vector<uint8_t>& value) {
+    // A zero-length blob must still be a blob, not NULL, so it gets a valid pointer.
+    static const uint8_t empty = 0;
+    sqlite3_bind_blob(statement_, index, value.empty() ? &empty : value.data(),
+                      static_cast<int>(value.size()), SQLITE_STATIC);
+}
+
+void Statement::bind_null(int index) {
+    sqlite3_bind_null(statement_, index);
+}
+
+int Statement::step() {
+    return sqlite3_step(statement_);
+}
+
+bool Statement::is_null(int column) const {
+    return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
+
+int64_t Statement::integer(int column) const {
+    return sqlite3_column_int64(statement_, column);
+}
+
+std::string Statement::text(int column) const {
+    const auto* data = sqlite3_column_text(statement_, column);
+    const int size = sqlite3_column_bytes(statement_, column);
+    return data ? std::string(reinterpret_cast<const char*>(data), static_cast<size_t>(size))
+                : std::string();
+}
+
+std::vector<uint8_t> Statement::blob(int column) const {
+    const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(statement_, column));
+    const int size = sqlite3_column_bytes(statement_, column);
+    return data ? std::vector<uint8_t>(data, data + size) : std::vector<uint8_t>();
+}
+
+Connection::~Connection() {
+    for (auto& entry : statements_) {
+        sqlite3_finalize(entry.second);
+    }
+    sqlite3_close_v2(db_);
+}
+
+bool Connection::open(const std::string& path, int flags, std::string& error) {
+    if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        error = describe(("cannot open " + path).c_str());
+        return false;
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    return true;
+}
+
+bool Connection::execute(const char* sql, std::string& error) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        error = message ? message : describe("execute");
+        sqlite3_free(message);
+        return false;
+    }
+    return true;
+}
+
+sqlite3_stmt* Connection::prepare(const char* sql, std::string& error) {
+    auto found = statements_.find(sql);
+    if (found != statements_.end()) {
+        return found->second;
+    }
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) !=
+        SQLITE_OK) {
+        error = describe("prepare");
+        return nullptr;
+    }
+    statements_.emplace(sql, statement);
+    return statement;
+}
+
+std::string Connection::describe(const char* what) const {
+    if (!db_) {
+        return std::string(what) + ": out of memory";
+    }
+    return std::string(what) + ": " + sqlite3_errmsg(db_) + " (" +
+           sqlite3_errstr(sqlite3_extended_errcode(db_)) + ")";
+}
+
+}  // namespace vigil::hub::sqlite

@@ -1,0 +1,253 @@
+#include "schema.hpp"
+
+namespace vigil::hub::sqlite {
+
+namespace {
+
+// Counters, flags and times are INTEGER (times in ms since the epoch, hub clock unless the name
+// says device). Enumerations are stored as the numeric values of their C++ enums: Format, Protocol,
+// Enrolment, Severity, AlertState, RecommendationState, ConfigScope. Raw telemetry tables carry
+// received_ms (the hub's clock, which only moves forward) for retention, and time_ms (the device's
+// window time when it gave one, else received_ms) for queries.
+constexpr const char* kMigration1 = R"sql(
+PRAGMA application_id = 1449748332;
+
+CREATE TABLE devices (
+    device_key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE CHECK (length(id) > 0),
+    format INTEGER NOT NULL,                -- of the latest message
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    agent_version TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT '',         -- the agent's, from its latest heartbeat
+    enrolment INTEGER NOT NULL DEFAULT 0,   -- the operator's decision
+    applied_config_version INTEGER,
+    desired_config_version INTEGER,
+    messages INTEGER NOT NULL DEFAULT 0,
+    system_json TEXT,                       -- latest SystemInfo
+    system_received_ms INTEGER,
+    ports_json TEXT,                        -- latest listening ports, kept past retention
+    ports_received_ms INTEGER,
+    status_json TEXT,                       -- latest AgentStatus
+    status_received_ms INTEGER
+) STRICT;
+CREATE INDEX devices_last_seen ON devices (last_seen_ms);
+
+-- One row per stored message: the dedupe key of at-least-once ingest.
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    message_key TEXT NOT NULL CHECK (length(message_key) > 0),
+    received_ms INTEGER NOT NULL,
+    device_time_ms INTEGER NOT NULL,        -- 0 unknown
+    format INTEGER NOT NULL,
+    payload_bytes INTEGER NOT NULL,
+    UNIQUE (device_key, message_key)
+) STRICT;
+
+CREATE TABLE flows (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    time_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    window_duration_ms INTEGER NOT NULL,    -- 0 unknown
+    local TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    protocol INTEGER NOT NULL,
+    local_port INTEGER NOT NULL,            -- ICMP: the type
+    remote_port INTEGER NOT NULL,           -- ICMP: the code
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER,                     -- NULL: the format does not count packets
+    packets_out INTEGER,
+    remote_opened INTEGER,                  -- NULL: unknown
+    handshake TEXT NOT NULL
+) STRICT;
+CREATE INDEX flows_device_time ON flows (device_key, time_ms);
+
+-- Traffic the agent could not itemise, per window, family and protocol.
+CREATE TABLE flow_overflow (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    time_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    family INTEGER NOT NULL,
+    protocol INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL
+) STRICT;
+CREATE INDEX flow_overflow_device_time ON flow_overflow (device_key, time_ms);
+
+CREATE TABLE port_snapshots (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    time_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    ports_json TEXT NOT NULL                -- [{"protocol":"tcp","port":22,"address":""}]
+) STRICT;
+CREATE INDEX port_snapshots_device_time ON port_snapshots (device_key, time_ms);
+
+CREATE TABLE heartbeats (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    time_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    config_version INTEGER NOT NULL,
+    packets_seen INTEGER NOT NULL,
+    packets_unparsed INTEGER NOT NULL,
+    packets_ignored INTEGER NOT NULL,
+    overflow_packets INTEGER NOT NULL,
+    messages_sent INTEGER NOT NULL,
+    send_failures INTEGER NOT NULL,
+    messages_dropped INTEGER NOT NULL,
+    backlog_messages INTEGER NOT NULL,
+    backlog_bytes INTEGER NOT NULL,
+    rejected_config_version INTEGER,
+    rejected_config_reason TEXT NOT NULL
+) STRICT;
+CREATE INDEX heartbeats_device_time ON heartbeats (device_key, time_ms);
+
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    details_json TEXT NOT NULL CHECK (json_valid(details_json)),
+    changed_ms INTEGER NOT NULL DEFAULT 0,
+    changed_by TEXT NOT NULL DEFAULT ''
+) STRICT;
+-- At most one alert per device, kind and subject is not yet resolved: raising it again updates it.
+CREATE UNIQUE INDEX alerts_unresolved ON alerts (device_key, kind, subject) WHERE state <> 2;
+
+CREATE TABLE recommendations (
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    details_json TEXT NOT NULL CHECK (json_valid(details_json)),
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (device_key, kind)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE desired_configs (
+    scope INTEGER NOT NULL,
+    target TEXT NOT NULL,                   -- device id or group name
+    version INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, target)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE detection_state (
+    device_key INTEGER PRIMARY KEY REFERENCES devices ON DELETE CASCADE,
+    state BLOB NOT NULL,                    -- opaque to the store
+    updated_ms INTEGER NOT NULL
+) STRICT;
+)sql";
+
+// Row counts of the large tables, kept up to date by the writes, so /metrics never counts
+// millions of rows. Seeded from what version 1 holds.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE row_counts (
+    name TEXT PRIMARY KEY,
+    rows INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO row_counts (name, rows)
+    SELECT 'messages', count(*) FROM messages
+    UNION ALL SELECT 'flows', count(*) FROM flows
+    UNION ALL SELECT 'flow_overflow', count(*) FROM flow_overflow
+    UNION ALL SELECT 'port_snapshots', count(*) FROM port_snapshots
+    UNION ALL SELECT 'heartbeats', count(*) FROM heartbeats;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {
+    sqlite3_stmt* prepared = connection.prepare(sql, error);
+    if (!prepared) {
+        return -1;
+    }
+    Statement statement(prepared);
+    if (statement.step() != SQLITE_ROW) {
+        error = connection.describe(sql);
+        return -1;
+    }
+    return static_cast<int>(statement.integer(0));
+}
+
+// Checked inside the migration's write transaction, so two hubs opening a new file at once agree.
+bool check_is_ours(Connection& connection, int version, std::string& error) {
+    if (version > kSchemaVersion) {
+        error = "the database has schema version " + std::to_string(version) +
+                ", newer than this vigil-hub knows (" + std::to_string(kSchemaVersion) +
+                "): upgrade vigil-hub";
+        return false;
+    }
+    if (version > 0) {
+        const int application_id = read_integer_pragma(connection, "PRAGMA application_id", error);
+        if (application_id != kApplicationId) {
+            error = error.empty() ? "the database belongs to another program" : error;
+            return false;
+        }
+        return true;
+    }
+    const int tables = read_integer_pragma(
+        connection, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", error);
+    if (tables != 0) {
+        error = error.empty() ? "the database holds tables but is not a Vigil store" : error;
+        return false;
+    }
+    return true;
+}
+
+bool apply_one(Connection& connection, int target_version, bool& done, std::string& error) {
+    if (!connection.execute("BEGIN IMMEDIATE", error)) {
+        return false;
+    }
+    std::string ignored;
+    const int version = schema_version(connection, error);
+    if (version < 0 || !check_is_ours(connection, version, error)) {
+        connection.execute("ROLLBACK", ignored);
+        return false;
+    }
+    if (version >= target_version) {
+        done = true;
+        return connection.execute("COMMIT", error);
+    }
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(version + 1);
+    if (!connection.execute(kMigrations[version], error) ||
+        !connection.execute(set_version.c_str(), error) || !connection.execute("COMMIT", error)) {
+        error = "schema migration to version " + std::to_string(version + 1) + ": " + error;
+        connection.execute("ROLLBACK", ignored);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int schema_version(Connection& connection, std::string& error) {
+    return read_integer_pragma(connection, "PRAGMA user_version", error);
+}
+
+bool migrate(Connection& connection, int target_version, std::string& error) {
+    bool done = false;
+    while (!done) {
+        if (!apply_one(connection, target_version, done, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace vigil::hub::sqlite

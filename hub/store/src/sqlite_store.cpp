@@ -1,0 +1,1190 @@
+// The SQLite store. One writer connection, guarded by a mutex, takes every write; a pool of
+// reader connections serves queries, which WAL lets proceed while a write is in progress. Write
+// transactions start with BEGIN IMMEDIATE, so another hub process sharing the file waits for the
+// write lock (busy timeout) instead of failing midway on a lock upgrade.
+#include <sys/stat.h>
+
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "connection.hpp"
+#include "report_json.hpp"
+#include "schema.hpp"
+#include "vigil/hub/sqlite_store.hpp"
+
+namespace vigil::hub {
+
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+
+constexpr int64_t kSmallest = std::numeric_limits<int64_t>::min();
+
+// Rows added to (or deleted from) the tables row_counts follows, within one transaction.
+struct RowDeltas {
+    int64_t messages = 0, flows = 0, overflow = 0, port_snapshots = 0, heartbeats = 0;
+};
+
+class Transaction {
+  public:
+    explicit Transaction(Connection& connection) : connection_(connection) {}
+    ~Transaction() {
+        if (open_) {
+            std::string ignored;
+            connection_.execute("ROLLBACK", ignored);
+        }
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    bool begin(const char* kind, std::string& error) {
+        open_ = connection_.execute(kind, error);
+        return open_;
+    }
+    bool commit(std::string& error) {
+        if (!connection_.execute("COMMIT", error)) {
+            return false;  // still open: the destructor rolls back
+        }
+        open_ = false;
+        return true;
+    }
+
+  private:
+    Connection& connection_;
+    bool open_ = false;
+};
+
+// Runs a statement that returns no rows.
+bool run(Connection& connection, Statement& statement, std::string& error) {
+    if (statement.step() != SQLITE_DONE) {
+        error = connection.describe("write");
+        return false;
+    }
+    return true;
+}
+
+uint64_t file_size(const std::string& path) {
+    struct stat status {};
+    return stat(path.c_str(), &status) == 0 ? static_cast<uint64_t>(status.st_size) : 0;
+}
+
+int64_t as_integer(uint64_t value) {
+    return static_cast<int64_t>(value);
+}
+uint64_t as_counter(int64_t value) {
+    return static_cast<uint64_t>(value);
+}
+
+class SqliteStore final : public Store {
+  public:
+    explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+
+    bool open(std::string& error);
+
+    WriteResult write_batch(const std::vector<Report>& reports) override;
+    Fetched<DevicePage> list_devices(const DeviceFilter& filter) override;
+    Fetched<std::optional<DeviceDetail>> device_detail(const DetailQuery& query) override;
+    Fetched<FlowPage> flows(const FlowQuery& query) override;
+    Done set_enrolment(const std::string& device_id, Enrolment enrolment) override;
+    Fetched<int64_t> raise_alert(const AlertRaise& alert) override;
+    Fetched<std::vector<Alert>> alerts(const AlertFilter& filter) override;
+    Done acknowledge_alert(int64_t id, const std::string& by, int64_t now_ms) override;
+    Done resolve_alert(int64_t id, const std::string& by, int64_t now_ms) override;
+    Done put_recommendation(const Recommendation& recommendation) override;
+    Fetched<std::vector<Recommendation>> recommendations(
+        const std::optional<std::string>& device_id,
+        const std::optional<RecommendationState>& state) override;
+    Done set_desired_config(const DesiredConfig& config) override;
+    Fetched<std::optional<DesiredConfig>> desired_config(ConfigScope scope,
+                                                         const std::string& target) override;
+    Done save_detection_state(const std::string& device_id, const std::vector<uint8_t>& state,
+                              int64_t now_ms) override;
+    Fetched<std::optional<std::vector<uint8_t>>> load_detection_state(
+        const std::string& device_id) override;
+    RetentionResult apply_retention(int64_t now_ms) override;
+    Fetched<StoreStats> stats() override;
+
+  private:
+    // A reader connection borrowed from the pool for one query.
+    class Reader {
+      public:
+        Reader(SqliteStore& store, std::unique_ptr<Connection> connection)
+            : store_(store), connection_(std::move(connection)) {}
+        ~Reader() {
+            if (connection_) {
+                store_.give_back(std::move(connection_));
+            }
+        }
+        Reader(const Reader&) = delete;
+        Reader& operator=(const Reader&) = delete;
+        explicit operator bool() const { return connection_ != nullptr; }
+        Connection& operator*() { return *connection_; }
+
+      private:
+        SqliteStore& store_;
+        std::unique_ptr<Connection> connection_;
+    };
+
+    Reader borrow(std::string& error);
+    void give_back(std::unique_ptr<Connection> connection);
+    std::unique_ptr<Connection> open_reader(std::string& error);
+
+    bool write_report(const Report& report, bool& duplicate, RowDeltas& deltas, std::string& error);
+    bool find_or_add_device(const Report& report, int64_t& device_key, std::string& error);
+    bool write_flows(const Report& report, int64_t device_key, int64_t time_ms, RowDeltas& deltas,
+                     std::string& error);
+    bool write_latest(const Report& report, int64_t device_key, int64_t time_ms, RowDeltas& deltas,
+                      std::string& error);
+    bool write_heartbeat(const Report& report, int64_t device_key, int64_t time_ms,
+                         std::string& error);
+    bool add_row_counts(Connection& connection, const RowDeltas& deltas, std::string& error);
+    Done change_alert(int64_t id, AlertState target, const std::string& by, int64_t now_ms);
+    bool traffic_summary(Connection& connection, int64_t device_key, const DetailQuery& query,
+                         TrafficSummary& traffic, std::string& error);
+    std::optional<int64_t> device_key_of(Connection& connection, const std::string& device_id,
+                                         std::string& error);
+
+    SqliteOptions options_;
+    std::mutex writer_mutex_;
+    Connection writer_;
+    std::mutex readers_mutex_;
+    std::vector<std::unique_ptr<Connection>> idle_readers_;
+};
+
+// Prepares sql once per connection, and hands it out reset for each use.
+#define VIGIL_STATEMENT(name, connection, sql, error, on_failure)     \
+    sqlite3_stmt* name##_prepared = (connection).prepare(sql, error); \
+    if (!name##_prepared) {                                           \
+        on_failure;                                                   \
+    }                                                                 \
+    Statement name(name##_prepared)
+
+bool configure(Connection& connection, const SqliteOptions& options, std::string& error) {
+    sqlite3_busy_timeout(connection.handle(), static_cast<int>(options.busy_timeout_ms));
+    const std::string pragmas =
+        std::string("PRAGMA foreign_keys = ON; PRAGMA synchronous = ") +
+        (options.durability == Durability::Full ? "FULL" : "NORMAL") +
+        "; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;" +
+        (options.max_pages ? " PRAGMA max_page_count = " + std::to_string(options.max_pages) + ";"
+                           : std::string());
+    return connection.execute(pragmas.c_str(), error);
+}
+
+bool SqliteStore::open(std::string& error) {
+    if (!writer_.open(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error)) {
+        return false;
+    }
+    // journal_mode is the first statement to read the file: a file that is not a database fails
+    // here, before anything is written to it.
+    std::string reason;
+    if (!writer_.execute("PRAGMA journal_mode = WAL", reason)) {
+        error = options_.path + ": " + reason;
+        return false;
+    }
+    if (!configure(writer_, options_, reason) ||
+        !sqlite::migrate(writer_, sqlite::kSchemaVersion, reason)) {
+        error = options_.path + ": " + reason;
+        return false;
+    }
+    for (uint32_t i = 0; i < options_.readers; ++i) {
+        auto reader = open_reader(reason);
+        if (!reader) {
+            error = options_.path + ": " + reason;
+            return false;
+        }
+        idle_readers_.push_back(std::move(reader));
+    }
+    return true;
+}
+
+std::unique_ptr<Connection> SqliteStore::open_reader(std::string& error) {
+    auto reader = std::make_unique<Connection>();
+    if (!reader->open(options_.path, SQLITE_OPEN_READWRITE, error) ||
+        !configure(*reader, options_, error) || !reader->execute("PRAGMA query_only = ON", error)) {
+        return nullptr;
+    }
+    return reader;
+}
+
+SqliteStore::Reader SqliteStore::borrow(std::string& error) {
+    {
+        std::lock_guard<std::mutex> lock(readers_mutex_);
+        if (!idle_readers_.empty()) {
+            auto connection = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+            return Reader(*this, std::move(connection));
+        }
+    }
+    return Reader(*this, open_reader(error));
+}
+
+void SqliteStore::give_back(std::unique_ptr<Connection> connection) {
+    std::lock_guard<std::mutex> lock(readers_mutex_);
+    if (idle_readers_.size() < options_.readers) {
+        idle_readers_.push_back(std::move(connection));
+    }
+}
+
+// ---- ingest ----
+
+WriteResult SqliteStore::write_batch(const std::vector<Report>& reports) {
+    WriteResult result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    Transaction transaction(writer_);
+    if (!transaction.begin("BEGIN IMMEDIATE", result.error)) {
+        return result;
+    }
+    RowDeltas deltas;
+    for (size_t i = 0; i < reports.size(); ++i) {
+        bool duplicate = false;
+        if (!write_report(reports[i], duplicate, deltas, result.error)) {
+            result.error = "report " + std::to_string(i) + " (device '" + reports[i].device_id +
+                           "', message '" + reports[i].message_key + "'): " + result.error;
+            result.stored = result.duplicates = 0;
+            return result;
+        }
+        ++(duplicate ? result.duplicates : result.stored);
+    }
+    if (!add_row_counts(writer_, deltas, result.error) || !transaction.commit(result.error)) {
+        result.stored = result.duplicates = 0;
+        return result;
+    }
+    result.ok = true;
+    return result;
+}
+
+bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas& deltas,
+                               std::string& error) {
+    int64_t device_key = 0;
+    if (!find_or_add_device(report, device_key, error)) {
+        return false;
+    }
+    VIGIL_STATEMENT(message, writer_,
+                    "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, "
+                    "format, payload_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                    "ON CONFLICT (device_key, message_key) DO NOTHING",
+                    error, return false);
+    message.bind(1, device_key);
+    message.bind(2, report.message_key);
+    message.bind(3, report.received_ms);
+    message.bind(4, report.device_time_ms);
+    message.bind(5, static_cast<int64_t>(report.format));
+    message.bind(6, static_cast<int64_t>(report.payload_bytes));
+    if (!run(writer_, message, error)) {
+        return false;
+    }
+    duplicate = sqlite3_changes(writer_.handle()) == 0;
+    if (duplicate) {
+        return true;
+    }
+    ++deltas.messages;
+    // The latest message decides format and agent version; a late redelivery does not.
+    VIGIL_STATEMENT(seen, writer_,
+                    "UPDATE devices SET messages = messages + 1, "
+                    "first_seen_ms = min(first_seen_ms, ?2), "
+                    "last_seen_ms = max(last_seen_ms, ?2), "
+                    "format = CASE WHEN ?2 >= last_seen_ms THEN ?3 ELSE format END, "
+                    "agent_version = CASE WHEN ?4 <> '' AND ?2 >= last_seen_ms THEN ?4 "
+                    "ELSE agent_version END WHERE device_key = ?1",
+                    error, return false);
+    seen.bind(1, device_key);
+    seen.bind(2, report.received_ms);
+    seen.bind(3, static_cast<int64_t>(report.format));
+    seen.bind(4, report.agent_version);
+    if (!run(writer_, seen, error)) {
+        return false;
+    }
+    const int64_t time_ms = report.device_time_ms != 0 ? report.device_time_ms : report.received_ms;
+    return write_flows(report, device_key, time_ms, deltas, error) &&
+           write_latest(report, device_key, time_ms, deltas, error);
+}
+
+bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
+                                     std::string& error) {
+    VIGIL_STATEMENT(find, writer_, "SELECT device_key FROM devices WHERE id = ?1", error,
+                    return false);
+    find.bind(1, report.device_id);
+    const int found = find.step();
+    if (found == SQLITE_ROW) {
+        device_key = find.integer(0);
+        return true;
+    }
+    if (found != SQLITE_DONE) {
+        error = writer_.describe("find device");
+        return false;
+    }
+    VIGIL_STATEMENT(add, writer_,
+                    "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
+                    "VALUES (?1, ?2, ?3, ?3)",
+                    error, return false);
+    add.bind(1, report.device_id);
+    add.bind(2, static_cast<int64_t>(report.format));
+    add.bind(3, report.received_ms);
+    if (!run(writer_, add, error)) {
+        return false;
+    }
+    device_key = sqlite3_last_insert_rowid(writer_.handle());
+    return true;
+}
+
+bool SqliteStore::write_flows(const Report& report, int64_t device_key, int64_t time_ms,
+                              RowDeltas& deltas, std::string& error) {
+    VIGIL_STATEMENT(flow, writer_,
+                    "INSERT INTO flows (device_key, time_ms, received_ms, window_duration_ms, "
+                    "local, remote, protocol, local_port, remote_port, bytes_in, bytes_out, "
+                    "packets_in, packets_out, remote_opened, handshake) VALUES "
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    error, return false);
+    for (const Flow& record : report.flows) {
+        flow.bind(1, device_key);
+        flow.bind(2, time_ms);
+        flow.bind(3, report.received_ms);
+        flow.bind(4, static_cast<int64_t>(report.window_duration_ms));
+        flow.bind(5, record.local);
+        flow.bind(6, record.remote);
+        flow.bind(7, static_cast<int64_t>(record.protocol));
+        flow.bind(8, static_cast<int64_t>(record.local_port));
+        flow.bind(9, static_cast<int64_t>(record.remote_port));
+        flow.bind(10, as_integer(record.bytes_in));
+        flow.bind(11, as_integer(record.bytes_out));
+        flow.bind(12, record.packets_in);
+        flow.bind(13, record.packets_out);
+        flow.bind(14, record.remote_opened);
+        flow.bind(15, record.handshake);
+        if (!run(writer_, flow, error)) {
+            return false;
+        }
+        sqlite3_reset(flow_prepared);
+    }
+    deltas.flows += static_cast<int64_t>(report.flows.size());
+    VIGIL_STATEMENT(overflow, writer_,
+                    "INSERT INTO flow_overflow (device_key, time_ms, received_ms, family, "
+                    "protocol, bytes_in, bytes_out, packets_in, packets_out) VALUES "
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    error, return false);
+    for (const Overflow& record : report.overflow) {
+        overflow.bind(1, device_key);
+        overflow.bind(2, time_ms);
+        overflow.bind(3, report.received_ms);
+        overflow.bind(4, static_cast<int64_t>(record.family));
+        overflow.bind(5, static_cast<int64_t>(record.protocol));
+        overflow.bind(6, as_integer(record.bytes_in));
+        overflow.bind(7, as_integer(record.bytes_out));
+        overflow.bind(8, as_integer(record.packets_in));
+        overflow.bind(9, as_integer(record.packets_out));
+        if (!run(writer_, overflow, error)) {
+            return false;
+        }
+        sqlite3_reset(overflow_prepared);
+    }
+    deltas.overflow += static_cast<int64_t>(report.overflow.size());
+    return true;
+}
+
+// The device row keeps the latest system info, ports and status by receive time, so the API
+// reads one row; the history of ports and heartbeats is kept in their own tables until retention.
+bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t time_ms,
+                               RowDeltas& deltas, std::string& error) {
+    if (report.system) {
+        VIGIL_STATEMENT(system, writer_,
+                        "UPDATE devices SET system_json = ?2, system_received_ms = ?3 "
+                        "WHERE device_key = ?1 AND coalesce(system_received_ms, ?3) <= ?3",
+                        error, return false);
+        system.bind(1, device_key);
+        system.bind(2, json::encode(*report.system));
+        system.bind(3, report.received_ms);
+        if (!run(writer_, system, error)) {
+            return false;
+        }
+    }
+    if (report.listening_ports) {
+        const std::string ports = json::encode(*report.listening_ports);
+        VIGIL_STATEMENT(snapshot, writer_,
+                        "INSERT INTO port_snapshots (device_key, time_ms, received_ms, ports_json) "
+                        "VALUES (?1, ?2, ?3, ?4)",
+                        error, return false);
+        snapshot.bind(1, device_key);
+        snapshot.bind(2, time_ms);
+        snapshot.bind(3, report.received_ms);
+        snapshot.bind(4, ports);
+        VIGIL_STATEMENT(latest, writer_,
+                        "UPDATE devices SET ports_json = ?2, ports_received_ms = ?3 "
+                        "WHERE device_key = ?1 AND coalesce(ports_received_ms, ?3) <= ?3",
+                        error, return false);
+        latest.bind(1, device_key);
+        latest.bind(2, ports);
+        latest.bind(3, report.received_ms);
+        if (!run(writer_, snapshot, error) || !run(writer_, latest, error)) {
+            return false;
+        }
+        ++deltas.port_snapshots;
+    }
+    if (report.status) {
+        if (!write_heartbeat(report, device_key, time_ms, error)) {
+            return false;
+        }
+        ++deltas.heartbeats;
+    }
+    return true;
+}
+
+bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t time_ms,
+                                  std::string& error) {
+    const AgentStatus& status = *report.status;
+    VIGIL_STATEMENT(heartbeat, writer_,
+                    "INSERT INTO heartbeats (device_key, time_ms, received_ms, state, "
+                    "config_version, packets_seen, packets_unparsed, packets_ignored, "
+                    "overflow_packets, messages_sent, send_failures, messages_dropped, "
+                    "backlog_messages, backlog_bytes, rejected_config_version, "
+                    "rejected_config_reason) VALUES "
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    error, return false);
+    heartbeat.bind(1, device_key);
+    heartbeat.bind(2, time_ms);
+    heartbeat.bind(3, report.received_ms);
+    heartbeat.bind(4, status.state);
+    heartbeat.bind(5, static_cast<int64_t>(status.config_version));
+    heartbeat.bind(6, as_integer(status.packets_seen));
+    heartbeat.bind(7, as_integer(status.packets_unparsed));
+    heartbeat.bind(8, as_integer(status.packets_ignored));
+    heartbeat.bind(9, as_integer(status.overflow_packets));
+    heartbeat.bind(10, as_integer(status.messages_sent));
+    heartbeat.bind(11, as_integer(status.send_failures));
+    heartbeat.bind(12, as_integer(status.messages_dropped));
+    heartbeat.bind(13, static_cast<int64_t>(status.backlog_messages));
+    heartbeat.bind(14, static_cast<int64_t>(status.backlog_bytes));
+    heartbeat.bind(15, status.rejected_config_version);
+    heartbeat.bind(16, status.rejected_config_reason);
+    VIGIL_STATEMENT(latest, writer_,
+                    "UPDATE devices SET status_json = ?2, status_received_ms = ?3, state = ?4, "
+                    "applied_config_version = ?5 "
+                    "WHERE device_key = ?1 AND coalesce(status_received_ms, ?3) <= ?3",
+                    error, return false);
+    latest.bind(1, device_key);
+    latest.bind(2, json::encode(status));
+    latest.bind(3, report.received_ms);
+    latest.bind(4, status.state);
+    latest.bind(5, static_cast<int64_t>(status.config_version));
+    return run(writer_, heartbeat, error) && run(writer_, latest, error);
+}
+
+bool SqliteStore::add_row_counts(Connection& connection, const RowDeltas& deltas,
+                                 std::string& error) {
+    VIGIL_STATEMENT(add, connection, "UPDATE row_counts SET rows = rows + ?2 WHERE name = ?1",
+                    error, return false);
+    const std::pair<const char*, int64_t> changes[] = {{"messages", deltas.messages},
+                                                       {"flows", deltas.flows},
+                                                       {"flow_overflow", deltas.overflow},
+                                                       {"port_snapshots", deltas.port_snapshots},
+                                                       {"heartbeats", deltas.heartbeats}};
+    for (const auto& change : changes) {
+        if (change.second == 0) {
+            continue;
+        }
+        add.bind(1, change.first);
+        add.bind(2, change.second);
+        if (!run(connection, add, error)) {
+            return false;
+        }
+        sqlite3_reset(add_prepared);
+    }
+    return true;
+}
+
+// ---- queries ----
+
+std::optional<int64_t> SqliteStore::device_key_of(Connection& connection,
+                                                  const std::string& device_id,
+                                                  std::string& error) {
+    VIGIL_STATEMENT(find, connection, "SELECT device_key FROM devices WHERE id = ?1", error,
+                    return std::nullopt);
+    find.bind(1, device_id);
+    const int found = find.step();
+    if (found == SQLITE_ROW) {
+        return find.integer(0);
+    }
+    if (found != SQLITE_DONE) {
+        error = connection.describe("find device");
+    }
+    return std::nullopt;
+}
+
+// The columns DeviceRow is read from, in read_device_row()'s order.
+#define VIGIL_DEVICE_COLUMNS                                                     \
+    "id, format, first_seen_ms, last_seen_ms, agent_version, state, enrolment, " \
+    "applied_config_version, desired_config_version, messages"
+
+DeviceRow read_device_row(const Statement& row) {
+    DeviceRow device;
+    device.id = row.text(0);
+    device.format = static_cast<Format>(row.integer(1));
+    device.first_seen_ms = row.integer(2);
+    device.last_seen_ms = row.integer(3);
+    device.agent_version = row.text(4);
+    device.state = row.text(5);
+    device.enrolment = static_cast<Enrolment>(row.integer(6));
+    if (!row.is_null(7)) {
+        device.applied_config_version = static_cast<uint32_t>(row.integer(7));
+    }
+    if (!row.is_null(8)) {
+        device.desired_config_version = static_cast<uint32_t>(row.integer(8));
+    }
+    device.messages = as_counter(row.integer(9));
+    return device;
+}
+
+Fetched<DevicePage> SqliteStore::list_devices(const DeviceFilter& filter) {
+    Fetched<DevicePage> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(list, *reader,
+                    "SELECT " VIGIL_DEVICE_COLUMNS
+                    " FROM devices "
+                    "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+                    "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+                    "AND (?5 IS NULL OR last_seen_ms < ?5) AND id > ?6 ORDER BY id LIMIT ?7",
+                    result.error, return result);
+    if (filter.state) {
+        list.bind(1, *filter.state);
+    }
+    list.bind(2, filter.format);
+    list.bind(3, filter.enrolment);
+    list.bind(4, filter.seen_since_ms);
+    list.bind(5, filter.seen_before_ms);
+    list.bind(6, filter.after);
+    // One row more than asked says whether another page follows.
+    list.bind(7, static_cast<int64_t>(filter.limit) + 1);
+    int step = SQLITE_ROW;
+    while ((step = list.step()) == SQLITE_ROW) {
+        if (result.value.devices.size() == filter.limit) {
+            result.value.next_after = result.value.devices.back().id;
+            break;
+        }
+        result.value.devices.push_back(read_device_row(list));
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        result.error = (*reader).describe("list devices");
+    }
+    return result;
+}
+
+Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuery& query) {
+    Fetched<std::optional<DeviceDetail>> result;
+    Reader reader = borrow(result.error);
+    // One read transaction: the device row and its traffic are one snapshot.
+    Transaction snapshot(*reader);
+    if (!reader || !snapshot.begin("BEGIN", result.error)) {
+        return result;
+    }
+    VIGIL_STATEMENT(device, *reader,
+                    "SELECT " VIGIL_DEVICE_COLUMNS
+                    ", device_key, system_json, system_received_ms, "
+                    "ports_json, ports_received_ms, status_json, status_received_ms "
+                    "FROM devices WHERE id = ?1",
+                    result.error, return result);
+    device.bind(1, query.device_id);
+    const int step = device.step();
+    if (step != SQLITE_ROW) {
+        if (step != SQLITE_DONE) {
+            result.error = (*reader).describe("device detail");
+        }
+        return result;
+    }
+    DeviceDetail detail;
+    detail.device = read_device_row(device);
+    if (!device.is_null(11)) {
+        detail.system = json::decode_system(device.text(11));
+        detail.system_received_ms = device.integer(12);
+    }
+    if (!device.is_null(13)) {
+        detail.listening_ports = json::decode_ports(device.text(13));
+        detail.ports_received_ms = device.integer(14);
+    }
+    if (!device.is_null(15)) {
+        detail.status = json::decode_status(device.text(15));
+        detail.status_received_ms = device.integer(16);
+    }
+    if (!traffic_summary(*reader, device.integer(10), query, detail.traffic, result.error)) {
+        return result;
+    }
+    result.value = std::move(detail);
+    return result;
+}
+
+bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
+                                  const DetailQuery& query, TrafficSummary& traffic,
+                                  std::string& error) {
+    VIGIL_STATEMENT(totals, connection,
+                    "SELECT (SELECT count(*) FROM flows f WHERE f.device_key = ?1 "
+                    "        AND f.time_ms >= ?2 AND f.time_ms < ?3), "
+                    "  f.bytes_in + o.bytes_in, f.bytes_out + o.bytes_out, "
+                    "  f.packets_in + o.packets_in, f.packets_out + o.packets_out, "
+                    "  o.bytes_in + o.bytes_out "
+                    "FROM (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
+                    "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+                    "        coalesce(sum(packets_in), 0) AS packets_in, "
+                    "        coalesce(sum(packets_out), 0) AS packets_out FROM flows "
+                    "      WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3) AS f, "
+                    "     (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
+                    "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+                    "        coalesce(sum(packets_in), 0) AS packets_in, "
+                    "        coalesce(sum(packets_out), 0) AS packets_out FROM flow_overflow "
+                    "      WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3) AS o",
+                    error, return false);
+    totals.bind(1, device_key);
+    totals.bind(2, query.from_ms);
+    totals.bind(3, query.to_ms);
+    if (totals.step() != SQLITE_ROW) {
+        error = connection.describe("traffic totals");
+        return false;
+    }
+    traffic.flows = as_counter(totals.integer(0));
+    traffic.bytes_in = as_counter(totals.integer(1));
+    traffic.bytes_out = as_counter(totals.integer(2));
+    traffic.packets_in = as_counter(totals.integer(3));
+    traffic.packets_out = as_counter(totals.integer(4));
+    traffic.overflow_bytes = as_counter(totals.integer(5));
+    VIGIL_STATEMENT(top, connection,
+                    "SELECT remote, sum(bytes_in), sum(bytes_out), count(*) FROM flows "
+                    "WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3 GROUP BY remote "
+                    "ORDER BY sum(bytes_in) + sum(bytes_out) DESC, remote LIMIT ?4",
+                    error, return false);
+    top.bind(1, device_key);
+    top.bind(2, query.from_ms);
+    top.bind(3, query.to_ms);
+    top.bind(4, static_cast<int64_t>(query.top_remotes));
+    int step = SQLITE_ROW;
+    while ((step = top.step()) == SQLITE_ROW) {
+        traffic.top_remotes.push_back({top.text(0), as_counter(top.integer(1)),
+                                       as_counter(top.integer(2)), as_counter(top.integer(3))});
+    }
+    if (step != SQLITE_DONE) {
+        error = connection.describe("top remotes");
+        return false;
+    }
+    return true;
+}
+
+StoredFlow read_flow(const Statement& row) {
+    StoredFlow stored;
+    stored.id = row.integer(0);
+    stored.time_ms = row.integer(1);
+    stored.received_ms = row.integer(2);
+    stored.window_duration_ms = static_cast<uint32_t>(row.integer(3));
+    Flow& flow = stored.flow;
+    flow.local = row.text(4);
+    flow.remote = row.text(5);
+    flow.protocol = static_cast<Protocol>(row.integer(6));
+    flow.local_port = static_cast<uint16_t>(row.integer(7));
+    flow.remote_port = static_cast<uint16_t>(row.integer(8));
+    flow.bytes_in = as_counter(row.integer(9));
+    flow.bytes_out = as_counter(row.integer(10));
+    if (!row.is_null(11)) {
+        flow.packets_in = as_counter(row.integer(11));
+    }
+    if (!row.is_null(12)) {
+        flow.packets_out = as_counter(row.integer(12));
+    }
+    if (!row.is_null(13)) {
+        flow.remote_opened = row.integer(13) != 0;
+    }
+    flow.handshake = row.text(14);
+    return stored;
+}
+
+Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
+    Fetched<FlowPage> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(list, *reader,
+                    "SELECT id, time_ms, received_ms, window_duration_ms, local, remote, protocol, "
+                    "local_port, remote_port, bytes_in, bytes_out, packets_in, packets_out, "
+                    "remote_opened, handshake FROM flows "
+                    "WHERE device_key = (SELECT device_key FROM devices WHERE id = ?1) "
+                    "AND time_ms >= ?2 AND time_ms < ?3 AND (time_ms, id) > (?4, ?5) "
+                    "ORDER BY time_ms, id LIMIT ?6",
+                    result.error, return result);
+    list.bind(1, query.device_id);
+    list.bind(2, query.from_ms);
+    list.bind(3, query.to_ms);
+    list.bind(4, query.after ? query.after->first : kSmallest);
+    list.bind(5, query.after ? query.after->second : kSmallest);
+    list.bind(6, static_cast<int64_t>(query.limit) + 1);
+    int step = SQLITE_ROW;
+    while ((step = list.step()) == SQLITE_ROW) {
+        if (result.value.flows.size() == query.limit) {
+            const StoredFlow& last = result.value.flows.back();
+            result.value.next = std::make_pair(last.time_ms, last.id);
+            break;
+        }
+        result.value.flows.push_back(read_flow(list));
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        result.error = (*reader).describe("flows");
+    }
+    return result;
+}
+
+Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolment) {
+    Done result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    VIGIL_STATEMENT(update, writer_, "UPDATE devices SET enrolment = ?2 WHERE id = ?1",
+                    result.error, return result);
+    update.bind(1, device_id);
+    update.bind(2, static_cast<int64_t>(enrolment));
+    if (run(writer_, update, result.error) && sqlite3_changes(writer_.handle()) == 0) {
+        result.error = "no device '" + device_id + "'";
+    }
+    return result;
+}
+
+// ---- alerts ----
+
+Fetched<int64_t> SqliteStore::raise_alert(const AlertRaise& alert) {
+    Fetched<int64_t> result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    const auto device_key = device_key_of(writer_, alert.device_id, result.error);
+    if (!device_key) {
+        result.error = result.error.empty() ? "no device '" + alert.device_id + "'" : result.error;
+        return result;
+    }
+    VIGIL_STATEMENT(raise, writer_,
+                    "INSERT INTO alerts (device_key, kind, subject, severity, state, "
+                    "first_seen_ms, last_seen_ms, count, details_json) "
+                    "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, 1, ?6) "
+                    "ON CONFLICT (device_key, kind, subject) WHERE state <> 2 DO UPDATE SET "
+                    "last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), count = count + 1, "
+                    "severity = max(severity, excluded.severity), "
+                    "details_json = excluded.details_json RETURNING id",
+                    result.error, return result);
+    raise.bind(1, *device_key);
+    raise.bind(2, alert.kind);
+    raise.bind(3, alert.subject);
+    raise.bind(4, static_cast<int64_t>(alert.severity));
+    raise.bind(5, alert.seen_ms);
+    raise.bind(6, alert.details_json);
+    if (raise.step() != SQLITE_ROW) {
+        result.error = writer_.describe("raise alert");
+        return result;
+    }
+    result.value = raise.integer(0);
+    if (raise.step() != SQLITE_DONE) {
+        result.error = writer_.describe("raise alert");
+    }
+    return result;
+}
+
+Alert read_alert(const Statement& row) {
+    Alert alert;
+    alert.id = row.integer(0);
+    alert.device_id = row.text(1);
+    alert.kind = row.text(2);
+    alert.subject = row.text(3);
+    alert.severity = static_cast<Severity>(row.integer(4));
+    alert.state = static_cast<AlertState>(row.integer(5));
+    alert.first_seen_ms = row.integer(6);
+    alert.last_seen_ms = row.integer(7);
+    alert.count = as_counter(row.integer(8));
+    alert.details_json = row.text(9);
+    alert.changed_ms = row.integer(10);
+    alert.changed_by = row.text(11);
+    return alert;
+}
+
+Fetched<std::vector<Alert>> SqliteStore::alerts(const AlertFilter& filter) {
+    Fetched<std::vector<Alert>> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(list, *reader,
+                    "SELECT a.id, d.id, a.kind, a.subject, a.severity, a.state, a.first_seen_ms, "
+                    "a.last_seen_ms, a.count, a.details_json, a.changed_ms, a.changed_by "
+                    "FROM alerts a JOIN devices d ON d.device_key = a.device_key "
+                    "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR a.kind = ?2) "
+                    "AND (?3 IS NULL OR a.state = ?3) AND (?4 IS NULL OR a.severity >= ?4) "
+                    "AND (?5 IS NULL OR a.last_seen_ms >= ?5) AND (?6 IS NULL OR a.id < ?6) "
+                    "ORDER BY a.id DESC LIMIT ?7",
+                    result.error, return result);
+    if (filter.device_id) {
+        list.bind(1, *filter.device_id);
+    }
+    if (filter.kind) {
+        list.bind(2, *filter.kind);
+    }
+    list.bind(3, filter.state);
+    list.bind(4, filter.min_severity);
+    list.bind(5, filter.seen_since_ms);
+    list.bind(6, filter.before_id);
+    list.bind(7, static_cast<int64_t>(filter.limit));
+    int step = SQLITE_ROW;
+    while ((step = list.step()) == SQLITE_ROW) {
+        result.value.push_back(read_alert(list));
+    }
+    if (step != SQLITE_DONE) {
+        result.error = (*reader).describe("alerts");
+    }
+    return result;
+}
+
+Done SqliteStore::acknowledge_alert(int64_t id, const std::string& by, int64_t now_ms) {
+    return change_alert(id, AlertState::Acknowledged, by, now_ms);
+}
+
+Done SqliteStore::resolve_alert(int64_t id, const std::string& by, int64_t now_ms) {
+    return change_alert(id, AlertState::Resolved, by, now_ms);
+}
+
+// States only move forward (open, acknowledged, resolved): repeating a change is harmless.
+Done SqliteStore::change_alert(int64_t id, AlertState target, const std::string& by,
+                               int64_t now_ms) {
+    Done result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    VIGIL_STATEMENT(change, writer_,
+                    "UPDATE alerts SET state = ?2, changed_ms = ?3, changed_by = ?4 "
+                    "WHERE id = ?1 AND state < ?2",
+                    result.error, return result);
+    change.bind(1, id);
+    change.bind(2, static_cast<int64_t>(target));
+    change.bind(3, now_ms);
+    change.bind(4, by);
+    if (!run(writer_, change, result.error) || sqlite3_changes(writer_.handle()) != 0) {
+        return result;
+    }
+    VIGIL_STATEMENT(exists, writer_, "SELECT 1 FROM alerts WHERE id = ?1", result.error,
+                    return result);
+    exists.bind(1, id);
+    if (exists.step() != SQLITE_ROW) {
+        result.error = "no alert " + std::to_string(id);
+    }
+    return result;
+}
+
+// ---- recommendations, configuration, detection state ----
+
+Done SqliteStore::put_recommendation(const Recommendation& recommendation) {
+    Done result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    const auto device_key = device_key_of(writer_, recommendation.device_id, result.error);
+    if (!device_key) {
+        result.error =
+            result.error.empty() ? "no device '" + recommendation.device_id + "'" : result.error;
+        return result;
+    }
+    VIGIL_STATEMENT(put, writer_,
+                    "INSERT INTO recommendations (device_key, kind, state, details_json, "
+                    "created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                    "ON CONFLICT (device_key, kind) DO UPDATE SET state = excluded.state, "
+                    "details_json = excluded.details_json, updated_ms = excluded.updated_ms",
+                    result.error, return result);
+    put.bind(1, *device_key);
+    put.bind(2, recommendation.kind);
+    put.bind(3, static_cast<int64_t>(recommendation.state));
+    put.bind(4, recommendation.details_json);
+    put.bind(5, recommendation.created_ms);
+    put.bind(6, recommendation.updated_ms);
+    run(writer_, put, result.error);
+    return result;
+}
+
+Fetched<std::vector<Recommendation>> SqliteStore::recommendations(
+    const std::optional<std::string>& device_id, const std::optional<RecommendationState>& state) {
+    Fetched<std::vector<Recommendation>> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(list, *reader,
+                    "SELECT d.id, r.kind, r.state, r.details_json, r.created_ms, r.updated_ms "
+                    "FROM recommendations r JOIN devices d ON d.device_key = r.device_key "
+                    "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR r.state = ?2) "
+                    "ORDER BY d.id, r.kind",
+                    result.error, return result);
+    if (device_id) {
+        list.bind(1, *device_id);
+    }
+    list.bind(2, state);
+    int step = SQLITE_ROW;
+    while ((step = list.step()) == SQLITE_ROW) {
+        result.value.push_back({list.text(0), list.text(1),
+                                static_cast<RecommendationState>(list.integer(2)), list.text(3),
+                                list.integer(4), list.integer(5)});
+    }
+    if (step != SQLITE_DONE) {
+        result.error = (*reader).describe("recommendations");
+    }
+    return result;
+}
+
+// Versions only increase, so two API instances setting a config at once cannot go backwards.
+Done SqliteStore::set_desired_config(const DesiredConfig& config) {
+    Done result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    Transaction transaction(writer_);
+    if (!transaction.begin("BEGIN IMMEDIATE", result.error)) {
+        return result;
+    }
+    VIGIL_STATEMENT(set, writer_,
+                    "INSERT INTO desired_configs (scope, target, version, content_type, body, "
+                    "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                    "ON CONFLICT (scope, target) DO UPDATE SET version = excluded.version, "
+                    "content_type = excluded.content_type, body = excluded.body, "
+                    "updated_ms = excluded.updated_ms WHERE excluded.version > version",
+                    result.error, return result);
+    set.bind(1, static_cast<int64_t>(config.scope));
+    set.bind(2, config.target);
+    set.bind(3, static_cast<int64_t>(config.version));
+    set.bind(4, config.content_type);
+    set.bind(5, config.body);
+    set.bind(6, config.updated_ms);
+    if (!run(writer_, set, result.error)) {
+        return result;
+    }
+    if (sqlite3_changes(writer_.handle()) == 0) {
+        result.error = "version " + std::to_string(config.version) +
+                       " is not newer than the stored configuration";
+        return result;
+    }
+    if (config.scope == ConfigScope::Device) {
+        VIGIL_STATEMENT(device, writer_,
+                        "UPDATE devices SET desired_config_version = ?2 WHERE id = ?1",
+                        result.error, return result);
+        device.bind(1, config.target);
+        device.bind(2, static_cast<int64_t>(config.version));
+        if (!run(writer_, device, result.error)) {
+            return result;
+        }
+    }
+    transaction.commit(result.error);
+    return result;
+}
+
+Fetched<std::optional<DesiredConfig>> SqliteStore::desired_config(ConfigScope scope,
+                                                                  const std::string& target) {
+    Fetched<std::optional<DesiredConfig>> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(get, *reader,
+                    "SELECT version, content_type, body, updated_ms FROM desired_configs "
+                    "WHERE scope = ?1 AND target = ?2",
+                    result.error, return result);
+    get.bind(1, static_cast<int64_t>(scope));
+    get.bind(2, target);
+    const int step = get.step();
+    if (step == SQLITE_ROW) {
+        result.value =
+            DesiredConfig{scope,       target,      static_cast<uint32_t>(get.integer(0)),
+                          get.text(1), get.blob(2), get.integer(3)};
+    } else if (step != SQLITE_DONE) {
+        result.error = (*reader).describe("desired config");
+    }
+    return result;
+}
+
+Done SqliteStore::save_detection_state(const std::string& device_id,
+                                       const std::vector<uint8_t>& state, int64_t now_ms) {
+    Done result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    const auto device_key = device_key_of(writer_, device_id, result.error);
+    if (!device_key) {
+        result.error = result.error.empty() ? "no device '" + device_id + "'" : result.error;
+        return result;
+    }
+    VIGIL_STATEMENT(save, writer_,
+                    "INSERT INTO detection_state (device_key, state, updated_ms) "
+                    "VALUES (?1, ?2, ?3) ON CONFLICT (device_key) DO UPDATE SET "
+                    "state = excluded.state, updated_ms = excluded.updated_ms",
+                    result.error, return result);
+    save.bind(1, *device_key);
+    save.bind(2, state);
+    save.bind(3, now_ms);
+    run(writer_, save, result.error);
+    return result;
+}
+
+Fetched<std::optional<std::vector<uint8_t>>> SqliteStore::load_detection_state(
+    const std::string& device_id) {
+    Fetched<std::optional<std::vector<uint8_t>>> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(load, *reader,
+                    "SELECT s.state FROM detection_state s "
+                    "JOIN devices d ON d.device_key = s.device_key WHERE d.id = ?1",
+                    result.error, return result);
+    load.bind(1, device_id);
+    const int step = load.step();
+    if (step == SQLITE_ROW) {
+        result.value = load.blob(0);
+    } else if (step != SQLITE_DONE) {
+        result.error = (*reader).describe("load detection state");
+    }
+    return result;
+}
+
+// ---- retention and statistics ----
+
+// Telemetry is appended in receive order, so the oldest rows are at the start of each table's
+// rowid order. Each chunk looks only at the first rows there: it never scans the young rest of
+// a large table, and stops as soon as the start holds nothing old enough.
+struct RetainedTable {
+    const char* delete_sql;
+    uint64_t RetentionResult::*deleted;
+    int64_t RowDeltas::*delta;
+};
+
+constexpr RetainedTable kRetainedTables[] = {
+    {"DELETE FROM flows WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM flows "
+     "ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
+     &RetentionResult::flows, &RowDeltas::flows},
+    {"DELETE FROM flow_overflow WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
+     "flow_overflow ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
+     &RetentionResult::overflow, &RowDeltas::overflow},
+    {"DELETE FROM heartbeats WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
+     "heartbeats ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
+     &RetentionResult::heartbeats, &RowDeltas::heartbeats},
+    {"DELETE FROM port_snapshots WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
+     "port_snapshots ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
+     &RetentionResult::port_snapshots, &RowDeltas::port_snapshots},
+    {"DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM messages "
+     "ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
+     &RetentionResult::messages, &RowDeltas::messages},
+};
+
+RetentionResult SqliteStore::apply_retention(int64_t now_ms) {
+    RetentionResult result;
+    const int64_t cutoff_ms = now_ms - options_.retention_ms;
+    for (const RetainedTable& table : kRetainedTables) {
+        int deleted = 0;
+        do {
+            // The lock is taken per chunk, so a waiting write_batch() goes in between.
+            std::lock_guard<std::mutex> lock(writer_mutex_);
+            Transaction transaction(writer_);
+            if (!transaction.begin("BEGIN IMMEDIATE", result.error)) {
+                return result;
+            }
+            VIGIL_STATEMENT(chunk, writer_, table.delete_sql, result.error, return result);
+            chunk.bind(1, cutoff_ms);
+            chunk.bind(2, static_cast<int64_t>(options_.retention_chunk_rows));
+            if (!run(writer_, chunk, result.error)) {
+                return result;
+            }
+            deleted = sqlite3_changes(writer_.handle());
+            RowDeltas deltas;
+            deltas.*table.delta = -deleted;
+            if (!add_row_counts(writer_, deltas, result.error) ||
+                !transaction.commit(result.error)) {
+                return result;
+            }
+            result.*table.deleted += static_cast<uint64_t>(deleted);
+            ++result.chunks;
+        } while (deleted > 0);
+    }
+    return result;
+}
+
+Fetched<StoreStats> SqliteStore::stats() {
+    Fetched<StoreStats> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(counts, *reader,
+                    "SELECT (SELECT count(*) FROM devices), "
+                    "(SELECT rows FROM row_counts WHERE name = 'messages'), "
+                    "(SELECT rows FROM row_counts WHERE name = 'flows'), "
+                    "(SELECT rows FROM row_counts WHERE name = 'flow_overflow'), "
+                    "(SELECT rows FROM row_counts WHERE name = 'port_snapshots'), "
+                    "(SELECT rows FROM row_counts WHERE name = 'heartbeats'), "
+                    "(SELECT count(*) FROM alerts), "
+                    "(SELECT count(*) FROM alerts WHERE state <> 2), "
+                    "(SELECT count(*) FROM recommendations)",
+                    result.error, return result);
+    if (counts.step() != SQLITE_ROW) {
+        result.error = (*reader).describe("stats");
+        return result;
+    }
+    StoreStats& stats = result.value;
+    uint64_t* const fields[] = {&stats.devices,  &stats.messages,       &stats.flows,
+                                &stats.overflow, &stats.port_snapshots, &stats.heartbeats,
+                                &stats.alerts,   &stats.open_alerts,    &stats.recommendations};
+    for (int i = 0; i < 9; ++i) {
+        *fields[i] = as_counter(counts.integer(i));
+    }
+    stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
+    return result;
+}
+
+}  // namespace
+
+const char* to_string(Enrolment enrolment) {
+    switch (enrolment) {
+        case Enrolment::Pending:
+            return "pending";
+        case Enrolment::Enrolled:
+            return "enrolled";
+        case Enrolment::Blocked:
+            return "blocked";
+    }
+    return "unknown";
+}
+
+const char* to_string(AlertState state) {
+    switch (state) {
+        case AlertState::Open:
+            return "open";
+        case AlertState::Acknowledged:
+            return "acknowledged";
+        case AlertState::Resolved:
+            return "resolved";
+    }
+    return "unknown";
+}
+
+const char* to_string(Severity severity) {
+    switch (severity) {
+        case Severity::Info:
+            return "info";
+        case Severity::Low:
+            return "low";
+        case Severity::Medium:
+            return "medium";
+        case Severity::High:
+            return "high";
+        case Severity::Critical:
+            return "critical";
+    }
+    return "unknown";
+}
+
+const char* to_string(RecommendationState state) {
+    switch (state) {
+        case RecommendationState::Open:
+            return "open";
+        case RecommendationState::Dismissed:
+            return "dismissed";
+        case RecommendationState::Done:
+            return "done";
+    }
+    return "unknown";
+}
+
+std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options, std::string& error) {
+    auto store = std::make_unique<SqliteStore>(options);
+    if (!store->open(error)) {
+        return nullptr;
+    }
+    return store;
+}
+
+}  // namespace vigil::hub
