@@ -1,0 +1,163 @@
+// The one dispatch switch: topic -> format -> that format's decoder. Formats are never guessed
+// from the payload here (see decode_file for the one place that may).
+#include "vigil/hub/decode.hpp"
+
+#include <cstring>
+#include <limits>
+
+#include "formats.hpp"
+
+namespace vigil::hub {
+
+namespace detail {
+
+bool fail(DecodeOutcome& outcome, const char* reason, std::string detail) {
+    outcome.ok = false;
+    outcome.reason = reason;
+    outcome.detail = std::move(detail);
+    return false;
+}
+
+}  // namespace detail
+
+namespace {
+
+uint32_t clamp_size(size_t size) {
+    return size > std::numeric_limits<uint32_t>::max() ? std::numeric_limits<uint32_t>::max()
+                                                       : static_cast<uint32_t>(size);
+}
+
+/// Size checks shared by every format, then the format's decoder. The report is reset on
+/// failure so that nothing half-read leaks to the store.
+bool decode_payload(Format format, detail::AwsEncoding encoding,
+                    const std::vector<uint8_t>& payload, DecodeOutcome& outcome,
+                    std::optional<uint64_t>& report_id) {
+    Report& report = outcome.report;
+    report.format = format;
+    report.payload_bytes = clamp_size(payload.size());
+    if (payload.size() > kMaxPayloadBytes) {
+        return detail::fail(
+            outcome, reason::kOversized,
+            std::to_string(payload.size()) + " bytes, limit " + std::to_string(kMaxPayloadBytes));
+    }
+    if (payload.empty()) {
+        return detail::fail(outcome, reason::kEmpty, "no payload");
+    }
+    bool ok = false;
+    switch (format) {
+        case Format::Vigil:
+            ok = detail::decode_vigil(payload.data(), payload.size(), outcome);
+            break;
+        case Format::LegacyDefender:
+            ok = detail::decode_defender(payload.data(), payload.size(), outcome);
+            break;
+        case Format::AwsDefender:
+            ok = detail::decode_aws(payload.data(), payload.size(), encoding, outcome, report_id);
+            break;
+    }
+    if (!ok) {
+        Report kept;
+        kept.format = report.format;
+        kept.device_id = report.device_id;
+        kept.payload_bytes = report.payload_bytes;
+        kept.received_ms = report.received_ms;
+        report = std::move(kept);
+    }
+    return ok;
+}
+
+}  // namespace
+
+DecodeOutcome decode(const Incoming& message) {
+    DecodeOutcome outcome;
+    outcome.report.received_ms = message.received_ms;
+    outcome.report.payload_bytes = clamp_size(message.payload.size());
+    const detail::Route route = detail::route(message.topic);
+    outcome.report.format = route.format;
+    outcome.report.device_id = route.device_id;
+    if (!route.ok) {
+        detail::fail(outcome, route.reason, route.detail);
+        // A report on a valid AWS topic is always answered, even when it is refused unread.
+        if (route.format == Format::AwsDefender && !route.device_id.empty()) {
+            outcome.response = detail::aws_response(route.device_id, route.aws_encoding, outcome,
+                                                    std::nullopt, message.received_ms);
+        }
+        return outcome;
+    }
+    std::optional<uint64_t> report_id;
+    decode_payload(route.format, route.aws_encoding, message.payload, outcome, report_id);
+    if (route.format == Format::AwsDefender) {
+        outcome.response = detail::aws_response(route.device_id, route.aws_encoding, outcome,
+                                                report_id, message.received_ms);
+    }
+    return outcome;
+}
+
+const char* to_string(FileFormat format) {
+    switch (format) {
+        case FileFormat::Auto:
+            return "auto";
+        case FileFormat::Vigil:
+            return "vigil";
+        case FileFormat::LegacyDefender:
+            return "legacy-defender";
+        case FileFormat::AwsJson:
+            return "aws-json";
+        case FileFormat::AwsCbor:
+            return "aws-cbor";
+    }
+    return "unknown";
+}
+
+std::optional<FileFormat> parse_file_format(const std::string& name) {
+    for (FileFormat format : {FileFormat::Auto, FileFormat::Vigil, FileFormat::LegacyDefender,
+                              FileFormat::AwsJson, FileFormat::AwsCbor}) {
+        if (name == to_string(format)) {
+            return format;
+        }
+    }
+    return std::nullopt;
+}
+
+DecodeOutcome decode_file(const std::vector<uint8_t>& payload, FileFormat format) {
+    if (format == FileFormat::Auto) {
+        std::string tried;
+        for (FileFormat candidate : {FileFormat::Vigil, FileFormat::LegacyDefender,
+                                     FileFormat::AwsJson, FileFormat::AwsCbor}) {
+            DecodeOutcome outcome = decode_file(payload, candidate);
+            if (outcome.ok || outcome.reason == reason::kOversized ||
+                outcome.reason == reason::kEmpty) {
+                return outcome;
+            }
+            tried += std::string(tried.empty() ? "" : "; ") + to_string(candidate) + ": " +
+                     outcome.reason + " (" + outcome.detail + ")";
+        }
+        DecodeOutcome outcome;
+        outcome.report.payload_bytes = clamp_size(payload.size());
+        detail::fail(outcome, reason::kUnknownFormat, "no decoder accepts it: " + tried);
+        return outcome;
+    }
+    DecodeOutcome outcome;
+    std::optional<uint64_t> report_id;
+    switch (format) {
+        case FileFormat::Vigil:
+            decode_payload(Format::Vigil, detail::AwsEncoding::Json, payload, outcome, report_id);
+            break;
+        case FileFormat::LegacyDefender:
+            decode_payload(Format::LegacyDefender, detail::AwsEncoding::Json, payload, outcome,
+                           report_id);
+            break;
+        case FileFormat::AwsJson:
+        case FileFormat::AwsCbor:
+            decode_payload(Format::AwsDefender,
+                           format == FileFormat::AwsJson ? detail::AwsEncoding::Json
+                                                         : detail::AwsEncoding::Cbor,
+                           payload, outcome, report_id);
+            break;
+        case FileFormat::Auto:
+            break;
+    }
+    return outcome;
+}
+
+}  // namespace vigil::hub

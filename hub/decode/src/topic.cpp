@@ -1,0 +1,219 @@
+// Routing by topic and IoT-hub property bag. The payload is never looked at here: a device
+// chooses its format by the topic it publishes on, and the broker authorised that topic.
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "formats.hpp"
+
+namespace vigil::hub {
+
+namespace {
+
+constexpr char kDevicePrefix[] = "devices/";
+constexpr char kEventsSegment[] = "/messages/events/";
+constexpr char kAwsPrefix[] = "$aws/things/";
+constexpr char kAwsMetricsJson[] = "/defender/metrics/json";
+constexpr char kAwsMetricsCbor[] = "/defender/metrics/cbor";
+
+constexpr char kVigilMti[] = "vigil.1";
+constexpr char kDefenderMti[] = "2.3-1-0-0";
+constexpr char kDefenderOldMti[] = "2.0-1-0-0";  // NetX Duo before 6.1.7
+constexpr char kSecurityInterfaceKey[] = "$.ifid";
+constexpr char kSecurityInterfaceId[] = "urn:azureiot:Security:SecurityAgent:1";
+// System properties an IoT hub stamps with the authenticated device; a device that sets one to
+// another id is pretending to be that device.
+constexpr const char* kConnectionDeviceKeys[] = {"$.cdid", "iothub-connection-device-id"};
+
+bool starts_with(const std::string& text, const char* prefix) {
+    return text.compare(0, std::strlen(prefix), prefix) == 0;
+}
+
+bool allowed_id_char(char c, bool allow_dot) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == ':' || (allow_dot && c == '.');
+}
+
+bool valid_id(const std::string& id, size_t max_length, bool allow_dot) {
+    if (id.empty() || id.size() > max_length) {
+        return false;
+    }
+    for (char c : id) {
+        if (!allowed_id_char(c, allow_dot)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+using PropertyBag = std::map<std::string, std::string>;
+
+/// Splits "k=v&k2=v2" into decoded pairs; a key repeated is an error, since two values for one
+/// property would let the payload's reader and ours disagree.
+std::optional<PropertyBag> parse_bag(const std::string& bag, std::string& error) {
+    PropertyBag properties;
+    size_t start = 0;
+    while (start < bag.size()) {
+        size_t end = bag.find('&', start);
+        if (end == std::string::npos) {
+            end = bag.size();
+        }
+        const std::string pair = bag.substr(start, end - start);
+        start = end + 1;
+        if (pair.empty()) {
+            continue;
+        }
+        const size_t equals = pair.find('=');
+        const auto key = detail::url_decode(pair.substr(0, equals));
+        const auto value =
+            detail::url_decode(equals == std::string::npos ? "" : pair.substr(equals + 1));
+        if (!key || !value) {
+            error = "property bag: bad %-escape in \"" + pair + "\"";
+            return std::nullopt;
+        }
+        if (!properties.emplace(*key, *value).second) {
+            error = "property bag: \"" + *key + "\" given twice";
+            return std::nullopt;
+        }
+    }
+    return properties;
+}
+
+detail::Route failed(detail::Route route, const char* reason, std::string text) {
+    route.ok = false;
+    route.reason = reason;
+    route.detail = std::move(text);
+    return route;
+}
+
+detail::Route route_device(const std::string& topic) {
+    detail::Route route;
+    const size_t id_start = std::strlen(kDevicePrefix);
+    const size_t id_end = topic.find('/', id_start);
+    if (id_end == std::string::npos ||
+        topic.compare(id_end, std::strlen(kEventsSegment), kEventsSegment) != 0) {
+        return failed(route, reason::kUnknownTopic, "not devices/{id}/messages/events/");
+    }
+    const std::string id = topic.substr(id_start, id_end - id_start);
+    if (!valid_device_id(id)) {
+        return failed(route, reason::kBadDeviceId,
+                      "device id in topic is not 1-127 of A-Za-z0-9-._:");
+    }
+    route.device_id = id;
+
+    std::string error;
+    const auto bag = parse_bag(topic.substr(id_end + std::strlen(kEventsSegment)), error);
+    if (!bag) {
+        return failed(route, reason::kUnknownFormat, error);
+    }
+    const auto mti = bag->find("mti");
+    if (mti == bag->end()) {
+        return failed(route, reason::kUnknownFormat, "property bag has no mti");
+    }
+    if (mti->second == kVigilMti) {
+        route.format = Format::Vigil;
+    } else if (mti->second == kDefenderMti || mti->second == kDefenderOldMti) {
+        route.format = Format::LegacyDefender;
+        const auto interface = bag->find(kSecurityInterfaceKey);
+        if (interface == bag->end() || interface->second != kSecurityInterfaceId) {
+            return failed(route, reason::kUnknownFormat,
+                          "mti " + mti->second + " without $.ifid=" + kSecurityInterfaceId);
+        }
+    } else {
+        return failed(route, reason::kUnknownFormat, "unknown mti \"" + mti->second + "\"");
+    }
+    for (const char* key : kConnectionDeviceKeys) {
+        const auto claimed = bag->find(key);
+        if (claimed != bag->end() && claimed->second != id) {
+            return failed(
+                route, reason::kSpoofed,
+                std::string(key) + " names \"" + claimed->second + "\", topic \"" + id + "\"");
+        }
+    }
+    route.ok = true;
+    return route;
+}
+
+detail::Route route_aws(const std::string& topic) {
+    detail::Route route;
+    route.format = Format::AwsDefender;
+    const size_t thing_start = std::strlen(kAwsPrefix);
+    const size_t thing_end = topic.find('/', thing_start);
+    if (thing_end == std::string::npos) {
+        return failed(route, reason::kUnknownTopic, "not $aws/things/{thing}/defender/metrics/...");
+    }
+    const std::string rest = topic.substr(thing_end);
+    if (rest == kAwsMetricsJson) {
+        route.aws_encoding = detail::AwsEncoding::Json;
+    } else if (rest == kAwsMetricsCbor) {
+        route.aws_encoding = detail::AwsEncoding::Cbor;
+    } else {
+        return failed(route, reason::kUnknownTopic,
+                      "not $aws/things/{thing}/defender/metrics/json or /cbor");
+    }
+    const std::string thing = topic.substr(thing_start, thing_end - thing_start);
+    if (!valid_thing_name(thing)) {
+        return failed(route, reason::kBadDeviceId, "thing name is not 1-128 of A-Za-z0-9-_:");
+    }
+    route.device_id = thing;
+    route.ok = true;
+    return route;
+}
+
+}  // namespace
+
+bool valid_device_id(const std::string& id) {
+    return valid_id(id, 127, true);
+}
+
+bool valid_thing_name(const std::string& name) {
+    return valid_id(name, 128, false);
+}
+
+namespace detail {
+
+std::optional<std::string> url_decode(const std::string& text) {
+    std::string decoded;
+    decoded.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            decoded.push_back(text[i]);
+            continue;
+        }
+        if (i + 2 >= text.size()) {
+            return std::nullopt;
+        }
+        const int high = hex_value(text[i + 1]);
+        const int low = hex_value(text[i + 2]);
+        if (high < 0 || low < 0) {
+            return std::nullopt;
+        }
+        decoded.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+    }
+    return decoded;
+}
+
+Route route(const std::string& topic) {
+    if (starts_with(topic, kDevicePrefix)) {
+        return route_device(topic);
+    }
+    if (starts_with(topic, kAwsPrefix)) {
+        return route_aws(topic);
+    }
+    return failed(Route{}, reason::kUnknownTopic, "no decoder for this topic");
+}
+
+}  // namespace detail
+}  // namespace vigil::hub
