@@ -389,7 +389,10 @@ def test_flows():
         check(ports and any(p["port"] == ECHO_PORT and p["protocol"] == "tcp" for p in ports[-1]),
               f"listening ports read from lwIP's PCBs include the echo service: {ports[-1:]}")
         heartbeats = [m["heartbeat"] for m in messages if m.get("heartbeat")]
-        check(heartbeats, "heartbeats present")
+        check(heartbeats and heartbeats[-1]["state"] == "active" and
+              heartbeats[-1]["packets_seen"] > 0, f"heartbeats present: {heartbeats[-1:]}")
+        check("not acknowledged" not in device_log,
+              "everything queued at SIGTERM reached the broker before exit")
         sequences = sorted(m["sequence"] for m in messages)
         check(sequences == list(range(len(sequences))), f"sequence numbers 0..n: {sequences}")
 
