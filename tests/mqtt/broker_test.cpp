@@ -324,4 +324,61 @@ TEST_F(MqttBroker, BadPasswordIsRefused) {
     EXPECT_TRUE(run_until(good, [&] { return good.is_connected(); }));
 }
 
+struct Held {
+    std::vector<IncomingPublish> messages;  // the pointers are dropped after the call
+    std::vector<std::string> payloads;
+};
+
+void on_publish(void* context, const IncomingPublish& m) {
+    auto* h = static_cast<Held*>(context);
+    h->messages.push_back(m);
+    h->payloads.emplace_back(reinterpret_cast<const char*>(m.payload), m.payload_length);
+}
+
+TEST_F(MqttBroker, ManualAckUnacknowledgedMessagesAreRedeliveredToThePersistentSession) {
+    start_broker();
+    Held held;
+    Settings s = settings("vigil-manual", nullptr);
+    s.connect.clean_session = false;
+    s.manual_ack = true;
+    s.on_publish = on_publish;
+    s.on_publish_context = &held;
+    {
+        Client receiver;
+        PosixSocket socket;
+        init_client(receiver, socket);
+        ASSERT_TRUE(connect_and_subscribe(receiver, s, "vigil/m"));
+        Client sender;
+        PosixSocket sender_socket;
+        StaticStorage<1024, 1024, 16, 256> sender_storage;
+        ASSERT_EQ(sender.init(posix_transport(&sender_socket), sender_storage.view()), Status::Ok);
+        ASSERT_EQ(sender.start(settings("vigil-sender", nullptr), now_ms()), Status::Ok);
+        for (const char* p : {"a", "b"}) {
+            ASSERT_EQ(sender.publish("vigil/m", nullptr, reinterpret_cast<const uint8_t*>(p), 1, 1),
+                      Status::Ok);
+        }
+        ASSERT_TRUE(run_until(sender, [&] { return sender.in_flight() == 0; }));
+        ASSERT_TRUE(run_until(receiver, [&] { return held.payloads.size() == 2; }));
+        // Only "a" is acknowledged; the session ends with "b" unacknowledged.
+        ASSERT_EQ(receiver.ack(held.messages[0].packet_id, held.messages[0].connection),
+                  Status::Ok);
+        ASSERT_TRUE(run_until(receiver, [&] { return receiver.unsent() == 0; }));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        EXPECT_EQ(receiver.stop(), Status::Ok);
+        (void)sender.stop();
+    }
+    held = Held{};
+    Client again;
+    PosixSocket socket;
+    init_client(again, socket);
+    ASSERT_EQ(again.start(s, now_ms()), Status::Ok);
+    ASSERT_TRUE(run_until(again, [&] { return held.payloads.size() == 1; }));
+    EXPECT_EQ(held.payloads[0], "b");
+    EXPECT_TRUE(held.messages[0].dup);
+    ASSERT_EQ(again.ack(held.messages[0].packet_id, held.messages[0].connection), Status::Ok);
+    // Nothing else arrives: "a" was acknowledged.
+    EXPECT_FALSE(run_until(
+        again, [&] { return held.payloads.size() > 1; }, 500));
+}
+
 }  // namespace

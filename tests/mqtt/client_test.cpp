@@ -206,4 +206,61 @@ TEST_F(MqttClientFake, IncomingQos1IsDeliveredAndAcknowledged) {
     EXPECT_EQ(net.sent, (Bytes{0x40, 0x02, 0x12, 0x34}));
 }
 
+struct Handed {
+    std::vector<IncomingPublish> messages;
+};
+
+TEST_F(MqttClientFake, ManualAckHoldsThePubackUntilAck) {
+    Handed handed;
+    settings.manual_ack = true;
+    settings.on_publish = [](void* c, const IncomingPublish& m) {
+        static_cast<Handed*>(c)->messages.push_back(m);
+    };
+    settings.on_publish_context = &handed;
+    connect(0);
+    net.sent.clear();
+    net.inbox = {0x3A, 0x06, 0x00, 0x01, 't', 0x12, 0x34, 'p'};  // QoS 1 with DUP
+    pump(1);
+    ASSERT_EQ(handed.messages.size(), 1u);
+    EXPECT_EQ(handed.messages[0].packet_id, 0x1234);
+    EXPECT_EQ(handed.messages[0].qos, 1);
+    EXPECT_TRUE(handed.messages[0].dup);
+    EXPECT_EQ(handed.messages[0].connection, 1u);
+    EXPECT_TRUE(net.sent.empty());
+    EXPECT_EQ(client.ack(0x1234, handed.messages[0].connection), Status::Ok);
+    pump(2);
+    EXPECT_EQ(net.sent, (Bytes{0x40, 0x02, 0x12, 0x34}));
+    EXPECT_EQ(client.ack(0, 1), Status::BadParameter);
+}
+
+TEST_F(MqttClientFake, ManualAckOfAnEarlierConnectionIsRefused) {
+    Handed handed;
+    settings.manual_ack = true;
+    settings.on_publish = [](void* c, const IncomingPublish& m) {
+        static_cast<Handed*>(c)->messages.push_back(m);
+    };
+    settings.on_publish_context = &handed;
+    settings.backoff_min_ms = 10;
+    connect(0);
+    net.inbox = {0x32, 0x06, 0x00, 0x01, 't', 0x00, 0x07, 'p'};
+    pump(1);
+    ASSERT_EQ(handed.messages.size(), 1u);
+    net.open = false;  // the connection drops before the message is stored
+    pump(2);
+    EXPECT_FALSE(client.is_connected());
+    EXPECT_EQ(client.ack(7, 1), Status::NotConnected);
+    net.inbox = {0x20, 0x02, 0x00, 0x00};
+    pump(20);
+    ASSERT_TRUE(client.is_connected());
+    EXPECT_EQ(client.connection(), 2u);
+    net.sent.clear();
+    EXPECT_EQ(client.ack(7, 1), Status::NotConnected);
+    EXPECT_EQ(client.unsent(), 0u);
+}
+
+TEST_F(MqttClientFake, AckWithoutManualAckModeIsABadParameter) {
+    connect(0);
+    EXPECT_EQ(client.ack(1, client.connection()), Status::BadParameter);
+}
+
 }  // namespace

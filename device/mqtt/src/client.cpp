@@ -281,6 +281,10 @@ Status Client::handle(const Packet& packet, uint32_t now_ms) {
             return Status::Ok;
         case PacketType::Publish:
             ++stats_.received;
+            if (settings_.manual_ack) {
+                deliver_for_manual_ack(packet);
+                return Status::Ok;
+            }
             if (settings_.on_message != nullptr) {
                 settings_.on_message(settings_.on_message_context,
                                      reinterpret_cast<const char*>(packet.topic),
@@ -296,6 +300,37 @@ Status Client::handle(const Packet& packet, uint32_t now_ms) {
         default:
             return Status::UnexpectedPacket;
     }
+}
+
+void Client::deliver_for_manual_ack(const Packet& packet) {
+    if (settings_.on_publish != nullptr) {
+        const IncomingPublish message{reinterpret_cast<const char*>(packet.topic),
+                                      packet.topic_length,
+                                      packet.payload,
+                                      packet.payload_length,
+                                      packet.qos == 1 ? packet.packet_id : uint16_t{0},
+                                      packet.qos,
+                                      packet.dup,
+                                      stats_.connects};
+        settings_.on_publish(settings_.on_publish_context, message);
+    } else if (settings_.on_message != nullptr) {
+        settings_.on_message(settings_.on_message_context,
+                             reinterpret_cast<const char*>(packet.topic), packet.topic_length,
+                             packet.payload, packet.payload_length);
+    }
+}
+
+Status Client::ack(uint16_t packet_id, uint32_t connection) {
+    if (packet_id == 0 || !settings_.manual_ack) {
+        return Status::BadParameter;
+    }
+    if (state_ != State::Connected || connection != stats_.connects) {
+        return Status::NotConnected;
+    }
+    uint8_t packet[4];
+    size_t n = 0;
+    (void)encode_puback(packet_id, packet, sizeof packet, &n);
+    return enqueue(packet, n);
 }
 
 Status Client::receive(uint32_t now_ms) {
@@ -328,7 +363,7 @@ Status Client::receive(uint32_t now_ms) {
             }
             // An incoming QoS 1 publish is delivered only when its PUBACK can be queued, so a
             // full send buffer delays it instead of losing the acknowledgement.
-            if (packet.type == PacketType::Publish && packet.qos == 1 &&
+            if (packet.type == PacketType::Publish && packet.qos == 1 && !settings_.manual_ack &&
                 storage_.tx_size - (tx_end_ - tx_start_) < 4) {
                 break;
             }

@@ -68,6 +68,21 @@ struct StaticStorage {
 using MessageCallback = void (*)(void* context, const char* topic, size_t topic_length,
                                  const uint8_t* payload, size_t payload_length);
 
+// An incoming PUBLISH as the manual-ack mode hands it over; the pointers are valid only during
+// the call. connection identifies the connection it came on (see Client::ack).
+struct IncomingPublish {
+    const char* topic;
+    size_t topic_length;
+    const uint8_t* payload;
+    size_t payload_length;
+    uint16_t packet_id;  // 0 for QoS 0
+    uint8_t qos;
+    bool dup;  // the broker may have delivered it before
+    uint32_t connection;
+};
+
+using PublishCallback = void (*)(void* context, const IncomingPublish& message);
+
 // Where to connect and how; every pointer must outlive the client.
 struct Settings {
     const char* host = nullptr;
@@ -79,6 +94,13 @@ struct Settings {
     uint32_t connack_timeout_ms = 5000;
     uint32_t backoff_min_ms = 1000;  // first wait after a lost connection, doubled per failure
     uint32_t backoff_max_ms = 30000;
+    // Manual acknowledgement: an incoming QoS 1 PUBLISH gets its PUBACK only when the caller calls
+    // ack(), so a receiver can acknowledge a message once it has stored it. With a persistent
+    // session (clean_session false) the broker redelivers what was never acknowledged. Messages
+    // go to on_publish when set, else to on_message.
+    bool manual_ack = false;
+    PublishCallback on_publish = nullptr;
+    void* on_publish_context = nullptr;
 };
 
 struct Stats {
@@ -114,6 +136,16 @@ class Client {
     Status subscribe(const char* topic, uint8_t qos);
     bool is_subscribed(const char* topic) const;
 
+    // Manual-ack mode: queues the PUBACK of an incoming QoS 1 PUBLISH received on connection
+    // (IncomingPublish::connection). NotConnected when that connection has ended: packet ids
+    // belong to one connection, and the broker redelivers the message on the next one. Busy when
+    // the send buffer is full (call process() and try again).
+    Status ack(uint16_t packet_id, uint32_t connection);
+    // Numbers the connections (CONNACKs accepted so far); 0 before the first.
+    uint32_t connection() const { return stats_.connects; }
+    // Bytes queued for the transport and not yet taken by it.
+    size_t unsent() const { return tx_end_ - tx_start_; }
+
     bool is_connected() const { return state_ == State::Connected; }
     size_t in_flight() const;
     // Why the last connection ended or was refused.
@@ -133,6 +165,7 @@ class Client {
     Status flush(uint32_t now_ms);
     Status receive(uint32_t now_ms);
     Status handle(const Packet& packet, uint32_t now_ms);
+    void deliver_for_manual_ack(const Packet& packet);
     Status try_connect(uint32_t now_ms);
     void drop_connection(Status reason, uint32_t now_ms);
     void queue_slots(uint32_t now_ms);
