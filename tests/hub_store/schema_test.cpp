@@ -1,0 +1,131 @@
+// Schema versions: files written by an older store upgrade in place, newer or foreign files are
+// refused without being touched.
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "schema.hpp"
+#include "store_fixture.hpp"
+
+namespace vigil::hub::testing {
+namespace {
+
+class Schema : public ::testing::Test {
+  protected:
+    // Runs sql on the file with a plain connection, as another program (or an older hub) would.
+    void execute(const std::string& sql) {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        char* message = nullptr;
+        const int status = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+        EXPECT_EQ(status, SQLITE_OK) << (message ? message : "");
+        sqlite3_free(message);
+        sqlite3_close(db);
+    }
+
+    int64_t query_integer(const std::string& sql) {
+        sqlite3* db = nullptr;
+        EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+        sqlite3_stmt* statement = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr), SQLITE_OK);
+        EXPECT_EQ(sqlite3_step(statement), SQLITE_ROW);
+        const int64_t value = sqlite3_column_int64(statement, 0);
+        sqlite3_finalize(statement);
+        sqlite3_close(db);
+        return value;
+    }
+
+    std::unique_ptr<Store> open(std::string& error) {
+        SqliteOptions options;
+        options.path = path_;
+        return open_sqlite_store(options, error);
+    }
+
+    TempDir dir_;
+    std::string path_ = dir_.file("hub.db");
+};
+
+TEST_F(Schema, Open_createsTheCurrentVersion) {
+    std::string error;
+    ASSERT_TRUE(open(error)) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
+    EXPECT_EQ(query_integer("PRAGMA application_id"), sqlite::kApplicationId);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
+              1);
+}
+
+// A file as version 1 of the store left it, with data, upgrades to the current version: the data
+// stays and the row counts that version 2 keeps start from what was there.
+TEST_F(Schema, Open_upgradesAVersion1File) {
+    {
+        sqlite::Connection connection;
+        std::string error;
+        ASSERT_TRUE(connection.open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error));
+        ASSERT_TRUE(sqlite::migrate(connection, 1, error)) << error;
+        EXPECT_EQ(sqlite::schema_version(connection, error), 1);
+    }
+    execute(
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, messages) "
+        "VALUES ('old-1', 0, 10, 20, 2);"
+        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, format, "
+        "payload_bytes) VALUES (1, 'b:1', 10, 9, 0, 50), (1, 'b:2', 20, 19, 0, 50);"
+        "INSERT INTO flows (device_key, time_ms, received_ms, window_duration_ms, local, remote, "
+        "protocol, local_port, remote_port, bytes_in, bytes_out, handshake) "
+        "VALUES (1, 9, 10, 10000, 'a', 'b', 0, 1, 2, 3, 4, '');");
+
+    std::string error;
+    auto store = open(error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
+    const auto stats = store->stats();
+    ASSERT_TRUE(stats.ok()) << stats.error;
+    EXPECT_EQ(stats.value.devices, 1u);
+    EXPECT_EQ(stats.value.messages, 2u);
+    EXPECT_EQ(stats.value.flows, 1u);
+    // Dedupe keys written by version 1 still count.
+    Report redelivered = make_report("old-1", "b:2", 30);
+    const WriteResult result = store->write_batch({redelivered});
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(result.duplicates, 1u);
+    EXPECT_EQ(store->flows({"old-1"}).value.flows.size(), 1u);
+}
+
+TEST_F(Schema, Open_refusesANewerSchemaAndLeavesItAlone) {
+    {
+        std::string error;
+        auto store = open(error);
+        ASSERT_TRUE(store) << error;
+        ASSERT_TRUE(store->write_batch({make_report("dev-1", "k1", 1'000)}).ok);
+    }
+    execute("PRAGMA user_version = 99");
+    std::string error;
+    EXPECT_FALSE(open(error));
+    EXPECT_NE(error.find("schema version 99"), std::string::npos) << error;
+    EXPECT_NE(error.find("newer"), std::string::npos) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), 99);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM flows"), 3);
+}
+
+TEST_F(Schema, Open_refusesAnotherProgramsDatabase) {
+    execute("CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x');");
+    std::string error;
+    EXPECT_FALSE(open(error));
+    EXPECT_NE(error.find("not a Vigil store"), std::string::npos) << error;
+    EXPECT_EQ(query_integer("SELECT count(*) FROM contacts"), 1);
+}
+
+TEST_F(Schema, Open_refusesAFileThatIsNotADatabase) {
+    {
+        std::ofstream garbage(path_, std::ios::binary);
+        for (int i = 0; i < 8192; ++i) {
+            garbage.put(static_cast<char>((i * 7919) & 0xff));
+        }
+    }
+    std::string error;
+    EXPECT_FALSE(open(error));
+    EXPECT_NE(error.find("not a database"), std::string::npos) << error;
+    EXPECT_NE(error.find(path_), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace vigil::hub::testing

@@ -1,0 +1,94 @@
+// What the store tests share: a fresh directory per test, and reports as decoders produce them.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vigil/hub/sqlite_store.hpp"
+
+namespace vigil::hub::testing {
+
+class TempDir {
+  public:
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "vigil-store-XXXXXX");
+        path_ = mkdtemp(pattern.data());
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+inline Flow make_flow(int index) {
+    Flow flow;
+    flow.local = "198.51.100.2";
+    flow.remote = "203.0.113." + std::to_string(index % 250);
+    flow.protocol = index % 3 == 0 ? Protocol::Udp : Protocol::Tcp;
+    flow.local_port = static_cast<uint16_t>(40000 + index);
+    flow.remote_port = 443;
+    flow.bytes_in = 1000 + static_cast<uint64_t>(index);
+    flow.bytes_out = 200 + static_cast<uint64_t>(index);
+    if (index % 2 == 0) {
+        flow.packets_in = 10;
+        flow.packets_out = 4;
+        flow.remote_opened = false;
+        flow.handshake = "completed";
+    }
+    return flow;
+}
+
+/// A Vigil network window of `flows` flows.
+inline Report make_report(const std::string& device, const std::string& key, int64_t received_ms,
+                          int flows = 3) {
+    Report report;
+    report.format = Format::Vigil;
+    report.device_id = device;
+    report.message_key = key;
+    report.agent_version = "0.1.0";
+    report.device_time_ms = received_ms - 500;
+    report.received_ms = received_ms;
+    report.window_duration_ms = 10000;
+    report.has_network = true;
+    for (int i = 0; i < flows; ++i) {
+        report.flows.push_back(make_flow(i));
+    }
+    report.payload_bytes = static_cast<uint32_t>(40 + 18 * flows);
+    return report;
+}
+
+class StoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override { store_ = open(); }
+
+    std::unique_ptr<Store> open(SqliteOptions options = {}) {
+        options.path = path_;
+        std::string error;
+        auto store = open_sqlite_store(options, error);
+        EXPECT_NE(store, nullptr) << error;
+        return store;
+    }
+
+    void write_ok(const std::vector<Report>& reports) {
+        const WriteResult result = store_->write_batch(reports);
+        ASSERT_TRUE(result.ok) << result.error;
+    }
+
+    TempDir dir_;
+    std::string path_ = dir_.file("hub.db");
+    std::unique_ptr<Store> store_;
+};
+
+}  // namespace vigil::hub::testing
