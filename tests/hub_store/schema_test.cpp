@@ -87,7 +87,7 @@ TEST_F(Schema, Open_upgradesAVersion1File) {
     const WriteResult result = store->write_batch({redelivered});
     ASSERT_TRUE(result.ok) << result.error;
     EXPECT_EQ(result.duplicates, 1u);
-    EXPECT_EQ(store->flows({"old-1"}).value.flows.size(), 1u);
+    EXPECT_EQ(store->flows(flow_query("old-1")).value.flows.size(), 1u);
 }
 
 TEST_F(Schema, Open_refusesANewerSchemaAndLeavesItAlone) {

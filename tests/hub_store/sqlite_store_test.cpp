@@ -19,9 +19,10 @@ TEST_F(SqliteStore, WriteBatch_roundTripsNetworkWindow) {
     report.flows[2].bytes_in = (1ull << 62) + 5;
     report.flows[3].remote_opened = true;
     report.flows[3].handshake = "refused";
+    report.flows[3].local_interface = "wlan0";
     write_ok({report});
 
-    const auto page = store_->flows({"dev-1"});
+    const auto page = store_->flows(flow_query("dev-1"));
     ASSERT_TRUE(page.ok()) << page.error;
     ASSERT_EQ(page.value.flows.size(), 4u);
     for (size_t i = 0; i < 4; ++i) {
@@ -41,6 +42,7 @@ TEST_F(SqliteStore, WriteBatch_roundTripsNetworkWindow) {
         EXPECT_EQ(stored.flow.packets_out, expected.packets_out);
         EXPECT_EQ(stored.flow.remote_opened, expected.remote_opened);
         EXPECT_EQ(stored.flow.handshake, expected.handshake);
+        EXPECT_EQ(stored.flow.local_interface, expected.local_interface);
     }
     EXPECT_FALSE(page.value.next);
 }
@@ -56,8 +58,8 @@ TEST_F(SqliteStore, WriteBatch_roundTripsSystemPortsAndStatus) {
                                "rpi-4",
                                {"198.51.100.2", "2001:db8::2"},
                                {"02:00:00:00:00:02"}};
-    report.listening_ports =
-        std::vector<ListeningPort>{{Protocol::Tcp, 22, ""}, {Protocol::Udp, 53, "127.0.0.1"}};
+    report.listening_ports = std::vector<ListeningPort>{{Protocol::Tcp, 22, "", ""},
+                                                        {Protocol::Udp, 53, "127.0.0.1", "eth0"}};
     AgentStatus status;
     status.state = "active";
     status.config_version = 3;
@@ -76,7 +78,7 @@ TEST_F(SqliteStore, WriteBatch_roundTripsSystemPortsAndStatus) {
     report.overflow.push_back({6, Protocol::Udp, 100, 50, 3, 2});
     write_ok({report});
 
-    const auto detail = store_->device_detail({"dev-1"});
+    const auto detail = store_->device_detail(detail_query("dev-1"));
     ASSERT_TRUE(detail.ok()) << detail.error;
     ASSERT_TRUE(detail.value);
     const DeviceDetail& device = *detail.value;
@@ -90,6 +92,7 @@ TEST_F(SqliteStore, WriteBatch_roundTripsSystemPortsAndStatus) {
     EXPECT_EQ((*device.listening_ports)[1].protocol, Protocol::Udp);
     EXPECT_EQ((*device.listening_ports)[1].port, 53);
     EXPECT_EQ((*device.listening_ports)[1].address, "127.0.0.1");
+    EXPECT_EQ((*device.listening_ports)[1].interface_name, "eth0");
     ASSERT_TRUE(device.status);
     EXPECT_EQ(device.status->packets_seen, status.packets_seen);
     EXPECT_EQ(device.status->backlog_bytes, 9u);
@@ -118,6 +121,7 @@ TEST_F(SqliteStore, WriteBatch_roundTripsEveryFormat) {
     Report aws = make_report("aws-1", "1700000000", 3'000, 2);
     aws.format = Format::AwsDefender;
     aws.device_time_ms = 0;  // unknown: the window is placed at its receive time
+    aws.interface_totals = InterfaceTotals{5000, 6000, 50, 60};
     write_ok({legacy, aws});
 
     const auto devices = store_->list_devices({});
@@ -126,12 +130,16 @@ TEST_F(SqliteStore, WriteBatch_roundTripsEveryFormat) {
     EXPECT_EQ(devices.value.devices[0].id, "aws-1");
     EXPECT_EQ(devices.value.devices[0].format, Format::AwsDefender);
     EXPECT_EQ(devices.value.devices[1].format, Format::LegacyDefender);
-    const auto aws_flows = store_->flows({"aws-1"});
+    const auto aws_flows = store_->flows(flow_query("aws-1"));
     ASSERT_EQ(aws_flows.value.flows.size(), 2u);
     EXPECT_EQ(aws_flows.value.flows[0].time_ms, 3'000);
-    const auto legacy_flows = store_->flows({"legacy-1"});
+    const auto legacy_flows = store_->flows(flow_query("legacy-1"));
     ASSERT_EQ(legacy_flows.value.flows.size(), 1u);
     EXPECT_FALSE(legacy_flows.value.flows[0].flow.packets_in);
+    const auto aws_detail = store_->device_detail(detail_query("aws-1"));
+    EXPECT_EQ(aws_detail.value->traffic.interfaces.bytes_out, 6000u);
+    EXPECT_EQ(aws_detail.value->traffic.interfaces.packets_in, 50u);
+    EXPECT_EQ(store_->stats().value.interface_totals, 1u);
 }
 
 TEST_F(SqliteStore, WriteBatch_skipsDuplicatesWithinOneBatch) {
@@ -140,7 +148,7 @@ TEST_F(SqliteStore, WriteBatch_skipsDuplicatesWithinOneBatch) {
     ASSERT_TRUE(result.ok) << result.error;
     EXPECT_EQ(result.stored, 1u);
     EXPECT_EQ(result.duplicates, 2u);
-    EXPECT_EQ(store_->flows({"dev-1"}).value.flows.size(), 3u);
+    EXPECT_EQ(store_->flows(flow_query("dev-1")).value.flows.size(), 3u);
 }
 
 TEST_F(SqliteStore, WriteBatch_skipsDuplicatesAcrossBatchesAndReopens) {
@@ -155,7 +163,7 @@ TEST_F(SqliteStore, WriteBatch_skipsDuplicatesAcrossBatchesAndReopens) {
     const auto stats = store_->stats();
     EXPECT_EQ(stats.value.messages, 4u);
     EXPECT_EQ(stats.value.flows, 12u);
-    const auto device = store_->device_detail({"dev-1"});
+    const auto device = store_->device_detail(detail_query("dev-1"));
     EXPECT_EQ(device.value->device.messages, 3u);
     EXPECT_EQ(device.value->device.last_seen_ms, 6'000);
     EXPECT_EQ(device.value->device.first_seen_ms, 1'000);
@@ -177,7 +185,7 @@ TEST_F(SqliteStore, WriteBatch_failureMidBatchWritesNothing) {
     EXPECT_EQ(stats.value.devices, 1u);
     EXPECT_EQ(stats.value.messages, 1u);
     EXPECT_EQ(stats.value.flows, 3u);
-    EXPECT_EQ(store_->device_detail({"dev-1"}).value->device.messages, 1u);
+    EXPECT_EQ(store_->device_detail(detail_query("dev-1")).value->device.messages, 1u);
     // The failed reports were not remembered as seen: retried alone, they are stored.
     const WriteResult retry = store_->write_batch({make_report("dev-1", "boot1:2", 2'000)});
     EXPECT_EQ(retry.stored, 1u);
@@ -237,7 +245,8 @@ TEST_F(SqliteStore, Flows_pagesThroughATimeRange) {
     }
     write_ok(reports);
 
-    FlowQuery query{"dev-1", 30'000, 80'000};  // windows 3..7 by device time (received - 500)
+    FlowQuery query =
+        flow_query("dev-1", 30'000, 80'000);  // windows 3..7 by device time (received - 500)
     query.limit = 4;
     std::vector<int64_t> ids;
     int64_t previous_time = 0;
@@ -258,7 +267,7 @@ TEST_F(SqliteStore, Flows_pagesThroughATimeRange) {
     }
     EXPECT_EQ(ids.size(), 35u);
     EXPECT_EQ(std::set<int64_t>(ids.begin(), ids.end()).size(), ids.size());
-    EXPECT_TRUE(store_->flows({"unknown"}).value.flows.empty());
+    EXPECT_TRUE(store_->flows(flow_query("unknown")).value.flows.empty());
 }
 
 TEST_F(SqliteStore, DeviceDetail_summarisesTrafficAndTopRemotes) {
@@ -275,7 +284,7 @@ TEST_F(SqliteStore, DeviceDetail_summarisesTrafficAndTopRemotes) {
     later.flows = {flow_to("a", 1'000'000)};
     write_ok({report, later});
 
-    DetailQuery query{"dev-1", 0, 50'000, 2};
+    DetailQuery query = detail_query("dev-1", 0, 50'000, 2);
     const auto detail = store_->device_detail(query);
     ASSERT_TRUE(detail.ok()) << detail.error;
     const TrafficSummary& traffic = detail.value->traffic;
@@ -286,7 +295,7 @@ TEST_F(SqliteStore, DeviceDetail_summarisesTrafficAndTopRemotes) {
     EXPECT_EQ(traffic.top_remotes[0].bytes_in, 505u);
     EXPECT_EQ(traffic.top_remotes[0].flows, 2u);
     EXPECT_EQ(traffic.top_remotes[1].remote, "c");
-    EXPECT_FALSE(store_->device_detail({"nobody"}).value);
+    EXPECT_FALSE(store_->device_detail(detail_query("nobody")).value);
 }
 
 // Filter values travel as bound parameters: SQL in them is data, matches nothing, breaks nothing.
@@ -306,8 +315,8 @@ TEST_F(SqliteStore, Filters_injectionStringsAreInert) {
         filter = {};
         filter.after = attack;
         EXPECT_TRUE(store_->list_devices(filter).ok()) << attack;
-        EXPECT_TRUE(store_->flows({attack}).value.flows.empty()) << attack;
-        EXPECT_FALSE(store_->device_detail({attack}).value) << attack;
+        EXPECT_TRUE(store_->flows(flow_query(attack)).value.flows.empty()) << attack;
+        EXPECT_FALSE(store_->device_detail(detail_query(attack)).value) << attack;
         AlertFilter alerts;
         alerts.device_id = attack;
         alerts.kind = attack;
@@ -322,7 +331,7 @@ TEST_F(SqliteStore, Filters_injectionStringsAreInert) {
     ASSERT_TRUE(stats.ok()) << stats.error;
     EXPECT_EQ(stats.value.devices, 2u);
     EXPECT_EQ(stats.value.flows, 6u);
-    EXPECT_EQ(store_->flows({"x'; DROP TABLE flows; --"}).value.flows.size(), 3u);
+    EXPECT_EQ(store_->flows(flow_query("x'; DROP TABLE flows; --")).value.flows.size(), 3u);
 }
 
 TEST_F(SqliteStore, Alerts_raiseUpdateAcknowledgeResolve) {
@@ -412,7 +421,8 @@ TEST_F(SqliteStore, DesiredConfig_versionsOnlyIncrease) {
     ASSERT_TRUE(stored.ok() && stored.value) << stored.error;
     EXPECT_EQ(stored.value->body, config.body);
     EXPECT_EQ(stored.value->version, 2u);
-    EXPECT_EQ(store_->device_detail({"dev-1"}).value->device.desired_config_version, 2u);
+    EXPECT_EQ(store_->device_detail(detail_query("dev-1")).value->device.desired_config_version,
+              2u);
 
     const DesiredConfig group{ConfigScope::Group, "cameras", 1, "application/json", {}, 6'000};
     ASSERT_TRUE(store_->set_desired_config(group).ok());
@@ -444,8 +454,9 @@ TEST_F(SqliteStore, ApplyRetention_deletesOldTelemetryInChunks) {
     for (int i = 0; i < 20; ++i) {
         Report report = make_report("dev-1", "k" + std::to_string(i), 10'000 * (i + 1), 5);
         report.status = AgentStatus{};
-        report.listening_ports = std::vector<ListeningPort>{{Protocol::Tcp, 22, ""}};
+        report.listening_ports = std::vector<ListeningPort>{{Protocol::Tcp, 22, "", ""}};
         report.overflow.push_back({4, Protocol::Tcp, 1, 1, 1, 1});
+        report.interface_totals = InterfaceTotals{1, 1, 1, 1};
         reports.push_back(report);
     }
     write_ok(reports);
@@ -456,17 +467,18 @@ TEST_F(SqliteStore, ApplyRetention_deletesOldTelemetryInChunks) {
     EXPECT_EQ(result.flows, 45u);
     EXPECT_EQ(result.overflow, 9u);
     EXPECT_EQ(result.heartbeats, 9u);
+    EXPECT_EQ(result.interface_totals, 9u);
     EXPECT_EQ(result.port_snapshots, 9u);
     EXPECT_EQ(result.messages, 9u);
     EXPECT_GT(result.chunks, 10u);
     const auto stats = store_->stats();
     EXPECT_EQ(stats.value.flows, 55u);
     EXPECT_EQ(stats.value.messages, 11u);
-    const auto flows = store_->flows({"dev-1"});
+    const auto flows = store_->flows(flow_query("dev-1"));
     ASSERT_EQ(flows.value.flows.size(), 55u);
     EXPECT_EQ(flows.value.flows.front().received_ms, 100'000);
     // The latest ports and status stay on the device past retention.
-    const auto detail = store_->device_detail({"dev-1"});
+    const auto detail = store_->device_detail(detail_query("dev-1"));
     EXPECT_TRUE(detail.value->listening_ports);
     EXPECT_TRUE(detail.value->status);
     EXPECT_EQ(store_->apply_retention(200'000).flows, 0u);

@@ -69,6 +69,26 @@ inline Report make_report(const std::string& device, const std::string& key, int
     return report;
 }
 
+inline FlowQuery flow_query(const std::string& device, int64_t from_ms = 0,
+                            int64_t to_ms = INT64_MAX, uint32_t limit = 1000) {
+    FlowQuery query;
+    query.device_id = device;
+    query.from_ms = from_ms;
+    query.to_ms = to_ms;
+    query.limit = limit;
+    return query;
+}
+
+inline DetailQuery detail_query(const std::string& device, int64_t from_ms = 0,
+                                int64_t to_ms = INT64_MAX, uint32_t top_remotes = 10) {
+    DetailQuery query;
+    query.device_id = device;
+    query.from_ms = from_ms;
+    query.to_ms = to_ms;
+    query.top_remotes = top_remotes;
+    return query;
+}
+
 class StoreTest : public ::testing::Test {
   protected:
     void SetUp() override { store_ = open(); }

@@ -65,7 +65,7 @@ Connection::~Connection() {
 
 bool Connection::open(const std::string& path, int flags, std::string& error) {
     if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-        error = describe(("cannot open " + path).c_str());
+        error = describe("open");
         return false;
     }
     sqlite3_extended_result_codes(db_, 1);

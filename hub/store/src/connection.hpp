@@ -21,9 +21,12 @@ class Statement {
     Statement& operator=(const Statement&) = delete;
 
     void bind(int index, int64_t value);
+    /// Text and blobs are bound without a copy: they must outlive the step.
     void bind(int index, const std::string& value);
+    void bind(int index, std::string&& value) = delete;
     void bind(int index, const char* literal);  ///< text that outlives the statement
     void bind(int index, const std::vector<uint8_t>& value);
+    void bind(int index, std::vector<uint8_t>&& value) = delete;
     void bind_null(int index);
     template <typename T>
     void bind(int index, const std::optional<T>& value) {

@@ -51,7 +51,8 @@ std::string encode(const std::vector<ListeningPort>& ports) {
     for (const ListeningPort& port : ports) {
         list.push_back({{"protocol", to_string(port.protocol)},
                         {"port", port.port},
-                        {"address", port.address}});
+                        {"address", port.address},
+                        {"interface", port.interface_name}});
     }
     return list.dump();
 }
@@ -104,6 +105,7 @@ std::optional<std::vector<ListeningPort>> decode_ports(const std::string& text) 
                 port.protocol = *protocol;
                 entry.at("port").get_to(port.port);
                 entry.at("address").get_to(port.address);
+                entry.at("interface").get_to(port.interface_name);
                 ports.push_back(std::move(port));
             }
             return ports;

@@ -61,7 +61,8 @@ CREATE TABLE flows (
     packets_in INTEGER,                     -- NULL: the format does not count packets
     packets_out INTEGER,
     remote_opened INTEGER,                  -- NULL: unknown
-    handshake TEXT NOT NULL
+    handshake TEXT NOT NULL,
+    local_interface TEXT NOT NULL DEFAULT ''  -- "" when the format does not name it
 ) STRICT;
 CREATE INDEX flows_device_time ON flows (device_key, time_ms);
 
@@ -80,12 +81,25 @@ CREATE TABLE flow_overflow (
 ) STRICT;
 CREATE INDEX flow_overflow_device_time ON flow_overflow (device_key, time_ms);
 
+-- What all of a device's interfaces carried since its previous report (AWS network_stats).
+CREATE TABLE interface_totals (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    time_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL
+) STRICT;
+CREATE INDEX interface_totals_device_time ON interface_totals (device_key, time_ms);
+
 CREATE TABLE port_snapshots (
     id INTEGER PRIMARY KEY,
     device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
     time_ms INTEGER NOT NULL,
     received_ms INTEGER NOT NULL,
-    ports_json TEXT NOT NULL                -- [{"protocol":"tcp","port":22,"address":""}]
+    ports_json TEXT NOT NULL  -- [{"protocol":"tcp","port":22,"address":"","interface":""}]
 ) STRICT;
 CREATE INDEX port_snapshots_device_time ON port_snapshots (device_key, time_ms);
 
@@ -165,6 +179,7 @@ INSERT INTO row_counts (name, rows)
     SELECT 'messages', count(*) FROM messages
     UNION ALL SELECT 'flows', count(*) FROM flows
     UNION ALL SELECT 'flow_overflow', count(*) FROM flow_overflow
+    UNION ALL SELECT 'interface_totals', count(*) FROM interface_totals
     UNION ALL SELECT 'port_snapshots', count(*) FROM port_snapshots
     UNION ALL SELECT 'heartbeats', count(*) FROM heartbeats;
 )sql";

@@ -3,6 +3,10 @@
 // transactions start with BEGIN IMMEDIATE, so another hub process sharing the file waits for the
 // write lock (busy timeout) instead of failing midway on a lock upgrade.
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <limits>
 #include <memory>
@@ -25,7 +29,8 @@ constexpr int64_t kSmallest = std::numeric_limits<int64_t>::min();
 
 // Rows added to (or deleted from) the tables row_counts follows, within one transaction.
 struct RowDeltas {
-    int64_t messages = 0, flows = 0, overflow = 0, port_snapshots = 0, heartbeats = 0;
+    int64_t messages = 0, flows = 0, overflow = 0, interface_totals = 0, port_snapshots = 0,
+            heartbeats = 0;
 };
 
 class Transaction {
@@ -136,6 +141,8 @@ class SqliteStore final : public Store {
     bool find_or_add_device(const Report& report, int64_t& device_key, std::string& error);
     bool write_flows(const Report& report, int64_t device_key, int64_t time_ms, RowDeltas& deltas,
                      std::string& error);
+    bool write_interface_totals(const Report& report, int64_t device_key, int64_t time_ms,
+                                RowDeltas& deltas, std::string& error);
     bool write_latest(const Report& report, int64_t device_key, int64_t time_ms, RowDeltas& deltas,
                       std::string& error);
     bool write_heartbeat(const Report& report, int64_t device_key, int64_t time_ms,
@@ -173,15 +180,27 @@ bool configure(Connection& connection, const SqliteOptions& options, std::string
     return connection.execute(pragmas.c_str(), error);
 }
 
+// SQLite says "unable to open database file" for most reasons; the directory is the usual one.
+std::string explain_open_failure(const std::string& path, const std::string& reason) {
+    const auto slash = path.rfind('/');
+    const std::string directory = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+    if (access(directory.c_str(), W_OK) != 0) {
+        return path + ": " + reason + "; the directory " + directory +
+               " is not writable: " + std::strerror(errno);
+    }
+    return path + ": " + reason;
+}
+
 bool SqliteStore::open(std::string& error) {
-    if (!writer_.open(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error)) {
+    std::string reason;
+    if (!writer_.open(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, reason)) {
+        error = explain_open_failure(options_.path, reason);
         return false;
     }
     // journal_mode is the first statement to read the file: a file that is not a database fails
     // here, before anything is written to it.
-    std::string reason;
     if (!writer_.execute("PRAGMA journal_mode = WAL", reason)) {
-        error = options_.path + ": " + reason;
+        error = explain_open_failure(options_.path, reason);
         return false;
     }
     if (!configure(writer_, options_, reason) ||
@@ -335,8 +354,8 @@ bool SqliteStore::write_flows(const Report& report, int64_t device_key, int64_t 
     VIGIL_STATEMENT(flow, writer_,
                     "INSERT INTO flows (device_key, time_ms, received_ms, window_duration_ms, "
                     "local, remote, protocol, local_port, remote_port, bytes_in, bytes_out, "
-                    "packets_in, packets_out, remote_opened, handshake) VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    "packets_in, packets_out, remote_opened, handshake, local_interface) VALUES "
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                     error, return false);
     for (const Flow& record : report.flows) {
         flow.bind(1, device_key);
@@ -354,6 +373,7 @@ bool SqliteStore::write_flows(const Report& report, int64_t device_key, int64_t 
         flow.bind(13, record.packets_out);
         flow.bind(14, record.remote_opened);
         flow.bind(15, record.handshake);
+        flow.bind(16, record.local_interface);
         if (!run(writer_, flow, error)) {
             return false;
         }
@@ -381,6 +401,30 @@ bool SqliteStore::write_flows(const Report& report, int64_t device_key, int64_t 
         sqlite3_reset(overflow_prepared);
     }
     deltas.overflow += static_cast<int64_t>(report.overflow.size());
+    return write_interface_totals(report, device_key, time_ms, deltas, error);
+}
+
+bool SqliteStore::write_interface_totals(const Report& report, int64_t device_key, int64_t time_ms,
+                                         RowDeltas& deltas, std::string& error) {
+    if (!report.interface_totals) {
+        return true;
+    }
+    const InterfaceTotals& totals = *report.interface_totals;
+    VIGIL_STATEMENT(insert, writer_,
+                    "INSERT INTO interface_totals (device_key, time_ms, received_ms, bytes_in, "
+                    "bytes_out, packets_in, packets_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    error, return false);
+    insert.bind(1, device_key);
+    insert.bind(2, time_ms);
+    insert.bind(3, report.received_ms);
+    insert.bind(4, as_integer(totals.bytes_in));
+    insert.bind(5, as_integer(totals.bytes_out));
+    insert.bind(6, as_integer(totals.packets_in));
+    insert.bind(7, as_integer(totals.packets_out));
+    if (!run(writer_, insert, error)) {
+        return false;
+    }
+    ++deltas.interface_totals;
     return true;
 }
 
@@ -393,8 +437,9 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
                         "UPDATE devices SET system_json = ?2, system_received_ms = ?3 "
                         "WHERE device_key = ?1 AND coalesce(system_received_ms, ?3) <= ?3",
                         error, return false);
+        const std::string document = json::encode(*report.system);
         system.bind(1, device_key);
-        system.bind(2, json::encode(*report.system));
+        system.bind(2, document);
         system.bind(3, report.received_ms);
         if (!run(writer_, system, error)) {
             return false;
@@ -463,8 +508,9 @@ bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int6
                     "applied_config_version = ?5 "
                     "WHERE device_key = ?1 AND coalesce(status_received_ms, ?3) <= ?3",
                     error, return false);
+    const std::string document = json::encode(status);
     latest.bind(1, device_key);
-    latest.bind(2, json::encode(status));
+    latest.bind(2, document);
     latest.bind(3, report.received_ms);
     latest.bind(4, status.state);
     latest.bind(5, static_cast<int64_t>(status.config_version));
@@ -475,11 +521,13 @@ bool SqliteStore::add_row_counts(Connection& connection, const RowDeltas& deltas
                                  std::string& error) {
     VIGIL_STATEMENT(add, connection, "UPDATE row_counts SET rows = rows + ?2 WHERE name = ?1",
                     error, return false);
-    const std::pair<const char*, int64_t> changes[] = {{"messages", deltas.messages},
-                                                       {"flows", deltas.flows},
-                                                       {"flow_overflow", deltas.overflow},
-                                                       {"port_snapshots", deltas.port_snapshots},
-                                                       {"heartbeats", deltas.heartbeats}};
+    const std::pair<const char*, int64_t> changes[] = {
+        {"messages", deltas.messages},
+        {"flows", deltas.flows},
+        {"flow_overflow", deltas.overflow},
+        {"interface_totals", deltas.interface_totals},
+        {"port_snapshots", deltas.port_snapshots},
+        {"heartbeats", deltas.heartbeats}};
     for (const auto& change : changes) {
         if (change.second == 0) {
             continue;
@@ -576,9 +624,12 @@ Fetched<DevicePage> SqliteStore::list_devices(const DeviceFilter& filter) {
 Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuery& query) {
     Fetched<std::optional<DeviceDetail>> result;
     Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
     // One read transaction: the device row and its traffic are one snapshot.
     Transaction snapshot(*reader);
-    if (!reader || !snapshot.begin("BEGIN", result.error)) {
+    if (!snapshot.begin("BEGIN", result.error)) {
         return result;
     }
     VIGIL_STATEMENT(device, *reader,
@@ -649,6 +700,21 @@ bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
     traffic.packets_in = as_counter(totals.integer(3));
     traffic.packets_out = as_counter(totals.integer(4));
     traffic.overflow_bytes = as_counter(totals.integer(5));
+    VIGIL_STATEMENT(
+        interfaces, connection,
+        "SELECT coalesce(sum(bytes_in), 0), coalesce(sum(bytes_out), 0), "
+        "coalesce(sum(packets_in), 0), coalesce(sum(packets_out), 0) "
+        "FROM interface_totals WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3",
+        error, return false);
+    interfaces.bind(1, device_key);
+    interfaces.bind(2, query.from_ms);
+    interfaces.bind(3, query.to_ms);
+    if (interfaces.step() != SQLITE_ROW) {
+        error = connection.describe("interface totals");
+        return false;
+    }
+    traffic.interfaces = {as_counter(interfaces.integer(0)), as_counter(interfaces.integer(1)),
+                          as_counter(interfaces.integer(2)), as_counter(interfaces.integer(3))};
     VIGIL_STATEMENT(top, connection,
                     "SELECT remote, sum(bytes_in), sum(bytes_out), count(*) FROM flows "
                     "WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3 GROUP BY remote "
@@ -694,6 +760,7 @@ StoredFlow read_flow(const Statement& row) {
         flow.remote_opened = row.integer(13) != 0;
     }
     flow.handshake = row.text(14);
+    flow.local_interface = row.text(15);
     return stored;
 }
 
@@ -706,7 +773,7 @@ Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
     VIGIL_STATEMENT(list, *reader,
                     "SELECT id, time_ms, received_ms, window_duration_ms, local, remote, protocol, "
                     "local_port, remote_port, bytes_in, bytes_out, packets_in, packets_out, "
-                    "remote_opened, handshake FROM flows "
+                    "remote_opened, handshake, local_interface FROM flows "
                     "WHERE device_key = (SELECT device_key FROM devices WHERE id = ?1) "
                     "AND time_ms >= ?2 AND time_ms < ?3 AND (time_ms, id) > (?4, ?5) "
                     "ORDER BY time_ms, id LIMIT ?6",
@@ -1050,6 +1117,9 @@ constexpr RetainedTable kRetainedTables[] = {
     {"DELETE FROM flow_overflow WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
      "flow_overflow ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
      &RetentionResult::overflow, &RowDeltas::overflow},
+    {"DELETE FROM interface_totals WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
+     "interface_totals ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
+     &RetentionResult::interface_totals, &RowDeltas::interface_totals},
     {"DELETE FROM heartbeats WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
      "heartbeats ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
      &RetentionResult::heartbeats, &RowDeltas::heartbeats},
@@ -1104,6 +1174,7 @@ Fetched<StoreStats> SqliteStore::stats() {
                     "(SELECT rows FROM row_counts WHERE name = 'messages'), "
                     "(SELECT rows FROM row_counts WHERE name = 'flows'), "
                     "(SELECT rows FROM row_counts WHERE name = 'flow_overflow'), "
+                    "(SELECT rows FROM row_counts WHERE name = 'interface_totals'), "
                     "(SELECT rows FROM row_counts WHERE name = 'port_snapshots'), "
                     "(SELECT rows FROM row_counts WHERE name = 'heartbeats'), "
                     "(SELECT count(*) FROM alerts), "
@@ -1115,11 +1186,14 @@ Fetched<StoreStats> SqliteStore::stats() {
         return result;
     }
     StoreStats& stats = result.value;
-    uint64_t* const fields[] = {&stats.devices,  &stats.messages,       &stats.flows,
-                                &stats.overflow, &stats.port_snapshots, &stats.heartbeats,
-                                &stats.alerts,   &stats.open_alerts,    &stats.recommendations};
-    for (int i = 0; i < 9; ++i) {
-        *fields[i] = as_counter(counts.integer(i));
+    // In the order of the columns above.
+    uint64_t* const fields[] = {
+        &stats.devices,          &stats.messages,       &stats.flows,      &stats.overflow,
+        &stats.interface_totals, &stats.port_snapshots, &stats.heartbeats, &stats.alerts,
+        &stats.open_alerts,      &stats.recommendations};
+    int column = 0;
+    for (uint64_t* field : fields) {
+        *field = as_counter(counts.integer(column++));
     }
     stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
     return result;

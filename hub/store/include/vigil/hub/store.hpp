@@ -84,6 +84,8 @@ struct TrafficSummary {
     /// Bytes the agent could not itemise (overflow records), included in bytes_in/out above.
     uint64_t overflow_bytes = 0;
     std::vector<RemoteTotal> top_remotes;  ///< by bytes in + out, largest first
+    /// Sum of the device-level interface counts over the range (formats that report them).
+    InterfaceTotals interfaces;
 };
 
 struct DeviceDetail {
@@ -188,14 +190,15 @@ struct DesiredConfig {
 };
 
 struct RetentionResult {
-    uint64_t flows = 0, overflow = 0, messages = 0, heartbeats = 0, port_snapshots = 0;
+    uint64_t flows = 0, overflow = 0, interface_totals = 0, messages = 0, heartbeats = 0,
+             port_snapshots = 0;
     uint32_t chunks = 0;  ///< transactions used; ingest may commit between any two
     std::string error;
 };
 
 struct StoreStats {
-    uint64_t devices = 0, messages = 0, flows = 0, overflow = 0, port_snapshots = 0, heartbeats = 0,
-             alerts = 0, open_alerts = 0, recommendations = 0;
+    uint64_t devices = 0, messages = 0, flows = 0, overflow = 0, interface_totals = 0,
+             port_snapshots = 0, heartbeats = 0, alerts = 0, open_alerts = 0, recommendations = 0;
     uint64_t file_bytes = 0;  ///< on disk, the write-ahead log included
 };
 
@@ -238,7 +241,8 @@ class Store {
     virtual Fetched<std::optional<std::vector<uint8_t>>> load_detection_state(
         const std::string& device_id) = 0;
 
-    /// Deletes raw telemetry (flows, overflow, heartbeats, port snapshots, dedupe keys) received
+    /// Deletes raw telemetry (flows, overflow, interface totals, heartbeats, port snapshots, dedupe
+    /// keys) received
     /// before now_ms minus the retention, in short transactions so ingest keeps committing.
     virtual RetentionResult apply_retention(int64_t now_ms) = 0;
     virtual Fetched<StoreStats> stats() = 0;
