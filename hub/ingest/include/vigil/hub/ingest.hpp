@@ -1,0 +1,122 @@
+// The hub's subscription: every device message from the broker is decoded, written to the store
+// in batches, and acknowledged to the broker only after the store has committed it.
+//
+// At-least-once, end to end: the pipeline's MQTT session is persistent (fixed client id, clean
+// session off) and a message's PUBACK leaves only after Store::write_batch returned ok, so a hub
+// that dies, a store that fails or a broker that restarts gets the message again; the store skips
+// what it already holds (device_id, message_key). libmosquitto acknowledges before its callback
+// runs, so the pipeline uses Vigil's own MQTT client (device/mqtt) in its manual-ack mode.
+//
+// Nothing here assumes one worker: with share_group set, several hub processes split the
+// messages through a shared subscription ($share/<group>/...), each with its own client id.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "vigil/hub/decode.hpp"
+#include "vigil/hub/report.hpp"
+#include "vigil/hub/store.hpp"
+
+namespace vigil::hub {
+
+/// The decode step: vigil::hub::decode, or a stand-in in tests. It may throw; the message is
+/// then counted as a decode error and dropped.
+using DecodeFunction = std::function<DecodeOutcome(const Incoming&)>;
+using WriteFunction = std::function<WriteResult(const std::vector<Report>&)>;
+
+struct IngestSettings {
+    std::string host = "127.0.0.1";  ///< numeric IPv4
+    uint16_t port = 1883;
+    std::string username, password;
+    /// Fixed, so the broker keeps the session (and unacknowledged messages) across restarts.
+    /// Each worker sharing a subscription needs its own.
+    std::string client_id = "vigil-hub-ingest";
+    std::string share_group;      ///< non-empty: subscribe through $share/<group>/
+    size_t batch_messages = 500;  ///< commit when this many are held...
+    uint32_t batch_age_ms = 20;   ///< ...or when the oldest has waited this long
+    uint32_t retry_min_ms = 50;   ///< after a store failure; doubled per failure
+    uint32_t retry_max_ms = 5000;
+    uint32_t stop_timeout_ms = 10000;  ///< stop() gives up committing after this long
+    size_t max_message_bytes = 256 * 1024;
+    uint16_t keep_alive_s = 30;
+    std::function<void(const std::string&)> log;  ///< stderr when unset
+};
+
+/// Counters for the Prometheus export. Labels: format "vigil", "legacy-defender" or
+/// "aws-defender"; reason one of the decoder's reason:: codes.
+struct IngestMetrics {
+    /// Upper bounds (ms) of the receipt-to-commit latency buckets; a last bucket takes the rest.
+    static constexpr std::array<double, 13> kLatencyBucketsMs = {
+        1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+
+    std::map<std::string, uint64_t> ingested;  ///< committed messages per format (duplicates too)
+    std::map<std::pair<std::string, std::string>, uint64_t> rejected;  ///< (reason, format)
+    uint64_t decode_errors = 0;      ///< the decode function threw; the message is dropped
+    uint64_t duplicates = 0;         ///< reports the store already held
+    uint64_t store_failures = 0;     ///< write_batch calls that failed (the batch is retried)
+    uint64_t batches = 0;            ///< committed batches
+    uint64_t redelivered = 0;        ///< messages the broker flagged as possibly sent before
+    uint64_t responses_dropped = 0;  ///< responses that could not be sent (QoS 0)
+    /// Non-cumulative counts per bucket of kLatencyBucketsMs, then the overflow bucket.
+    std::array<uint64_t, kLatencyBucketsMs.size() + 1> latency_counts{};
+    double latency_sum_ms = 0;
+    uint64_t latency_count = 0;
+};
+
+class IngestPipeline {
+  public:
+    IngestPipeline(IngestSettings settings, DecodeFunction decode, Store& store);
+    IngestPipeline(IngestSettings settings, DecodeFunction decode, WriteFunction write);
+    ~IngestPipeline();
+    IngestPipeline(const IngestPipeline&) = delete;
+    IngestPipeline& operator=(const IngestPipeline&) = delete;
+
+    /// Starts the pipeline's thread, which connects (and reconnects) on its own.
+    void start();
+    /// Commits and acknowledges what the pipeline holds, then disconnects. Gives up after
+    /// stop_timeout_ms while the store keeps failing: the broker redelivers the rest.
+    void stop();
+
+    bool connected() const { return connected_.load(); }
+    /// The broker confirmed every subscription on the current connection.
+    bool subscribed() const { return subscribed_.load(); }
+    /// Why the broker refused or dropped the last connection ("" while it never did).
+    std::string last_error() const;
+    IngestMetrics metrics() const;
+
+  private:
+    struct Held;
+    struct Loop;
+
+    void run();
+    void log(const std::string& line) const;
+
+    IngestSettings settings_;
+    DecodeFunction decode_;
+    WriteFunction write_;
+    std::unique_ptr<Loop> loop_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> subscribed_{false};
+    mutable std::mutex mutex_;  // guards metrics_ and last_error_
+    IngestMetrics metrics_;
+    std::string last_error_;
+};
+
+/// The device id in a topic the broker authorised: devices/{id}/messages/events/... or
+/// $aws/things/{id}/defender/metrics/...; "" when the topic is neither or the id is invalid.
+std::string device_id_from_topic(const std::string& topic);
+
+}  // namespace vigil::hub

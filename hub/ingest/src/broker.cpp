@@ -1,0 +1,761 @@
+#include "vigil/hub/broker.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "device_id.hpp"
+
+namespace vigil::hub {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kAdminUser = "vigil-admin";
+constexpr const char* kIngestUser = "vigil-ingest";
+constexpr const char* kControlTopic = "$CONTROL/dynamic-security/v1";
+constexpr const char* kResponseTopic = "$CONTROL/dynamic-security/v1/response";
+
+int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string base64(const unsigned char* data, size_t length) {
+    std::string out(4 * ((length + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
+                                  static_cast<int>(length));
+    out.resize(static_cast<size_t>(n));
+    return out;
+}
+
+// 256 random bits as URL-safe text: a password nobody types.
+std::string random_secret() {
+    unsigned char bytes[32];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+        return "";
+    }
+    std::string s = base64(bytes, sizeof bytes);
+    for (char& c : s) {
+        c = c == '+' ? '-' : c == '/' ? '_' : c;
+    }
+    while (!s.empty() && s.back() == '=') {
+        s.pop_back();
+    }
+    return s;
+}
+
+// A client entry of the dynamic-security file: PBKDF2-HMAC-SHA512 over a 12-byte salt, the
+// scheme and the 101 iterations `mosquitto_ctrl dynsec init` writes (the secrets are random, so
+// stretching adds nothing).
+json dynsec_client(const std::string& username, const std::string& password,
+                   const std::string& role) {
+    unsigned char salt[12];
+    unsigned char hash[64];
+    const int iterations = 101;
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, sizeof salt,
+                          iterations, EVP_sha512(), sizeof hash, hash) != 1) {
+        return json();
+    }
+    return json{{"username", username},
+                {"password", base64(hash, sizeof hash)},
+                {"salt", base64(salt, sizeof salt)},
+                {"iterations", iterations},
+                {"roles", json::array({json{{"rolename", role}}})}};
+}
+
+json acl(const char* type, const std::string& topic, bool allow = true, int priority = 0) {
+    return json{{"acltype", type}, {"topic", topic}, {"allow", allow}, {"priority", priority}};
+}
+
+// The hub's two accounts: the administrator of the plugin, and ingest, which reads every
+// device's messages and writes configs and AWS responses. Shared subscriptions ($share/...)
+// let several hub workers split the ingest.
+json initial_dynsec(const std::string& admin_password, const std::string& ingest_password) {
+    json admin_acls = json::array({acl("publishClientSend", "$CONTROL/dynamic-security/#"),
+                                   acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
+                                   acl("subscribePattern", "$CONTROL/dynamic-security/#")});
+    json ingest_acls = json::array();
+    for (const char* filter : {"devices/+/messages/events/#", "$aws/things/+/defender/metrics/+"}) {
+        ingest_acls.push_back(acl("subscribePattern", filter));
+        ingest_acls.push_back(acl("subscribePattern", std::string("$share/+/") + filter));
+        ingest_acls.push_back(acl("unsubscribePattern", filter));
+        ingest_acls.push_back(acl("unsubscribePattern", std::string("$share/+/") + filter));
+    }
+    ingest_acls.push_back(acl("publishClientSend", "devices/+/config/#"));
+    ingest_acls.push_back(acl("publishClientSend", "$aws/things/+/defender/metrics/+/accepted"));
+    ingest_acls.push_back(acl("publishClientSend", "$aws/things/+/defender/metrics/+/rejected"));
+    return json{
+        {"defaultACLAccess",
+         {{"publishClientSend", false},
+          {"publishClientReceive", true},
+          {"subscribe", false},
+          {"unsubscribe", true}}},
+        {"clients", json::array({dynsec_client(kAdminUser, admin_password, kAdminUser),
+                                 dynsec_client(kIngestUser, ingest_password, kIngestUser)})},
+        {"groups", json::array()},
+        {"roles", json::array({json{{"rolename", kAdminUser}, {"acls", admin_acls}},
+                               json{{"rolename", kIngestUser}, {"acls", ingest_acls}}})}};
+}
+
+std::string device_role(const std::string& id) {
+    return "vigil-device:" + id;
+}
+
+// The device's own topics. mosquitto 2.0.11's plugin does not substitute %u or %c in ACL topics
+// (checked: a pattern role denied the device its own topic), so each device gets a role naming
+// its id.
+json device_acl_commands(const std::string& id) {
+    const std::string role = device_role(id);
+    const std::string aws = "$aws/things/" + id + "/defender/metrics/";
+    json commands = json::array({json{{"command", "createRole"}, {"rolename", role}}});
+    const json acls[] = {
+        acl("publishClientSend", "devices/" + id + "/#"),
+        // Configs come from the hub only; a device must not write its own.
+        acl("publishClientSend", "devices/" + id + "/config/#", false, 1),
+        acl("publishClientSend", aws + "+"),
+        acl("subscribePattern", "devices/" + id + "/config/#"),
+        acl("subscribePattern", aws + "+/accepted"),
+        acl("subscribePattern", aws + "+/rejected"),
+    };
+    for (json a : acls) {
+        a["command"] = "addRoleACL";
+        a["rolename"] = role;
+        commands.push_back(a);
+    }
+    commands.push_back(json{{"command", "addClientRole"}, {"username", id}, {"rolename", role}});
+    return commands;
+}
+
+// Runs a program (never a shell) and waits; true when it exits 0.
+bool run(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const std::string& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        return false;
+    }
+    if (pid == 0) {
+        const int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 1);
+        dup2(null_fd, 2);
+        execvp(argv[0], argv.data());
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool write_private(const std::string& path, const std::string& content) {
+    const std::string tmp = path + ".tmp";
+    const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return false;
+    }
+    const bool ok =
+        write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+        fsync(fd) == 0;
+    close(fd);
+    return ok && rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// A key and a certificate signed by the hub's CA, with the openssl command line (OpenSSL 3's
+// `req -x509 -CA` signs in one step).
+bool issue_certificate(const std::string& pki, const std::string& subject_cn,
+                       const std::string& extensions_san, bool server, const std::string& key,
+                       const std::string& cert) {
+    std::vector<std::string> args = {
+        "openssl",
+        "req",
+        "-x509",
+        "-CA",
+        pki + "/ca.crt",
+        "-CAkey",
+        pki + "/ca.key",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "825",
+        "-subj",
+        "/CN=" + subject_cn,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        server ? "extendedKeyUsage=serverAuth" : "extendedKeyUsage=clientAuth"};
+    if (!extensions_san.empty()) {
+        args.push_back("-addext");
+        args.push_back("subjectAltName=" + extensions_san);
+    }
+    return run(args);
+}
+
+bool port_listening(const std::string& host, uint16_t port) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+}  // namespace
+
+Broker::Broker(BrokerSettings settings) : settings_(std::move(settings)) {
+    broker_dir_ = settings_.data_dir + "/broker";
+    pki_dir_ = settings_.data_dir + "/pki";
+}
+
+Broker::~Broker() {
+    stop();
+}
+
+void Broker::log(const std::string& line) const {
+    if (settings_.log) {
+        settings_.log(line);
+    } else {
+        std::fprintf(stderr, "vigil-hub broker: %s\n", line.c_str());
+    }
+}
+
+BrokerResult Broker::start() {
+    if (!embedded()) {
+        const std::string prefix = "mqtt://";
+        const size_t colon = settings_.url.rfind(':');
+        if (settings_.url.rfind(prefix, 0) != 0 || colon == std::string::npos ||
+            colon < prefix.size()) {
+            return {"broker url must be mqtt://<IPv4 address>:<port>: " + settings_.url};
+        }
+        host_ = settings_.url.substr(prefix.size(), colon - prefix.size());
+        const int port = std::atoi(settings_.url.c_str() + colon + 1);
+        in_addr probe{};
+        if (port <= 0 || port > 65535 || inet_pton(AF_INET, host_.c_str(), &probe) != 1) {
+            return {"broker url must be mqtt://<IPv4 address>:<port>: " + settings_.url};
+        }
+        port_ = static_cast<uint16_t>(port);
+        ingest_password_ = settings_.ingest_password;
+        admin_password_ = settings_.admin_password;
+        return {};
+    }
+    port_ = settings_.port;
+    BrokerResult r = prepare_files();
+    if (!r.ok()) {
+        return r;
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = false;
+    }
+    // The supervisor thread starts mosquitto itself: the child's PR_SET_PDEATHSIG is tied to the
+    // thread that forked it, and this one lives exactly as long as the supervision.
+    std::promise<BrokerResult> first;
+    std::future<BrokerResult> started = first.get_future();
+    supervisor_ = std::thread([this, first = std::move(first)]() mutable {
+        BrokerResult s = spawn();
+        if (s.ok() && !wait_listening(10000)) {
+            s.error = "mosquitto did not listen on 127.0.0.1:" + std::to_string(port_) + " (see " +
+                      broker_dir_ + "/mosquitto.log)";
+            if (pid_ > 0) {
+                kill(pid_, SIGKILL);
+                waitpid(pid_, nullptr, 0);
+                pid_ = -1;
+            }
+        }
+        const bool ok = s.ok();
+        first.set_value(std::move(s));
+        if (ok) {
+            supervise();
+        }
+    });
+    r = started.get();
+    if (!r.ok()) {
+        stop();
+    }
+    return r;
+}
+
+BrokerResult Broker::prepare_files() {
+    std::error_code ec;
+    fs::create_directories(broker_dir_ + "/persist", ec);
+    fs::create_directories(pki_dir_, ec);
+    if (ec) {
+        return {"cannot create " + broker_dir_ + ": " + ec.message()};
+    }
+    chmod(pki_dir_.c_str(), 0700);
+    BrokerResult r = load_or_create_accounts();
+    if (!r.ok()) {
+        return r;
+    }
+    if (settings_.tls) {
+        const std::string ca_key = pki_dir_ + "/ca.key", ca_crt = pki_dir_ + "/ca.crt";
+        if (!fs::exists(ca_crt) && !run({"openssl",
+                                         "req",
+                                         "-x509",
+                                         "-newkey",
+                                         "ec",
+                                         "-pkeyopt",
+                                         "ec_paramgen_curve:prime256v1",
+                                         "-nodes",
+                                         "-keyout",
+                                         ca_key,
+                                         "-out",
+                                         ca_crt,
+                                         "-days",
+                                         "3650",
+                                         "-subj",
+                                         "/CN=Vigil hub CA",
+                                         "-addext",
+                                         "basicConstraints=critical,CA:TRUE",
+                                         "-addext",
+                                         "keyUsage=critical,keyCertSign,cRLSign"})) {
+            return {"openssl could not create the hub's CA in " + pki_dir_};
+        }
+        std::string san;
+        for (const std::string& name : settings_.tls_names) {
+            san += (san.empty() ? "" : ",") + name;
+        }
+        // Re-issued at every start, so a change of tls_names takes effect.
+        if (!issue_certificate(pki_dir_, "vigil-hub", san, true, broker_dir_ + "/server.key",
+                               broker_dir_ + "/server.crt")) {
+            return {"openssl could not issue the broker's server certificate"};
+        }
+        fs::copy_file(ca_crt, broker_dir_ + "/ca.crt", fs::copy_options::overwrite_existing, ec);
+    }
+    r = write_config();
+    if (!r.ok()) {
+        return r;
+    }
+    // Started as root, mosquitto switches to its own user, which must own its files.
+    if (geteuid() == 0) {
+        if (const passwd* pw = getpwnam("mosquitto")) {
+            mosquitto_user_ = "mosquitto";
+            for (const auto& entry : fs::recursive_directory_iterator(broker_dir_)) {
+                (void)chown(entry.path().c_str(), pw->pw_uid, pw->pw_gid);
+            }
+            (void)chown(broker_dir_.c_str(), pw->pw_uid, pw->pw_gid);
+            // Traversable, so the broker reaches its own directory below the data directory.
+            chmod(settings_.data_dir.c_str(), 0711);
+        } else {
+            mosquitto_user_ = "root";
+        }
+        return write_config();
+    }
+    return {};
+}
+
+BrokerResult Broker::load_or_create_accounts() {
+    const std::string accounts = settings_.data_dir + "/broker-credentials.json";
+    const std::string dynsec = broker_dir_ + "/dynamic-security.json";
+    if (fs::exists(accounts)) {
+        const json j = json::parse(read_file(accounts), nullptr, false);
+        if (j.is_discarded() || !j.contains("admin") || !j.contains("ingest")) {
+            return {accounts + " is damaged"};
+        }
+        admin_password_ = j["admin"].get<std::string>();
+        ingest_password_ = j["ingest"].get<std::string>();
+    } else {
+        if (fs::exists(dynsec)) {
+            return {accounts + " is missing while " + dynsec +
+                    " exists: the hub cannot administer its broker (remove the broker directory "
+                    "to start over and enrol every device again)"};
+        }
+        admin_password_ = random_secret();
+        ingest_password_ = random_secret();
+        if (admin_password_.empty() || ingest_password_.empty() ||
+            !write_private(accounts,
+                           json{{"admin", admin_password_}, {"ingest", ingest_password_}}.dump())) {
+            return {"cannot write " + accounts};
+        }
+    }
+    if (!fs::exists(dynsec) &&
+        !write_private(dynsec, initial_dynsec(admin_password_, ingest_password_).dump(1, '\t'))) {
+        return {"cannot write " + dynsec};
+    }
+    return {};
+}
+
+BrokerResult Broker::write_config() const {
+    std::ostringstream c;
+    c << "# Written by vigil-hub at every start of its broker; edits here are lost.\n"
+      << "per_listener_settings false\n"
+      << "allow_anonymous false\n"
+      << "plugin " << settings_.dynsec_plugin << "\n"
+      << "plugin_opt_config_file " << broker_dir_ << "/dynamic-security.json\n"
+      << "persistence true\n"
+      << "persistence_location " << broker_dir_ << "/persist/\n"
+      << "autosave_interval " << settings_.autosave_interval_s << "\n"
+      << "max_inflight_messages " << settings_.max_inflight_messages << "\n"
+      << "max_queued_messages " << settings_.max_queued_messages << "\n"
+      << "max_packet_size " << settings_.max_packet_bytes << "\n"
+      << "set_tcp_nodelay true\n"
+      << "log_dest file " << broker_dir_ << "/mosquitto.log\n"
+      << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
+    if (!mosquitto_user_.empty()) {
+        c << "user " << mosquitto_user_ << "\n";
+    }
+    c << "listener " << port_ << " 127.0.0.1\n";
+    if (settings_.tls) {
+        c << "listener " << settings_.tls_port;
+        if (!settings_.tls_address.empty()) {
+            c << " " << settings_.tls_address;
+        }
+        c << "\ncafile " << broker_dir_ << "/ca.crt\n"
+          << "certfile " << broker_dir_ << "/server.crt\n"
+          << "keyfile " << broker_dir_ << "/server.key\n"
+          << "require_certificate true\n";
+    }
+    std::ofstream out(broker_dir_ + "/mosquitto.conf", std::ios::trunc);
+    out << c.str();
+    out.close();
+    if (!out) {
+        return {"cannot write " + broker_dir_ + "/mosquitto.conf"};
+    }
+    return {};
+}
+
+BrokerResult Broker::spawn() {
+    const std::string conf = broker_dir_ + "/mosquitto.conf";
+    const std::string logfile = broker_dir_ + "/mosquitto.out";
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) {
+        return {"fork failed"};
+    }
+    if (pid == 0) {
+        // Only async-signal-safe calls between fork and exec: the hub has other threads.
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) {
+            _exit(1);  // the hub died before prctl took effect
+        }
+        const int out = open(logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(out, 1);
+        dup2(out, 2);
+        execl(settings_.mosquitto.c_str(), settings_.mosquitto.c_str(), "-c", conf.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    pid_ = pid;
+    log("mosquitto started, pid " + std::to_string(pid));
+    return {};
+}
+
+bool Broker::wait_listening(uint32_t timeout_ms) {
+    const int64_t deadline = steady_ms() + timeout_ms;
+    while (steady_ms() < deadline) {
+        if (port_listening(host_, port_)) {
+            return true;
+        }
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return false;
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (wake_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stopping_; })) {
+            return false;
+        }
+    }
+    return false;
+}
+
+void Broker::supervise() {
+    uint32_t backoff = settings_.restart_backoff_min_ms;
+    int64_t started_ms = steady_ms();
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            if (wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; })) {
+                break;
+            }
+        }
+        const pid_t pid = pid_;
+        int status = 0;
+        if (pid > 0 && waitpid(pid, &status, WNOHANG) != pid) {
+            continue;  // still running
+        }
+        pid_ = -1;
+        if (pid > 0) {
+            log(WIFSIGNALED(status)
+                    ? "mosquitto killed by signal " + std::to_string(WTERMSIG(status))
+                    : "mosquitto exited with status " + std::to_string(WEXITSTATUS(status)));
+        }
+        // A broker that ran for a minute had a good start: the next failure starts afresh.
+        if (steady_ms() - started_ms > 60000) {
+            backoff = settings_.restart_backoff_min_ms;
+        }
+        log("restarting mosquitto in " + std::to_string(backoff) + " ms");
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            if (wake_.wait_for(lock, std::chrono::milliseconds(backoff),
+                               [this] { return stopping_; })) {
+                break;
+            }
+        }
+        backoff = std::min(settings_.restart_backoff_max_ms, backoff * 2);
+        started_ms = steady_ms();
+        if (spawn().ok()) {
+            ++restarts_;
+            if (!wait_listening(10000)) {
+                log("restarted mosquitto does not listen");
+            }
+        }
+    }
+    const pid_t pid = pid_;
+    if (pid > 0) {
+        // SIGTERM: mosquitto saves its sessions and queues on the way out.
+        kill(pid, SIGTERM);
+        int status = 0;
+        const int64_t deadline = steady_ms() + 10000;
+        while (waitpid(pid, &status, WNOHANG) == 0) {
+            if (steady_ms() > deadline) {
+                log("mosquitto ignored SIGTERM; killing it");
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        pid_ = -1;
+        log("mosquitto stopped");
+    }
+}
+
+void Broker::stop() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (supervisor_.joinable()) {
+        supervisor_.join();
+    }
+}
+
+BrokerEndpoint Broker::ingest_endpoint() const {
+    return BrokerEndpoint{host_, port_, embedded() ? kIngestUser : settings_.ingest_username,
+                          ingest_password_};
+}
+
+std::string Broker::ca_pem() const {
+    return settings_.tls ? read_file(pki_dir_ + "/ca.crt") : std::string();
+}
+
+namespace {
+
+struct AdminExchange {
+    std::string correlation;
+    bool subscribed = false;
+    bool answered = false;
+    std::string response;
+};
+
+void admin_on_subscribe(mosquitto*, void* context, int, int, const int*) {
+    static_cast<AdminExchange*>(context)->subscribed = true;
+}
+
+void admin_on_message(mosquitto*, void* context, const mosquitto_message* message) {
+    auto* x = static_cast<AdminExchange*>(context);
+    const std::string payload(static_cast<const char*>(message->payload),
+                              static_cast<size_t>(message->payloadlen));
+    // Other administrators may share the response topic: keep only our own answer.
+    if (payload.find(x->correlation) != std::string::npos) {
+        x->response = payload;
+        x->answered = true;
+    }
+}
+
+}  // namespace
+
+// One request to the dynamic-security plugin over a short-lived libmosquitto connection;
+// enrolment is rare, and a fresh connection survives broker restarts without any state.
+BrokerResult Broker::admin(const std::string& commands_json, std::vector<std::string>* errors) {
+    static std::once_flag init;
+    std::call_once(init, [] { mosquitto_lib_init(); });
+    const std::string user = embedded() ? kAdminUser : settings_.admin_username;
+    if (user.empty()) {
+        return {"no broker administrator is configured"};
+    }
+    json request = json::parse(commands_json);
+    AdminExchange x;
+    x.correlation = random_secret();
+    for (size_t i = 0; i < request["commands"].size(); ++i) {
+        request["commands"][i]["correlationData"] = x.correlation + "-" + std::to_string(i);
+    }
+    mosquitto* m = mosquitto_new(nullptr, true, &x);
+    if (m == nullptr) {
+        return {"mosquitto_new failed"};
+    }
+    mosquitto_subscribe_callback_set(m, admin_on_subscribe);
+    mosquitto_message_callback_set(m, admin_on_message);
+    mosquitto_username_pw_set(m, user.c_str(), admin_password_.c_str());
+    BrokerResult result;
+    const int64_t deadline = steady_ms() + 5000;
+    auto pump_until = [&](const bool& flag) {
+        while (!flag && steady_ms() < deadline) {
+            if (mosquitto_loop(m, 20, 1) != MOSQ_ERR_SUCCESS) {
+                return false;
+            }
+        }
+        return flag;
+    };
+    const std::string body = request.dump();
+    if (mosquitto_connect(m, host_.c_str(), port_, 30) != MOSQ_ERR_SUCCESS) {
+        result.error = "cannot connect to the broker's administration";
+    } else if (mosquitto_subscribe(m, nullptr, kResponseTopic, 1) != MOSQ_ERR_SUCCESS ||
+               !pump_until(x.subscribed)) {
+        result.error = "broker refused the administration subscription";
+    } else if (mosquitto_publish(m, nullptr, kControlTopic, static_cast<int>(body.size()),
+                                 body.data(), 1, false) != MOSQ_ERR_SUCCESS ||
+               !pump_until(x.answered)) {
+        result.error = "no answer from the broker's dynamic-security plugin";
+    }
+    mosquitto_disconnect(m);
+    mosquitto_destroy(m);
+    if (!result.ok()) {
+        return result;
+    }
+    const json answer = json::parse(x.response, nullptr, false);
+    if (answer.is_discarded() || !answer.contains("responses")) {
+        return {"malformed answer from the dynamic-security plugin"};
+    }
+    for (const json& r : answer["responses"]) {
+        errors->push_back(r.contains("error") ? r["error"].get<std::string>() : std::string());
+    }
+    return {};
+}
+
+Enrolled Broker::add_device(const std::string& device_id) {
+    Enrolled out;
+    if (!ingest_detail::device_id_ok(device_id)) {
+        out.error = "invalid device id (1-127 of A-Z a-z 0-9 - . _ :)";
+        return out;
+    }
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    DeviceCredentials& c = out.credentials;
+    c.device_id = c.username = c.client_id = device_id;
+    c.password = random_secret();
+    json create{{"command", "createClient"},
+                {"username", device_id},
+                {"password", c.password},
+                {"textName", "Vigil device"}};
+    if (settings_.bind_client_id) {
+        create["clientid"] = device_id;
+    }
+    std::vector<std::string> errors;
+    BrokerResult r = admin(json{{"commands", json::array({create})}}.dump(), &errors);
+    if (!r.ok() || errors.empty() || !errors[0].empty()) {
+        out.error =
+            r.ok() ? "cannot enrol " + device_id + ": " + (errors.empty() ? "no answer" : errors[0])
+                   : r.error;
+        return out;
+    }
+    // A role left over from an interrupted revocation goes first, so the new one starts clean.
+    json commands =
+        json::array({json{{"command", "deleteRole"}, {"rolename", device_role(device_id)}}});
+    for (const json& command : device_acl_commands(device_id)) {
+        commands.push_back(command);
+    }
+    errors.clear();
+    r = admin(json{{"commands", commands}}.dump(), &errors);
+    for (size_t i = 1; r.ok() && i < errors.size(); ++i) {
+        if (!errors[i].empty()) {
+            r.error = errors[i];
+        }
+    }
+    if (!r.ok()) {
+        std::vector<std::string> ignored;
+        (void)admin(
+            json{{"commands",
+                  json::array({json{{"command", "deleteClient"}, {"username", device_id}}})}}
+                .dump(),
+            &ignored);
+        out.error = "cannot set the access rules of " + device_id + ": " + r.error;
+        return out;
+    }
+    if (settings_.tls) {
+        const std::string key = pki_dir_ + "/" + device_id + ".key.tmp";
+        const std::string cert = pki_dir_ + "/" + device_id + ".crt.tmp";
+        const bool issued = issue_certificate(pki_dir_, device_id, "", false, key, cert);
+        c.key_pem = read_file(key);
+        c.cert_pem = read_file(cert);
+        c.ca_pem = ca_pem();
+        std::error_code ec;
+        fs::remove(key, ec);
+        fs::remove(cert, ec);
+        if (!issued) {
+            (void)revoke_locked(device_id);
+            out.error = "openssl could not issue the certificate of " + device_id;
+        }
+    }
+    return out;
+}
+
+BrokerResult Broker::revoke_device(const std::string& device_id) {
+    if (!ingest_detail::device_id_ok(device_id)) {
+        return {"invalid device id"};
+    }
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    return revoke_locked(device_id);
+}
+
+BrokerResult Broker::revoke_locked(const std::string& device_id) {
+    std::vector<std::string> errors;
+    // deleteClient disconnects the device if it is connected.
+    BrokerResult r = admin(
+        json{{"commands",
+              json::array({json{{"command", "deleteClient"}, {"username", device_id}},
+                           json{{"command", "deleteRole"}, {"rolename", device_role(device_id)}}})}}
+            .dump(),
+        &errors);
+    if (!r.ok()) {
+        return r;
+    }
+    if (errors.empty() || !errors[0].empty()) {
+        return {"cannot revoke " + device_id + ": " + (errors.empty() ? "no answer" : errors[0])};
+    }
+    return {};
+}
+
+}  // namespace vigil::hub

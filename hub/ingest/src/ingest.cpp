@@ -1,0 +1,384 @@
+#include "vigil/hub/ingest.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <exception>
+
+#include "device_id.hpp"
+#include "vigil/mqtt/client.h"
+#include "vigil/mqtt/posix_transport.h"
+
+namespace vigil::hub {
+
+namespace {
+
+constexpr const char* kEventsFilter = "devices/+/messages/events/#";
+constexpr const char* kAwsFilter = "$aws/things/+/defender/metrics/+";
+// Room for the topic and MQTT headers around the largest payload.
+constexpr size_t kHeaderRoom = 64 * 1024;
+// PUBACKs and responses; a batch of 500 acknowledgements takes 2 KB.
+constexpr size_t kSendBufferBytes = 256 * 1024;
+
+int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The client's clock is a free-running 32-bit millisecond counter.
+uint32_t client_ms() {
+    return static_cast<uint32_t>(steady_ms());
+}
+
+std::string segment(const std::string& topic, size_t begin) {
+    const size_t end = topic.find('/', begin);
+    return topic.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+}  // namespace
+
+std::string device_id_from_topic(const std::string& topic) {
+    static const std::string events = "devices/";
+    static const std::string aws = "$aws/things/";
+    std::string id;
+    if (topic.rfind(events, 0) == 0) {
+        id = segment(topic, events.size());
+        if (topic.compare(events.size() + id.size(), 17, "/messages/events/") != 0) {
+            return "";
+        }
+    } else if (topic.rfind(aws, 0) == 0) {
+        id = segment(topic, aws.size());
+        if (topic.compare(aws.size() + id.size(), 17, "/defender/metrics") != 0) {
+            return "";
+        }
+    }
+    return ingest_detail::device_id_ok(id) ? id : "";
+}
+
+struct IngestPipeline::Held {
+    uint16_t packet_id = 0;  // 0: QoS 0, nothing to acknowledge
+    uint32_t connection = 0;
+    int64_t receipt_ms = 0;  // steady clock, for the latency
+    std::optional<Report> report;
+    std::optional<Response> response;
+};
+
+// Everything the pipeline's thread owns.
+struct IngestPipeline::Loop {
+    explicit Loop(IngestPipeline& p)
+        : pipeline(p),
+          rx(p.settings_.max_message_bytes + kHeaderRoom),
+          tx(kSendBufferBytes),
+          events_topic(p.settings_.share_group.empty()
+                           ? std::string(kEventsFilter)
+                           : "$share/" + p.settings_.share_group + "/" + kEventsFilter),
+          aws_topic(p.settings_.share_group.empty()
+                        ? std::string(kAwsFilter)
+                        : "$share/" + p.settings_.share_group + "/" + kAwsFilter) {}
+
+    static void on_publish(void* context, const mqtt::IncomingPublish& message) {
+        static_cast<Loop*>(context)->receive(message);
+    }
+
+    void receive(const mqtt::IncomingPublish& m);
+    void commit(bool stopping);
+    void send_acks();
+    void log(const std::string& line) const { pipeline.log(line); }
+
+    IngestPipeline& pipeline;
+    std::vector<uint8_t> rx, tx;
+    std::string events_topic, aws_topic;
+    mqtt::PosixSocket socket;
+    mqtt::Client client;
+    std::vector<Held> held;
+    int64_t oldest_ms = 0;
+    int64_t retry_at_ms = 0;
+    uint32_t retry_ms = 0;
+    std::deque<std::pair<uint16_t, uint32_t>> acks;  // (packet id, connection) to send
+};
+
+void IngestPipeline::log(const std::string& line) const {
+    if (settings_.log) {
+        settings_.log(line);
+    } else {
+        std::fprintf(stderr, "vigil-hub ingest: %s\n", line.c_str());
+    }
+}
+
+void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
+    Incoming incoming;
+    incoming.topic.assign(m.topic, m.topic_length);
+    incoming.payload.assign(m.payload, m.payload + m.payload_length);
+    incoming.received_ms = wall_ms();
+    Held h;
+    h.packet_id = m.packet_id;
+    h.connection = m.connection;
+    h.receipt_ms = steady_ms();
+    const std::string device = device_id_from_topic(incoming.topic);
+    DecodeOutcome d;
+    bool threw = false;
+    try {
+        d = pipeline.decode_(incoming);
+    } catch (const std::exception& e) {
+        threw = true;
+        d = DecodeOutcome{};
+        d.detail = e.what();
+    }
+    if (d.ok && device.empty()) {
+        // Only a subscription this pipeline did not make could deliver such a topic.
+        d.ok = false;
+        d.reason = reason::kBadDeviceId;
+        d.detail = "no device id in " + incoming.topic;
+        d.response.reset();
+    }
+    {
+        std::lock_guard<std::mutex> lock(pipeline.mutex_);
+        IngestMetrics& metrics = pipeline.metrics_;
+        metrics.redelivered += m.dup ? 1 : 0;
+        if (threw) {
+            ++metrics.decode_errors;
+        } else if (!d.ok) {
+            // The decoders set the format on failure too (from the topic).
+            ++metrics.rejected[{d.reason, to_string(d.report.format)}];
+        }
+    }
+    if (d.ok) {
+        // The device is the one the broker let publish on this topic, whatever the payload says.
+        d.report.device_id = device;
+        d.report.received_ms = incoming.received_ms;
+        if (d.report.payload_bytes == 0) {
+            d.report.payload_bytes = static_cast<uint32_t>(incoming.payload.size());
+        }
+        h.report = std::move(d.report);
+    } else if (!d.detail.empty()) {
+        log("rejected a message on " + incoming.topic + ": " + d.reason + " " + d.detail);
+    }
+    // A rejected message is acknowledged with its batch too: redelivering it cannot help.
+    h.response = std::move(d.response);
+    if (held.empty()) {
+        oldest_ms = h.receipt_ms;
+    }
+    held.push_back(std::move(h));
+}
+
+void IngestPipeline::Loop::commit(bool stopping) {
+    std::vector<Report> reports;
+    for (const Held& h : held) {
+        if (h.report) {
+            reports.push_back(*h.report);
+        }
+    }
+    WriteResult written;
+    if (reports.empty()) {
+        written.ok = true;
+    } else {
+        try {
+            written = pipeline.write_(reports);
+        } catch (const std::exception& e) {
+            written.ok = false;
+            written.error = e.what();
+        }
+    }
+    const int64_t now = steady_ms();
+    if (!written.ok) {
+        // Nothing is acknowledged: the batch stays held (and keeps growing) until a retry
+        // commits it, or the broker redelivers it to whoever runs next.
+        const IngestSettings& s = pipeline.settings_;
+        retry_ms = retry_ms == 0 ? s.retry_min_ms : std::min(s.retry_max_ms, retry_ms * 2);
+        retry_at_ms = now + retry_ms;
+        {
+            std::lock_guard<std::mutex> lock(pipeline.mutex_);
+            ++pipeline.metrics_.store_failures;
+        }
+        log("store failed (" + written.error + "), " + std::to_string(held.size()) +
+            " messages held; retrying in " + std::to_string(retry_ms) + " ms" +
+            (stopping ? " (stopping)" : ""));
+        return;
+    }
+    retry_ms = 0;
+    {
+        std::lock_guard<std::mutex> lock(pipeline.mutex_);
+        IngestMetrics& metrics = pipeline.metrics_;
+        metrics.duplicates += written.duplicates;
+        ++metrics.batches;
+        for (const Held& h : held) {
+            if (h.report) {
+                ++metrics.ingested[to_string(h.report->format)];
+            }
+            const double latency = static_cast<double>(now - h.receipt_ms);
+            const auto& bounds = IngestMetrics::kLatencyBucketsMs;
+            const size_t bucket =
+                std::lower_bound(bounds.begin(), bounds.end(), latency) - bounds.begin();
+            ++metrics.latency_counts[bucket];
+            metrics.latency_sum_ms += latency;
+            ++metrics.latency_count;
+        }
+    }
+    for (const Held& h : held) {
+        if (h.packet_id != 0) {
+            acks.emplace_back(h.packet_id, h.connection);
+        }
+    }
+    send_acks();
+    uint64_t dropped = 0;
+    for (const Held& h : held) {
+        if (h.response) {
+            const Response& r = *h.response;
+            if (client.publish(r.topic.c_str(), nullptr, r.payload.data(), r.payload.size(), 0) !=
+                mqtt::Status::Ok) {
+                ++dropped;
+            }
+        }
+    }
+    if (dropped > 0) {
+        std::lock_guard<std::mutex> lock(pipeline.mutex_);
+        pipeline.metrics_.responses_dropped += dropped;
+    }
+    held.clear();
+}
+
+void IngestPipeline::Loop::send_acks() {
+    while (!acks.empty()) {
+        const mqtt::Status s = client.ack(acks.front().first, acks.front().second);
+        if (s == mqtt::Status::Busy) {
+            return;  // the send buffer drains in process(); the rest goes next time
+        }
+        // Ok, or the message came on a connection that has ended: the broker redelivers it on
+        // the new one, and the store skips it as a duplicate.
+        acks.pop_front();
+    }
+}
+
+IngestPipeline::IngestPipeline(IngestSettings settings, DecodeFunction decode, Store& store)
+    : IngestPipeline(
+          std::move(settings), std::move(decode),
+          [&store](const std::vector<Report>& reports) { return store.write_batch(reports); }) {}
+
+IngestPipeline::IngestPipeline(IngestSettings settings, DecodeFunction decode, WriteFunction write)
+    : settings_(std::move(settings)), decode_(std::move(decode)), write_(std::move(write)) {}
+
+IngestPipeline::~IngestPipeline() {
+    stop();
+}
+
+void IngestPipeline::start() {
+    if (thread_.joinable()) {
+        return;
+    }
+    stop_ = false;
+    loop_ = std::make_unique<Loop>(*this);
+    thread_ = std::thread([this] { run(); });
+}
+
+void IngestPipeline::stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+std::string IngestPipeline::last_error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_error_;
+}
+
+IngestMetrics IngestPipeline::metrics() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return metrics_;
+}
+
+void IngestPipeline::run() {
+    Loop& loop = *loop_;
+    const mqtt::Storage storage{
+        loop.rx.data(), loop.rx.size(), loop.tx.data(), loop.tx.size(), nullptr, 0, nullptr, 0};
+    mqtt::Settings s;
+    s.host = settings_.host.c_str();
+    s.port = settings_.port;
+    s.connect.client_id = settings_.client_id.c_str();
+    s.connect.username = settings_.username.empty() ? nullptr : settings_.username.c_str();
+    s.connect.password = settings_.password.empty() ? nullptr : settings_.password.c_str();
+    s.connect.keep_alive_s = settings_.keep_alive_s;
+    s.connect.clean_session = false;
+    s.manual_ack = true;
+    s.on_publish = &Loop::on_publish;
+    s.on_publish_context = &loop;
+    s.backoff_min_ms = 100;
+    s.backoff_max_ms = 5000;
+    if (loop.client.init(mqtt::posix_transport(&loop.socket), storage) != mqtt::Status::Ok ||
+        loop.client.subscribe(loop.events_topic.c_str(), 1) != mqtt::Status::Ok ||
+        loop.client.subscribe(loop.aws_topic.c_str(), 1) != mqtt::Status::Ok) {
+        log("cannot set up the MQTT client");
+        return;
+    }
+    // A failed first connection is retried by process() with backoff.
+    (void)loop.client.start(s, client_ms());
+    int64_t stop_deadline = 0;
+    mqtt::Status reported = mqtt::Status::Ok;
+    for (;;) {
+        const mqtt::Status st = loop.client.process(client_ms());
+        const mqtt::Status error = loop.client.last_error();
+        if (st != mqtt::Status::Ok || (error != reported && error != mqtt::Status::Ok)) {
+            if (error != reported) {
+                log(std::string("broker connection: ") + mqtt::to_string(error));
+            }
+            reported = error;
+            std::lock_guard<std::mutex> lock(mutex_);
+            last_error_ = mqtt::to_string(error);
+        }
+        connected_ = loop.client.is_connected();
+        subscribed_ = loop.client.is_subscribed(loop.events_topic.c_str()) &&
+                      loop.client.is_subscribed(loop.aws_topic.c_str());
+        const int64_t now = steady_ms();
+        const bool stopping = stop_.load();
+        if (stopping && stop_deadline == 0) {
+            stop_deadline = now + settings_.stop_timeout_ms;
+        }
+        const bool due =
+            !loop.held.empty() && (stopping || loop.held.size() >= settings_.batch_messages ||
+                                   now - loop.oldest_ms >= settings_.batch_age_ms);
+        if (due && now >= loop.retry_at_ms) {
+            loop.commit(stopping);
+        }
+        loop.send_acks();
+        if (stopping) {
+            const bool drained = loop.held.empty() && loop.acks.empty() &&
+                                 (!loop.client.is_connected() || loop.client.unsent() == 0);
+            if (drained) {
+                break;
+            }
+            if (now >= stop_deadline) {
+                log("stopping with " + std::to_string(loop.held.size()) +
+                    " messages uncommitted; the broker will redeliver them");
+                break;
+            }
+        }
+        // Wait for data, but no longer than the batch or a retry may wait.
+        int wait_ms = 5;
+        if (!loop.held.empty() && !stopping) {
+            const int64_t until =
+                std::max(loop.retry_at_ms, loop.oldest_ms + settings_.batch_age_ms) - now;
+            wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, 5));
+        }
+        if (loop.socket.fd >= 0 && loop.client.unsent() == 0) {
+            pollfd p{loop.socket.fd, POLLIN, 0};
+            (void)::poll(&p, 1, wait_ms);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms > 0 ? 1 : 0));
+        }
+    }
+    (void)loop.client.stop();
+    connected_ = false;
+    subscribed_ = false;
+}
+
+}  // namespace vigil::hub

@@ -1,0 +1,211 @@
+// The embedded broker against a real mosquitto: its configuration, supervision and enrolment.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support.hpp"
+
+namespace vigil::hub::test {
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+class HubBroker : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (access("/usr/sbin/mosquitto", X_OK) != 0) {
+            GTEST_SKIP() << "mosquitto is missing";
+        }
+        dir_ = temp_dir();
+        ASSERT_FALSE(dir_.empty());
+        settings_ = broker_settings(dir_);
+    }
+    void TearDown() override {
+        broker_.reset();
+        if (!dir_.empty()) {
+            std::system(("rm -rf " + dir_).c_str());
+        }
+    }
+    void start() {
+        broker_ = std::make_unique<Broker>(settings_);
+        const BrokerResult r = broker_->start();
+        ASSERT_TRUE(r.ok()) << r.error;
+    }
+    DeviceCredentials enrol(const std::string& id) {
+        Enrolled e = broker_->add_device(id);
+        EXPECT_TRUE(e.ok()) << e.error;
+        return e.credentials;
+    }
+
+    std::string dir_;
+    BrokerSettings settings_;
+    std::unique_ptr<Broker> broker_;
+};
+
+TEST_F(HubBroker, Start_WritesItsConfigurationAndListensOnLoopback) {
+    start();
+    EXPECT_GT(broker_->pid(), 0);
+    const std::string conf = slurp(dir_ + "/broker/mosquitto.conf");
+    EXPECT_NE(conf.find("listener " + std::to_string(settings_.port) + " 127.0.0.1\n"),
+              std::string::npos);
+    EXPECT_NE(conf.find("persistence true\n"), std::string::npos);
+    EXPECT_NE(conf.find("allow_anonymous false\n"), std::string::npos);
+    EXPECT_NE(conf.find("max_inflight_messages 2000\n"), std::string::npos);
+    EXPECT_NE(conf.find("mosquitto_dynamic_security.so"), std::string::npos);
+    struct stat st {};
+    ASSERT_EQ(stat((dir_ + "/broker-credentials.json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    EXPECT_EQ(e.host, "127.0.0.1");
+    EXPECT_EQ(e.port, settings_.port);
+    EXPECT_FALSE(e.password.empty());
+}
+
+TEST_F(HubBroker, Start_AgainKeepsTheAccounts) {
+    start();
+    const std::string password = broker_->ingest_endpoint().password;
+    const DeviceCredentials d = enrol("dev-keep");
+    broker_.reset();
+    start();
+    EXPECT_EQ(broker_->ingest_endpoint().password, password);
+    Device device(settings_.port, d.username, d.password, d.client_id);
+    EXPECT_TRUE(device.wait_connected());
+}
+
+TEST_F(HubBroker, Supervision_KilledBrokerIsRestartedWithItsSessions) {
+    start();
+    const DeviceCredentials d = enrol("dev-s");
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    {
+        Reader hub(e, "vigil-hub-ingest", false);
+        ASSERT_TRUE(hub.subscribe("devices/+/messages/events/#"));
+    }
+    // Past one autosave, so the session is on disk when the broker dies.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    const pid_t first = broker_->pid();
+    ASSERT_EQ(kill(first, SIGKILL), 0);
+    ASSERT_TRUE(wait_for([&] { return broker_->restarts() == 1 && broker_->pid() > 0; }, 10000));
+    EXPECT_NE(broker_->pid(), first);
+    {
+        Device device(settings_.port, d.username, d.password, d.client_id);
+        ASSERT_TRUE(device.wait_connected());
+        ASSERT_TRUE(device.publish(events_topic("dev-s"), "while-away"));
+        ASSERT_TRUE(device.wait_acked(5000));
+    }
+    // No subscribe: the message can only come from the session the broker kept.
+    Reader hub(e, "vigil-hub-ingest", false);
+    EXPECT_TRUE(hub.wait_message("devices/dev-s/messages/events/ while-away"));
+}
+
+TEST_F(HubBroker, Stop_EndsMosquitto) {
+    start();
+    const pid_t pid = broker_->pid();
+    broker_->stop();
+    EXPECT_EQ(broker_->pid(), -1);
+    EXPECT_NE(kill(pid, 0), 0);  // reaped, gone
+}
+
+TEST_F(HubBroker, Enrolment_DevicePublishesOnlyToItsOwnTopics) {
+    start();
+    const DeviceCredentials a = enrol("dev-a");
+    enrol("dev-b");
+    Reader hub(broker_->ingest_endpoint(), "vigil-hub-test", true);
+    ASSERT_TRUE(hub.subscribe("devices/+/messages/events/#"));
+    Device device(settings_.port, a.username, a.password, a.client_id);
+    ASSERT_TRUE(device.wait_connected());
+    ASSERT_TRUE(device.publish(events_topic("dev-a"), "own"));
+    ASSERT_TRUE(device.publish(events_topic("dev-b"), "spoofed"));
+    ASSERT_TRUE(device.publish("devices/dev-a/config/x", "own-config"));
+    ASSERT_TRUE(device.publish(events_topic("dev-a"), "own-again"));
+    ASSERT_TRUE(hub.wait_message("devices/dev-a/messages/events/ own-again"));
+    // The broker handles one client's publishes in order: the others would have arrived first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::vector<std::string> got = hub.messages();
+    EXPECT_EQ(got, (std::vector<std::string>{"devices/dev-a/messages/events/ own",
+                                             "devices/dev-a/messages/events/ own-again"}));
+    EXPECT_TRUE(device.connected());
+}
+
+TEST_F(HubBroker, Enrolment_DeviceReadsOnlyItsOwnConfig) {
+    start();
+    const DeviceCredentials a = enrol("dev-c");
+    enrol("dev-d");
+    BrokerEndpoint as_a{"127.0.0.1", settings_.port, a.username, a.password};
+    Reader own(as_a, a.client_id, true);
+    EXPECT_TRUE(own.subscribe("devices/dev-c/config/#"));
+}
+
+TEST_F(HubBroker, Enrolment_WrongPasswordIsRefused) {
+    start();
+    const DeviceCredentials a = enrol("dev-w");
+    Device device(settings_.port, a.username, a.password + "x", a.client_id);
+    ASSERT_TRUE(wait_for([&] { return device.connack() > 0; }, 5000));
+    EXPECT_FALSE(device.connected());
+    Device impostor(settings_.port, a.username, a.password, "another-client-id");
+    ASSERT_TRUE(wait_for([&] { return impostor.connack() > 0; }, 5000));
+}
+
+TEST_F(HubBroker, Revocation_DisconnectsAtOnceAndRefusesReconnect) {
+    start();
+    const DeviceCredentials a = enrol("dev-r");
+    Device device(settings_.port, a.username, a.password, a.client_id);
+    ASSERT_TRUE(device.wait_connected());
+    const auto before = std::chrono::steady_clock::now();
+    const BrokerResult r = broker_->revoke_device("dev-r");
+    ASSERT_TRUE(r.ok()) << r.error;
+    ASSERT_TRUE(wait_for([&] { return device.disconnects() > 0; }, 1000));
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - before);
+    EXPECT_LT(took.count(), 1000);
+    Device again(settings_.port, a.username, a.password, a.client_id);
+    ASSERT_TRUE(wait_for([&] { return again.connack() > 0; }, 5000));
+    EXPECT_FALSE(again.connected());
+    EXPECT_FALSE(broker_->revoke_device("dev-r").ok());
+    // The id may be enrolled again, with new credentials.
+    const DeviceCredentials renewed = enrol("dev-r");
+    EXPECT_NE(renewed.password, a.password);
+}
+
+TEST_F(HubBroker, Enrolment_RefusesInvalidAndDuplicateIds) {
+    start();
+    for (const std::string& id :
+         {std::string(), std::string("a/b"), std::string("+"), std::string("#"),
+          std::string("$SYS"), std::string("sp ace"), std::string(128, 'x')}) {
+        EXPECT_FALSE(broker_->add_device(id).ok()) << id;
+    }
+    EXPECT_TRUE(broker_->add_device(std::string(127, 'x')).ok());
+    EXPECT_TRUE(broker_->add_device("A-z.0_9:ok").ok());
+    EXPECT_FALSE(broker_->add_device("A-z.0_9:ok").ok());
+}
+
+TEST_F(HubBroker, Tls_DeviceConnectsWithItsCertificate) {
+    settings_.tls = true;
+    settings_.tls_port = free_port();
+    settings_.tls_address = "127.0.0.1";
+    start();
+    const DeviceCredentials a = enrol("dev-tls");
+    ASSERT_NE(a.cert_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+    ASSERT_NE(a.key_pem.find("PRIVATE KEY"), std::string::npos);
+    ASSERT_EQ(a.ca_pem, broker_->ca_pem());
+    const std::string ca = dir_ + "/dev-ca.crt", cert = dir_ + "/dev.crt", key = dir_ + "/dev.key";
+    std::ofstream(ca) << a.ca_pem;
+    std::ofstream(cert) << a.cert_pem;
+    std::ofstream(key) << a.key_pem;
+    Reader hub(broker_->ingest_endpoint(), "vigil-hub-test", true);
+    ASSERT_TRUE(hub.subscribe("devices/+/messages/events/#"));
+    Device device(settings_.tls_port, a.username, a.password, a.client_id, {ca, cert, key});
+    ASSERT_TRUE(device.wait_connected());
+    ASSERT_TRUE(device.publish(events_topic("dev-tls"), "over-tls"));
+    EXPECT_TRUE(hub.wait_message("devices/dev-tls/messages/events/ over-tls"));
+}
+
+}  // namespace
+}  // namespace vigil::hub::test
