@@ -140,6 +140,12 @@ TEST(DefenderFormat, protocol_out_of_range_is_bad_value) {
     EXPECT_NE(outcome.detail.find("ipv4_activity[0]"), std::string::npos) << outcome.detail;
 }
 
+TEST(DefenderFormat, union_type_without_its_table_is_missing_field) {
+    const DecodeOutcome outcome = decode_defender(defender_fixture("payload_missing"));
+    EXPECT_EQ(outcome.reason, reason::kMissingField);
+    EXPECT_NE(outcome.detail.find("payload type 2"), std::string::npos) << outcome.detail;
+}
+
 TEST(DefenderFormat, no_events_is_missing_field) {
     EXPECT_EQ(decode_defender(defender_fixture("no_events")).reason, reason::kMissingField);
 }

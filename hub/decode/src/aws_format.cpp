@@ -344,7 +344,9 @@ bool valid_custom_value(const json& value) {
     if (!value.is_object() || value.size() != 1) {
         return false;
     }
-    const auto& [type, content] = *value.items().begin();
+    // Named references, not a structured binding: C++17 lambdas cannot capture those.
+    const std::string type = value.begin().key();
+    const json& content = value.begin().value();
     auto all = [&content](auto&& check) {
         if (!content.is_array() || content.size() > kMaxListItems) {
             return false;

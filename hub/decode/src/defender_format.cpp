@@ -184,6 +184,13 @@ std::string version_text(uint32_t version) {
 
 bool map_event(const fb::Event& event, size_t index, DecodeOutcome& outcome) {
     Report& report = outcome.report;
+    // The Verifier accepts a union whose type is set and whose table is absent.
+    if (event.payload_type() != fb::Payload::NONE && event.payload() == nullptr) {
+        return fail(outcome, reason::kMissingField,
+                    "event " + std::to_string(index) + ": payload type " +
+                        std::to_string(static_cast<int>(event.payload_type())) +
+                        " without its table");
+    }
     switch (event.payload_type()) {
         case fb::Payload::NetworkActivity: {
             const uint64_t window_ms = uint64_t{event.collection_interval()} * 1000;
