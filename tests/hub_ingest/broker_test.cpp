@@ -30,7 +30,8 @@ class HubBroker : public ::testing::Test {
     }
     void TearDown() override {
         broker_.reset();
-        if (!dir_.empty()) {
+        // VIGIL_KEEP_TEST_DIRS=1 keeps the broker's files and log for a look after a failure.
+        if (!dir_.empty() && std::getenv("VIGIL_KEEP_TEST_DIRS") == nullptr) {
             std::system(("rm -rf " + dir_).c_str());
         }
     }
@@ -139,8 +140,12 @@ TEST_F(HubBroker, Enrolment_DeviceReadsOnlyItsOwnConfig) {
     const DeviceCredentials a = enrol("dev-c");
     enrol("dev-d");
     BrokerEndpoint as_a{"127.0.0.1", settings_.port, a.username, a.password};
-    Reader own(as_a, a.client_id, true);
-    EXPECT_TRUE(own.subscribe("devices/dev-c/config/#"));
+    {
+        Reader own(as_a, a.client_id, true);
+        EXPECT_TRUE(own.subscribe("devices/dev-c/config/#"));
+    }
+    Reader other(as_a, a.client_id, true);
+    EXPECT_FALSE(other.subscribe("devices/dev-d/config/#"));  // SUBACK 0x80
 }
 
 TEST_F(HubBroker, Enrolment_WrongPasswordIsRefused) {

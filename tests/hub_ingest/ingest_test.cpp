@@ -28,7 +28,8 @@ class Ingest : public ::testing::Test {
     }
     void TearDown() override {
         broker_.reset();
-        if (!dir_.empty()) {
+        // VIGIL_KEEP_TEST_DIRS=1 keeps the broker's files and log for a look after a failure.
+        if (!dir_.empty() && std::getenv("VIGIL_KEEP_TEST_DIRS") == nullptr) {
             std::system(("rm -rf " + dir_).c_str());
         }
     }
@@ -47,19 +48,18 @@ class Ingest : public ::testing::Test {
         EXPECT_TRUE(wait_for([&] { return p->subscribed(); }, 5000));
         return p;
     }
-    // Each device publishes `count` messages "<device>-<i>" from its own network thread.
+    // Each device publishes `count` messages "<device>-<tag><i>" through its own client.
     void publish_all(const std::vector<DeviceCredentials>& devices, int count,
-                     const std::function<void(int)>& between = {}) {
-        std::vector<std::unique_ptr<Device>> clients;
+                     const std::function<void(int)>& between = {}, const std::string& tag = "") {
+        std::vector<std::unique_ptr<Publisher>> clients;
         for (const DeviceCredentials& d : devices) {
-            clients.push_back(std::make_unique<Device>(broker_->ingest_endpoint().port, d.username,
-                                                       d.password, d.client_id));
+            clients.push_back(std::make_unique<Publisher>(broker_->ingest_endpoint().port, d));
             ASSERT_TRUE(clients.back()->wait_connected());
         }
         for (int i = 0; i < count; ++i) {
             for (size_t k = 0; k < devices.size(); ++k) {
-                ASSERT_TRUE(clients[k]->publish(events_topic(devices[k].device_id),
-                                                devices[k].device_id + "-" + std::to_string(i)));
+                clients[k]->publish(events_topic(devices[k].device_id),
+                                    devices[k].device_id + "-" + tag + std::to_string(i));
             }
             if (between) {
                 between(i);

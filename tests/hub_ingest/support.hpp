@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -21,6 +22,8 @@
 
 #include "vigil/hub/broker.hpp"
 #include "vigil/hub/ingest.hpp"
+#include "vigil/mqtt/client.h"
+#include "vigil/mqtt/posix_transport.h"
 
 namespace vigil::hub::test {
 
@@ -183,6 +186,91 @@ class Reader {
     std::atomic<int> granted_{-1};
     std::mutex mutex_;
     std::vector<std::string> messages_;
+};
+
+// A device on Vigil's own MQTT client, driven by a thread of its own: it reconnects after a
+// broker restart and resends its unacknowledged QoS 1 publishes (libmosquitto 2.0.11's
+// loop_start thread does not reconnect after the broker closes the connection).
+class Publisher {
+  public:
+    Publisher(uint16_t port, const DeviceCredentials& d)
+        : user_(d.username), password_(d.password), client_id_(d.client_id) {
+        (void)client_.init(vigil::mqtt::posix_transport(&socket_), storage_.view());
+        vigil::mqtt::Settings s;
+        s.host = "127.0.0.1";
+        s.port = port;
+        s.connect.client_id = client_id_.c_str();
+        s.connect.username = user_.c_str();
+        s.connect.password = password_.c_str();
+        s.connect.keep_alive_s = 30;
+        s.backoff_min_ms = 100;
+        s.backoff_max_ms = 500;
+        s.retry_ms = 3000;
+        (void)client_.start(s, now());
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Publisher() {
+        stop_ = true;
+        thread_.join();
+    }
+    bool wait_connected(int timeout_ms = 5000) {
+        return wait_for([&] { return connected_.load(); }, timeout_ms);
+    }
+    void publish(const std::string& topic, const std::string& payload) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        queue_.emplace_back(topic, payload);
+        ++queued_;
+    }
+    bool wait_acked(int timeout_ms = 30000) {
+        return wait_for([&] { return acked_.load() == queued_.load(); }, timeout_ms);
+    }
+
+  private:
+    static uint32_t now() {
+        return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now().time_since_epoch())
+                                         .count());
+    }
+    void run() {
+        while (!stop_) {
+            (void)client_.process(now());
+            for (;;) {
+                std::pair<std::string, std::string> next;
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    if (queue_.empty()) {
+                        break;
+                    }
+                    next = queue_.front();
+                }
+                const auto* data = reinterpret_cast<const uint8_t*>(next.second.data());
+                if (client_.publish(next.first.c_str(), nullptr, data, next.second.size(), 1) !=
+                    vigil::mqtt::Status::Ok) {
+                    break;  // every slot is taken: wait for PUBACKs
+                }
+                ++handed_;
+                std::lock_guard<std::mutex> lock(mutex_);
+                queue_.pop_front();
+            }
+            acked_ = handed_ - static_cast<int>(client_.in_flight());
+            connected_ = client_.is_connected();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        (void)client_.stop();
+    }
+
+    std::string user_, password_, client_id_;
+    vigil::mqtt::PosixSocket socket_;
+    vigil::mqtt::Client client_;
+    vigil::mqtt::StaticStorage<4096, 16384, 64, 256> storage_;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::deque<std::pair<std::string, std::string>> queue_;
+    int handed_ = 0;
+    std::atomic<int> queued_{0};
+    std::atomic<int> acked_{0};
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> stop_{false};
 };
 
 inline std::string events_topic(const std::string& device) {

@@ -536,10 +536,10 @@ void Broker::supervise() {
         backoff = std::min(settings_.restart_backoff_max_ms, backoff * 2);
         started_ms = steady_ms();
         if (spawn().ok()) {
-            ++restarts_;
             if (!wait_listening(10000)) {
                 log("restarted mosquitto does not listen");
             }
+            ++restarts_;  // counted once it listens (or gave up), so a waiter can connect
         }
     }
     const pid_t pid = pid_;

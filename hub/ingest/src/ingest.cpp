@@ -1,6 +1,7 @@
 #include "vigil/hub/ingest.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +66,34 @@ std::string device_id_from_topic(const std::string& topic) {
     return ingest_detail::device_id_ok(id) ? id : "";
 }
 
+namespace {
+
+// The last PUBACKs must reach the broker before a successor takes the session over: mosquitto
+// drops what it has not yet read from a connection it replaces. So on stop the socket is
+// half-closed after DISCONNECT and the broker's own close awaited (bounded) before closing.
+struct GracefulSocket {
+    mqtt::PosixSocket socket;  // first, so the transport's context points at both
+    bool graceful = false;
+};
+
+void close_gracefully(void* context) {
+    auto* s = reinterpret_cast<GracefulSocket*>(context);
+    if (s->graceful && s->socket.fd >= 0) {
+        ::shutdown(s->socket.fd, SHUT_WR);
+        const int64_t deadline = steady_ms() + 1000;
+        uint8_t sink[4096];
+        while (steady_ms() < deadline) {
+            pollfd p{s->socket.fd, POLLIN, 0};
+            if (::poll(&p, 1, 50) > 0 && ::recv(s->socket.fd, sink, sizeof sink, 0) <= 0) {
+                break;  // the broker closed its side: it has read everything before
+            }
+        }
+    }
+    mqtt::posix_transport(&s->socket).close(&s->socket);
+}
+
+}  // namespace
+
 struct IngestPipeline::Held {
     uint16_t packet_id = 0;  // 0: QoS 0, nothing to acknowledge
     uint32_t connection = 0;
@@ -98,7 +127,7 @@ struct IngestPipeline::Loop {
     IngestPipeline& pipeline;
     std::vector<uint8_t> rx, tx;
     std::string events_topic, aws_topic;
-    mqtt::PosixSocket socket;
+    GracefulSocket socket;
     mqtt::Client client;
     std::vector<Held> held;
     int64_t oldest_ms = 0;
@@ -314,7 +343,9 @@ void IngestPipeline::run() {
     s.on_publish_context = &loop;
     s.backoff_min_ms = 100;
     s.backoff_max_ms = 5000;
-    if (loop.client.init(mqtt::posix_transport(&loop.socket), storage) != mqtt::Status::Ok ||
+    mqtt::Transport transport = mqtt::posix_transport(&loop.socket.socket);
+    transport.close = &close_gracefully;
+    if (loop.client.init(transport, storage) != mqtt::Status::Ok ||
         loop.client.subscribe(loop.events_topic.c_str(), 1) != mqtt::Status::Ok ||
         loop.client.subscribe(loop.aws_topic.c_str(), 1) != mqtt::Status::Ok) {
         log("cannot set up the MQTT client");
@@ -369,13 +400,14 @@ void IngestPipeline::run() {
                 std::max(loop.retry_at_ms, loop.oldest_ms + settings_.batch_age_ms) - now;
             wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, 5));
         }
-        if (loop.socket.fd >= 0 && loop.client.unsent() == 0) {
-            pollfd p{loop.socket.fd, POLLIN, 0};
+        if (loop.socket.socket.fd >= 0 && loop.client.unsent() == 0) {
+            pollfd p{loop.socket.socket.fd, POLLIN, 0};
             (void)::poll(&p, 1, wait_ms);
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms > 0 ? 1 : 0));
         }
     }
+    loop.socket.graceful = true;
     (void)loop.client.stop();
     connected_ = false;
     subscribed_ = false;
