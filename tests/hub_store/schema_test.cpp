@@ -67,11 +67,12 @@ TEST_F(Schema, Open_upgradesAVersion1File) {
     execute(
         "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, messages) "
         "VALUES ('old-1', 0, 10, 20, 2);"
-        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, format, "
-        "payload_bytes) VALUES (1, 'b:1', 10, 9, 0, 50), (1, 'b:2', 20, 19, 0, 50);"
-        "INSERT INTO flows (device_key, time_ms, received_ms, window_duration_ms, local, remote, "
-        "protocol, local_port, remote_port, bytes_in, bytes_out, handshake) "
-        "VALUES (1, 9, 10, 10000, 'a', 'b', 0, 1, 2, 3, 4, '');");
+        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, time_ms, "
+        "window_duration_ms, format, payload_bytes) "
+        "VALUES (1, 'b:1', 10, 9, 9, 10000, 0, 50), (1, 'b:2', 20, 19, 19, 10000, 0, 50);"
+        "INSERT INTO flows (message_id, seq, local, remote, protocol, local_port, remote_port, "
+        "bytes_in, bytes_out, handshake, local_interface) "
+        "VALUES (1, 0, 'a', 'b', 0, 1, 2, 3, 4, '', '');");
 
     std::string error;
     auto store = open(error);

@@ -6,9 +6,9 @@ namespace {
 
 // Counters, flags and times are INTEGER (times in ms since the epoch, hub clock unless the name
 // says device). Enumerations are stored as the numeric values of their C++ enums: Format, Protocol,
-// Enrolment, Severity, AlertState, RecommendationState, ConfigScope. Raw telemetry tables carry
-// received_ms (the hub's clock, which only moves forward) for retention, and time_ms (the device's
-// window time when it gave one, else received_ms) for queries.
+// Enrolment, Severity, AlertState, RecommendationState, ConfigScope. A message carries received_ms
+// (the hub's clock, which only moves forward) for retention, and time_ms (the device's window
+// time when it gave one, else received_ms) for queries.
 constexpr const char* kMigration1 = R"sql(
 PRAGMA application_id = 1449748332;
 
@@ -33,24 +33,26 @@ CREATE TABLE devices (
 ) STRICT;
 CREATE INDEX devices_last_seen ON devices (last_seen_ms);
 
--- One row per stored message: the dedupe key of at-least-once ingest.
+-- One row per stored message: the dedupe key of at-least-once ingest, and the window that its
+-- telemetry (flows, overflow, interface totals, ports, heartbeat) belongs to. Telemetry rows are
+-- keyed by their message, so they are appended in ingest order and go with it (retention).
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
     device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
     message_key TEXT NOT NULL CHECK (length(message_key) > 0),
     received_ms INTEGER NOT NULL,
     device_time_ms INTEGER NOT NULL,        -- 0 unknown
+    time_ms INTEGER NOT NULL,
+    window_duration_ms INTEGER NOT NULL,    -- 0 unknown
     format INTEGER NOT NULL,
     payload_bytes INTEGER NOT NULL,
     UNIQUE (device_key, message_key)
 ) STRICT;
+CREATE INDEX messages_device_time ON messages (device_key, time_ms);
 
 CREATE TABLE flows (
-    id INTEGER PRIMARY KEY,
-    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
-    time_ms INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    window_duration_ms INTEGER NOT NULL,    -- 0 unknown
+    message_id INTEGER NOT NULL REFERENCES messages ON DELETE CASCADE,
+    seq INTEGER NOT NULL,                   -- the flow's place in its window
     local TEXT NOT NULL,
     remote TEXT NOT NULL,
     protocol INTEGER NOT NULL,
@@ -62,52 +64,39 @@ CREATE TABLE flows (
     packets_out INTEGER,
     remote_opened INTEGER,                  -- NULL: unknown
     handshake TEXT NOT NULL,
-    local_interface TEXT NOT NULL DEFAULT ''  -- "" when the format does not name it
-) STRICT;
-CREATE INDEX flows_device_time ON flows (device_key, time_ms);
+    local_interface TEXT NOT NULL,          -- "" when the format does not name it
+    PRIMARY KEY (message_id, seq)
+) STRICT, WITHOUT ROWID;
 
 -- Traffic the agent could not itemise, per window, family and protocol.
 CREATE TABLE flow_overflow (
-    id INTEGER PRIMARY KEY,
-    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
-    time_ms INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
     family INTEGER NOT NULL,
     protocol INTEGER NOT NULL,
     bytes_in INTEGER NOT NULL,
     bytes_out INTEGER NOT NULL,
     packets_in INTEGER NOT NULL,
-    packets_out INTEGER NOT NULL
-) STRICT;
-CREATE INDEX flow_overflow_device_time ON flow_overflow (device_key, time_ms);
+    packets_out INTEGER NOT NULL,
+    PRIMARY KEY (message_id, seq)
+) STRICT, WITHOUT ROWID;
 
 -- What all of a device's interfaces carried since its previous report (AWS network_stats).
 CREATE TABLE interface_totals (
-    id INTEGER PRIMARY KEY,
-    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
-    time_ms INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
+    message_id INTEGER PRIMARY KEY REFERENCES messages ON DELETE CASCADE,
     bytes_in INTEGER NOT NULL,
     bytes_out INTEGER NOT NULL,
     packets_in INTEGER NOT NULL,
     packets_out INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX interface_totals_device_time ON interface_totals (device_key, time_ms);
 
 CREATE TABLE port_snapshots (
-    id INTEGER PRIMARY KEY,
-    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
-    time_ms INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
+    message_id INTEGER PRIMARY KEY REFERENCES messages ON DELETE CASCADE,
     ports_json TEXT NOT NULL  -- [{"protocol":"tcp","port":22,"address":"","interface":""}]
 ) STRICT;
-CREATE INDEX port_snapshots_device_time ON port_snapshots (device_key, time_ms);
 
 CREATE TABLE heartbeats (
-    id INTEGER PRIMARY KEY,
-    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
-    time_ms INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
+    message_id INTEGER PRIMARY KEY REFERENCES messages ON DELETE CASCADE,
     state TEXT NOT NULL,
     config_version INTEGER NOT NULL,
     packets_seen INTEGER NOT NULL,
@@ -122,7 +111,6 @@ CREATE TABLE heartbeats (
     rejected_config_version INTEGER,
     rejected_config_reason TEXT NOT NULL
 ) STRICT;
-CREATE INDEX heartbeats_device_time ON heartbeats (device_key, time_ms);
 
 CREATE TABLE alerts (
     id INTEGER PRIMARY KEY,

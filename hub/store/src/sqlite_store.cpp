@@ -139,16 +139,19 @@ class SqliteStore final : public Store {
 
     bool write_report(const Report& report, bool& duplicate, RowDeltas& deltas, std::string& error);
     bool find_or_add_device(const Report& report, int64_t& device_key, std::string& error);
-    bool write_flows(const Report& report, int64_t device_key, int64_t time_ms, RowDeltas& deltas,
+    bool write_flows(const Report& report, int64_t message_id, RowDeltas& deltas,
                      std::string& error);
-    bool write_interface_totals(const Report& report, int64_t device_key, int64_t time_ms,
-                                RowDeltas& deltas, std::string& error);
-    bool write_latest(const Report& report, int64_t device_key, int64_t time_ms, RowDeltas& deltas,
-                      std::string& error);
-    bool write_heartbeat(const Report& report, int64_t device_key, int64_t time_ms,
+    bool write_interface_totals(const Report& report, int64_t message_id, RowDeltas& deltas,
+                                std::string& error);
+    bool write_latest(const Report& report, int64_t device_key, int64_t message_id,
+                      RowDeltas& deltas, std::string& error);
+    bool write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
                          std::string& error);
+    bool count_expired(int64_t cutoff_ms, RowDeltas& deltas, std::string& error);
     bool add_row_counts(Connection& connection, const RowDeltas& deltas, std::string& error);
     Done change_alert(int64_t id, AlertState target, const std::string& by, int64_t now_ms);
+    bool top_remotes(Connection& connection, int64_t device_key, const DetailQuery& query,
+                     TrafficSummary& traffic, std::string& error);
     bool traffic_summary(Connection& connection, int64_t device_key, const DetailQuery& query,
                          TrafficSummary& traffic, std::string& error);
     std::optional<int64_t> device_key_of(Connection& connection, const std::string& device_id,
@@ -283,15 +286,18 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     }
     VIGIL_STATEMENT(message, writer_,
                     "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, "
-                    "format, payload_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                    "time_ms, window_duration_ms, format, payload_bytes) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
                     "ON CONFLICT (device_key, message_key) DO NOTHING",
                     error, return false);
     message.bind(1, device_key);
     message.bind(2, report.message_key);
     message.bind(3, report.received_ms);
     message.bind(4, report.device_time_ms);
-    message.bind(5, static_cast<int64_t>(report.format));
-    message.bind(6, static_cast<int64_t>(report.payload_bytes));
+    message.bind(5, report.device_time_ms != 0 ? report.device_time_ms : report.received_ms);
+    message.bind(6, static_cast<int64_t>(report.window_duration_ms));
+    message.bind(7, static_cast<int64_t>(report.format));
+    message.bind(8, static_cast<int64_t>(report.payload_bytes));
     if (!run(writer_, message, error)) {
         return false;
     }
@@ -299,6 +305,7 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     if (duplicate) {
         return true;
     }
+    const int64_t message_id = sqlite3_last_insert_rowid(writer_.handle());
     ++deltas.messages;
     // The latest message decides format and agent version; a late redelivery does not.
     VIGIL_STATEMENT(seen, writer_,
@@ -316,9 +323,9 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     if (!run(writer_, seen, error)) {
         return false;
     }
-    const int64_t time_ms = report.device_time_ms != 0 ? report.device_time_ms : report.received_ms;
-    return write_flows(report, device_key, time_ms, deltas, error) &&
-           write_latest(report, device_key, time_ms, deltas, error);
+    return write_flows(report, message_id, deltas, error) &&
+           write_interface_totals(report, message_id, deltas, error) &&
+           write_latest(report, device_key, message_id, deltas, error);
 }
 
 bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
@@ -349,78 +356,74 @@ bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
     return true;
 }
 
-bool SqliteStore::write_flows(const Report& report, int64_t device_key, int64_t time_ms,
-                              RowDeltas& deltas, std::string& error) {
+bool SqliteStore::write_flows(const Report& report, int64_t message_id, RowDeltas& deltas,
+                              std::string& error) {
     VIGIL_STATEMENT(flow, writer_,
-                    "INSERT INTO flows (device_key, time_ms, received_ms, window_duration_ms, "
-                    "local, remote, protocol, local_port, remote_port, bytes_in, bytes_out, "
-                    "packets_in, packets_out, remote_opened, handshake, local_interface) VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    "INSERT INTO flows (message_id, seq, local, remote, protocol, local_port, "
+                    "remote_port, bytes_in, bytes_out, packets_in, packets_out, remote_opened, "
+                    "handshake, local_interface) VALUES "
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                     error, return false);
+    int64_t seq = 0;
     for (const Flow& record : report.flows) {
-        flow.bind(1, device_key);
-        flow.bind(2, time_ms);
-        flow.bind(3, report.received_ms);
-        flow.bind(4, static_cast<int64_t>(report.window_duration_ms));
-        flow.bind(5, record.local);
-        flow.bind(6, record.remote);
-        flow.bind(7, static_cast<int64_t>(record.protocol));
-        flow.bind(8, static_cast<int64_t>(record.local_port));
-        flow.bind(9, static_cast<int64_t>(record.remote_port));
-        flow.bind(10, as_integer(record.bytes_in));
-        flow.bind(11, as_integer(record.bytes_out));
-        flow.bind(12, record.packets_in);
-        flow.bind(13, record.packets_out);
-        flow.bind(14, record.remote_opened);
-        flow.bind(15, record.handshake);
-        flow.bind(16, record.local_interface);
+        flow.bind(1, message_id);
+        flow.bind(2, seq++);
+        flow.bind(3, record.local);
+        flow.bind(4, record.remote);
+        flow.bind(5, static_cast<int64_t>(record.protocol));
+        flow.bind(6, static_cast<int64_t>(record.local_port));
+        flow.bind(7, static_cast<int64_t>(record.remote_port));
+        flow.bind(8, as_integer(record.bytes_in));
+        flow.bind(9, as_integer(record.bytes_out));
+        flow.bind(10, record.packets_in);
+        flow.bind(11, record.packets_out);
+        flow.bind(12, record.remote_opened);
+        flow.bind(13, record.handshake);
+        flow.bind(14, record.local_interface);
         if (!run(writer_, flow, error)) {
             return false;
         }
         sqlite3_reset(flow_prepared);
     }
-    deltas.flows += static_cast<int64_t>(report.flows.size());
+    deltas.flows += seq;
     VIGIL_STATEMENT(overflow, writer_,
-                    "INSERT INTO flow_overflow (device_key, time_ms, received_ms, family, "
-                    "protocol, bytes_in, bytes_out, packets_in, packets_out) VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO flow_overflow (message_id, seq, family, protocol, bytes_in, "
+                    "bytes_out, packets_in, packets_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     error, return false);
+    seq = 0;
     for (const Overflow& record : report.overflow) {
-        overflow.bind(1, device_key);
-        overflow.bind(2, time_ms);
-        overflow.bind(3, report.received_ms);
-        overflow.bind(4, static_cast<int64_t>(record.family));
-        overflow.bind(5, static_cast<int64_t>(record.protocol));
-        overflow.bind(6, as_integer(record.bytes_in));
-        overflow.bind(7, as_integer(record.bytes_out));
-        overflow.bind(8, as_integer(record.packets_in));
-        overflow.bind(9, as_integer(record.packets_out));
+        overflow.bind(1, message_id);
+        overflow.bind(2, seq++);
+        overflow.bind(3, static_cast<int64_t>(record.family));
+        overflow.bind(4, static_cast<int64_t>(record.protocol));
+        overflow.bind(5, as_integer(record.bytes_in));
+        overflow.bind(6, as_integer(record.bytes_out));
+        overflow.bind(7, as_integer(record.packets_in));
+        overflow.bind(8, as_integer(record.packets_out));
         if (!run(writer_, overflow, error)) {
             return false;
         }
         sqlite3_reset(overflow_prepared);
     }
-    deltas.overflow += static_cast<int64_t>(report.overflow.size());
-    return write_interface_totals(report, device_key, time_ms, deltas, error);
+    deltas.overflow += seq;
+    return true;
 }
 
-bool SqliteStore::write_interface_totals(const Report& report, int64_t device_key, int64_t time_ms,
+bool SqliteStore::write_interface_totals(const Report& report, int64_t message_id,
                                          RowDeltas& deltas, std::string& error) {
     if (!report.interface_totals) {
         return true;
     }
     const InterfaceTotals& totals = *report.interface_totals;
     VIGIL_STATEMENT(insert, writer_,
-                    "INSERT INTO interface_totals (device_key, time_ms, received_ms, bytes_in, "
-                    "bytes_out, packets_in, packets_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO interface_totals (message_id, bytes_in, bytes_out, packets_in, "
+                    "packets_out) VALUES (?1, ?2, ?3, ?4, ?5)",
                     error, return false);
-    insert.bind(1, device_key);
-    insert.bind(2, time_ms);
-    insert.bind(3, report.received_ms);
-    insert.bind(4, as_integer(totals.bytes_in));
-    insert.bind(5, as_integer(totals.bytes_out));
-    insert.bind(6, as_integer(totals.packets_in));
-    insert.bind(7, as_integer(totals.packets_out));
+    insert.bind(1, message_id);
+    insert.bind(2, as_integer(totals.bytes_in));
+    insert.bind(3, as_integer(totals.bytes_out));
+    insert.bind(4, as_integer(totals.packets_in));
+    insert.bind(5, as_integer(totals.packets_out));
     if (!run(writer_, insert, error)) {
         return false;
     }
@@ -430,7 +433,7 @@ bool SqliteStore::write_interface_totals(const Report& report, int64_t device_ke
 
 // The device row keeps the latest system info, ports and status by receive time, so the API
 // reads one row; the history of ports and heartbeats is kept in their own tables until retention.
-bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t time_ms,
+bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t message_id,
                                RowDeltas& deltas, std::string& error) {
     if (report.system) {
         VIGIL_STATEMENT(system, writer_,
@@ -448,13 +451,10 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
     if (report.listening_ports) {
         const std::string ports = json::encode(*report.listening_ports);
         VIGIL_STATEMENT(snapshot, writer_,
-                        "INSERT INTO port_snapshots (device_key, time_ms, received_ms, ports_json) "
-                        "VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO port_snapshots (message_id, ports_json) VALUES (?1, ?2)",
                         error, return false);
-        snapshot.bind(1, device_key);
-        snapshot.bind(2, time_ms);
-        snapshot.bind(3, report.received_ms);
-        snapshot.bind(4, ports);
+        snapshot.bind(1, message_id);
+        snapshot.bind(2, ports);
         VIGIL_STATEMENT(latest, writer_,
                         "UPDATE devices SET ports_json = ?2, ports_received_ms = ?3 "
                         "WHERE device_key = ?1 AND coalesce(ports_received_ms, ?3) <= ?3",
@@ -468,7 +468,7 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
         ++deltas.port_snapshots;
     }
     if (report.status) {
-        if (!write_heartbeat(report, device_key, time_ms, error)) {
+        if (!write_heartbeat(report, device_key, message_id, error)) {
             return false;
         }
         ++deltas.heartbeats;
@@ -476,33 +476,30 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
     return true;
 }
 
-bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t time_ms,
+bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
                                   std::string& error) {
     const AgentStatus& status = *report.status;
     VIGIL_STATEMENT(heartbeat, writer_,
-                    "INSERT INTO heartbeats (device_key, time_ms, received_ms, state, "
-                    "config_version, packets_seen, packets_unparsed, packets_ignored, "
-                    "overflow_packets, messages_sent, send_failures, messages_dropped, "
-                    "backlog_messages, backlog_bytes, rejected_config_version, "
-                    "rejected_config_reason) VALUES "
-                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
+                    "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "
+                    "send_failures, messages_dropped, backlog_messages, backlog_bytes, "
+                    "rejected_config_version, rejected_config_reason) VALUES "
+                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                     error, return false);
-    heartbeat.bind(1, device_key);
-    heartbeat.bind(2, time_ms);
-    heartbeat.bind(3, report.received_ms);
-    heartbeat.bind(4, status.state);
-    heartbeat.bind(5, static_cast<int64_t>(status.config_version));
-    heartbeat.bind(6, as_integer(status.packets_seen));
-    heartbeat.bind(7, as_integer(status.packets_unparsed));
-    heartbeat.bind(8, as_integer(status.packets_ignored));
-    heartbeat.bind(9, as_integer(status.overflow_packets));
-    heartbeat.bind(10, as_integer(status.messages_sent));
-    heartbeat.bind(11, as_integer(status.send_failures));
-    heartbeat.bind(12, as_integer(status.messages_dropped));
-    heartbeat.bind(13, static_cast<int64_t>(status.backlog_messages));
-    heartbeat.bind(14, static_cast<int64_t>(status.backlog_bytes));
-    heartbeat.bind(15, status.rejected_config_version);
-    heartbeat.bind(16, status.rejected_config_reason);
+    heartbeat.bind(1, message_id);
+    heartbeat.bind(2, status.state);
+    heartbeat.bind(3, static_cast<int64_t>(status.config_version));
+    heartbeat.bind(4, as_integer(status.packets_seen));
+    heartbeat.bind(5, as_integer(status.packets_unparsed));
+    heartbeat.bind(6, as_integer(status.packets_ignored));
+    heartbeat.bind(7, as_integer(status.overflow_packets));
+    heartbeat.bind(8, as_integer(status.messages_sent));
+    heartbeat.bind(9, as_integer(status.send_failures));
+    heartbeat.bind(10, as_integer(status.messages_dropped));
+    heartbeat.bind(11, static_cast<int64_t>(status.backlog_messages));
+    heartbeat.bind(12, static_cast<int64_t>(status.backlog_bytes));
+    heartbeat.bind(13, status.rejected_config_version);
+    heartbeat.bind(14, status.rejected_config_reason);
     VIGIL_STATEMENT(latest, writer_,
                     "UPDATE devices SET status_json = ?2, status_received_ms = ?3, state = ?4, "
                     "applied_config_version = ?5 "
@@ -670,23 +667,30 @@ Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuer
 bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
                                   const DetailQuery& query, TrafficSummary& traffic,
                                   std::string& error) {
-    VIGIL_STATEMENT(totals, connection,
-                    "SELECT (SELECT count(*) FROM flows f WHERE f.device_key = ?1 "
-                    "        AND f.time_ms >= ?2 AND f.time_ms < ?3), "
-                    "  f.bytes_in + o.bytes_in, f.bytes_out + o.bytes_out, "
-                    "  f.packets_in + o.packets_in, f.packets_out + o.packets_out, "
-                    "  o.bytes_in + o.bytes_out "
-                    "FROM (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
-                    "        coalesce(sum(bytes_out), 0) AS bytes_out, "
-                    "        coalesce(sum(packets_in), 0) AS packets_in, "
-                    "        coalesce(sum(packets_out), 0) AS packets_out FROM flows "
-                    "      WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3) AS f, "
-                    "     (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
-                    "        coalesce(sum(bytes_out), 0) AS bytes_out, "
-                    "        coalesce(sum(packets_in), 0) AS packets_in, "
-                    "        coalesce(sum(packets_out), 0) AS packets_out FROM flow_overflow "
-                    "      WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3) AS o",
-                    error, return false);
+    VIGIL_STATEMENT(
+        totals, connection,
+        "WITH window AS (SELECT id FROM messages "
+        "                WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3), "
+        "f AS (SELECT count(*) AS flows, coalesce(sum(bytes_in), 0) AS bytes_in, "
+        "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+        "        coalesce(sum(packets_in), 0) AS packets_in, "
+        "        coalesce(sum(packets_out), 0) AS packets_out "
+        "      FROM window JOIN flows ON flows.message_id = window.id), "
+        "o AS (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
+        "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+        "        coalesce(sum(packets_in), 0) AS packets_in, "
+        "        coalesce(sum(packets_out), 0) AS packets_out "
+        "      FROM window JOIN flow_overflow ON flow_overflow.message_id = window.id), "
+        "i AS (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
+        "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+        "        coalesce(sum(packets_in), 0) AS packets_in, "
+        "        coalesce(sum(packets_out), 0) AS packets_out "
+        "      FROM window JOIN interface_totals t ON t.message_id = window.id) "
+        "SELECT f.flows, f.bytes_in + o.bytes_in, f.bytes_out + o.bytes_out, "
+        "  f.packets_in + o.packets_in, f.packets_out + o.packets_out, "
+        "  o.bytes_in + o.bytes_out, i.bytes_in, i.bytes_out, i.packets_in, "
+        "  i.packets_out FROM f, o, i",
+        error, return false);
     totals.bind(1, device_key);
     totals.bind(2, query.from_ms);
     totals.bind(3, query.to_ms);
@@ -700,25 +704,19 @@ bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
     traffic.packets_in = as_counter(totals.integer(3));
     traffic.packets_out = as_counter(totals.integer(4));
     traffic.overflow_bytes = as_counter(totals.integer(5));
-    VIGIL_STATEMENT(
-        interfaces, connection,
-        "SELECT coalesce(sum(bytes_in), 0), coalesce(sum(bytes_out), 0), "
-        "coalesce(sum(packets_in), 0), coalesce(sum(packets_out), 0) "
-        "FROM interface_totals WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3",
-        error, return false);
-    interfaces.bind(1, device_key);
-    interfaces.bind(2, query.from_ms);
-    interfaces.bind(3, query.to_ms);
-    if (interfaces.step() != SQLITE_ROW) {
-        error = connection.describe("interface totals");
-        return false;
-    }
-    traffic.interfaces = {as_counter(interfaces.integer(0)), as_counter(interfaces.integer(1)),
-                          as_counter(interfaces.integer(2)), as_counter(interfaces.integer(3))};
+    traffic.interfaces = {as_counter(totals.integer(6)), as_counter(totals.integer(7)),
+                          as_counter(totals.integer(8)), as_counter(totals.integer(9))};
+    return top_remotes(connection, device_key, query, traffic, error);
+}
+
+bool SqliteStore::top_remotes(Connection& connection, int64_t device_key, const DetailQuery& query,
+                              TrafficSummary& traffic, std::string& error) {
     VIGIL_STATEMENT(top, connection,
-                    "SELECT remote, sum(bytes_in), sum(bytes_out), count(*) FROM flows "
-                    "WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3 GROUP BY remote "
-                    "ORDER BY sum(bytes_in) + sum(bytes_out) DESC, remote LIMIT ?4",
+                    "SELECT f.remote, sum(f.bytes_in), sum(f.bytes_out), count(*) "
+                    "FROM messages m JOIN flows f ON f.message_id = m.id "
+                    "WHERE m.device_key = ?1 AND m.time_ms >= ?2 AND m.time_ms < ?3 "
+                    "GROUP BY f.remote ORDER BY sum(f.bytes_in) + sum(f.bytes_out) DESC, f.remote "
+                    "LIMIT ?4",
                     error, return false);
     top.bind(1, device_key);
     top.bind(2, query.from_ms);
@@ -738,29 +736,30 @@ bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
 
 StoredFlow read_flow(const Statement& row) {
     StoredFlow stored;
-    stored.id = row.integer(0);
-    stored.time_ms = row.integer(1);
-    stored.received_ms = row.integer(2);
-    stored.window_duration_ms = static_cast<uint32_t>(row.integer(3));
+    stored.message_id = row.integer(0);
+    stored.index = static_cast<uint32_t>(row.integer(1));
+    stored.time_ms = row.integer(2);
+    stored.received_ms = row.integer(3);
+    stored.window_duration_ms = static_cast<uint32_t>(row.integer(4));
     Flow& flow = stored.flow;
-    flow.local = row.text(4);
-    flow.remote = row.text(5);
-    flow.protocol = static_cast<Protocol>(row.integer(6));
-    flow.local_port = static_cast<uint16_t>(row.integer(7));
-    flow.remote_port = static_cast<uint16_t>(row.integer(8));
-    flow.bytes_in = as_counter(row.integer(9));
-    flow.bytes_out = as_counter(row.integer(10));
-    if (!row.is_null(11)) {
-        flow.packets_in = as_counter(row.integer(11));
-    }
+    flow.local = row.text(5);
+    flow.remote = row.text(6);
+    flow.protocol = static_cast<Protocol>(row.integer(7));
+    flow.local_port = static_cast<uint16_t>(row.integer(8));
+    flow.remote_port = static_cast<uint16_t>(row.integer(9));
+    flow.bytes_in = as_counter(row.integer(10));
+    flow.bytes_out = as_counter(row.integer(11));
     if (!row.is_null(12)) {
-        flow.packets_out = as_counter(row.integer(12));
+        flow.packets_in = as_counter(row.integer(12));
     }
     if (!row.is_null(13)) {
-        flow.remote_opened = row.integer(13) != 0;
+        flow.packets_out = as_counter(row.integer(13));
     }
-    flow.handshake = row.text(14);
-    flow.local_interface = row.text(15);
+    if (!row.is_null(14)) {
+        flow.remote_opened = row.integer(14) != 0;
+    }
+    flow.handshake = row.text(15);
+    flow.local_interface = row.text(16);
     return stored;
 }
 
@@ -770,25 +769,30 @@ Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
     if (!reader) {
         return result;
     }
+    // (m.time_ms, m.id) >= the cursor lets the index seek to the page; the seq term then skips
+    // the flows of the cursor's own window already returned.
     VIGIL_STATEMENT(list, *reader,
-                    "SELECT id, time_ms, received_ms, window_duration_ms, local, remote, protocol, "
-                    "local_port, remote_port, bytes_in, bytes_out, packets_in, packets_out, "
-                    "remote_opened, handshake, local_interface FROM flows "
-                    "WHERE device_key = (SELECT device_key FROM devices WHERE id = ?1) "
-                    "AND time_ms >= ?2 AND time_ms < ?3 AND (time_ms, id) > (?4, ?5) "
-                    "ORDER BY time_ms, id LIMIT ?6",
+                    "SELECT m.id, f.seq, m.time_ms, m.received_ms, m.window_duration_ms, f.local, "
+                    "f.remote, f.protocol, f.local_port, f.remote_port, f.bytes_in, f.bytes_out, "
+                    "f.packets_in, f.packets_out, f.remote_opened, f.handshake, f.local_interface "
+                    "FROM messages m JOIN flows f ON f.message_id = m.id "
+                    "WHERE m.device_key = (SELECT device_key FROM devices WHERE id = ?1) "
+                    "AND m.time_ms >= ?2 AND m.time_ms < ?3 AND (m.time_ms, m.id) >= (?4, ?5) "
+                    "AND (m.time_ms, m.id, f.seq) > (?4, ?5, ?6) "
+                    "ORDER BY m.time_ms, m.id, f.seq LIMIT ?7",
                     result.error, return result);
     list.bind(1, query.device_id);
     list.bind(2, query.from_ms);
     list.bind(3, query.to_ms);
-    list.bind(4, query.after ? query.after->first : kSmallest);
-    list.bind(5, query.after ? query.after->second : kSmallest);
-    list.bind(6, static_cast<int64_t>(query.limit) + 1);
+    list.bind(4, query.after ? query.after->time_ms : kSmallest);
+    list.bind(5, query.after ? query.after->message_id : kSmallest);
+    list.bind(6, query.after ? static_cast<int64_t>(query.after->index) : kSmallest);
+    list.bind(7, static_cast<int64_t>(query.limit) + 1);
     int step = SQLITE_ROW;
     while ((step = list.step()) == SQLITE_ROW) {
         if (result.value.flows.size() == query.limit) {
             const StoredFlow& last = result.value.flows.back();
-            result.value.next = std::make_pair(last.time_ms, last.id);
+            result.value.next = FlowCursor{last.time_ms, last.message_id, last.index};
             break;
         }
         result.value.flows.push_back(read_flow(list));
@@ -1101,66 +1105,72 @@ Fetched<std::optional<std::vector<uint8_t>>> SqliteStore::load_detection_state(
 
 // ---- retention and statistics ----
 
-// Telemetry is appended in receive order, so the oldest rows are at the start of each table's
-// rowid order. Each chunk looks only at the first rows there: it never scans the young rest of
-// a large table, and stops as soon as the start holds nothing old enough.
-struct RetainedTable {
-    const char* delete_sql;
-    uint64_t RetentionResult::*deleted;
-    int64_t RowDeltas::*delta;
-};
+// Messages are appended in receive order, so the oldest are at the start of the rowid order. Each
+// chunk looks only at the first rows there: it never scans the young rest of a large table, and
+// stops as soon as the start holds nothing old enough. Deleting a message deletes its telemetry
+// (foreign keys, ON DELETE CASCADE, found through each table's message_id key); the rows are
+// counted first, for row_counts.
+#define VIGIL_EXPIRED                                                             \
+    "SELECT id FROM (SELECT id, received_ms FROM messages ORDER BY id LIMIT ?2) " \
+    "WHERE received_ms < ?1"
 
-constexpr RetainedTable kRetainedTables[] = {
-    {"DELETE FROM flows WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM flows "
-     "ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
-     &RetentionResult::flows, &RowDeltas::flows},
-    {"DELETE FROM flow_overflow WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
-     "flow_overflow ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
-     &RetentionResult::overflow, &RowDeltas::overflow},
-    {"DELETE FROM interface_totals WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
-     "interface_totals ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
-     &RetentionResult::interface_totals, &RowDeltas::interface_totals},
-    {"DELETE FROM heartbeats WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
-     "heartbeats ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
-     &RetentionResult::heartbeats, &RowDeltas::heartbeats},
-    {"DELETE FROM port_snapshots WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM "
-     "port_snapshots ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
-     &RetentionResult::port_snapshots, &RowDeltas::port_snapshots},
-    {"DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT id, received_ms FROM messages "
-     "ORDER BY id LIMIT ?2) WHERE received_ms < ?1)",
-     &RetentionResult::messages, &RowDeltas::messages},
-};
+bool SqliteStore::count_expired(int64_t cutoff_ms, RowDeltas& deltas, std::string& error) {
+    VIGIL_STATEMENT(count, writer_,
+                    "WITH expired AS (" VIGIL_EXPIRED
+                    ") SELECT "
+                    "(SELECT count(*) FROM expired), "
+                    "(SELECT count(*) FROM flows WHERE message_id IN expired), "
+                    "(SELECT count(*) FROM flow_overflow WHERE message_id IN expired), "
+                    "(SELECT count(*) FROM interface_totals WHERE message_id IN expired), "
+                    "(SELECT count(*) FROM port_snapshots WHERE message_id IN expired), "
+                    "(SELECT count(*) FROM heartbeats WHERE message_id IN expired)",
+                    error, return false);
+    count.bind(1, cutoff_ms);
+    count.bind(2, static_cast<int64_t>(options_.retention_chunk_messages));
+    if (count.step() != SQLITE_ROW) {
+        error = writer_.describe("retention");
+        return false;
+    }
+    deltas.messages = -count.integer(0);
+    deltas.flows = -count.integer(1);
+    deltas.overflow = -count.integer(2);
+    deltas.interface_totals = -count.integer(3);
+    deltas.port_snapshots = -count.integer(4);
+    deltas.heartbeats = -count.integer(5);
+    return true;
+}
 
 RetentionResult SqliteStore::apply_retention(int64_t now_ms) {
     RetentionResult result;
     const int64_t cutoff_ms = now_ms - options_.retention_ms;
-    for (const RetainedTable& table : kRetainedTables) {
-        int deleted = 0;
-        do {
-            // The lock is taken per chunk, so a waiting write_batch() goes in between.
-            std::lock_guard<std::mutex> lock(writer_mutex_);
-            Transaction transaction(writer_);
-            if (!transaction.begin("BEGIN IMMEDIATE", result.error)) {
-                return result;
-            }
-            VIGIL_STATEMENT(chunk, writer_, table.delete_sql, result.error, return result);
-            chunk.bind(1, cutoff_ms);
-            chunk.bind(2, static_cast<int64_t>(options_.retention_chunk_rows));
-            if (!run(writer_, chunk, result.error)) {
-                return result;
-            }
-            deleted = sqlite3_changes(writer_.handle());
-            RowDeltas deltas;
-            deltas.*table.delta = -deleted;
-            if (!add_row_counts(writer_, deltas, result.error) ||
-                !transaction.commit(result.error)) {
-                return result;
-            }
-            result.*table.deleted += static_cast<uint64_t>(deleted);
-            ++result.chunks;
-        } while (deleted > 0);
+    for (;;) {
+        // The lock is taken per chunk, so a waiting write_batch() goes in between.
+        std::lock_guard<std::mutex> lock(writer_mutex_);
+        Transaction transaction(writer_);
+        RowDeltas deltas;
+        if (!transaction.begin("BEGIN IMMEDIATE", result.error) ||
+            !count_expired(cutoff_ms, deltas, result.error)) {
+            return result;
+        }
+        if (deltas.messages == 0) {
+            return result;
+        }
+        VIGIL_STATEMENT(chunk, writer_, "DELETE FROM messages WHERE id IN (" VIGIL_EXPIRED ")",
+                        result.error, return result);
+        chunk.bind(1, cutoff_ms);
+        chunk.bind(2, static_cast<int64_t>(options_.retention_chunk_messages));
+        if (!run(writer_, chunk, result.error) || !add_row_counts(writer_, deltas, result.error) ||
+            !transaction.commit(result.error)) {
+            return result;
+        }
+        result.messages += as_counter(-deltas.messages);
+        result.flows += as_counter(-deltas.flows);
+        result.overflow += as_counter(-deltas.overflow);
+        result.interface_totals += as_counter(-deltas.interface_totals);
+        result.port_snapshots += as_counter(-deltas.port_snapshots);
+        result.heartbeats += as_counter(-deltas.heartbeats);
+        ++result.chunks;
     }
-    return result;
 }
 
 Fetched<StoreStats> SqliteStore::stats() {

@@ -27,9 +27,9 @@ struct SqliteOptions {
     Durability durability = Durability::Full;
     /// Raw telemetry older than this is deleted by apply_retention().
     int64_t retention_ms = 7LL * 24 * 3600 * 1000;
-    /// Rows apply_retention() deletes per table per transaction: small enough that a pending
-    /// write_batch() never waits long.
-    uint32_t retention_chunk_rows = 5000;
+    /// Messages apply_retention() deletes (with their flows and other telemetry) per
+    /// transaction: small enough that a pending write_batch() never waits long.
+    uint32_t retention_chunk_messages = 500;
     /// Caps the data file (in database pages of 4 KiB); 0 means no cap. Writes that would grow it
     /// further fail like a full disk.
     uint32_t max_pages = 0;

@@ -106,24 +106,31 @@ struct DetailQuery {
 };
 
 struct StoredFlow {
-    int64_t id = 0;       ///< stable, increasing in insertion order
-    int64_t time_ms = 0;  ///< the window's device time, or its receive time when unknown
+    int64_t message_id = 0;  ///< the message (window) it came in; increases in ingest order
+    uint32_t index = 0;      ///< its place in that window
+    int64_t time_ms = 0;     ///< the window's device time, or its receive time when unknown
     int64_t received_ms = 0;
     uint32_t window_duration_ms = 0;
     Flow flow;
 };
 
+/// A position in the (time_ms, message_id, index) order of a device's flows.
+struct FlowCursor {
+    int64_t time_ms = 0;
+    int64_t message_id = 0;
+    uint32_t index = 0;
+};
+
 struct FlowQuery {
     std::string device_id;
     int64_t from_ms = 0, to_ms = INT64_MAX;  ///< [from, to) of StoredFlow::time_ms
-    /// Paging: flows after this position in (time_ms, id) order (FlowPage::next of the last page).
-    std::optional<std::pair<int64_t, int64_t>> after;
+    std::optional<FlowCursor> after;         ///< paging: FlowPage::next of the previous page
     uint32_t limit = 1000;
 };
 
 struct FlowPage {
-    std::vector<StoredFlow> flows;                    ///< ordered by (time_ms, id)
-    std::optional<std::pair<int64_t, int64_t>> next;  ///< empty when this page is the last
+    std::vector<StoredFlow> flows;   ///< ordered by (time_ms, message_id, index)
+    std::optional<FlowCursor> next;  ///< empty when this page is the last
 };
 
 enum class AlertState : uint8_t { Open = 0, Acknowledged = 1, Resolved = 2 };
