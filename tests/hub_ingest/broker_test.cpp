@@ -89,8 +89,21 @@ TEST_F(HubBroker, Supervision_KilledBrokerIsRestartedWithItsSessions) {
         Reader hub(e, "vigil-hub-ingest", false);
         ASSERT_TRUE(hub.subscribe("devices/+/messages/events/#"));
     }
-    // Past one autosave, so the session is on disk when the broker dies.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    // Until the next autosave after the session ended, so it is on disk when the broker dies.
+    const auto saved_after = std::chrono::system_clock::now();
+    ASSERT_TRUE(wait_for(
+        [&] {
+            struct stat st {};
+            if (stat((dir_ + "/broker/persist/mosquitto.db").c_str(), &st) != 0) {
+                return false;
+            }
+            const auto mtime = std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::seconds(st.st_mtim.tv_sec) +
+                    std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+            return mtime > saved_after;
+        },
+        5000));
     const pid_t first = broker_->pid();
     ASSERT_EQ(kill(first, SIGKILL), 0);
     ASSERT_TRUE(wait_for([&] { return broker_->restarts() == 1 && broker_->pid() > 0; }, 10000));

@@ -261,3 +261,21 @@ TEST_F(Ingest, Bench_MessagesPerSecondThroughTheBroker) {
 
 }  // namespace
 }  // namespace vigil::hub::test
+
+namespace vigil::hub::test {
+namespace {
+
+TEST(IngestTopic, DeviceIdFromTopic_TakesTheIdTheBrokerAuthorised) {
+    EXPECT_EQ(device_id_from_topic("devices/dev-1/messages/events/"), "dev-1");
+    EXPECT_EQ(device_id_from_topic("devices/a.b_c:d/messages/events/mti=vigil.1"), "a.b_c:d");
+    EXPECT_EQ(device_id_from_topic("$aws/things/thing-7/defender/metrics/json"), "thing-7");
+    EXPECT_EQ(device_id_from_topic("devices/dev-1/config/x"), "");
+    EXPECT_EQ(device_id_from_topic("devices//messages/events/"), "");
+    EXPECT_EQ(device_id_from_topic("devices/sp ace/messages/events/"), "");
+    EXPECT_EQ(device_id_from_topic("$aws/things/t/shadow/update"), "");
+    EXPECT_EQ(device_id_from_topic("other/dev-1/messages/events/"), "");
+    EXPECT_EQ(device_id_from_topic("devices/" + std::string(128, 'x') + "/messages/events/"), "");
+}
+
+}  // namespace
+}  // namespace vigil::hub::test
