@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "support.hpp"
@@ -82,6 +84,12 @@ TEST_F(HubBroker, Start_AgainKeepsTheAccounts) {
 }
 
 TEST_F(HubBroker, Supervision_KilledBrokerIsRestartedWithItsSessions) {
+    auto lines = std::make_shared<std::vector<std::string>>();
+    auto lines_mutex = std::make_shared<std::mutex>();
+    settings_.log = [lines, lines_mutex](const std::string& line) {
+        std::lock_guard<std::mutex> lock(*lines_mutex);
+        lines->push_back(line);
+    };
     start();
     const DeviceCredentials d = enrol("dev-s");
     const BrokerEndpoint e = broker_->ingest_endpoint();
@@ -108,6 +116,13 @@ TEST_F(HubBroker, Supervision_KilledBrokerIsRestartedWithItsSessions) {
     ASSERT_EQ(kill(first, SIGKILL), 0);
     ASSERT_TRUE(wait_for([&] { return broker_->restarts() == 1 && broker_->pid() > 0; }, 10000));
     EXPECT_NE(broker_->pid(), first);
+    {
+        std::lock_guard<std::mutex> lock(*lines_mutex);
+        EXPECT_NE(std::find(lines->begin(), lines->end(), "mosquitto killed by signal 9"),
+                  lines->end());
+        EXPECT_NE(std::find(lines->begin(), lines->end(), "restarting mosquitto in 100 ms"),
+                  lines->end());
+    }
     {
         Device device(settings_.port, d.username, d.password, d.client_id);
         ASSERT_TRUE(device.wait_connected());
@@ -223,6 +238,36 @@ TEST_F(HubBroker, Tls_DeviceConnectsWithItsCertificate) {
     ASSERT_TRUE(device.wait_connected());
     ASSERT_TRUE(device.publish(events_topic("dev-tls"), "over-tls"));
     EXPECT_TRUE(hub.wait_message("devices/dev-tls/messages/events/ over-tls"));
+}
+
+TEST_F(HubBroker, External_UsesTheGivenBrokerWithoutSupervisingIt) {
+    start();
+    BrokerSettings external;
+    external.url = "mqtt://127.0.0.1:" + std::to_string(settings_.port);
+    external.ingest_username = "vigil-ingest";
+    external.ingest_password = broker_->ingest_endpoint().password;
+    Broker other(external);
+    ASSERT_TRUE(other.start().ok());
+    EXPECT_FALSE(other.embedded());
+    EXPECT_EQ(other.pid(), -1);
+    EXPECT_EQ(other.ingest_endpoint().port, settings_.port);
+    EXPECT_FALSE(other.add_device("dev-x").ok());  // no administrator configured
+    for (const char* bad : {"tcp://127.0.0.1:1883", "mqtt://broker.example:1883",
+                            "mqtt://127.0.0.1:0", "mqtt://127.0.0.1"}) {
+        BrokerSettings b;
+        b.url = bad;
+        EXPECT_FALSE(Broker(b).start().ok()) << bad;
+    }
+}
+
+TEST_F(HubBroker, Start_FailsWhenThePortIsTaken) {
+    start();
+    BrokerSettings again = broker_settings(temp_dir());
+    again.port = settings_.port;
+    Broker second(again);
+    const BrokerResult r = second.start();
+    EXPECT_FALSE(r.ok());
+    std::system(("rm -rf " + again.data_dir).c_str());
 }
 
 }  // namespace

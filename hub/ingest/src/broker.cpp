@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -31,6 +32,7 @@ using json = nlohmann::json;
 
 namespace {
 
+constexpr const char* kOpenssl = "/usr/bin/openssl";
 constexpr const char* kAdminUser = "vigil-admin";
 constexpr const char* kIngestUser = "vigil-ingest";
 constexpr const char* kControlTopic = "$CONTROL/dynamic-security/v1";
@@ -149,7 +151,8 @@ json device_acl_commands(const std::string& id) {
     return commands;
 }
 
-// Runs a program (never a shell) and waits; true when it exits 0.
+// Runs a program by absolute path (never a shell) and waits; true when it exits 0. execv, not
+// execvp: between fork and exec in a threaded process only async-signal-safe calls are allowed.
 bool run(const std::vector<std::string>& args) {
     std::vector<char*> argv;
     for (const std::string& a : args) {
@@ -164,7 +167,7 @@ bool run(const std::vector<std::string>& args) {
         const int null_fd = open("/dev/null", O_WRONLY);
         dup2(null_fd, 1);
         dup2(null_fd, 2);
-        execvp(argv[0], argv.data());
+        execv(argv[0], argv.data());
         _exit(127);
     }
     int status = 0;
@@ -199,7 +202,7 @@ bool issue_certificate(const std::string& pki, const std::string& subject_cn,
                        const std::string& extensions_san, bool server, const std::string& key,
                        const std::string& cert) {
     std::vector<std::string> args = {
-        "openssl",
+        kOpenssl,
         "req",
         "-x509",
         "-CA",
@@ -280,6 +283,10 @@ BrokerResult Broker::start() {
         return {};
     }
     port_ = settings_.port;
+    // Otherwise the wait below would take another program's listener for our broker's.
+    if (port_listening(host_, port_)) {
+        return {"127.0.0.1:" + std::to_string(port_) + " is already in use"};
+    }
     BrokerResult r = prepare_files();
     if (!r.ok()) {
         return r;
@@ -330,7 +337,7 @@ BrokerResult Broker::prepare_files() {
     }
     if (settings_.tls) {
         const std::string ca_key = pki_dir_ + "/ca.key", ca_crt = pki_dir_ + "/ca.crt";
-        if (!fs::exists(ca_crt) && !run({"openssl",
+        if (!fs::exists(ca_crt) && !run({kOpenssl,
                                          "req",
                                          "-x509",
                                          "-newkey",

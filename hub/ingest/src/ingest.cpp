@@ -119,6 +119,9 @@ struct IngestPipeline::Loop {
         static_cast<Loop*>(context)->receive(message);
     }
 
+    bool setup();
+    void track_connection(mqtt::Status processed);
+    void wait(int64_t now, bool stopping) const;
     void receive(const mqtt::IncomingPublish& m);
     void commit(bool stopping);
     void send_acks();
@@ -134,6 +137,7 @@ struct IngestPipeline::Loop {
     int64_t retry_at_ms = 0;
     uint32_t retry_ms = 0;
     std::deque<std::pair<uint16_t, uint32_t>> acks;  // (packet id, connection) to send
+    mqtt::Status reported = mqtt::Status::Ok;        // the last connection error logged
 };
 
 void IngestPipeline::log(const std::string& line) const {
@@ -326,49 +330,74 @@ IngestMetrics IngestPipeline::metrics() const {
     return metrics_;
 }
 
-void IngestPipeline::run() {
-    Loop& loop = *loop_;
-    const mqtt::Storage storage{
-        loop.rx.data(), loop.rx.size(), loop.tx.data(), loop.tx.size(), nullptr, 0, nullptr, 0};
+bool IngestPipeline::Loop::setup() {
+    const IngestSettings& c = pipeline.settings_;
+    const mqtt::Storage storage{rx.data(), rx.size(), tx.data(), tx.size(), nullptr, 0, nullptr, 0};
     mqtt::Settings s;
-    s.host = settings_.host.c_str();
-    s.port = settings_.port;
-    s.connect.client_id = settings_.client_id.c_str();
-    s.connect.username = settings_.username.empty() ? nullptr : settings_.username.c_str();
-    s.connect.password = settings_.password.empty() ? nullptr : settings_.password.c_str();
-    s.connect.keep_alive_s = settings_.keep_alive_s;
-    s.connect.clean_session = false;
+    s.host = c.host.c_str();
+    s.port = c.port;
+    s.connect.client_id = c.client_id.c_str();
+    s.connect.username = c.username.empty() ? nullptr : c.username.c_str();
+    s.connect.password = c.password.empty() ? nullptr : c.password.c_str();
+    s.connect.keep_alive_s = c.keep_alive_s;
+    s.connect.clean_session = false;  // the broker keeps what was not acknowledged
     s.manual_ack = true;
     s.on_publish = &Loop::on_publish;
-    s.on_publish_context = &loop;
+    s.on_publish_context = this;
     s.backoff_min_ms = 100;
     s.backoff_max_ms = 5000;
-    mqtt::Transport transport = mqtt::posix_transport(&loop.socket.socket);
+    mqtt::Transport transport = mqtt::posix_transport(&socket.socket);
     transport.close = &close_gracefully;
-    if (loop.client.init(transport, storage) != mqtt::Status::Ok ||
-        loop.client.subscribe(loop.events_topic.c_str(), 1) != mqtt::Status::Ok ||
-        loop.client.subscribe(loop.aws_topic.c_str(), 1) != mqtt::Status::Ok) {
+    if (client.init(transport, storage) != mqtt::Status::Ok ||
+        client.subscribe(events_topic.c_str(), 1) != mqtt::Status::Ok ||
+        client.subscribe(aws_topic.c_str(), 1) != mqtt::Status::Ok) {
+        return false;
+    }
+    // A failed first connection is retried by process() with backoff.
+    (void)client.start(s, client_ms());
+    return true;
+}
+
+void IngestPipeline::Loop::track_connection(mqtt::Status processed) {
+    const mqtt::Status error = client.last_error();
+    if (processed != mqtt::Status::Ok || error != reported) {
+        if (error != reported && error != mqtt::Status::Ok) {
+            log(std::string("broker connection: ") + mqtt::to_string(error));
+        }
+        reported = error;
+        std::lock_guard<std::mutex> lock(pipeline.mutex_);
+        pipeline.last_error_ = error == mqtt::Status::Ok ? "" : mqtt::to_string(error);
+    }
+    pipeline.connected_ = client.is_connected();
+    pipeline.subscribed_ =
+        client.is_subscribed(events_topic.c_str()) && client.is_subscribed(aws_topic.c_str());
+}
+
+// Waits for data, but no longer than the held batch or a retry may wait.
+void IngestPipeline::Loop::wait(int64_t now, bool stopping) const {
+    int wait_ms = 5;
+    if (!held.empty() && !stopping) {
+        const int64_t until =
+            std::max(retry_at_ms, oldest_ms + pipeline.settings_.batch_age_ms) - now;
+        wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, 5));
+    }
+    if (socket.socket.fd >= 0 && client.unsent() == 0) {
+        pollfd p{socket.socket.fd, POLLIN, 0};
+        (void)::poll(&p, 1, wait_ms);
+    } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms > 0 ? 1 : 0));
+    }
+}
+
+void IngestPipeline::run() {
+    Loop& loop = *loop_;
+    if (!loop.setup()) {
         log("cannot set up the MQTT client");
         return;
     }
-    // A failed first connection is retried by process() with backoff.
-    (void)loop.client.start(s, client_ms());
     int64_t stop_deadline = 0;
-    mqtt::Status reported = mqtt::Status::Ok;
     for (;;) {
-        const mqtt::Status st = loop.client.process(client_ms());
-        const mqtt::Status error = loop.client.last_error();
-        if (st != mqtt::Status::Ok || (error != reported && error != mqtt::Status::Ok)) {
-            if (error != reported) {
-                log(std::string("broker connection: ") + mqtt::to_string(error));
-            }
-            reported = error;
-            std::lock_guard<std::mutex> lock(mutex_);
-            last_error_ = mqtt::to_string(error);
-        }
-        connected_ = loop.client.is_connected();
-        subscribed_ = loop.client.is_subscribed(loop.events_topic.c_str()) &&
-                      loop.client.is_subscribed(loop.aws_topic.c_str());
+        loop.track_connection(loop.client.process(client_ms()));
         const int64_t now = steady_ms();
         const bool stopping = stop_.load();
         if (stopping && stop_deadline == 0) {
@@ -381,31 +410,16 @@ void IngestPipeline::run() {
             loop.commit(stopping);
         }
         loop.send_acks();
-        if (stopping) {
-            const bool drained = loop.held.empty() && loop.acks.empty() &&
-                                 (!loop.client.is_connected() || loop.client.unsent() == 0);
-            if (drained) {
-                break;
-            }
-            if (now >= stop_deadline) {
-                log("stopping with " + std::to_string(loop.held.size()) +
-                    " messages uncommitted; the broker will redeliver them");
-                break;
-            }
+        if (stopping && loop.held.empty() && loop.acks.empty() &&
+            (!loop.client.is_connected() || loop.client.unsent() == 0)) {
+            break;
         }
-        // Wait for data, but no longer than the batch or a retry may wait.
-        int wait_ms = 5;
-        if (!loop.held.empty() && !stopping) {
-            const int64_t until =
-                std::max(loop.retry_at_ms, loop.oldest_ms + settings_.batch_age_ms) - now;
-            wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, 5));
+        if (stopping && now >= stop_deadline) {
+            log("stopping with " + std::to_string(loop.held.size()) +
+                " messages uncommitted; the broker will redeliver them");
+            break;
         }
-        if (loop.socket.socket.fd >= 0 && loop.client.unsent() == 0) {
-            pollfd p{loop.socket.socket.fd, POLLIN, 0};
-            (void)::poll(&p, 1, wait_ms);
-        } else {
-            std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms > 0 ? 1 : 0));
-        }
+        loop.wait(now, stopping);
     }
     loop.socket.graceful = true;
     (void)loop.client.stop();
