@@ -2,9 +2,11 @@
 // failures, a hub killed with SIGKILL, a broker restarted underneath it, and its throughput.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -152,6 +154,7 @@ TEST_F(Ingest, Pipeline_HubKilledMidStreamLosesNothing) {
     const auto devices = enrol(3);
     const BrokerEndpoint e = broker_->ingest_endpoint();
     const std::string keys = dir_ + "/keys", ready = dir_ + "/ready";
+    ASSERT_EQ(mkdir(keys.c_str(), 0755), 0);
     auto start_worker = [&] {
         unlink(ready.c_str());
         const std::string port = std::to_string(e.port);
@@ -165,11 +168,17 @@ TEST_F(Ingest, Pipeline_HubKilledMidStreamLosesNothing) {
         EXPECT_TRUE(wait_for([&] { return access(ready.c_str(), F_OK) == 0; }, 10000));
         return pid;
     };
+    // Every committed batch, whole (a killed worker leaves at most a .tmp file behind).
     auto lines = [&] {
-        std::ifstream in(keys);
         std::vector<std::string> out;
-        for (std::string line; std::getline(in, line);) {
-            out.push_back(line);
+        for (const auto& entry : std::filesystem::directory_iterator(keys)) {
+            if (entry.path().extension() != ".keys") {
+                continue;
+            }
+            std::ifstream in(entry.path());
+            for (std::string line; std::getline(in, line);) {
+                out.push_back(line);
+            }
         }
         return out;
     };
