@@ -596,37 +596,39 @@ Status AgentBase::apply_config(const uint8_t* data, size_t length) {
     return Status::Ok;
 }
 
-Status AgentBase::apply_local_config(const wire::ConfigFields& local) {
+Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
     if (!initialised_) {
         return Status::NotInitialised;
     }
-    if (local.version != 0 || config_.version != 0) {
+    if (data == nullptr || length == 0) {
         return Status::BadParameter;
     }
-    // The local settings go through the same decoder as a hub's message, so they obey exactly the
-    // same ranges and rules. Version 1 only gets them past the "newer than in force" check.
-    wire::ConfigFields probe = local;
-    probe.version = 1;
-    uint8_t encoded[kLocalConfigBytes];
-    cbor::Writer writer(encoded, sizeof(encoded));
-    wire::encode_config(writer, probe);
-    if (!writer.ok()) {
-        return Status::BadParameter;
-    }
-    wire::ConfigFields checked{};
+    wire::ConfigFields next = config_;
     uint32_t version = 0;
-    wire::ConfigError error = wire::decode_config(encoded, writer.size(), checked, version);
+    wire::ConfigError error = wire::decode_config_settings(data, length, next, version);
+    if (error == wire::ConfigError::None && (version != 0 || config_.version != 0)) {
+        return Status::BadParameter;
+    }
     if (error == wire::ConfigError::None) {
-        error = check_built_in(checked);
+        error = check_built_in(next);
     }
     if (error != wire::ConfigError::None) {
         rejected_reason_ = error;
         rejected_version_ = 0;
         return Status::InvalidConfig;
     }
-    checked.version = 0;
-    install_config(checked);
+    install_config(next);
     return Status::Ok;
+}
+
+Status AgentBase::apply_local_config(const wire::ConfigFields& local) {
+    uint8_t encoded[kLocalConfigBytes];
+    cbor::Writer writer(encoded, sizeof(encoded));
+    wire::encode_config(writer, local);
+    if (!writer.ok()) {
+        return Status::BadParameter;
+    }
+    return apply_local_config(encoded, writer.size());
 }
 
 wire::ConfigError AgentBase::check_built_in(const wire::ConfigFields& next) {

@@ -75,6 +75,11 @@ vigil_status vigil_agent_apply_config(const uint8_t* data, size_t length) {
     return g_agent != nullptr ? to_c(g_agent->apply_config(data, length)) : VIGIL_NOT_INITIALISED;
 }
 
+vigil_status vigil_agent_apply_local_config(const uint8_t* data, size_t length) {
+    return g_agent != nullptr ? to_c(g_agent->apply_local_config(data, length))
+                              : VIGIL_NOT_INITIALISED;
+}
+
 vigil_state vigil_agent_state(void) {
     return g_agent != nullptr ? static_cast<vigil_state>(g_agent->state())
                               : VIGIL_STATE_NOT_INITIALISED;

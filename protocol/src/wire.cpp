@@ -343,8 +343,8 @@ bool same_settings(const ConfigFields& a, const ConfigFields& b) {
            a.retry_s == b.retry_s;
 }
 
-ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& config,
-                          uint32_t& version) {
+ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFields& config,
+                                   uint32_t& version) {
     if (data == nullptr) {
         return ConfigError::Malformed;
     }
@@ -373,6 +373,17 @@ ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& conf
     }
     if (!in.finish()) {
         return ConfigError::Malformed;
+    }
+    config = next;
+    return ConfigError::None;
+}
+
+ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& config,
+                          uint32_t& version) {
+    ConfigFields next = config;
+    const ConfigError error = decode_config_settings(data, length, next, version);
+    if (error != ConfigError::None) {
+        return error;
     }
     // The config topic is retained, so a reconnecting agent is sent the config in force again:
     // the same version with the same settings is accepted as a no-op.

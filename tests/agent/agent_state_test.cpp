@@ -310,6 +310,16 @@ TEST(AgentCAbi, DrivesTheLibraryInstance) {
     EXPECT_EQ(platform.published[0].topic, "devices/c-device/messages/events/");
     const uint8_t bad[] = {0x00};
     EXPECT_EQ(vigil_agent_apply_config(bad, sizeof bad), VIGIL_INVALID_CONFIG);
+    // Starting settings: {1: 0, 2: [5, 30, 60]} applies at version 0; version 2 is the hub's.
+    const uint8_t local[] = {0xA2, 0x01, 0x00, 0x02, 0x83, 0x05, 0x18, 0x1E, 0x18, 0x3C};
+    EXPECT_EQ(vigil_agent_apply_local_config(local, sizeof local), VIGIL_OK);
+    const uint8_t versioned[] = {0xA2, 0x01, 0x02, 0x02, 0x83, 0x05, 0x18, 0x1E, 0x18, 0x3C};
+    EXPECT_EQ(vigil_agent_apply_local_config(versioned, sizeof versioned), VIGIL_BAD_PARAMETER);
+    const uint8_t zero_interval[] = {0xA2, 0x01, 0x00, 0x02, 0x83, 0x00, 0x18, 0x1E, 0x18, 0x3C};
+    EXPECT_EQ(vigil_agent_apply_local_config(zero_interval, sizeof zero_interval),
+              VIGIL_INVALID_CONFIG);
+    EXPECT_EQ(vigil_agent_apply_config(versioned, sizeof versioned), VIGIL_OK);
+    EXPECT_EQ(vigil_agent_apply_local_config(local, sizeof local), VIGIL_BAD_PARAMETER);
     EXPECT_EQ(vigil_agent_disable(), VIGIL_OK);
     EXPECT_EQ(vigil_agent_state(), VIGIL_STATE_NOT_INITIALISED);
     EXPECT_STREQ(vigil_status_string(VIGIL_INVALID_CONFIG), "config rejected");

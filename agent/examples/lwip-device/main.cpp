@@ -370,11 +370,12 @@ void on_message(void* context, const char* topic, size_t topic_length, const uin
     note("config of %zu bytes from the broker: %s", payload_length, vigil_status_string(status));
 }
 
-/// Applies the intervals given on the command line as a config message, the way the hub would.
+/// Applies the intervals given on the command line as the device's starting settings (version 0),
+/// which any config the hub publishes replaces.
 bool configure(const Settings& settings) {
     bool any = settings.retry_s.has_value();
     vigil::wire::ConfigFields desired;  // the build defaults, which are in force after init
-    desired.version = 1;
+    desired.version = 0;
     for (size_t g = 0; g < vigil::wire::kPriorityCount; ++g) {
         if (settings.intervals[g]) {
             desired.interval_s[g] = *settings.intervals[g];
@@ -394,13 +395,13 @@ bool configure(const Settings& settings) {
         note("error: the config does not fit its buffer");
         return false;
     }
-    const vigil_status status = vigil_agent_apply_config(buffer, writer.size());
+    const vigil_status status = vigil_agent_apply_local_config(buffer, writer.size());
     if (status != VIGIL_OK) {
-        note("error: the agent rejected the config from the command line: %s",
+        note("error: the agent rejected the settings from the command line: %s",
              vigil_status_string(status));
         return false;
     }
-    note("config version 1 applied: intervals high %u s, medium %u s, low %u s, retry %u s",
+    note("starting settings applied: intervals high %u s, medium %u s, low %u s, retry %u s",
          desired.interval_s[0], desired.interval_s[1], desired.interval_s[2], desired.retry_s);
     return true;
 }

@@ -82,9 +82,11 @@ class AgentBase {
     /// Starting settings from the device's own configuration, in force until a config message
     /// replaces them: checked by the same rules, applied whole or rejected whole
     /// (InvalidConfig, reason in last_config_error()), and kept at version 0 so that any config
-    /// the hub sends is newer. BadParameter when local.version is not 0 or a config message is
-    /// already in force.
+    /// the hub sends is newer. BadParameter when local.version is not 0 or a config from the hub
+    /// is already in force.
     Status apply_local_config(const wire::ConfigFields& local);
+    /// The same, from a config message (docs/protocol.md) whose version is 0.
+    Status apply_local_config(const uint8_t* data, size_t length);
 
     State state() const { return state_; }
     bool enabled() const { return enabled_.load(std::memory_order_relaxed); }

@@ -143,6 +143,10 @@ void vigil_agent_packet(const uint8_t* ip, size_t length, vigil_direction direct
                         uint8_t interface_index, uint64_t timestamp_ms);
 /* Applies a CBOR config message (see docs/protocol.md) whole, or rejects it whole. */
 vigil_status vigil_agent_apply_config(const uint8_t* data, size_t length);
+/* The device's own starting settings: a config message whose version is 0, checked by the same
+ * rules and applied whole, kept at version 0 so that any config the hub sends replaces it.
+ * VIGIL_BAD_PARAMETER when its version is not 0 or a config from the hub is already in force. */
+vigil_status vigil_agent_apply_local_config(const uint8_t* data, size_t length);
 vigil_state vigil_agent_state(void);
 
 #ifdef __cplusplus

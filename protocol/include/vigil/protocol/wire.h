@@ -274,5 +274,9 @@ bool same_settings(const ConfigFields& a, const ConfigFields& b);
 /// error when it could be read, so the rejection can name it.
 ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& config,
                           uint32_t& version);
+/// decode_config without the version rule: the message's settings onto `config` (unchanged on
+/// error), its version in `version`, for callers that give versions their own meaning.
+ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFields& config,
+                                   uint32_t& version);
 
 }  // namespace vigil::wire
