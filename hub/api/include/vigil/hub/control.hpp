@@ -10,7 +10,9 @@
 namespace vigil::hub {
 
 /// What a newly enrolled device needs to connect: shown once, never stored in clear by the hub.
-struct DeviceCredentials {
+/// (Named apart from the broker's own DeviceCredentials in broker.hpp, which shares the namespace:
+/// the program that implements HubControl includes both.)
+struct EnrolmentCredentials {
     std::string device_id;
     std::string username;
     std::string password;
@@ -28,7 +30,7 @@ class HubControl {
 
     /// Creates the device's broker account; false with `error` when the id is invalid, already
     /// enrolled, or the broker refused.
-    virtual bool add_device(const std::string& device_id, DeviceCredentials& out,
+    virtual bool add_device(const std::string& device_id, EnrolmentCredentials& out,
                             std::string& error) = 0;
     /// Cuts the device off at the broker at once (a connected device is disconnected).
     virtual bool revoke_device(const std::string& device_id, std::string& error) = 0;
