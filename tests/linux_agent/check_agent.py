@@ -207,6 +207,42 @@ first_collection_splay_s = 0
 """)
 
 
+class Scenario:
+    """The namespaces, the processes, a work folder and a broker port of one test; all of it is
+    removed on the way out, whatever happened."""
+
+    def __init__(self, name, port):
+        self.net = Namespaces()
+        self.processes = Processes()
+        self.work = tempfile.mkdtemp(prefix=f"vigil-agent-{name}-")
+        self.port = port
+        self.prefix = ["ip", "netns", "exec", self.net.device]
+        self.log = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.processes.close()
+        self.net.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+        return False
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def start_agent(self, agent, device_id, extra=""):
+        """vigil-agent in the device namespace on its veth, publishing to the test's broker."""
+        settings = self.path("agent.toml")
+        write_settings(settings, device_id, self.port, extra=extra)
+        self.log = open(self.path("agent.log"), "w+")
+        return self.processes.add(self.net.popen(self.net.device, agent, "-c", settings,
+                                                 stdout=self.log, stderr=subprocess.STDOUT))
+
+    def agent_log(self):
+        return read_log(self.log)
+
+
 def network_flows(messages):
     return [f for _, m in messages if "network" in m for f in m["network"]["flows"]]
 
@@ -329,22 +365,13 @@ def run_script(net, ns, script, *args):
 
 
 def check_e2e(agent):
-    net = Namespaces()
-    processes = Processes()
-    work = tempfile.mkdtemp(prefix="vigil-agent-e2e-")
-    try:
-        port = 18830
-        prefix = ["ip", "netns", "exec", net.device]
-        broker = Broker(work, port, prefix)
-        broker.start(processes)
+    with Scenario("e2e", 18830) as s:
+        net, processes, work, port, prefix = s.net, s.processes, s.work, s.port, s.prefix
+        Broker(work, port, prefix).start(processes)
         subscriber = Subscriber(processes, port, prefix)
         start_script(net.device, net, processes, DEVICE_SERVER)
         start_script(net.peer, net, processes, PEER_SERVER)
-        settings = os.path.join(work, "agent.toml")
-        write_settings(settings, "e2e-device", port)
-        log = open(os.path.join(work, "agent.log"), "w+")
-        agent_run = processes.add(net.popen(net.device, agent, "-c", settings, stdout=log,
-                                            stderr=subprocess.STDOUT))
+        agent_run = s.start_agent(agent, "e2e-device")
         check(wait_for(lambda: subscriber.messages(), 10), "the agent publishes")
         pcap = os.path.join(work, "truth.pcap")
         tcpdump = processes.add(net.popen(net.device, "tcpdump", "-i", "vdev", "-s", "256", "-U",
@@ -376,8 +403,7 @@ def check_e2e(agent):
                 "-t", "devices/e2e-device/config/vigil", "-f", config)
         time.sleep(2.5)
         code = processes.stop(agent_run)
-        log.seek(0)
-        agent_log = log.read()
+        agent_log = s.agent_log()
         check(code == 0, f"agent exit code {code}: {agent_log[-2000:]}")
         time.sleep(0.3)
 
@@ -429,19 +455,11 @@ def check_e2e(agent):
         windows = [m["network"]["window_duration_ms"] for _, m in messages if "network" in m]
         check(any(w >= 1900 for w in windows[-2:]), f"2 s windows after the config: {windows}")
         print(f"{len(messages)} messages; flows checked against the capture: {len(wanted)}")
-    finally:
-        processes.close()
-        net.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_broker_faults(agent):
-    net = Namespaces()
-    processes = Processes()
-    work = tempfile.mkdtemp(prefix="vigil-agent-faults-")
-    try:
-        port = 18831
-        prefix = ["ip", "netns", "exec", net.device]
+    with Scenario("faults", 18831) as s:
+        net, processes, work, port, prefix = s.net, s.processes, s.work, s.port, s.prefix
         broker = Broker(work, port, prefix, persistence=True)
         # A persistent subscriber session, so messages published while it reconnects wait for it.
         first = broker.start(processes)
@@ -450,12 +468,8 @@ def check_broker_faults(agent):
         processes.stop(sub.process)
         processes.stop(first)
 
-        settings = os.path.join(work, "agent.toml")
-        write_settings(settings, "faults-device", port)
-        log = open(os.path.join(work, "agent.log"), "w+")
-        agent_run = processes.add(net.popen(net.device, agent, "-c", settings, stdout=log,
-                                            stderr=subprocess.STDOUT))
-        check(wait_for(lambda: "started:" in read_log(log), 10), "the agent is capturing")
+        agent_run = s.start_agent(agent, "faults-device")
+        check(wait_for(lambda: "started:" in s.agent_log(), 10), "the agent is capturing")
         net.run(net.device, "ping", "-c", "5", "-i", "0.5", "-q", PEER_V4)  # broker down
         broker.start(processes)
         sub = Subscriber(processes, port, prefix, client_id="faults-sub")
@@ -473,10 +487,9 @@ def check_broker_faults(agent):
         time.sleep(4)
         code = processes.stop(agent_run)
         time.sleep(0.5)
-        log.seek(0)
-        agent_log = log.read()
+        agent_log = s.agent_log()
         check(code == 0, f"agent exit code {code}")
-        messages = [m for s in subs for m in s.messages()]
+        messages = [m for sub in subs for m in sub.messages()]
         sequences = sorted({m["sequence"] for _, m in messages})
         check(sequences and sequences == list(range(sequences[-1] + 1)),
               f"every sequence number from 0 arrived (duplicates allowed): {sequences}")
@@ -490,19 +503,11 @@ def check_broker_faults(agent):
         check(beats and beats[-1]["messages_dropped"] == 0, "nothing dropped")
         check(any(b["state"] == 1 for b in beats), "heartbeats show the pending state")
         check("connect" in agent_log.lower(), "the log tells of the lost connection")
-    finally:
-        processes.close()
-        net.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_credentials(agent):
-    net = Namespaces()
-    processes = Processes()
-    work = tempfile.mkdtemp(prefix="vigil-agent-creds-")
-    try:
-        port = 18832
-        prefix = ["ip", "netns", "exec", net.device]
+    with Scenario("creds", 18832) as s:
+        work, port, prefix, processes = s.work, s.port, s.prefix, s.processes
         passwords = os.path.join(work, "passwords")
         subprocess.run(["mosquitto_passwd", "-c", "-b", passwords, "gateway", "right"],
                        check=True, capture_output=True)
@@ -512,40 +517,23 @@ def check_credentials(agent):
         secret = os.path.join(work, "secret")
         with open(secret, "w") as out:
             out.write("wrong\n")
-        settings = os.path.join(work, "agent.toml")
-        write_settings(settings, "creds-device", port,
-                       extra=f'username = "gateway"\npassword_file = "{secret}"')
-        log = open(os.path.join(work, "agent.log"), "w+")
-        agent_run = processes.add(net.popen(net.device, agent, "-c", settings, stdout=log,
-                                            stderr=subprocess.STDOUT))
+        agent_run = s.start_agent(agent, "creds-device",
+                                  extra=f'username = "gateway"\npassword_file = "{secret}"')
         time.sleep(4)
         check(agent_run.poll() is None, "the agent keeps running")
         code = processes.stop(agent_run)
-        log.seek(0)
-        agent_log = log.read()
+        agent_log = s.agent_log()
         check(code == 0, f"exit code {code}")
         check("authori" in agent_log.lower(), f"the refusal is logged: {agent_log[-1500:]}")
         check("unsent" in agent_log, "and what was not sent")
-    finally:
-        processes.close()
-        net.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_interface_gone(agent):
-    net = Namespaces()
-    processes = Processes()
-    work = tempfile.mkdtemp(prefix="vigil-agent-gone-")
-    try:
-        port = 18833
-        prefix = ["ip", "netns", "exec", net.device]
-        Broker(work, port, prefix).start(processes)
-        sub = Subscriber(processes, port, prefix)
-        settings = os.path.join(work, "agent.toml")
-        write_settings(settings, "gone-device", port)
-        log = open(os.path.join(work, "agent.log"), "w+")
-        agent_run = processes.add(net.popen(net.device, agent, "-c", settings, stdout=log,
-                                            stderr=subprocess.STDOUT))
+    with Scenario("gone", 18833) as s:
+        net, processes = s.net, s.processes
+        Broker(s.work, s.port, s.prefix).start(processes)
+        sub = Subscriber(processes, s.port, s.prefix)
+        agent_run = s.start_agent(agent, "gone-device")
         check(wait_for(lambda: sub.messages(), 10), "the agent publishes")
         net.ip("-n", net.peer, "link", "del", "vpeer")  # takes the device's end with it
         time.sleep(1)
@@ -554,16 +542,11 @@ def check_interface_gone(agent):
         check(agent_run.poll() is None, "the agent keeps running")
         check(len(sub.messages()) > before, "and keeps reporting (heartbeats)")
         code = processes.stop(agent_run)
-        log.seek(0)
-        agent_log = log.read()
+        agent_log = s.agent_log()
         check(code == 0, f"exit code {code}")
         check("capture:" in agent_log and "reopen" in agent_log,
               f"the capture error is logged: {agent_log[-1500:]}")
         check("Sanitizer" not in agent_log, "clean")
-    finally:
-        processes.close()
-        net.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def check_replay(agent, sample):
