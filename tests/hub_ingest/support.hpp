@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "loopback.hpp"
 #include "vigil/hub/broker.hpp"
 #include "vigil/hub/ingest.hpp"
 #include "vigil/mqtt/client.h"
@@ -27,17 +28,7 @@
 
 namespace vigil::hub::test {
 
-inline uint16_t free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
+using vigil::test::free_port;
 
 inline std::string temp_dir() {
     char dir[] = "/tmp/vigil_hub_ingest_XXXXXX";
@@ -45,16 +36,7 @@ inline std::string temp_dir() {
 }
 
 // Every wait in these tests is bounded.
-inline bool wait_for(const std::function<bool()>& done, int timeout_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-}
+using vigil::test::wait_for;
 
 inline BrokerSettings broker_settings(const std::string& dir) {
     BrokerSettings s;

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "loopback.hpp"
 #include "vigil/agent/vigil_agent.h"
 #include "vigil/linux_agent/mosquitto_link.hpp"
 #include "vigil/protocol/cbor.h"
@@ -45,40 +46,10 @@ std::string config_topic() {
     return std::string(vigil::wire::kTopicPrefix) + kDevice + vigil::wire::kConfigTopicSuffix;
 }
 
-uint16_t free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool port_open(uint16_t port) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    return ok;
-}
-
+using vigil::test::free_port;
+using vigil::test::port_open;
 // Every wait in these tests is bounded.
-bool eventually(const std::function<bool()>& done, int timeout_ms) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!done()) {
-        if (Clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-}
+using vigil::test::wait_for;
 
 bool run(const std::string& command) {
     return std::system((command + " 2>/dev/null").c_str()) == 0;
@@ -142,14 +113,14 @@ class Peer {
             mosquitto_loop_start(client_) != MOSQ_ERR_SUCCESS) {
             return false;
         }
-        return subscription.empty() || eventually([this] { return subacks() > 0; }, 3000);
+        return subscription.empty() || wait_for([this] { return subacks() > 0; }, 3000);
     }
 
     bool publish(const std::string& topic, const std::string& payload, bool retain) {
         const int before = pubacks();
         return mosquitto_publish(client_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
                                  payload.data(), 1, retain) == MOSQ_ERR_SUCCESS &&
-               eventually([&] { return pubacks() > before; }, 3000);
+               wait_for([&] { return pubacks() > before; }, 3000);
     }
 
     std::vector<Message> messages() const {
@@ -229,7 +200,7 @@ class LinuxMqtt : public ::testing::Test {
             execl(kMosquitto, kMosquitto, "-c", conf.c_str(), static_cast<char*>(nullptr));
             _exit(127);
         }
-        ASSERT_TRUE(eventually([this] { return port_open(port_); }, 3000))
+        ASSERT_TRUE(wait_for([this] { return port_open(port_); }, 3000))
             << "mosquitto did not listen; its log:\n"
             << broker_log();
     }
@@ -303,7 +274,7 @@ TEST_F(LinuxMqtt, PublishesEveryMessageOnTheEventsTopicWithThePropertyBag) {
     start_link(s);
     const vigil_transport t = link_->transport();
     ASSERT_EQ(t.context, link_.get());
-    ASSERT_TRUE(eventually([&] { return t.is_connected(t.context); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return t.is_connected(t.context); }, 3000));
 
     constexpr int kMessages = 200;
     int busy = 0;
@@ -317,7 +288,7 @@ TEST_F(LinuxMqtt, PublishesEveryMessageOnTheEventsTopicWithThePropertyBag) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     }
-    ASSERT_TRUE(eventually([&] { return hub.messages().size() == kMessages; }, 10000))
+    ASSERT_TRUE(wait_for([&] { return hub.messages().size() == kMessages; }, 10000))
         << hub.messages().size();
     const auto messages = hub.messages();
     for (int i = 0; i < kMessages; ++i) {
@@ -349,13 +320,13 @@ TEST_F(LinuxMqtt, SendIsBusyUntilTheBrokerAcceptsTheConnection) {
     start_link(s);
     EXPECT_FALSE(link_->connected());
     EXPECT_EQ(send("early"), 0);
-    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->last_error().empty(); }, 3000));
     EXPECT_NE(link_->last_error().find("Connection refused"), std::string::npos)
         << link_->last_error();
     EXPECT_TRUE(log_has("retrying in"));
 
     start_broker();
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 5000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 5000));
     EXPECT_EQ(send("late"), 1);
     EXPECT_TRUE(link_->wait_all_acked(3000));
     EXPECT_EQ(link_->stats().refused_busy, 1u);
@@ -371,19 +342,19 @@ TEST_F(LinuxMqtt, RetainedConfigArrivesOnConnectAndNewOnesWhileConnected) {
     s.config_topic = config_topic();
     start_link(s);
     std::vector<uint8_t> config;
-    ASSERT_TRUE(eventually([&] { return link_->next_config(config); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->next_config(config); }, 3000));
     EXPECT_EQ(config, bytes("config-1"));
     EXPECT_FALSE(link_->next_config(config));
 
     ASSERT_TRUE(hub.publish(config_topic(), "config-2", true));
-    ASSERT_TRUE(eventually([&] { return link_->next_config(config); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->next_config(config); }, 3000));
     EXPECT_EQ(config, bytes("config-2"));
 
     // Other topics are not configs; a cleared retained config has nothing to apply.
     ASSERT_TRUE(hub.publish("devices/dev-2/config/vigil", "not mine", false));
     ASSERT_TRUE(hub.publish(config_topic(), "", true));
     ASSERT_TRUE(hub.publish(config_topic(), "config-3", false));
-    ASSERT_TRUE(eventually([&] { return link_->next_config(config); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->next_config(config); }, 3000));
     EXPECT_EQ(config, bytes("config-3"));
     EXPECT_FALSE(link_->next_config(config));
 }
@@ -395,10 +366,10 @@ TEST_F(LinuxMqtt, ConfigQueueKeepsTheNewest) {
     MqttSettings s = settings();
     s.config_topic = config_topic();
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
     // The SUBACK is not visible through the link: wait until a first config comes through.
     std::vector<uint8_t> config;
-    ASSERT_TRUE(eventually(
+    ASSERT_TRUE(wait_for(
         [&] { return hub.publish(config_topic(), "probe", false) && link_->next_config(config); },
         3000));
     constexpr size_t kSent = MosquittoLink::kMaxQueuedConfigs + 3;
@@ -406,7 +377,7 @@ TEST_F(LinuxMqtt, ConfigQueueKeepsTheNewest) {
         ASSERT_TRUE(hub.publish(config_topic(), "v" + std::to_string(i), false));
     }
     // QoS 1 and one connection keep the order, so v{kSent-1} arriving means all have arrived.
-    ASSERT_TRUE(eventually(
+    ASSERT_TRUE(wait_for(
         [&] { return link_->queued_configs() == MosquittoLink::kMaxQueuedConfigs; }, 3000));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     for (size_t i = kSent - MosquittoLink::kMaxQueuedConfigs; i < kSent; ++i) {
@@ -438,7 +409,7 @@ TEST_F(LinuxMqttAuth, RightPasswordConnectsAndPublishes) {
     s.username = "vigil";
     s.password = "secret";
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000)) << link_->last_error();
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000)) << link_->last_error();
     EXPECT_EQ(send("hello"), 1);
     EXPECT_TRUE(link_->wait_all_acked(3000));
 }
@@ -450,7 +421,7 @@ TEST_F(LinuxMqttAuth, WrongPasswordIsReportedAsNotAuthorisedAndRetriedAtTheLonge
     s.reconnect_min_s = 1;
     s.reconnect_max_s = 30;
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->last_error().empty(); }, 3000));
     EXPECT_NE(link_->last_error().find("not authorised"), std::string::npos) << link_->last_error();
     EXPECT_FALSE(link_->connected());
     EXPECT_EQ(send("refused"), 0);
@@ -464,7 +435,7 @@ TEST_F(LinuxMqttAuth, WrongPasswordIsReportedAsNotAuthorisedAndRetriedAtTheLonge
 
 TEST_F(LinuxMqttAuth, MissingCredentialsAreRefused) {
     start_link(settings());
-    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->last_error().empty(); }, 3000));
     EXPECT_NE(link_->last_error().find("not authorised"), std::string::npos) << link_->last_error();
     EXPECT_FALSE(link_->connected());
 }
@@ -524,7 +495,7 @@ class LinuxMqttTls : public LinuxMqtt {
 
 TEST_F(LinuxMqttTls, ClientCertificateConnectsAndPublishes) {
     start_link(tls_settings());
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000)) << link_->last_error();
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000)) << link_->last_error();
     EXPECT_EQ(send("over tls"), 1);
     EXPECT_TRUE(link_->wait_all_acked(3000));
 }
@@ -533,18 +504,18 @@ TEST_F(LinuxMqttTls, TlsVersionOneThreeConnects) {
     MqttSettings s = tls_settings();
     s.tls_version = "tlsv1.3";
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000)) << link_->last_error();
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000)) << link_->last_error();
 }
 
 TEST_F(LinuxMqttTls, WrongCaIsReportedAsATlsFailure) {
     MqttSettings s = tls_settings();
     s.ca_file = dir_ + "/other.crt";
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->last_error().empty(); }, 3000));
     EXPECT_NE(link_->last_error().find("TLS"), std::string::npos) << link_->last_error();
     EXPECT_FALSE(link_->connected());
     // The link keeps trying (the operator may fix the CA): a second failure is logged too.
-    ASSERT_TRUE(eventually(
+    ASSERT_TRUE(wait_for(
         [&] {
             std::lock_guard<std::mutex> lock(log_mutex_);
             return std::count_if(log_.begin(), log_.end(), [](const auto& e) {
@@ -559,7 +530,7 @@ TEST_F(LinuxMqttTls, CertificateForAnotherAddressIsAHostnameFailure) {
     stop_broker(SIGTERM);
     start_broker_as("elsewhere");
     start_link(tls_settings());
-    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->last_error().empty(); }, 3000));
     EXPECT_NE(link_->last_error().find("TLS"), std::string::npos) << link_->last_error();
     EXPECT_FALSE(link_->connected());
 }
@@ -569,7 +540,7 @@ TEST_F(LinuxMqttTls, BrokerRequiringACertificateRefusesAClientWithout) {
     s.cert_file.clear();
     s.key_file.clear();
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return !link_->last_error().empty(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->last_error().empty(); }, 3000));
     EXPECT_NE(link_->last_error().find("TLS"), std::string::npos) << link_->last_error();
     EXPECT_FALSE(link_->connected());
 }
@@ -635,7 +606,7 @@ TEST_F(LinuxMqtt, SendIsBusyOnceMaxUnackedPublishesAwaitTheirPuback) {
     MqttSettings s = settings();
     s.max_unacked = 5;
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
     ASSERT_EQ(kill(pid_, SIGSTOP), 0);
     int accepted = 0;
     for (int i = 0; i < 20; ++i) {
@@ -668,12 +639,12 @@ TEST_F(LinuxMqtt, NothingAcceptedIsLostWhenTheBrokerIsKilledAndRestarted) {
     ASSERT_TRUE(hub.start("devices/+/messages/events/#"));
     // The first save (within about two seconds) holds the subscription made just after start.
     ASSERT_TRUE(
-        eventually([&] { return access((dir_ + "/mosquitto.db").c_str(), F_OK) == 0; }, 5000));
+        wait_for([&] { return access((dir_ + "/mosquitto.db").c_str(), F_OK) == 0; }, 5000));
 
     MqttSettings s = settings();
     s.max_unacked = 10;
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
 
     std::set<std::string> accepted;
     int next = 0;
@@ -703,12 +674,12 @@ TEST_F(LinuxMqtt, NothingAcceptedIsLostWhenTheBrokerIsKilledAndRestarted) {
     EXPECT_EQ(in_flight, 10u);
 
     stop_broker(SIGKILL);
-    ASSERT_TRUE(eventually([&] { return !link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->connected(); }, 3000));
     EXPECT_EQ(send_next(), 0) << "busy while the broker is away";
     EXPECT_EQ(link_->unacked(), in_flight) << "the in-flight publishes are still held";
 
     start_broker();
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 8000)) << link_->last_error();
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 8000)) << link_->last_error();
     EXPECT_FALSE(link_->last_error().empty());
     // After: the flow resumes on the new broker.
     const int target = next + 30;
@@ -725,7 +696,7 @@ TEST_F(LinuxMqtt, NothingAcceptedIsLostWhenTheBrokerIsKilledAndRestarted) {
         }
         return std::includes(received.begin(), received.end(), accepted.begin(), accepted.end());
     };
-    if (!eventually(all_received, 8000)) {
+    if (!wait_for(all_received, 8000)) {
         std::set<std::string> received;
         for (const auto& m : hub.messages()) {
             received.insert(m.payload);
@@ -752,13 +723,13 @@ TEST_F(LinuxMqtt, StopFlushesOutstandingPublishes) {
     Peer hub(port_, "hub", true);
     ASSERT_TRUE(hub.start("devices/+/messages/events/#"));
     start_link(settings());
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
     for (int i = 0; i < 10; ++i) {
         ASSERT_EQ(send("f" + std::to_string(i)), 1);
     }
     link_->stop(3000);
     EXPECT_EQ(link_->unacked(), 0u);
-    EXPECT_TRUE(eventually([&] { return hub.messages().size() == 10; }, 3000));
+    EXPECT_TRUE(wait_for([&] { return hub.messages().size() == 10; }, 3000));
     // A second stop, and destruction after it, are harmless.
     link_->stop(0);
 }
@@ -795,7 +766,7 @@ TEST_F(LinuxMqtt, AgentCorePublishesThroughTheLinkAndAppliesTheHubsConfig) {
     MqttSettings s = settings();
     s.config_topic = config_topic();
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
 
     vigil_port port{};
     port.now_ms = steady_ms;
@@ -805,7 +776,7 @@ TEST_F(LinuxMqtt, AgentCorePublishesThroughTheLinkAndAppliesTheHubsConfig) {
     bool config_applied = false;
     std::vector<uint8_t> config;
     const auto agent_runs_until = [&](const std::function<bool()>& done) {
-        return eventually(
+        return wait_for(
             [&] {
                 while (link_->next_config(config)) {
                     config_applied =
@@ -834,7 +805,7 @@ TEST_F(LinuxMqtt, ConcurrencyAgentThreadKeepsSendingWhileTheLinkReconnects) {
     s.config_topic = config_topic();
     s.max_unacked = 4;
     start_link(s);
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
     std::atomic<bool> done{false};
     std::atomic<int> accepted{0};
     std::thread agent([&] {
@@ -856,9 +827,9 @@ TEST_F(LinuxMqtt, ConcurrencyAgentThreadKeepsSendingWhileTheLinkReconnects) {
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     stop_broker(SIGKILL);
-    ASSERT_TRUE(eventually([&] { return !link_->connected(); }, 3000));
+    ASSERT_TRUE(wait_for([&] { return !link_->connected(); }, 3000));
     start_broker();
-    ASSERT_TRUE(eventually([&] { return link_->connected(); }, 5000));
+    ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 5000));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     done = true;
     agent.join();

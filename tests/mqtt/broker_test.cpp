@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
 #include "vigil/mqtt/client.h"
 #include "vigil/mqtt/posix_transport.h"
 #include "vigil/mqtt/vigil_transport_adapter.h"
@@ -33,28 +34,8 @@ uint32_t now_ms() {
                                      .count());
 }
 
-uint16_t free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool port_open(uint16_t port) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    return ok;
-}
+using vigil::test::free_port;
+using vigil::test::port_open;
 
 struct Received {
     std::vector<std::string> topics;
