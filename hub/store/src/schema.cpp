@@ -172,7 +172,17 @@ INSERT INTO row_counts (name, rows)
     UNION ALL SELECT 'heartbeats', count(*) FROM heartbeats;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2};
+// Device groups, by device id rather than device_key: an operator may group a device that has
+// not reported yet (its devices row appears with its first message).
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE device_groups (
+    device_id TEXT PRIMARY KEY CHECK (length(device_id) > 0),
+    group_name TEXT NOT NULL CHECK (length(group_name) > 0)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX device_groups_group ON device_groups (group_name, device_id);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {

@@ -111,6 +111,10 @@ class SqliteStore final : public Store {
         const std::string& device_id) override;
     RetentionResult apply_retention(int64_t now_ms) override;
     Fetched<StoreStats> stats() override;
+    Fetched<uint64_t> count_devices(const DeviceFilter& filter) override;
+    Done set_device_group(const std::string& device_id, const std::string& group) override;
+    Fetched<std::optional<std::string>> device_group(const std::string& device_id) override;
+    Fetched<std::vector<std::string>> group_members(const std::string& group) override;
 
   private:
     // A reader connection borrowed from the pool for one query.
@@ -1206,6 +1210,97 @@ Fetched<StoreStats> SqliteStore::stats() {
         *field = as_counter(counts.integer(column++));
     }
     stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
+    return result;
+}
+
+// ---- device counts and groups ----
+
+Fetched<uint64_t> SqliteStore::count_devices(const DeviceFilter& filter) {
+    Fetched<uint64_t> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(count, *reader,
+                    "SELECT count(*) FROM devices "
+                    "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+                    "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+                    "AND (?5 IS NULL OR last_seen_ms < ?5)",
+                    result.error, return result);
+    if (filter.state) {
+        count.bind(1, *filter.state);
+    }
+    count.bind(2, filter.format);
+    count.bind(3, filter.enrolment);
+    count.bind(4, filter.seen_since_ms);
+    count.bind(5, filter.seen_before_ms);
+    if (count.step() != SQLITE_ROW) {
+        result.error = (*reader).describe("count devices");
+        return result;
+    }
+    result.value = as_counter(count.integer(0));
+    return result;
+}
+
+Done SqliteStore::set_device_group(const std::string& device_id, const std::string& group) {
+    Done result;
+    if (device_id.empty()) {
+        result.error = "empty device id";
+        return result;
+    }
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    if (group.empty()) {
+        VIGIL_STATEMENT(remove, writer_, "DELETE FROM device_groups WHERE device_id = ?1",
+                        result.error, return result);
+        remove.bind(1, device_id);
+        run(writer_, remove, result.error);
+        return result;
+    }
+    VIGIL_STATEMENT(set, writer_,
+                    "INSERT INTO device_groups (device_id, group_name) VALUES (?1, ?2) "
+                    "ON CONFLICT (device_id) DO UPDATE SET group_name = excluded.group_name",
+                    result.error, return result);
+    set.bind(1, device_id);
+    set.bind(2, group);
+    run(writer_, set, result.error);
+    return result;
+}
+
+Fetched<std::optional<std::string>> SqliteStore::device_group(const std::string& device_id) {
+    Fetched<std::optional<std::string>> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(get, *reader, "SELECT group_name FROM device_groups WHERE device_id = ?1",
+                    result.error, return result);
+    get.bind(1, device_id);
+    const int step = get.step();
+    if (step == SQLITE_ROW) {
+        result.value = get.text(0);
+    } else if (step != SQLITE_DONE) {
+        result.error = (*reader).describe("device group");
+    }
+    return result;
+}
+
+Fetched<std::vector<std::string>> SqliteStore::group_members(const std::string& group) {
+    Fetched<std::vector<std::string>> result;
+    Reader reader = borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    VIGIL_STATEMENT(members, *reader,
+                    "SELECT device_id FROM device_groups WHERE group_name = ?1 ORDER BY device_id",
+                    result.error, return result);
+    members.bind(1, group);
+    int step = SQLITE_ROW;
+    while ((step = members.step()) == SQLITE_ROW) {
+        result.value.push_back(members.text(0));
+    }
+    if (step != SQLITE_DONE) {
+        result.error = (*reader).describe("group members");
+    }
     return result;
 }
 

@@ -253,6 +253,55 @@ class Store {
     /// before now_ms minus the retention, in short transactions so ingest keeps committing.
     virtual RetentionResult apply_retention(int64_t now_ms) = 0;
     virtual Fetched<StoreStats> stats() = 0;
+
+    // Added after the first release of the interface: each has a default so that a store written
+    // against the older interface still builds (and says plainly what it cannot do).
+
+    /// Devices matching the filter (its paging fields are ignored), for /metrics. The default
+    /// pages through list_devices(); a store should count in place.
+    virtual Fetched<uint64_t> count_devices(const DeviceFilter& filter) {
+        Fetched<uint64_t> result;
+        DeviceFilter page = filter;
+        page.after.clear();
+        page.limit = 1000;
+        for (;;) {
+            Fetched<DevicePage> devices = list_devices(page);
+            if (!devices.ok()) {
+                result.error = devices.error;
+                return result;
+            }
+            result.value += devices.value.devices.size();
+            if (devices.value.next_after.empty()) {
+                return result;
+            }
+            page.after = devices.value.next_after;
+        }
+    }
+
+    // Device groups: a device belongs to at most one group, named by the operator; a group
+    // config goes to every member. Membership is kept by device id, so a device can be placed
+    // in a group before its first message.
+
+    /// Puts the device in `group`, replacing its previous one; an empty group removes it.
+    virtual Done set_device_group(const std::string& device_id, const std::string& group) {
+        (void)device_id;
+        (void)group;
+        return Done{"this store does not keep device groups"};
+    }
+    /// value empty when the device is in no group.
+    virtual Fetched<std::optional<std::string>> device_group(const std::string& device_id) {
+        (void)device_id;
+        Fetched<std::optional<std::string>> result;
+        result.error = "this store does not keep device groups";
+        return result;
+    }
+    /// The members' ids, sorted; empty when the group has none.
+    virtual Fetched<std::vector<std::string>> group_members(const std::string& group) {
+        (void)group;
+        Fetched<std::vector<std::string>> result;
+        result.error = "this store does not keep device groups";
+        return result;
+    }
 };
 
 }  // namespace vigil::hub

@@ -1,0 +1,70 @@
+// The hub's HTTP API: JSON over REST for devices, flows, alerts, recommendations, desired
+// configs and API tokens, plus /healthz and Prometheus /metrics. docs/hub-api.md lists the
+// routes, their parameters and answers.
+//
+// Every /api route needs a bearer token (Authorization: Bearer <token>). A read token may only
+// GET; an admin token may do everything. On first start the server creates an admin token,
+// announces it once (stderr by default) and writes it to <data_dir>/admin.token (mode 0600); the
+// hub keeps only SHA-256 hashes of tokens, in <data_dir>/api-tokens.json (mode 0600).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "vigil/hub/control.hpp"
+#include "vigil/hub/store.hpp"
+
+namespace vigil::hub {
+
+struct ApiSettings {
+    /// Where to listen. Loopback by default: put a TLS-terminating proxy in front to serve others.
+    std::string bind_address = "127.0.0.1";
+    uint16_t port = 8080;  ///< 0 picks a free port (see ApiServer::port())
+    /// Holds admin.token and api-tokens.json; must exist.
+    std::string data_dir;
+    /// Request bodies above this are refused with 413 before they are read.
+    size_t max_body_bytes = 1024 * 1024;
+    /// Worker threads answering requests (httplib's pool).
+    uint32_t threads = 8;
+    /// /metrics answers without a token by default, as Prometheus scrapers expect; with this set
+    /// it asks for one (either role) like the /api routes.
+    bool metrics_need_token = false;
+    /// /metrics counts devices seen within this window as active.
+    int64_t active_window_ms = 5 * 60 * 1000;
+    /// Where the first admin token is announced; stderr when unset.
+    std::function<void(const std::string&)> announce;
+    /// Milliseconds since the epoch; the system clock when unset (tests pin it).
+    std::function<int64_t()> clock;
+};
+
+/// The outcome of start(): empty error when the server listens.
+struct [[nodiscard]] ApiResult {
+    std::string error;
+    bool ok() const { return error.empty(); }
+};
+
+class ApiServer {
+  public:
+    ApiServer(ApiSettings settings, Store& store, HubControl& control);
+    ~ApiServer();  ///< stops the server
+    ApiServer(const ApiServer&) = delete;
+    ApiServer& operator=(const ApiServer&) = delete;
+
+    /// Loads (or creates) the tokens, binds and starts answering on a thread of its own. Fails
+    /// when the data directory is unusable or the address is taken.
+    ApiResult start();
+    /// Stops accepting, finishes the requests in progress and joins the threads. Idempotent.
+    void stop();
+    /// The port listened on (the chosen one when ApiSettings::port was 0); 0 before start().
+    uint16_t port() const;
+
+    class Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::hub

@@ -1,0 +1,43 @@
+// Small helpers the route handlers share: JSON answers, errors as {error, detail}, and checked
+// reading of bodies and query parameters.
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace vigil::hub::api {
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body);
+/// {error: code, detail}; `code` is stable (clients test it), `detail` is for people.
+void send_error(httplib::Response& res, int status, const std::string& code,
+                const std::string& detail);
+
+/// Parses the body as JSON (nesting at most 32 deep); on failure answers 400 malformed_json
+/// with the parser's reason and returns false.
+bool parse_body(const httplib::Request& req, httplib::Response& res, nlohmann::json& out);
+
+/// Reads query parameters. The first bad one answers 400 bad_parameter naming it; handlers
+/// check ok() once after reading them all.
+class QueryReader {
+  public:
+    QueryReader(const httplib::Request& req, httplib::Response& res) : req_(req), res_(res) {}
+
+    std::optional<int64_t> integer(const char* name, int64_t low, int64_t high);
+    std::optional<std::string> text(const char* name);
+    /// One of `choices` (nullptr-terminated); its index.
+    std::optional<size_t> choice(const char* name, const char* const* choices);
+    bool ok() const { return ok_; }
+
+  private:
+    void fail(const std::string& detail);
+
+    const httplib::Request& req_;
+    httplib::Response& res_;
+    bool ok_ = true;
+};
+
+}  // namespace vigil::hub::api

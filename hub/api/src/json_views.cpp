@@ -1,0 +1,153 @@
+#include "json_views.hpp"
+
+namespace vigil::hub::api {
+
+namespace {
+
+template <typename T>
+nlohmann::json optional_value(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json to_json(const SystemInfo& system) {
+    return {{"agent_version", system.agent_version},
+            {"os_name", system.os_name},
+            {"os_version", system.os_version},
+            {"stack_name", system.stack_name},
+            {"stack_version", system.stack_version},
+            {"firmware_version", system.firmware_version},
+            {"board", system.board},
+            {"addresses", system.addresses},
+            {"macs", system.macs}};
+}
+
+nlohmann::json to_json(const ListeningPort& port) {
+    return {{"protocol", to_string(port.protocol)},
+            {"port", port.port},
+            {"address", port.address},
+            {"interface", port.interface_name}};
+}
+
+nlohmann::json to_json(const AgentStatus& status) {
+    nlohmann::json out = {
+        {"state", status.state},
+        {"config_version", status.config_version},
+        {"packets_seen", status.packets_seen},
+        {"packets_unparsed", status.packets_unparsed},
+        {"packets_ignored", status.packets_ignored},
+        {"overflow_packets", status.overflow_packets},
+        {"messages_sent", status.messages_sent},
+        {"send_failures", status.send_failures},
+        {"messages_dropped", status.messages_dropped},
+        {"backlog_messages", status.backlog_messages},
+        {"backlog_bytes", status.backlog_bytes},
+        {"rejected_config_version", optional_value(status.rejected_config_version)},
+        {"rejected_config_reason", status.rejected_config_reason}};
+    return out;
+}
+
+nlohmann::json to_json(const TrafficSummary& traffic) {
+    nlohmann::json remotes = nlohmann::json::array();
+    for (const RemoteTotal& remote : traffic.top_remotes) {
+        remotes.push_back({{"remote", remote.remote},
+                           {"bytes_in", remote.bytes_in},
+                           {"bytes_out", remote.bytes_out},
+                           {"flows", remote.flows}});
+    }
+    return {{"flows", traffic.flows},
+            {"bytes_in", traffic.bytes_in},
+            {"bytes_out", traffic.bytes_out},
+            {"packets_in", traffic.packets_in},
+            {"packets_out", traffic.packets_out},
+            {"overflow_bytes", traffic.overflow_bytes},
+            {"top_remotes", remotes},
+            {"interfaces",
+             {{"bytes_in", traffic.interfaces.bytes_in},
+              {"bytes_out", traffic.interfaces.bytes_out},
+              {"packets_in", traffic.interfaces.packets_in},
+              {"packets_out", traffic.interfaces.packets_out}}}};
+}
+
+}  // namespace
+
+nlohmann::json embedded_json(const std::string& text) {
+    nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+    return parsed.is_discarded() ? nlohmann::json(text) : parsed;
+}
+
+nlohmann::json to_json(const DeviceRow& device) {
+    return {{"id", device.id},
+            {"format", to_string(device.format)},
+            {"first_seen_ms", device.first_seen_ms},
+            {"last_seen_ms", device.last_seen_ms},
+            {"agent_version", device.agent_version},
+            {"state", device.state},
+            {"enrolment", to_string(device.enrolment)},
+            {"applied_config_version", optional_value(device.applied_config_version)},
+            {"desired_config_version", optional_value(device.desired_config_version)},
+            {"messages", device.messages}};
+}
+
+nlohmann::json to_json(const DeviceDetail& detail) {
+    nlohmann::json out = {{"device", to_json(detail.device)}};
+    out["system"] = detail.system ? to_json(*detail.system) : nlohmann::json(nullptr);
+    out["system_received_ms"] = detail.system_received_ms;
+    nlohmann::json ports = nullptr;
+    if (detail.listening_ports) {
+        ports = nlohmann::json::array();
+        for (const ListeningPort& port : *detail.listening_ports) {
+            ports.push_back(to_json(port));
+        }
+    }
+    out["listening_ports"] = ports;
+    out["ports_received_ms"] = detail.ports_received_ms;
+    out["status"] = detail.status ? to_json(*detail.status) : nlohmann::json(nullptr);
+    out["status_received_ms"] = detail.status_received_ms;
+    out["traffic"] = to_json(detail.traffic);
+    return out;
+}
+
+nlohmann::json to_json(const StoredFlow& stored) {
+    const Flow& flow = stored.flow;
+    return {{"time_ms", stored.time_ms},
+            {"received_ms", stored.received_ms},
+            {"window_duration_ms", stored.window_duration_ms},
+            {"local", flow.local},
+            {"remote", flow.remote},
+            {"protocol", to_string(flow.protocol)},
+            {"local_port", flow.local_port},
+            {"remote_port", flow.remote_port},
+            {"bytes_in", flow.bytes_in},
+            {"bytes_out", flow.bytes_out},
+            {"packets_in", optional_value(flow.packets_in)},
+            {"packets_out", optional_value(flow.packets_out)},
+            {"remote_opened", optional_value(flow.remote_opened)},
+            {"handshake", flow.handshake},
+            {"local_interface", flow.local_interface}};
+}
+
+nlohmann::json to_json(const Alert& alert) {
+    return {{"id", alert.id},
+            {"device_id", alert.device_id},
+            {"kind", alert.kind},
+            {"subject", alert.subject},
+            {"severity", to_string(alert.severity)},
+            {"state", to_string(alert.state)},
+            {"first_seen_ms", alert.first_seen_ms},
+            {"last_seen_ms", alert.last_seen_ms},
+            {"count", alert.count},
+            {"details", embedded_json(alert.details_json)},
+            {"changed_ms", alert.changed_ms},
+            {"changed_by", alert.changed_by}};
+}
+
+nlohmann::json to_json(const Recommendation& recommendation) {
+    return {{"device_id", recommendation.device_id},
+            {"kind", recommendation.kind},
+            {"state", to_string(recommendation.state)},
+            {"details", embedded_json(recommendation.details_json)},
+            {"created_ms", recommendation.created_ms},
+            {"updated_ms", recommendation.updated_ms}};
+}
+
+}  // namespace vigil::hub::api

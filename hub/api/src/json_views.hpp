@@ -1,0 +1,20 @@
+// The JSON the API answers with, one function per store type; field names follow store.hpp and
+// report.hpp, times stay in milliseconds since the epoch.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "vigil/hub/store.hpp"
+
+namespace vigil::hub::api {
+
+nlohmann::json to_json(const DeviceRow& device);
+nlohmann::json to_json(const DeviceDetail& detail);
+nlohmann::json to_json(const StoredFlow& flow);
+nlohmann::json to_json(const Alert& alert);
+nlohmann::json to_json(const Recommendation& recommendation);
+
+/// details_json as stored, parsed; an unreadable one comes back as its text.
+nlohmann::json embedded_json(const std::string& text);
+
+}  // namespace vigil::hub::api

@@ -1,0 +1,20 @@
+// What the server knows about the request a worker thread is answering: httplib runs the token
+// check, the handler and the logger of one request on the same thread, one request at a time, so
+// they share it through a thread-local rather than through httplib's const Request.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace vigil::hub::api {
+
+struct RequestContext {
+    std::string route = "unmatched";  ///< the route's label, once a handler was chosen
+    std::string principal;            ///< "token:<id>" of the caller; "" without a token
+    std::chrono::steady_clock::time_point start;
+    bool started = false;  ///< false for requests refused before routing (413)
+};
+
+RequestContext& current_request();
+
+}  // namespace vigil::hub::api

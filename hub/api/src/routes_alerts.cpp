@@ -1,0 +1,115 @@
+// Alerts (list, acknowledge, resolve) and recommendations.
+#include <cerrno>
+#include <cstdlib>
+
+#include "http_util.hpp"
+#include "json_views.hpp"
+#include "request_context.hpp"
+#include "server_impl.hpp"
+
+namespace vigil::hub {
+
+namespace {
+
+constexpr const char* kAlertStates[] = {"open", "acknowledged", "resolved", nullptr};
+constexpr const char* kSeverities[] = {"info", "low", "medium", "high", "critical", nullptr};
+constexpr const char* kRecommendationStates[] = {"open", "dismissed", "done", nullptr};
+
+}  // namespace
+
+void ApiServer::Impl::add_alert_routes() {
+    route("GET", "/api/alerts", "/api/alerts",
+          [this](const HttpRequest& req, HttpResponse& res) { list_alerts(req, res); });
+    route("POST", "/api/alerts/([0-9]+)/ack", "/api/alerts/{id}/ack",
+          [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, false); });
+    route("POST", "/api/alerts/([0-9]+)/resolve", "/api/alerts/{id}/resolve",
+          [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, true); });
+    route("GET", "/api/recommendations", "/api/recommendations",
+          [this](const HttpRequest& req, HttpResponse& res) { list_recommendations(req, res); });
+}
+
+void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
+    api::QueryReader query(req, res);
+    AlertFilter filter;
+    filter.device_id = query.text("device");
+    filter.kind = query.text("kind");
+    if (const auto state = query.choice("state", kAlertStates)) {
+        filter.state = static_cast<AlertState>(*state);
+    }
+    if (const auto severity = query.choice("severity", kSeverities)) {
+        filter.min_severity = static_cast<Severity>(*severity);
+    }
+    filter.seen_since_ms = query.integer("seen_since", 0, INT64_MAX);
+    filter.before_id = query.integer("before", 1, INT64_MAX);
+    filter.limit = static_cast<uint32_t>(query.integer("limit", 1, 1000).value_or(100));
+    if (!query.ok()) {
+        return;
+    }
+    const Fetched<std::vector<Alert>> alerts = store_.alerts(filter);
+    if (!alerts.ok()) {
+        api::send_error(res, 500, "store_error", alerts.error);
+        return;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const Alert& alert : alerts.value) {
+        list.push_back(api::to_json(alert));
+    }
+    // A full page may have a next one; its cursor is the oldest id shown.
+    const bool full = alerts.value.size() == filter.limit;
+    api::send_json(
+        res, 200,
+        {{"alerts", list},
+         {"next_before", full ? nlohmann::json(alerts.value.back().id) : nlohmann::json(nullptr)}});
+}
+
+void ApiServer::Impl::change_alert(const HttpRequest& req, HttpResponse& res, bool resolve) {
+    const std::string text = req.matches[1];
+    errno = 0;
+    const long long id = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno == ERANGE || id <= 0) {
+        api::send_error(res, 400, "bad_parameter", "the alert id is out of range");
+        return;
+    }
+    const std::string& by = api::current_request().principal;
+    const Done done = resolve ? store_.resolve_alert(id, by, now_ms())
+                              : store_.acknowledge_alert(id, by, now_ms());
+    if (!done.ok()) {
+        const bool missing = done.error.rfind("no alert", 0) == 0;
+        api::send_error(res, missing ? 404 : 500, missing ? "not_found" : "store_error",
+                        done.error);
+        return;
+    }
+    AlertFilter filter;
+    filter.before_id = id + 1;
+    filter.limit = 1;
+    const Fetched<std::vector<Alert>> alert = store_.alerts(filter);
+    if (!alert.ok() || alert.value.empty() || alert.value[0].id != id) {
+        api::send_error(res, 500, "store_error", alert.ok() ? "the alert vanished" : alert.error);
+        return;
+    }
+    api::send_json(res, 200, api::to_json(alert.value[0]));
+}
+
+void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse& res) {
+    api::QueryReader query(req, res);
+    const auto device = query.text("device");
+    std::optional<RecommendationState> state;
+    if (const auto index = query.choice("state", kRecommendationStates)) {
+        state = static_cast<RecommendationState>(*index);
+    }
+    if (!query.ok()) {
+        return;
+    }
+    const Fetched<std::vector<Recommendation>> found = store_.recommendations(device, state);
+    if (!found.ok()) {
+        api::send_error(res, 500, "store_error", found.error);
+        return;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const Recommendation& recommendation : found.value) {
+        list.push_back(api::to_json(recommendation));
+    }
+    api::send_json(res, 200, {{"recommendations", list}});
+}
+
+}  // namespace vigil::hub

@@ -1,0 +1,268 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "http_util.hpp"
+#include "request_context.hpp"
+#include "server_impl.hpp"
+
+namespace vigil::hub {
+
+namespace api {
+
+RequestContext& current_request() {
+    static thread_local RequestContext context;
+    return context;
+}
+
+}  // namespace api
+
+namespace {
+
+std::optional<std::string> bearer_token(const HttpRequest& req) {
+    const std::string header = req.get_header_value("Authorization");
+    constexpr char kScheme[] = "Bearer ";
+    if (header.size() <= sizeof kScheme - 1 ||
+        header.compare(0, sizeof kScheme - 1, kScheme) != 0) {
+        return std::nullopt;
+    }
+    return header.substr(sizeof kScheme - 1);
+}
+
+bool is_read_only(const std::string& method) {
+    return method == "GET" || method == "HEAD";
+}
+
+}  // namespace
+
+ApiServer::Impl::Impl(ApiSettings settings, Store& store, HubControl& control)
+    : settings_(std::move(settings)),
+      store_(store),
+      control_(control),
+      tokens_(settings_.data_dir) {
+    if (!settings_.clock) {
+        settings_.clock = [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        };
+    }
+    if (!settings_.announce) {
+        settings_.announce = [](const std::string& text) {
+            std::fprintf(stderr, "%s\n", text.c_str());
+        };
+    }
+}
+
+int64_t ApiServer::Impl::now_ms() const {
+    return settings_.clock();
+}
+
+void ApiServer::Impl::route(const char* method, const char* pattern, const char* label,
+                            Handler handler) {
+    Handler labelled = [label, handler = std::move(handler)](const HttpRequest& req,
+                                                             HttpResponse& res) {
+        api::current_request().route = label;
+        handler(req, res);
+    };
+    const std::string verb = method;
+    if (verb == "GET") {
+        server_.Get(pattern, labelled);
+    } else if (verb == "POST") {
+        server_.Post(pattern, labelled);
+    } else if (verb == "PUT") {
+        server_.Put(pattern, labelled);
+    } else {
+        server_.Delete(pattern, labelled);
+    }
+}
+
+// /healthz is open (load balancers and supervisors probe it); /metrics is open unless the
+// settings ask for a token; everything else needs one, and a read token may only GET.
+httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& req,
+                                                            HttpResponse& res) {
+    api::RequestContext& context = api::current_request();
+    context = api::RequestContext{};
+    context.start = std::chrono::steady_clock::now();
+    context.started = true;
+    if (req.path == "/healthz" || (req.path == "/metrics" && !settings_.metrics_need_token)) {
+        return httplib::Server::HandlerResponse::Unhandled;
+    }
+    const auto secret = bearer_token(req);
+    const auto token = secret ? tokens_.find(*secret) : std::nullopt;
+    if (!token) {
+        res.set_header("WWW-Authenticate", "Bearer realm=\"vigil\"");
+        api::send_error(res, 401, "unauthorized",
+                        secret ? "the token is not valid"
+                               : "this route needs a token: Authorization: Bearer <token>");
+        return httplib::Server::HandlerResponse::Handled;
+    }
+    if (token->role == api::Role::Read && !is_read_only(req.method)) {
+        api::send_error(
+            res, 403, "forbidden",
+            "token " + token->id + " may only read; " + req.method + " needs an admin token");
+        return httplib::Server::HandlerResponse::Handled;
+    }
+    context.principal = "token:" + token->id;
+    return httplib::Server::HandlerResponse::Unhandled;
+}
+
+void ApiServer::Impl::add_routes() {
+    route("GET", "/healthz", "/healthz",
+          [this](const HttpRequest&, HttpResponse& res) { healthz(res); });
+    route("GET", "/metrics", "/metrics",
+          [this](const HttpRequest&, HttpResponse& res) { metrics(res); });
+    route("POST", "/api/tokens", "/api/tokens",
+          [this](const HttpRequest& req, HttpResponse& res) { create_token(req, res); });
+    add_device_routes();
+    add_alert_routes();
+    add_config_routes();
+}
+
+ApiResult ApiServer::Impl::start() {
+    if (settings_.data_dir.empty() || !std::filesystem::is_directory(settings_.data_dir)) {
+        return {"the API's data directory '" + settings_.data_dir + "' does not exist"};
+    }
+    std::string first_admin, error;
+    if (!tokens_.load_or_create(now_ms(), first_admin, error)) {
+        return {error};
+    }
+    if (!first_admin.empty()) {
+        settings_.announce("vigil-hub: the first admin API token (shown once, also in " +
+                           settings_.data_dir + "/admin.token): " + first_admin);
+    }
+    const uint32_t threads = settings_.threads == 0 ? 1 : settings_.threads;
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_payload_max_length(settings_.max_body_bytes);
+    server_.set_pre_routing_handler(
+        [this](const HttpRequest& req, HttpResponse& res) { return authorize(req, res); });
+    // Errors httplib itself answers (no route, body too large) get the same JSON shape; answers a
+    // handler already wrote are left alone.
+    server_.set_error_handler(
+        httplib::Server::HandlerWithResponse([](const HttpRequest&, HttpResponse& res) {
+            if (!res.body.empty()) {
+                return httplib::Server::HandlerResponse::Unhandled;
+            }
+            if (res.status == 413) {
+                api::send_error(res, 413, "payload_too_large", "the request body is too large");
+            } else if (res.status == 404) {
+                api::send_error(res, 404, "not_found", "no such route");
+            } else {
+                api::send_error(res, res.status, "bad_request", "the request could not be read");
+            }
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+    server_.set_exception_handler([](const HttpRequest&, HttpResponse& res, std::exception_ptr) {
+        api::send_error(res, 500, "internal_error", "the request failed inside the hub");
+    });
+    server_.set_logger([this](const HttpRequest& req, const HttpResponse& res) {
+        api::RequestContext& context = api::current_request();
+        const double seconds =
+            context.started
+                ? std::chrono::duration<double>(std::chrono::steady_clock::now() - context.start)
+                      .count()
+                : 0.0;
+        request_metrics_.record(context.route, req.method, res.status, seconds);
+        context = api::RequestContext{};
+    });
+    add_routes();
+    if (settings_.port == 0) {
+        const int chosen = server_.bind_to_any_port(settings_.bind_address);
+        if (chosen <= 0) {
+            return {"cannot listen on " + settings_.bind_address};
+        }
+        port_ = static_cast<uint16_t>(chosen);
+    } else {
+        if (!server_.bind_to_port(settings_.bind_address, settings_.port)) {
+            return {"cannot listen on " + settings_.bind_address + ":" +
+                    std::to_string(settings_.port) + " (taken, or not an address of this host)"};
+        }
+        port_ = settings_.port;
+    }
+    listener_ = std::thread([this] { server_.listen_after_bind(); });
+    return {};
+}
+
+void ApiServer::Impl::stop() {
+    if (listener_.joinable()) {
+        server_.stop();
+        listener_.join();
+    }
+}
+
+void ApiServer::Impl::healthz(HttpResponse& res) {
+    nlohmann::json reasons = nlohmann::json::array();
+    const Fetched<StoreStats> stats = store_.stats();
+    if (!stats.ok()) {
+        reasons.push_back("store: " + stats.error);
+    }
+    std::string detail;
+    if (!control_.ingest_healthy(detail)) {
+        reasons.push_back("ingest: " + (detail.empty() ? std::string("not connected") : detail));
+    }
+    if (reasons.empty()) {
+        api::send_json(res, 200, {{"status", "ok"}});
+        return;
+    }
+    api::send_json(res, 503,
+                   {{"error", "unavailable"}, {"detail", reasons[0]}, {"reasons", reasons}});
+}
+
+void ApiServer::Impl::metrics(HttpResponse& res) {
+    std::string text = control_.ingest_metrics_text();
+    if (!text.empty() && text.back() != '\n') {
+        text += '\n';
+    }
+    api::PrometheusWriter out;
+    DeviceFilter active;
+    active.seen_since_ms = now_ms() - settings_.active_window_ms;
+    api::write_store_metrics(out, store_.stats(), store_.count_devices(active),
+                             settings_.active_window_ms);
+    request_metrics_.write(out);
+    res.status = 200;
+    res.set_content(text + out.text(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void ApiServer::Impl::create_token(const HttpRequest& req, HttpResponse& res) {
+    nlohmann::json body;
+    if (!api::parse_body(req, res, body)) {
+        return;
+    }
+    const auto role = body.is_object() && body.contains("role") && body["role"].is_string()
+                          ? api::parse_role(body["role"].get<std::string>())
+                          : std::nullopt;
+    if (!role) {
+        api::send_error(res, 400, "bad_request", "role must be \"read\" or \"admin\"");
+        return;
+    }
+    std::string secret, error;
+    api::TokenRecord record;
+    if (!tokens_.create(*role, now_ms(), secret, record, error)) {
+        api::send_error(res, 500, "token_error", error);
+        return;
+    }
+    api::send_json(res, 201,
+                   {{"id", record.id}, {"role", api::to_string(record.role)}, {"token", secret}});
+}
+
+ApiServer::ApiServer(ApiSettings settings, Store& store, HubControl& control)
+    : impl_(std::make_unique<Impl>(std::move(settings), store, control)) {}
+
+ApiServer::~ApiServer() {
+    impl_->stop();
+}
+
+ApiResult ApiServer::start() {
+    return impl_->start();
+}
+
+void ApiServer::stop() {
+    impl_->stop();
+}
+
+uint16_t ApiServer::port() const {
+    return impl_->port();
+}
+
+}  // namespace vigil::hub

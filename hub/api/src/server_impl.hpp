@@ -1,0 +1,86 @@
+// ApiServer's inside: the httplib server, the token check in front of every route, and the
+// handlers, which live in one file per resource (routes_*.cpp).
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "metrics.hpp"
+#include "tokens.hpp"
+#include "vigil/hub/api_server.hpp"
+
+namespace vigil::hub {
+
+// vigil::hub already has a Response (decode.hpp: a message to publish in answer).
+using HttpRequest = httplib::Request;
+using HttpResponse = httplib::Response;
+
+class ApiServer::Impl {
+  public:
+    Impl(ApiSettings settings, Store& store, HubControl& control);
+
+    ApiResult start();
+    void stop();
+    uint16_t port() const { return port_; }
+
+  private:
+    using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+    /// Registers `handler` for method and path pattern; `label` names the route in metrics.
+    void route(const char* method, const char* pattern, const char* label, Handler handler);
+    void add_routes();
+    void add_device_routes();
+    void add_alert_routes();
+    void add_config_routes();
+    httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
+    int64_t now_ms() const;
+
+    // Routes (routes_*.cpp).
+    void healthz(HttpResponse& res);
+    void metrics(HttpResponse& res);
+    void create_token(const HttpRequest& req, HttpResponse& res);
+    void list_devices(const HttpRequest& req, HttpResponse& res);
+    void device_detail(const HttpRequest& req, HttpResponse& res);
+    void enrol_device(const HttpRequest& req, HttpResponse& res);
+    void revoke_device(const HttpRequest& req, HttpResponse& res);
+    void device_flows(const HttpRequest& req, HttpResponse& res);
+    void list_alerts(const HttpRequest& req, HttpResponse& res);
+    void change_alert(const HttpRequest& req, HttpResponse& res, bool resolve);
+    void list_recommendations(const HttpRequest& req, HttpResponse& res);
+    void get_device_config(const HttpRequest& req, HttpResponse& res);
+    void put_device_config(const HttpRequest& req, HttpResponse& res);
+    void put_group_config(const HttpRequest& req, HttpResponse& res);
+    void get_group_config(const HttpRequest& req, HttpResponse& res);
+    void put_device_group(const HttpRequest& req, HttpResponse& res);
+
+    // Config pushes (routes_config.cpp).
+    struct Push {
+        std::string device_id;
+        std::string error;  ///< empty when stored and published
+    };
+    /// The device's next config version: above anything it was sent or reported applying.
+    bool next_device_version(const std::string& device_id, uint32_t& version, std::string& error);
+    Push push_to_device(const std::string& device_id, uint32_t version,
+                        const std::vector<uint8_t>& body);
+    /// The device id from the path, or an answer of 400 and nullopt.
+    std::optional<std::string> path_device(const HttpRequest& req, HttpResponse& res);
+    /// The device's row, or nullopt with `error` set when the store failed.
+    std::optional<DeviceRow> find_device(const std::string& device_id, std::string& error);
+
+    ApiSettings settings_;
+    Store& store_;
+    HubControl& control_;
+    api::TokenStore tokens_;
+    api::RequestMetrics request_metrics_;
+    httplib::Server server_;
+    std::thread listener_;
+    uint16_t port_ = 0;
+    std::mutex config_mutex_;  // one config push at a time, so versions are handed out in order
+};
+
+}  // namespace vigil::hub
