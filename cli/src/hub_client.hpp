@@ -1,0 +1,32 @@
+// The command line's side of the hub's HTTP API: one request, its JSON answer, and errors turned
+// into sentences a person can act on.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace vigil::cli {
+
+struct HubOptions {
+    std::string url;           ///< "http://127.0.0.1:8080"
+    std::string token;         ///< "" sends none
+    std::string token_source;  ///< where the token came from, for error messages
+    int timeout_s = 10;
+};
+
+struct Answer {
+    bool ok = false;
+    int status = 0;       ///< 0 when the hub was not reached
+    nlohmann::json body;  ///< parsed JSON, null when there was none
+    std::string message;  ///< when !ok: what went wrong, for people
+};
+
+/// Sends one request; body is JSON text or empty.
+Answer call_hub(const HubOptions& hub, const std::string& method, const std::string& path,
+                const std::string& body = "");
+
+/// Percent-encodes a path segment or query value.
+std::string url_encode(const std::string& text);
+
+}  // namespace vigil::cli
