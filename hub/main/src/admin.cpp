@@ -1,0 +1,106 @@
+// `vigil-hub devices add|revoke ID`: enrolment at the data directory's broker from the command
+// line, for sites without the HTTP API.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "hub.hpp"
+
+namespace vigil::hub {
+
+namespace {
+
+using json = nlohmann::json;
+
+json read_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        return json();
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return json::parse(text.str(), nullptr, false);
+}
+
+void print_log(const std::string& line) {
+    std::fprintf(stderr, "vigil-hub: %s\n", line.c_str());
+}
+
+// The broker the running hub uses, as an external one: its administrator's password is in the
+// data directory. Empty url when no hub runs there.
+BrokerSettings running_broker(const HubOptions& options) {
+    BrokerSettings s;
+    s.data_dir = options.data_dir;
+    s.log = &print_log;
+    const json runtime = read_json(runtime_path(options.data_dir));
+    const json accounts = read_json(options.data_dir + "/broker-credentials.json");
+    if (runtime.is_object() && accounts.is_object() && accounts.contains("admin")) {
+        s.url = "mqtt://" + runtime.value("broker_host", std::string("127.0.0.1")) + ":" +
+                std::to_string(runtime.value("broker_port", 0));
+        s.admin_username = "vigil-admin";
+        s.admin_password = accounts["admin"].get<std::string>();
+    }
+    return s;
+}
+
+int print_credentials(const DeviceCredentials& c, const BrokerEndpoint& endpoint) {
+    json out{{"device_id", c.device_id},     {"username", c.username},
+             {"password", c.password},       {"client_id", c.client_id},
+             {"broker_host", endpoint.host}, {"broker_port", endpoint.port}};
+    if (!c.cert_pem.empty()) {
+        out["client_certificate_pem"] = c.cert_pem;
+        out["client_key_pem"] = c.key_pem;
+        out["ca_certificate_pem"] = c.ca_pem;
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+}
+
+}  // namespace
+
+int admin_devices(const HubOptions& options, const std::string& action,
+                  const std::string& device_id) {
+    BrokerSettings settings = running_broker(options);
+    if (settings.url.empty() && !options.broker_url.empty()) {
+        settings.url = options.broker_url;
+        settings.admin_username = options.admin_username;
+        settings.admin_password = options.admin_password;
+    }
+    if (settings.url.empty()) {
+        // No hub runs on this data directory: its broker is started just for this change.
+        if (!std::filesystem::is_directory(options.data_dir)) {
+            std::fprintf(stderr, "vigil-hub: no data directory %s (start vigil-hub once)\n",
+                         options.data_dir.c_str());
+            return 1;
+        }
+        settings.port = options.broker_port;
+        settings.tls = options.tls_port != 0;
+        settings.tls_port = options.tls_port;
+    }
+    Broker broker(settings);
+    BrokerResult started = broker.start();
+    if (!started.ok()) {
+        std::fprintf(stderr, "vigil-hub: broker: %s\n", started.error.c_str());
+        return 1;
+    }
+    if (action == "add") {
+        Enrolled e = broker.add_device(device_id);
+        if (!e.ok()) {
+            std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
+            return 1;
+        }
+        return print_credentials(e.credentials, broker.ingest_endpoint());
+    }
+    BrokerResult r = broker.revoke_device(device_id);
+    if (!r.ok()) {
+        std::fprintf(stderr, "vigil-hub: %s\n", r.error.c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "vigil-hub: revoked %s\n", device_id.c_str());
+    return 0;
+}
+
+}  // namespace vigil::hub

@@ -1,0 +1,291 @@
+#include "hub.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "publisher.hpp"
+#include "vigil/hub/decode.hpp"
+
+namespace vigil::hub {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+constexpr uint32_t kPublishTimeoutMs = 5000;
+// After a kill -9 of the hub, its mosquitto (told by PR_SET_PDEATHSIG) may still be saving its
+// sessions and holding the port when the hub starts again: wait that long for it to go.
+constexpr int kPortRetryMs = 15000;
+
+}  // namespace
+
+std::string store_path(const std::string& data_dir) {
+    return data_dir + "/vigil.db";
+}
+
+std::string runtime_path(const std::string& data_dir) {
+    return data_dir + "/hub.json";
+}
+
+Hub::Hub(HubOptions options, Log log) : options_(std::move(options)), log_(std::move(log)) {}
+
+Hub::~Hub() {
+    stop();
+}
+
+bool Hub::prepare_data_dir(std::string& error) {
+    std::error_code ec;
+    const bool existed = fs::is_directory(options_.data_dir, ec);
+    if (!existed) {
+        // 0700: the store, the broker's accounts and the CA's key live here.
+        if (mkdir(options_.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+            error = "cannot create the data directory " + options_.data_dir + ": " +
+                    std::strerror(errno);
+            return false;
+        }
+    }
+    if (access(options_.data_dir.c_str(), W_OK | X_OK) != 0) {
+        error =
+            "the data directory " + options_.data_dir + " is not writable: " + std::strerror(errno);
+        return false;
+    }
+    log_("data directory " + fs::absolute(options_.data_dir).string() +
+         (existed ? "" : " (created)"));
+    return true;
+}
+
+bool Hub::open_store(std::string& error) {
+    SqliteOptions store;
+    store.path = store_path(options_.data_dir);
+    store.durability = options_.durability;
+    store.retention_ms = static_cast<int64_t>(options_.retention_days) * 24 * 3600 * 1000;
+    const bool existed = fs::exists(store.path);
+    store_ = open_sqlite_store(store, error);
+    if (!store_) {
+        return false;
+    }
+    log_("store " + store.path + (existed ? "" : " (created)") + ", SQLite, synchronous " +
+         (options_.durability == Durability::Full ? "FULL" : "NORMAL") + ", retention " +
+         std::to_string(options_.retention_days) + " days");
+    return true;
+}
+
+bool Hub::start_broker(std::string& error) {
+    BrokerSettings settings;
+    settings.data_dir = options_.data_dir;
+    settings.url = options_.broker_url;
+    settings.port = options_.broker_port;
+    settings.tls = options_.tls_port != 0;
+    settings.tls_port = options_.tls_port;
+    settings.tls_address = options_.tls_address;
+    settings.tls_names = options_.tls_names;
+    settings.ingest_username = options_.ingest_username;
+    settings.ingest_password = options_.ingest_password;
+    settings.admin_username = options_.admin_username;
+    settings.admin_password = options_.admin_password;
+    settings.max_inflight_messages = std::max<uint32_t>(
+        settings.max_inflight_messages, static_cast<uint32_t>(options_.batch_messages * 4));
+    settings.log = [this](const std::string& line) { log_("broker: " + line); };
+    broker_ = std::make_unique<Broker>(settings);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kPortRetryMs);
+    for (bool told = false;; told = true) {
+        BrokerResult r = broker_->start();
+        if (r.ok()) {
+            break;
+        }
+        const bool busy = r.error.find("already in use") != std::string::npos;
+        if (!busy || !broker_->embedded() || std::chrono::steady_clock::now() > deadline) {
+            error = "broker: " + r.error;
+            return false;
+        }
+        if (!told) {
+            log_("broker: " + r.error + "; waiting for it to be free");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    if (broker_->embedded()) {
+        log_("broker: mosquitto on " + e.host + ":" + std::to_string(e.port) +
+             (settings.tls
+                  ? " and TLS on " + (settings.tls_address.empty() ? "*" : settings.tls_address) +
+                        ":" + std::to_string(settings.tls_port)
+                  : std::string()) +
+             ", pid " + std::to_string(broker_->pid()) + ", per-device accounts in " +
+             options_.data_dir + "/broker");
+    } else {
+        log_("broker: external " + options_.broker_url + " as " + e.username);
+    }
+    return true;
+}
+
+void Hub::start_ingest() {
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    IngestSettings settings;
+    settings.host = e.host;
+    settings.port = e.port;
+    settings.username = e.username;
+    settings.password = e.password;
+    settings.batch_messages = options_.batch_messages;
+    settings.batch_age_ms = options_.batch_age_ms;
+    settings.log = [this](const std::string& line) { log_("ingest: " + line); };
+    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, *store_);
+    ingest_->start();
+    log_("ingest: subscribing as " + e.username + " to " + e.host + ":" + std::to_string(e.port) +
+         " (persistent session vigil-hub-ingest, batches of " +
+         std::to_string(settings.batch_messages) + " or " + std::to_string(settings.batch_age_ms) +
+         " ms)");
+}
+
+bool Hub::start(std::string& error) {
+    if (!prepare_data_dir(error) || !open_store(error) || !start_broker(error)) {
+        stop();
+        return false;
+    }
+    start_ingest();
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    publisher_ = std::make_unique<ConfigPublisher>(e.host, e.port, e.username, e.password);
+    if (!publisher_->start(error)) {
+        stop();
+        return false;
+    }
+    log_("configs: publishing retained QoS 1 on devices/{id}/config/vigil");
+    retention_ = std::thread([this] { retention_loop(); });
+    log_("retention: raw telemetry older than " + std::to_string(options_.retention_days) +
+         " days deleted every " + std::to_string(options_.retention_interval_s) + " s");
+    std::ofstream runtime(runtime_path(options_.data_dir), std::ios::trunc);
+    runtime << nlohmann::json{{"pid", getpid()},
+                              {"broker_host", e.host},
+                              {"broker_port", e.port},
+                              {"api_port", options_.api_port}}
+                   .dump()
+            << "\n";
+    started_ = true;
+    return true;
+}
+
+void Hub::retention_loop() {
+    std::unique_lock<std::mutex> lock(retention_mutex_);
+    while (!stopping_) {
+        lock.unlock();
+        const RetentionResult r = store_->apply_retention(wall_ms());
+        if (!r.error.empty()) {
+            log_("retention: " + r.error);
+        } else if (r.messages > 0) {
+            log_("retention: deleted " + std::to_string(r.messages) + " messages, " +
+                 std::to_string(r.flows) + " flows");
+        }
+        lock.lock();
+        retention_wake_.wait_for(lock, std::chrono::seconds(options_.retention_interval_s),
+                                 [this] { return stopping_; });
+    }
+}
+
+void Hub::stop() {
+    if (ingest_) {
+        ingest_->stop();  // commits and acknowledges what it holds first
+        const IngestMetrics m = ingest_->metrics();
+        uint64_t messages = 0;
+        for (const auto& [format, count] : m.ingested) {
+            messages += count;
+        }
+        log_("ingest: stopped after " + std::to_string(messages) + " messages in " +
+             std::to_string(m.batches) + " batches");
+        ingest_.reset();
+    }
+    if (publisher_) {
+        publisher_->stop();
+        publisher_.reset();
+    }
+    {
+        std::lock_guard<std::mutex> lock(retention_mutex_);
+        stopping_ = true;
+    }
+    retention_wake_.notify_all();
+    if (retention_.joinable()) {
+        retention_.join();
+    }
+    if (broker_) {
+        broker_->stop();
+        broker_.reset();
+    }
+    if (started_) {
+        std::error_code ec;
+        fs::remove(runtime_path(options_.data_dir), ec);
+        started_ = false;
+        log_("stopped");
+    }
+    store_.reset();
+}
+
+bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {
+    Enrolled e = broker_->add_device(device_id);
+    if (!e.ok()) {
+        error = e.error;
+        return false;
+    }
+    const BrokerEndpoint endpoint = broker_->ingest_endpoint();
+    out.device_id = e.credentials.device_id;
+    out.username = e.credentials.username;
+    out.password = e.credentials.password;
+    out.client_certificate_pem = e.credentials.cert_pem;
+    out.client_key_pem = e.credentials.key_pem;
+    out.ca_certificate_pem = e.credentials.ca_pem;
+    out.broker_host = endpoint.host;
+    out.broker_port = endpoint.port;
+    out.broker_tls_port = options_.tls_port;
+    log_("enrolled device " + device_id);
+    return true;
+}
+
+bool Hub::revoke_device(const std::string& device_id, std::string& error) {
+    BrokerResult r = broker_->revoke_device(device_id);
+    if (!r.ok()) {
+        error = r.error;
+        return false;
+    }
+    log_("revoked device " + device_id);
+    return true;
+}
+
+bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
+                         std::string& error) {
+    if (!valid_device_id(device_id)) {
+        error = "invalid device id";
+        return false;
+    }
+    return publisher_->publish("devices/" + device_id + "/config/vigil", config, kPublishTimeoutMs,
+                               error);
+}
+
+std::string Hub::ingest_metrics_text() {
+    return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts());
+}
+
+bool Hub::ingest_healthy(std::string& detail) {
+    if (ingest_->connected() && ingest_->subscribed()) {
+        detail.clear();
+        return true;
+    }
+    const std::string why = ingest_->last_error();
+    detail = ingest_->connected() ? "subscribing"
+                                  : "not connected to the broker" + (why.empty() ? "" : ": " + why);
+    return false;
+}
+
+}  // namespace vigil::hub

@@ -1,0 +1,104 @@
+// The running hub: its data directory, store, broker (embedded or external), ingest pipeline,
+// config publisher and retention timer, started in that order and stopped in reverse. It is also
+// the HubControl the HTTP API drives.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vigil/hub/broker.hpp"
+#include "vigil/hub/control.hpp"
+#include "vigil/hub/ingest.hpp"
+#include "vigil/hub/sqlite_store.hpp"
+#include "vigil/hub/store.hpp"
+
+namespace vigil::hub {
+
+class ConfigPublisher;
+
+struct HubOptions {
+    std::string data_dir = "./vigil-data";
+    uint16_t broker_port = 1883;  ///< the embedded broker's plain listener, on 127.0.0.1
+    uint16_t tls_port = 0;        ///< 0: no TLS listener
+    std::string tls_address;      ///< "" every address
+    std::vector<std::string> tls_names = {"IP:127.0.0.1", "DNS:localhost"};
+    /// "mqtt://host:port": use that broker and run none.
+    std::string broker_url;
+    std::string ingest_username, ingest_password, admin_username, admin_password;
+    std::string api_address = "127.0.0.1";
+    uint16_t api_port = 8080;
+    uint32_t retention_days = 7;
+    uint32_t retention_interval_s = 3600;  ///< how often old telemetry is deleted
+    Durability durability = Durability::Full;
+    size_t batch_messages = 500;
+    uint32_t batch_age_ms = 20;
+};
+
+/// The store file inside a data directory.
+std::string store_path(const std::string& data_dir);
+/// The file where a running hub says which ports it uses, for the admin subcommands.
+std::string runtime_path(const std::string& data_dir);
+
+class Hub final : public HubControl {
+  public:
+    using Log = std::function<void(const std::string&)>;
+    Hub(HubOptions options, Log log);
+    ~Hub() override;
+    Hub(const Hub&) = delete;
+    Hub& operator=(const Hub&) = delete;
+
+    /// Every step in order, one log line each; false with `error` at the first that fails
+    /// (what was started is stopped again).
+    bool start(std::string& error);
+    /// Ingest drains and commits, then the publisher, the retention timer and the broker stop.
+    void stop();
+
+    Store& store() { return *store_; }
+    const HubOptions& options() const { return options_; }
+
+    // HubControl
+    bool add_device(const std::string& device_id, EnrolmentCredentials& out,
+                    std::string& error) override;
+    bool revoke_device(const std::string& device_id, std::string& error) override;
+    bool publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
+                        std::string& error) override;
+    std::string ingest_metrics_text() override;
+    bool ingest_healthy(std::string& detail) override;
+
+  private:
+    bool prepare_data_dir(std::string& error);
+    bool open_store(std::string& error);
+    bool start_broker(std::string& error);
+    void start_ingest();
+    void retention_loop();
+
+    HubOptions options_;
+    Log log_;
+    std::unique_ptr<Store> store_;
+    std::unique_ptr<Broker> broker_;
+    std::unique_ptr<IngestPipeline> ingest_;
+    std::unique_ptr<ConfigPublisher> publisher_;
+    std::thread retention_;
+    std::mutex retention_mutex_;
+    std::condition_variable retention_wake_;
+    bool stopping_ = false;
+    bool started_ = false;
+};
+
+/// IngestMetrics in Prometheus text format (vigil_hub_ingest_* families).
+std::string prometheus_text(const IngestMetrics& metrics, bool connected, uint32_t broker_restarts);
+
+/// `vigil-hub devices add|revoke ID` on a data directory: through the running hub's broker when
+/// one listens, else through an embedded broker started for the occasion. Prints the credentials
+/// (add) as JSON on stdout; returns the process exit code.
+int admin_devices(const HubOptions& options, const std::string& action,
+                  const std::string& device_id);
+
+}  // namespace vigil::hub

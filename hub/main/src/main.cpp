@@ -1,0 +1,181 @@
+// vigil-hub: runs with no arguments. See docs/hub.md.
+//
+//   vigil-hub [--data DIR] [--broker-port N] [--tls-port N] [--broker mqtt://host:port ...]
+//             [--api-port N] [--retention-days N]
+//   vigil-hub devices add|revoke ID [--data DIR]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "hub.hpp"
+#ifdef VIGIL_HUB_WITH_API
+#include "vigil/hub/api_server.hpp"
+#endif
+
+namespace {
+
+using vigil::hub::Durability;
+using vigil::hub::HubOptions;
+
+int g_signal_pipe[2] = {-1, -1};
+
+// Only write(2) here: the handler may interrupt any thread.
+void on_signal(int signal_number) {
+    const unsigned char byte = static_cast<unsigned char>(signal_number);
+    const int saved = errno;
+    (void)!write(g_signal_pipe[1], &byte, 1);
+    errno = saved;
+}
+
+// Handlers rather than a blocked mask and sigwait(): mosquitto is forked from this process and
+// would inherit a blocked SIGTERM, and then ignore the hub's request to save and stop.
+bool install_signal_handlers() {
+    if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+        return false;
+    }
+    struct sigaction action {};
+    action.sa_handler = &on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    signal(SIGPIPE, SIG_IGN);
+    return sigaction(SIGTERM, &action, nullptr) == 0 && sigaction(SIGINT, &action, nullptr) == 0;
+}
+
+int wait_for_signal() {
+    unsigned char byte = 0;
+    while (read(g_signal_pipe[0], &byte, 1) != 1) {
+        if (errno != EINTR) {
+            return 0;
+        }
+    }
+    return byte;
+}
+
+void log_line(const std::string& line) {
+    static std::mutex mutex;
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    const long millis = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &local);
+    std::lock_guard<std::mutex> lock(mutex);
+    std::fprintf(stderr, "%s.%03ld vigil-hub: %s\n", stamp, millis, line.c_str());
+    std::fflush(stderr);
+}
+
+void add_options(CLI::App& app, HubOptions& o) {
+    app.add_option("--data", o.data_dir, "Data directory (created 0700)")->capture_default_str();
+    app.add_option("--broker-port", o.broker_port,
+                   "The embedded broker's plain listener, on 127.0.0.1")
+        ->capture_default_str();
+    app.add_option("--tls-port", o.tls_port, "Also a TLS listener for devices on this port");
+    app.add_option("--tls-address", o.tls_address, "Address of the TLS listener (default: all)");
+    app.add_option("--tls-name", o.tls_names,
+                   "subjectAltName of the broker's certificate (IP:... or DNS:...), repeatable");
+    app.add_option("--broker", o.broker_url, "mqtt://host:port of a broker to use instead");
+    app.add_option("--ingest-username", o.ingest_username, "External broker: the hub's account");
+    app.add_option("--ingest-password", o.ingest_password, "External broker: its password");
+    app.add_option("--admin-username", o.admin_username,
+                   "External broker: its dynamic-security administrator (for enrolment)");
+    app.add_option("--admin-password", o.admin_password, "External broker: its password");
+}
+
+void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
+    app.add_option("--api-port", o.api_port, "HTTP API port")->capture_default_str();
+    app.add_option("--api-address", o.api_address, "HTTP API address")->capture_default_str();
+    app.add_option("--retention-days", o.retention_days, "Days raw telemetry is kept")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 36500));
+    app.add_option("--retention-interval", o.retention_interval_s, "Seconds between retention runs")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
+    app.add_option("--durability", durability,
+                   "full: every commit is fsynced; normal: survives a crash of the hub, not a "
+                   "power loss")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"full", "normal"}));
+    app.add_option("--batch-messages", o.batch_messages, "Messages per store commit at most")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--batch-age-ms", o.batch_age_ms, "Longest wait before a commit")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000));
+}
+
+int run_hub(const HubOptions& options) {
+    if (!install_signal_handlers()) {
+        log_line("cannot install signal handlers");
+        return 1;
+    }
+    vigil::hub::Hub hub(options, &log_line);
+    std::string error;
+    if (!hub.start(error)) {
+        log_line("cannot start: " + error);
+        return 1;
+    }
+#ifdef VIGIL_HUB_WITH_API
+    vigil::hub::ApiSettings api;
+    api.bind_address = options.api_address;
+    api.port = options.api_port;
+    api.data_dir = options.data_dir;
+    api.announce = [](const std::string& line) { log_line("api: " + line); };
+    vigil::hub::ApiServer server(api, hub.store(), hub);
+    const vigil::hub::ApiResult listening = server.start();
+    if (!listening.ok()) {
+        log_line("api: cannot start: " + listening.error);
+        hub.stop();
+        return 1;
+    }
+    log_line("api: http://" + options.api_address + ":" + std::to_string(server.port()));
+#else
+    // Built without the HTTP API: the hub ingests and stores all the same.
+    log_line("api: not built into this vigil-hub; use `vigil-hub devices add|revoke`");
+#endif
+    log_line("running; SIGTERM or SIGINT stops");
+    const int signal_number = wait_for_signal();
+    log_line(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+#ifdef VIGIL_HUB_WITH_API
+    server.stop();  // no request reaches the hub while it stops
+#endif
+    hub.stop();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"vigil-hub: ingests, stores and serves what Vigil devices report"};
+    HubOptions options;
+    std::string durability = "full";
+    add_options(app, options);
+    add_run_options(app, options, durability);
+    CLI::App* devices = app.add_subcommand("devices", "Enrol or revoke devices at the broker");
+    std::string action, device_id;
+    devices->add_option("action", action, "add or revoke")
+        ->required()
+        ->check(CLI::IsMember({"add", "revoke"}));
+    devices->add_option("id", device_id, "The device id")->required();
+    devices->fallthrough();  // --data and the broker's flags may follow the subcommand
+    CLI11_PARSE(app, argc, argv);
+    // The store, the broker's accounts and the CA's key: nobody else may read what we create.
+    umask(0077);
+    options.durability = durability == "normal" ? Durability::Normal : Durability::Full;
+    if (*devices) {
+        return vigil::hub::admin_devices(options, action, device_id);
+    }
+    return run_hub(options);
+}
