@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,25 @@ constexpr uint32_t kPublishTimeoutMs = 5000;
 constexpr int kPortRetryMs = 15000;
 
 }  // namespace
+
+double latency_quantile(const IngestMetrics& m, double q) {
+    if (m.latency_count == 0) {
+        return 0;
+    }
+    // As Prometheus's histogram_quantile: linear within the bucket the rank falls in.
+    const double rank = q * static_cast<double>(m.latency_count);
+    const auto& bounds = IngestMetrics::kLatencyBucketsMs;
+    double below = 0, lower = 0;
+    for (size_t i = 0; i < bounds.size(); ++i) {
+        const double in_bucket = static_cast<double>(m.latency_counts[i]);
+        if (below + in_bucket >= rank && in_bucket > 0) {
+            return lower + (bounds[i] - lower) * (rank - below) / in_bucket;
+        }
+        below += in_bucket;
+        lower = bounds[i];
+    }
+    return bounds.back();  // in the overflow bucket: at least the last bound
+}
 
 std::string store_path(const std::string& data_dir) {
     return data_dir + "/vigil.db";
@@ -204,8 +224,11 @@ void Hub::stop() {
         for (const auto& [format, count] : m.ingested) {
             messages += count;
         }
+        char latency[96];
+        std::snprintf(latency, sizeof latency, "receipt to commit p50 %.1f ms, p99 %.1f ms",
+                      latency_quantile(m, 0.50), latency_quantile(m, 0.99));
         log_("ingest: stopped after " + std::to_string(messages) + " messages in " +
-             std::to_string(m.batches) + " batches");
+             std::to_string(m.batches) + " batches, " + latency);
         ingest_.reset();
     }
     if (publisher_) {
