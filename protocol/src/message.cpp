@@ -904,46 +904,6 @@ void write_message(cbor::Writer& out, const Message& message) {
 
 using Json = nlohmann::ordered_json;
 
-const char* protocol_name(wire::Protocol protocol) {
-    switch (protocol) {
-        case wire::Protocol::Tcp:
-            return "tcp";
-        case wire::Protocol::Udp:
-            return "udp";
-        case wire::Protocol::Icmp:
-            return "icmp";
-    }
-    return "unknown";
-}
-
-const char* handshake_name(wire::Handshake handshake) {
-    switch (handshake) {
-        case wire::Handshake::Completed:
-            return "completed";
-        case wire::Handshake::Unanswered:
-            return "unanswered";
-        case wire::Handshake::Refused:
-            return "refused";
-        case wire::Handshake::Reset:
-            return "reset";
-    }
-    return "unknown";
-}
-
-const char* state_name(wire::AgentState state) {
-    switch (state) {
-        case wire::AgentState::NotInitialised:
-            return "not_initialised";
-        case wire::AgentState::Pending:
-            return "pending";
-        case wire::AgentState::Active:
-            return "active";
-        case wire::AgentState::Suspended:
-            return "suspended";
-    }
-    return "unknown";
-}
-
 Json address_json(const wire::Address& address) {
     return address.size() == 0 ? Json(nullptr) : Json(to_string(address));
 }
@@ -952,7 +912,7 @@ Json flow_json(const NetworkActivity& network, const Flow& flow) {
     const wire::FlowFields& f = flow.fields;
     const wire::Protocol protocol = flow.protocol();
     Json out;
-    out["protocol"] = protocol_name(protocol);
+    out["protocol"] = to_string(protocol);
     out["local"] = flow.local_index < network.local_addresses.size()
                        ? address_json(network.local_addresses[flow.local_index])
                        : Json(nullptr);
@@ -968,7 +928,7 @@ Json flow_json(const NetworkActivity& network, const Flow& flow) {
     out["opened_by"] = flow.remote_opened() ? "remote" : "local";
     out["opener_inferred"] = flow.opener_inferred();
     if (protocol == wire::Protocol::Tcp) {
-        out["handshake"] = handshake_name(flow.handshake());
+        out["handshake"] = to_string(flow.handshake());
     }
     out["bytes_in"] = f.bytes_in;
     out["bytes_out"] = f.bytes_out;
@@ -996,7 +956,7 @@ Json network_json(const NetworkActivity& network) {
     Json overflow = Json::array();
     for (const wire::OverflowFields& record : network.overflow) {
         overflow.push_back(Json{{"family", record.family},
-                                {"protocol", protocol_name(record.protocol)},
+                                {"protocol", to_string(record.protocol)},
                                 {"bytes_in", record.bytes_in},
                                 {"bytes_out", record.bytes_out},
                                 {"packets_in", record.packets_in},
@@ -1048,7 +1008,7 @@ Json heartbeat_json(const wire::HeartbeatFields& hb) {
     static constexpr const char* kCollectorNames[] = {nullptr, "network", "system", "heartbeat",
                                                       "listening_ports"};
     Json out;
-    out["state"] = state_name(hb.state);
+    out["state"] = to_string(hb.state);
     out["config_version"] = hb.config_version;
     out["packets_seen"] = hb.packets_seen;
     out["packets_unparsed"] = hb.packets_unparsed;
@@ -1079,6 +1039,46 @@ Json heartbeat_json(const wire::HeartbeatFields& hb) {
 }
 
 }  // namespace
+
+const char* to_string(wire::Protocol protocol) {
+    switch (protocol) {
+        case wire::Protocol::Tcp:
+            return "tcp";
+        case wire::Protocol::Udp:
+            return "udp";
+        case wire::Protocol::Icmp:
+            return "icmp";
+    }
+    return "unknown";
+}
+
+const char* to_string(wire::Handshake handshake) {
+    switch (handshake) {
+        case wire::Handshake::Completed:
+            return "completed";
+        case wire::Handshake::Unanswered:
+            return "unanswered";
+        case wire::Handshake::Refused:
+            return "refused";
+        case wire::Handshake::Reset:
+            return "reset";
+    }
+    return "unknown";
+}
+
+const char* to_string(wire::AgentState state) {
+    switch (state) {
+        case wire::AgentState::NotInitialised:
+            return "not_initialised";
+        case wire::AgentState::Pending:
+            return "pending";
+        case wire::AgentState::Active:
+            return "active";
+        case wire::AgentState::Suspended:
+            return "suspended";
+    }
+    return "unknown";
+}
 
 const char* to_string(DecodeError error) {
     switch (error) {
@@ -1169,7 +1169,7 @@ std::string to_json(const Message& message, int indent) {
     if (message.listening_ports) {
         Json ports = Json::array();
         for (const wire::ListeningPortFields& port : *message.listening_ports) {
-            ports.push_back(Json{{"protocol", protocol_name(port.protocol)},
+            ports.push_back(Json{{"protocol", to_string(port.protocol)},
                                  {"port", port.port},
                                  {"address", address_json(port.address)}});
         }

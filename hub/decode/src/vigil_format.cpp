@@ -34,34 +34,6 @@ const char* reason_for(const protocol::DecodeResult& result) {
     return reason::kMalformed;
 }
 
-const char* state_name(wire::AgentState state) {
-    switch (state) {
-        case wire::AgentState::NotInitialised:
-            return "not-initialised";
-        case wire::AgentState::Pending:
-            return "pending";
-        case wire::AgentState::Active:
-            return "active";
-        case wire::AgentState::Suspended:
-            return "suspended";
-    }
-    return "unknown";
-}
-
-const char* handshake_name(wire::Handshake handshake) {
-    switch (handshake) {
-        case wire::Handshake::Completed:
-            return "completed";
-        case wire::Handshake::Unanswered:
-            return "unanswered";
-        case wire::Handshake::Refused:
-            return "refused";
-        case wire::Handshake::Reset:
-            return "reset";
-    }
-    return "";
-}
-
 Protocol protocol_of(wire::Protocol protocol) {
     return static_cast<Protocol>(static_cast<uint8_t>(protocol));
 }
@@ -81,7 +53,7 @@ Flow flow_of(const protocol::Flow& in, const protocol::NetworkActivity& network)
     flow.packets_out = in.fields.packets_out;
     flow.remote_opened = in.remote_opened();
     if (flow.protocol == Protocol::Tcp) {
-        flow.handshake = handshake_name(in.handshake());
+        flow.handshake = protocol::to_string(in.handshake());
     }
     return flow;
 }
@@ -135,7 +107,7 @@ void map_system(const protocol::SystemInformation& in, Report& report) {
 
 void map_heartbeat(const wire::HeartbeatFields& in, Report& report) {
     AgentStatus status;
-    status.state = state_name(in.state);
+    status.state = protocol::to_string(in.state);
     status.config_version = in.config_version;
     status.packets_seen = in.packets_seen;
     status.packets_unparsed = in.packets_unparsed;

@@ -98,6 +98,11 @@ std::string to_json(const Message& message, int indent = 2);
 
 /// Text form of an address (inet_ntop); empty for family 0 ("any").
 std::string to_string(const wire::Address& address);
+/// The names the JSON form uses: "tcp", "udp", "icmp"; "completed", "unanswered", "refused",
+/// "reset"; "not_initialised", "pending", "active", "suspended".
+const char* to_string(wire::Protocol protocol);
+const char* to_string(wire::Handshake handshake);
+const char* to_string(wire::AgentState state);
 
 bool operator==(const Flow& a, const Flow& b);
 bool operator==(const NetworkActivity& a, const NetworkActivity& b);
