@@ -1,5 +1,8 @@
 #include "hub.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +36,44 @@ constexpr uint32_t kPublishTimeoutMs = 5000;
 // After a kill -9 of the hub, its mosquitto (told by PR_SET_PDEATHSIG) may still be saving its
 // sessions and holding the port when the hub starts again: wait that long for it to go.
 constexpr int kPortRetryMs = 15000;
+
+// mosquitto processes whose command line is exactly the one Broker starts for this data
+// directory. Started as root, mosquitto changes its user, which clears PR_SET_PDEATHSIG: when a
+// hub is killed, its broker lives on, holding the port and the hub's session.
+std::vector<pid_t> brokers_of(const std::string& data_dir) {
+    const std::string conf = data_dir + "/broker/mosquitto.conf";
+    std::vector<pid_t> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<std::string> args;
+        for (size_t begin = 0; begin < cmdline.size();) {
+            const size_t end = cmdline.find('\0', begin);
+            args.push_back(cmdline.substr(begin, end - begin));
+            begin = end == std::string::npos ? cmdline.size() : end + 1;
+        }
+        if (args.size() == 3 && fs::path(args[0]).filename() == "mosquitto" && args[1] == "-c" &&
+            args[2] == conf) {
+            found.push_back(static_cast<pid_t>(std::stol(name)));
+        }
+    }
+    return found;
+}
+
+bool gone_within(pid_t pid, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -105,6 +147,21 @@ bool Hub::open_store(std::string& error) {
     return true;
 }
 
+// We hold the data directory's lock, so a broker on its config belongs to a hub that died. SIGTERM
+// lets it save the sessions and queued messages (the hub's included) before this hub's starts.
+void Hub::stop_orphaned_brokers() {
+    for (const pid_t pid : brokers_of(options_.data_dir)) {
+        log_("broker: mosquitto pid " + std::to_string(pid) +
+             " of a previous run still serves this data directory; stopping it with SIGTERM");
+        kill(pid, SIGTERM);
+        if (!gone_within(pid, 15000)) {
+            log_("broker: mosquitto pid " + std::to_string(pid) + " ignored SIGTERM; killing it");
+            kill(pid, SIGKILL);
+            (void)gone_within(pid, 5000);
+        }
+    }
+}
+
 bool Hub::start_broker(std::string& error) {
     BrokerSettings settings;
     settings.data_dir = options_.data_dir;
@@ -122,6 +179,9 @@ bool Hub::start_broker(std::string& error) {
         settings.max_inflight_messages, static_cast<uint32_t>(options_.batch_messages * 4));
     settings.log = [this](const std::string& line) { log_("broker: " + line); };
     broker_ = std::make_unique<Broker>(settings);
+    if (broker_->embedded()) {
+        stop_orphaned_brokers();
+    }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(kPortRetryMs);
     for (bool told = false;; told = true) {
@@ -254,6 +314,10 @@ void Hub::stop() {
         log_("stopped");
     }
     store_.reset();
+    if (lock_fd_ >= 0) {
+        close(lock_fd_);
+        lock_fd_ = -1;
+    }
 }
 
 bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {

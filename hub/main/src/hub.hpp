@@ -76,6 +76,7 @@ class Hub final : public HubControl {
     bool prepare_data_dir(std::string& error);
     bool open_store(std::string& error);
     bool start_broker(std::string& error);
+    void stop_orphaned_brokers();
     void start_ingest();
     void retention_loop();
 
@@ -90,6 +91,7 @@ class Hub final : public HubControl {
     std::condition_variable retention_wake_;
     bool stopping_ = false;
     bool started_ = false;
+    int lock_fd_ = -1;
 };
 
 /// The q-quantile (0..1) of receipt-to-commit latency from the metrics' histogram, in ms.
