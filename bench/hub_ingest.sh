@@ -1,0 +1,31 @@
+#!/bin/bash
+# Sustained ingest through vigil-hub: the hub with its own mosquitto on free loopback ports and a
+# fresh data directory, many simulated devices (vigil_bench_hub_load) publishing Vigil messages of
+# 20 flows at QoS 1, then the hub stopped with SIGTERM so it logs its receipt-to-commit latency.
+#
+#   bench/hub_ingest.sh BUILD_DIR [DEVICES] [SECONDS]
+#
+# Prints BENCH hub_ingest_messages_per_second (from the load program) and BENCH hub_ingest_p99_ms
+# (the hub's histogram, interpolated within its bucket as Prometheus does).
+set -euo pipefail
+build=${1:?usage: hub_ingest.sh BUILD_DIR [DEVICES] [SECONDS]}
+devices=${2:-200}
+seconds=${3:-60}
+work=$(mktemp -d /tmp/vigil-hub-bench.XXXXXX)
+chmod 711 "$work"  # mosquitto, started as root, drops to its own user and must reach its files
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+"$build/hub/main/vigil-hub" --data "$work/data" --broker-port "$(port)" --api-port "$(port)" \
+  >"$work/hub.log" 2>&1 &
+hub=$!
+trap 'kill -TERM $hub 2>/dev/null || true; wait $hub 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  grep -q "running;" "$work/hub.log" && break
+  sleep 0.1
+done
+"$build/bench/vigil_bench_hub_load" --data "$work/data" --devices "$devices" \
+  --seconds "$seconds" --inflight 20 --timeout $((seconds * 3 + 60))
+kill -TERM $hub
+wait $hub || true
+grep "stopped after" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'
+p99=$(sed -n 's/.*receipt to commit p50 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' "$work/hub.log")
+echo "BENCH hub_ingest_p99_ms ${p99:-nan} ms"
