@@ -19,7 +19,7 @@ port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 hub=$!
 trap 'kill -TERM $hub 2>/dev/null || true; wait $hub 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
-  grep -q "running;" "$work/hub.log" && break
+  grep -qs "running;" "$work/hub.log" && break
   sleep 0.1
 done
 "$build/bench/vigil_bench_hub_load" --data "$work/data" --devices "$devices" \
