@@ -48,6 +48,7 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 DEVICE_V4, PEER_V4 = "198.18.0.1", "198.18.0.2"
 DEVICE_V6, PEER_V6 = "2001:db8:3::1", "2001:db8:3::2"
 TOPIC = "devices/{}/messages/events/mti=vigil.1&%24.ct=application%2Fcbor"
+PROBE_TOPIC = "devices/probe/messages/"
 
 
 def free_port():
@@ -172,14 +173,26 @@ class Subscriber:
         self.process = processes.add(subprocess.Popen(args, stdout=self.output,
                                                       stderr=subprocess.DEVNULL))
 
-    def messages(self):
+    def lines(self):
         self.output.seek(0)
+        return self.output.read().splitlines()
+
+    def messages(self):
         out = []
-        for line in self.output.read().splitlines():
+        for line in self.lines():
             topic, _, payload = line.partition(" ")
-            if payload:
+            if payload and not topic.startswith(PROBE_TOPIC):
                 out.append((topic, vigil_cbor.decode(bytes.fromhex(payload))))
         return out
+
+    def wait_subscribed(self, prefix, port):
+        """Publishes probes until one arrives: then the broker holds the subscription."""
+        def probe_arrived():
+            subprocess.run([*prefix, "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q",
+                            "1", "-t", PROBE_TOPIC + "events/", "-m", "probe"],
+                           capture_output=True, timeout=10)
+            return any(line.startswith(PROBE_TOPIC) for line in self.lines())
+        return wait_for(probe_arrived, 10, step=0.2)
 
 
 def read_log(log):
@@ -369,6 +382,7 @@ def check_e2e(agent):
         net, processes, work, port, prefix = s.net, s.processes, s.work, s.port, s.prefix
         Broker(work, port, prefix).start(processes)
         subscriber = Subscriber(processes, port, prefix)
+        check(subscriber.wait_subscribed(prefix, port), "subscribed")
         start_script(net.device, net, processes, DEVICE_SERVER)
         start_script(net.peer, net, processes, PEER_SERVER)
         agent_run = s.start_agent(agent, "e2e-device")
@@ -464,7 +478,7 @@ def check_broker_faults(agent):
         # A persistent subscriber session, so messages published while it reconnects wait for it.
         first = broker.start(processes)
         sub = Subscriber(processes, port, prefix, client_id="faults-sub")
-        time.sleep(0.5)
+        check(sub.wait_subscribed(prefix, port), "the subscriber's session is in place")
         processes.stop(sub.process)
         processes.stop(first)
 
@@ -533,6 +547,7 @@ def check_interface_gone(agent):
         net, processes = s.net, s.processes
         Broker(s.work, s.port, s.prefix).start(processes)
         sub = Subscriber(processes, s.port, s.prefix)
+        check(sub.wait_subscribed(s.prefix, s.port), "subscribed")
         agent_run = s.start_agent(agent, "gone-device")
         check(wait_for(lambda: sub.messages(), 10), "the agent publishes")
         net.ip("-n", net.peer, "link", "del", "vpeer")  # takes the device's end with it
@@ -557,7 +572,7 @@ def check_replay(agent, sample):
         port = free_port()
         Broker(work, port).start(processes)
         sub = Subscriber(processes, port)
-        time.sleep(0.3)
+        check(sub.wait_subscribed([], port), "subscribed")
         args = [agent, "--pcap", sample, "--device-id", "replay-device", "--broker",
                 f"127.0.0.1:{port}", "--high-interval", "2"]
         for address in DEVICE:
