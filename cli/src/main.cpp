@@ -299,6 +299,8 @@ int main(int argc, char** argv) {
     Globals globals;
     CLI::App app{"vigil: query the Vigil hub, decode security messages"};
     app.require_subcommand(1);
+    // Global options may come after the command too (vigil devices --json).
+    app.fallthrough();
     globals.hub.url = env("VIGIL_HUB").empty() ? "http://127.0.0.1:8080" : env("VIGIL_HUB");
     globals.data_dir = env("VIGIL_DATA").empty() ? "/var/lib/vigil" : env("VIGIL_DATA");
     app.add_option("--hub", globals.hub.url, "The hub's API URL (VIGIL_HUB)");

@@ -22,10 +22,6 @@ bool valid_group_name(const std::string& name) {
     return valid_device_id(name);
 }
 
-nlohmann::json optional_version(const std::optional<uint32_t>& version) {
-    return version ? nlohmann::json(*version) : nlohmann::json(nullptr);
-}
-
 nlohmann::json desired_json(const std::optional<DesiredConfig>& desired) {
     if (!desired) {
         return nullptr;
@@ -201,16 +197,22 @@ void ApiServer::Impl::get_device_config(const HttpRequest& req, HttpResponse& re
         api::send_error(res, 404, "not_found", "no device '" + *id + "'");
         return;
     }
-    const std::optional<uint32_t> applied = device ? device->applied_config_version : std::nullopt;
-    const std::optional<uint32_t> desired_version =
-        desired.value ? std::optional<uint32_t>(desired.value->version) : std::nullopt;
-    api::send_json(res, 200,
-                   {{"device_id", *id},
-                    {"group", group.value ? nlohmann::json(*group.value) : nlohmann::json(nullptr)},
-                    {"desired_version", optional_version(desired_version)},
-                    {"applied_version", optional_version(applied)},
-                    {"in_sync", desired_version.has_value() && applied == desired_version},
-                    {"desired", desired_json(desired.value)}});
+    nlohmann::json answer = {
+        {"device_id", *id},
+        {"group", group.value ? nlohmann::json(*group.value) : nlohmann::json(nullptr)},
+        {"desired_version", nullptr},
+        {"applied_version", nullptr},
+        {"in_sync", false},
+        {"desired", desired_json(desired.value)}};
+    if (desired.value) {
+        answer["desired_version"] = desired.value->version;
+    }
+    if (device && device->applied_config_version) {
+        answer["applied_version"] = *device->applied_config_version;
+        answer["in_sync"] =
+            desired.value && desired.value->version == *device->applied_config_version;
+    }
+    api::send_json(res, 200, answer);
 }
 
 void ApiServer::Impl::get_group_config(const HttpRequest& req, HttpResponse& res) {

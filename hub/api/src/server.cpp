@@ -1,4 +1,8 @@
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <memory>
 
 #include <cstdio>
 #include <filesystem>
@@ -121,6 +125,9 @@ void ApiServer::Impl::add_routes() {
 }
 
 ApiResult ApiServer::Impl::start() {
+    if (listener_.joinable()) {
+        return {"the API server is already running"};
+    }
     if (settings_.data_dir.empty() || !std::filesystem::is_directory(settings_.data_dir)) {
         return {"the API's data directory '" + settings_.data_dir + "' does not exist"};
     }
@@ -166,6 +173,12 @@ ApiResult ApiServer::Impl::start() {
         request_metrics_.record(context.route, req.method, res.status, seconds);
         context = api::RequestContext{};
     });
+    // httplib's default adds SO_REUSEPORT, with which a second hub on the same port would share
+    // the requests silently; SO_REUSEADDR alone still allows a quick restart.
+    server_.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     add_routes();
     if (settings_.port == 0) {
         const int chosen = server_.bind_to_any_port(settings_.bind_address);
@@ -180,7 +193,20 @@ ApiResult ApiServer::Impl::start() {
         }
         port_ = settings_.port;
     }
-    listener_ = std::thread([this] { server_.listen_after_bind(); });
+    auto returned = std::make_shared<std::atomic<bool>>(false);
+    listener_ = std::thread([this, returned] {
+        server_.listen_after_bind();
+        returned->store(true);
+    });
+    // httplib's stop() does nothing until the accept loop runs, so a stop() right after start()
+    // would leave the listener in accept() for ever: start() returns once it runs.
+    while (!server_.is_running() && !returned->load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (returned->load()) {
+        listener_.join();
+        return {"the API server stopped as it started"};
+    }
     return {};
 }
 

@@ -1,0 +1,222 @@
+// What the API tests share: a real SQLite store in a fresh directory, a HubControl double that
+// records what the API asked of it, and a real ApiServer on a free loopback port with an HTTP
+// client that talks to it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "vigil/hub/api_server.hpp"
+#include "vigil/hub/sqlite_store.hpp"
+
+namespace vigil::hub::testing {
+
+constexpr int64_t kNowMs = 1'700'000'000'000;
+
+class TempDir {
+  public:
+    TempDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "vigil-api-XXXXXX");
+        path_ = mkdtemp(pattern.data());
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+class RecordingControl : public HubControl {
+  public:
+    struct Published {
+        std::string device_id;
+        std::vector<uint8_t> config;
+    };
+
+    bool add_device(const std::string& device_id, EnrolmentCredentials& out,
+                    std::string& error) override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const std::string& known : added) {
+            if (known == device_id) {
+                error = "device '" + device_id + "' is already enrolled";
+                return false;
+            }
+        }
+        added.push_back(device_id);
+        out.device_id = out.username = device_id;
+        out.password = "secret-of-" + device_id;
+        out.broker_host = "127.0.0.1";
+        out.broker_port = 1883;
+        return true;
+    }
+    bool revoke_device(const std::string& device_id, std::string& error) override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (refuse_revoke) {
+            error = "no such client";
+            return false;
+        }
+        revoked.push_back(device_id);
+        return true;
+    }
+    bool publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
+                        std::string& error) override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (refuse_publish) {
+            error = "broker unreachable";
+            return false;
+        }
+        published.push_back({device_id, config});
+        return true;
+    }
+    std::string ingest_metrics_text() override {
+        return "# HELP vigil_ingest_messages_total Messages ingested.\n"
+               "# TYPE vigil_ingest_messages_total counter\n"
+               "vigil_ingest_messages_total{format=\"vigil\"} 12\n";
+    }
+    bool ingest_healthy(std::string& detail) override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!healthy) {
+            detail = "not connected to the broker";
+        }
+        return healthy;
+    }
+
+    std::mutex mutex_;
+    std::vector<std::string> added, revoked;
+    std::vector<Published> published;
+    bool healthy = true, refuse_revoke = false, refuse_publish = false;
+};
+
+struct Reply {
+    int status = 0;
+    nlohmann::json body;
+    std::string text;
+    std::string content_type;
+};
+
+class ApiTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        SqliteOptions options;
+        options.path = dir_.file("hub.db");
+        std::string error;
+        store_ = open_sqlite_store(options, error);
+        ASSERT_NE(store_, nullptr) << error;
+        start_server();
+    }
+
+    void start_server(ApiSettings settings = {}) {
+        settings.bind_address = "127.0.0.1";
+        settings.port = 0;
+        settings.data_dir = dir_.path();
+        settings.threads = 4;
+        settings.clock = [] { return kNowMs; };
+        settings.announce = [this](const std::string& text) { announced_ += text + "\n"; };
+        server_ = std::make_unique<ApiServer>(settings, *store_, control_);
+        const ApiResult started = server_->start();
+        ASSERT_TRUE(started.ok()) << started.error;
+        std::ifstream in(dir_.file("admin.token"));
+        std::getline(in, admin_token_);
+        ASSERT_FALSE(admin_token_.empty());
+    }
+
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+    Reply call(const std::string& method, const std::string& path, const std::string& body = "",
+               const std::optional<std::string>& token = std::nullopt) {
+        httplib::Client client(url());
+        client.set_read_timeout(20, 0);
+        httplib::Headers headers;
+        const std::string bearer = token.value_or(admin_token_);
+        if (!bearer.empty()) {
+            headers.emplace("Authorization", "Bearer " + bearer);
+        }
+        httplib::Result result =
+            method == "GET"    ? client.Get(path, headers)
+            : method == "POST" ? client.Post(path, headers, body, "application/json")
+            : method == "PUT"  ? client.Put(path, headers, body, "application/json")
+                               : client.Delete(path, headers);
+        Reply reply;
+        if (!result) {
+            ADD_FAILURE() << method << " " << path << ": " << httplib::to_string(result.error());
+            return reply;
+        }
+        reply.status = result->status;
+        reply.text = result->body;
+        reply.content_type = result->get_header_value("Content-Type");
+        reply.body = nlohmann::json::parse(result->body, nullptr, false);
+        return reply;
+    }
+
+    /// A read-only token made through the API.
+    std::string read_token() {
+        const Reply reply = call("POST", "/api/tokens", R"({"role":"read"})");
+        EXPECT_EQ(reply.status, 201) << reply.text;
+        return reply.body.value("token", "");
+    }
+
+    void write(const std::vector<Report>& reports) {
+        const WriteResult result = store_->write_batch(reports);
+        ASSERT_TRUE(result.ok) << result.error;
+    }
+
+    static Report report(const std::string& device, const std::string& key, int64_t received_ms,
+                         int flows = 2) {
+        Report r;
+        r.format = Format::Vigil;
+        r.device_id = device;
+        r.message_key = key;
+        r.agent_version = "0.1.0";
+        r.device_time_ms = received_ms;
+        r.received_ms = received_ms;
+        r.window_duration_ms = 10000;
+        r.has_network = true;
+        for (int i = 0; i < flows; ++i) {
+            Flow flow;
+            flow.local = "198.51.100.2";
+            flow.remote = "203.0.113." + std::to_string(i + 1);
+            flow.local_port = static_cast<uint16_t>(40000 + i);
+            flow.remote_port = 443;
+            flow.bytes_in = 1000;
+            flow.bytes_out = 100;
+            r.flows.push_back(flow);
+        }
+        r.payload_bytes = 100;
+        return r;
+    }
+
+    static Report heartbeat(const std::string& device, const std::string& key, int64_t received_ms,
+                            const std::string& state, uint32_t config_version) {
+        Report r = report(device, key, received_ms, 0);
+        r.has_network = false;
+        AgentStatus status;
+        status.state = state;
+        status.config_version = config_version;
+        r.status = status;
+        return r;
+    }
+
+    TempDir dir_;
+    std::unique_ptr<Store> store_;
+    RecordingControl control_;
+    std::unique_ptr<ApiServer> server_;
+    std::string admin_token_;
+    std::string announced_;
+};
+
+}  // namespace vigil::hub::testing
