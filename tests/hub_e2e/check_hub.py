@@ -339,9 +339,10 @@ def stored_count(hub):
 
 def check_kill(hub, load):
     hub.start()
-    devices, messages = 8, 1500
-    loader = run_load(hub, load, "kill-", devices, messages, 90)
-    check(wait_for(lambda: stored_count(hub) > 2000, 30), "ingest under way before the kill")
+    devices, messages = 8, 4000
+    loader = run_load(hub, load, "kill-", devices, messages, 100)
+    # Killed at the first commit: batches are large, so waiting for more could see them all.
+    check(wait_for(lambda: stored_count(hub) > 0, 30, step=0.01), "ingest under way before the kill")
     hub.process.kill()  # kill -9, mid-ingest
     hub.process.wait()
     at_kill = stored_count(hub)
