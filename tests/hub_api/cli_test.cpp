@@ -1,0 +1,170 @@
+// The vigil command line, run as a program against a real API server, and its local decoder on
+// files of all three formats.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "api_fixture.hpp"
+#include "vigil/protocol/message.h"
+
+namespace vigil::hub::testing {
+namespace {
+
+struct CliRun {
+    int exit_code = -1;
+    std::string output;  ///< stdout and stderr together
+};
+
+class Cli : public ApiTest {
+  protected:
+    /// Runs vigil with `args` (already shell-quoted where needed) and `env` in front.
+    CliRun vigil(const std::string& args, const std::string& env = "") {
+        const std::string command = "env -u VIGIL_TOKEN -u VIGIL_HUB VIGIL_DATA=" + dir_.path() +
+                                    " " + env + " " + VIGIL_CLI + " --hub " + url() + " " + args +
+                                    " 2>&1";
+        CliRun run;
+        FILE* pipe = popen(command.c_str(), "r");
+        if (pipe == nullptr) {
+            ADD_FAILURE() << "cannot run " << command;
+            return run;
+        }
+        char buffer[4096];
+        size_t n = 0;
+        while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+            run.output.append(buffer, n);
+        }
+        const int status = pclose(pipe);
+        run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return run;
+    }
+};
+
+TEST_F(Cli, Devices_listsATableAndJson) {
+    write({report("dev-1", "k1", kNowMs - 1000), heartbeat("dev-2", "hb", kNowMs, "active", 2)});
+    const CliRun table = vigil("devices");  // the token comes from <data>/admin.token
+    EXPECT_EQ(table.exit_code, 0) << table.output;
+    EXPECT_NE(table.output.find("ID"), std::string::npos);
+    EXPECT_NE(table.output.find("dev-1"), std::string::npos);
+    EXPECT_NE(table.output.find("active"), std::string::npos);
+    const CliRun json = vigil("devices --json");
+    ASSERT_EQ(json.exit_code, 0) << json.output;
+    const auto parsed = nlohmann::json::parse(json.output);
+    EXPECT_EQ(parsed["devices"].size(), 2u);
+    const CliRun one = vigil("device dev-2");
+    EXPECT_EQ(one.exit_code, 0) << one.output;
+    EXPECT_NE(one.output.find("applied 2"), std::string::npos) << one.output;
+    EXPECT_EQ(vigil("device nobody").exit_code, 1);
+}
+
+TEST_F(Cli, AddAndRevoke_printTheCredentialsAndCutOff) {
+    const CliRun added = vigil("devices add dev-new");
+    EXPECT_EQ(added.exit_code, 0) << added.output;
+    EXPECT_NE(added.output.find("secret-of-dev-new"), std::string::npos) << added.output;
+    const CliRun again = vigil("devices add dev-new");
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.output.find("already enrolled"), std::string::npos) << again.output;
+    const CliRun revoked = vigil("devices revoke dev-new");
+    EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
+    EXPECT_EQ(control_.revoked, std::vector<std::string>{"dev-new"});
+}
+
+TEST_F(Cli, AlertsAckResolve) {
+    write({report("dev-1", "k1", kNowMs - 1000)});
+    AlertRaise raise;
+    raise.device_id = "dev-1";
+    raise.kind = "port-scan";
+    raise.subject = "203.0.113.9";
+    raise.seen_ms = kNowMs;
+    const auto id = store_->raise_alert(raise);
+    ASSERT_TRUE(id.ok());
+    const CliRun list = vigil("alerts --device dev-1");
+    EXPECT_EQ(list.exit_code, 0) << list.output;
+    EXPECT_NE(list.output.find("port-scan"), std::string::npos);
+    const CliRun ack = vigil("ack " + std::to_string(id.value));
+    EXPECT_EQ(ack.exit_code, 0) << ack.output;
+    EXPECT_NE(ack.output.find("acknowledged"), std::string::npos);
+    EXPECT_EQ(vigil("resolve " + std::to_string(id.value)).exit_code, 0);
+    EXPECT_EQ(vigil("ack 424242").exit_code, 1);
+}
+
+TEST_F(Cli, ConfigPush_toADeviceAndAGroup) {
+    const CliRun pushed = vigil(
+        "config push dev-1 --high 5 --medium 20 --low 60 --retry 9 "
+        "--collector network=on:high --collector system=off");
+    EXPECT_EQ(pushed.exit_code, 0) << pushed.output;
+    EXPECT_NE(pushed.output.find("config version 1"), std::string::npos) << pushed.output;
+    ASSERT_EQ(control_.published.size(), 1u);
+    ASSERT_EQ(call("PUT", "/api/devices/dev-2/group", R"({"group":"lab"})").status, 200);
+    EXPECT_EQ(vigil("config push --group lab --retry 4").exit_code, 0);
+    EXPECT_EQ(control_.published.size(), 2u);
+    EXPECT_EQ(vigil("config push dev-1 --high 5").exit_code, 2);  // intervals go together
+    EXPECT_EQ(vigil("config push").exit_code, 2);
+    const CliRun refused = vigil("config push dev-1 --retry 99999");
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.output.find("retry_s"), std::string::npos) << refused.output;
+}
+
+TEST_F(Cli, Errors_sayWhatToDo) {
+    const CliRun wrong = vigil("devices --token vigil_nope");
+    EXPECT_EQ(wrong.exit_code, 1);
+    EXPECT_NE(wrong.output.find("401"), std::string::npos) << wrong.output;
+    EXPECT_NE(wrong.output.find("--token"), std::string::npos) << wrong.output;
+    const std::string reader = read_token();
+    const CliRun forbidden = vigil("devices add dev-x", "VIGIL_TOKEN=" + reader);
+    EXPECT_EQ(forbidden.exit_code, 1);
+    EXPECT_NE(forbidden.output.find("admin token"), std::string::npos) << forbidden.output;
+    EXPECT_EQ(vigil("devices", "VIGIL_TOKEN=" + reader).exit_code, 0);
+    const CliRun usage = vigil("frobnicate");
+    EXPECT_EQ(usage.exit_code, 2);
+    // A hub that is not there: the port of a server that was stopped.
+    const std::string gone = url();
+    server_->stop();
+    const CliRun unreachable = vigil("devices");
+    EXPECT_EQ(unreachable.exit_code, 1);
+    EXPECT_NE(unreachable.output.find("cannot reach the hub"), std::string::npos)
+        << unreachable.output;
+}
+
+void expect_decodes(const CliRun& run, const std::string& format) {
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    const auto parsed = nlohmann::json::parse(run.output, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << run.output;
+    EXPECT_EQ(parsed["format"], format) << run.output;
+}
+
+TEST_F(Cli, Decode_readsAllThreeFormatsWithoutAHub) {
+    server_->stop();
+    protocol::Message message;
+    message.boot_id = 7;
+    message.sequence = 1;
+    wire::HeartbeatFields heartbeat;
+    heartbeat.state = wire::AgentState::Active;
+    message.heartbeat = heartbeat;
+    const std::vector<uint8_t> bytes = protocol::encode_message(message);
+    const std::string vigil_file = dir_.file("message.cbor");
+    std::ofstream(vigil_file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+
+    expect_decodes(vigil("decode " + vigil_file + " --format vigil"), "vigil");
+    expect_decodes(vigil("decode " + vigil_file), "vigil");
+    expect_decodes(
+        vigil(std::string("decode ") + HUB_DECODE_DEFENDER_DIR + "/network.bin --format defender"),
+        "legacy-defender");
+    expect_decodes(vigil(std::string("decode ") + HUB_DECODE_AWS_SOURCE_DIR +
+                         "/long_keys.json --format aws-json"),
+                   "aws-defender");
+    expect_decodes(vigil(std::string("decode ") + HUB_DECODE_AWS_CBOR_DIR +
+                         "/short_keys.cbor --format aws-cbor"),
+                   "aws-defender");
+
+    const CliRun wrong = vigil("decode " + vigil_file + " --format aws-json");
+    EXPECT_EQ(wrong.exit_code, 1);
+    EXPECT_NE(wrong.output.find("malformed"), std::string::npos) << wrong.output;
+    EXPECT_EQ(vigil("decode " + dir_.file("missing.bin")).exit_code, 1);
+    EXPECT_EQ(vigil("decode " + vigil_file + " --format xml").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace vigil::hub::testing
