@@ -118,7 +118,6 @@ TEST_F(Cli, Errors_sayWhatToDo) {
     const CliRun usage = vigil("frobnicate");
     EXPECT_EQ(usage.exit_code, 2);
     // A hub that is not there: the port of a server that was stopped.
-    const std::string gone = url();
     server_->stop();
     const CliRun unreachable = vigil("devices");
     EXPECT_EQ(unreachable.exit_code, 1);
