@@ -20,6 +20,10 @@ TEST_F(SqliteStore, WriteBatch_roundTripsNetworkWindow) {
     report.flows[3].remote_opened = true;
     report.flows[3].handshake = "refused";
     report.flows[3].local_interface = "wlan0";
+    // Flows are kept as JSON text: what needs escaping there, and counters past int64.
+    report.flows[0].local_interface = "br\"0\\\x01\té";
+    report.flows[0].handshake = "[\"],";
+    report.flows[0].bytes_out = ~0ull;
     write_ok({report});
 
     const auto page = store_->flows(flow_query("dev-1"));
