@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <deque>
 #include <exception>
+#include <future>
+#include <iterator>
 
 #include "device_id.hpp"
 #include "vigil/mqtt/client.h"
@@ -102,8 +104,16 @@ struct IngestPipeline::Held {
     std::optional<Response> response;
 };
 
-// Everything the pipeline's thread owns.
+// Everything the pipeline's thread owns. A batch is written to the store on a thread of its own
+// while the loop goes on receiving and decoding the next one, so the two use separate cores; the
+// loop alone talks to the broker, and acknowledges a batch only once its commit has returned.
 struct IngestPipeline::Loop {
+    struct Committed {
+        std::vector<Held> held;
+        WriteResult written;
+        int64_t finished_ms = 0;  // steady clock, for the latency
+    };
+
     explicit Loop(IngestPipeline& p)
         : pipeline(p),
           rx(p.settings_.max_message_bytes + kHeaderRoom),
@@ -123,7 +133,12 @@ struct IngestPipeline::Loop {
     void track_connection(mqtt::Status processed);
     void wait(int64_t now, bool stopping) const;
     void receive(const mqtt::IncomingPublish& m);
-    void commit(bool stopping);
+    void start_commit();
+    bool commit_finished() const {
+        return pending.valid() &&
+               pending.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    }
+    void finish_commit(bool stopping);
     void send_acks();
     void log(const std::string& line) const { pipeline.log(line); }
 
@@ -133,6 +148,7 @@ struct IngestPipeline::Loop {
     GracefulSocket socket;
     mqtt::Client client;
     std::vector<Held> held;
+    std::future<Committed> pending;  // the batch being committed; valid() while it is
     int64_t oldest_ms = 0;
     int64_t retry_at_ms = 0;
     uint32_t retry_ms = 0;
@@ -204,31 +220,58 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
     held.push_back(std::move(h));
 }
 
-void IngestPipeline::Loop::commit(bool stopping) {
-    std::vector<Report> reports;
-    for (const Held& h : held) {
-        if (h.report) {
-            reports.push_back(*h.report);
+void IngestPipeline::Loop::start_commit() {
+    std::vector<Held> batch;
+    batch.swap(held);
+    const WriteFunction* write = &pipeline.write_;
+    pending = std::async(std::launch::async, [write, batch = std::move(batch)]() mutable {
+        Committed c;
+        c.held = std::move(batch);
+        // The reports are moved out for the write and back after it, so a failed batch is
+        // retried as it was; a moved-from report keeps its format, which the metrics count.
+        std::vector<Report> reports;
+        reports.reserve(c.held.size());
+        for (Held& h : c.held) {
+            if (h.report) {
+                reports.push_back(std::move(*h.report));
+            }
         }
-    }
-    WriteResult written;
-    if (reports.empty()) {
-        written.ok = true;
-    } else {
-        try {
-            written = pipeline.write_(reports);
-        } catch (const std::exception& e) {
-            written.ok = false;
-            written.error = e.what();
+        if (reports.empty()) {
+            c.written.ok = true;
+        } else {
+            try {
+                c.written = (*write)(reports);
+            } catch (const std::exception& e) {
+                c.written.ok = false;
+                c.written.error = e.what();
+            }
         }
-    }
-    const int64_t now = steady_ms();
+        c.finished_ms = steady_ms();
+        size_t next = 0;
+        for (Held& h : c.held) {
+            if (h.report) {
+                *h.report = std::move(reports[next++]);
+            }
+        }
+        return c;
+    });
+}
+
+void IngestPipeline::Loop::finish_commit(bool stopping) {
+    Committed c = pending.get();
+    const WriteResult& written = c.written;
+    const int64_t now = c.finished_ms;
     if (!written.ok) {
-        // Nothing is acknowledged: the batch stays held (and keeps growing) until a retry
-        // commits it, or the broker redelivers it to whoever runs next.
+        // Nothing is acknowledged: the batch goes back in front of what arrived meanwhile and
+        // stays held (and keeps growing) until a retry commits it, or the broker redelivers it
+        // to whoever runs next.
+        c.held.insert(c.held.end(), std::make_move_iterator(held.begin()),
+                      std::make_move_iterator(held.end()));
+        held = std::move(c.held);
+        oldest_ms = held.front().receipt_ms;
         const IngestSettings& s = pipeline.settings_;
         retry_ms = retry_ms == 0 ? s.retry_min_ms : std::min(s.retry_max_ms, retry_ms * 2);
-        retry_at_ms = now + retry_ms;
+        retry_at_ms = steady_ms() + retry_ms;
         {
             std::lock_guard<std::mutex> lock(pipeline.mutex_);
             ++pipeline.metrics_.store_failures;
@@ -244,7 +287,7 @@ void IngestPipeline::Loop::commit(bool stopping) {
         IngestMetrics& metrics = pipeline.metrics_;
         metrics.duplicates += written.duplicates;
         ++metrics.batches;
-        for (const Held& h : held) {
+        for (const Held& h : c.held) {
             if (h.report) {
                 ++metrics.ingested[to_string(h.report->format)];
             }
@@ -257,14 +300,14 @@ void IngestPipeline::Loop::commit(bool stopping) {
             ++metrics.latency_count;
         }
     }
-    for (const Held& h : held) {
+    for (const Held& h : c.held) {
         if (h.packet_id != 0) {
             acks.emplace_back(h.packet_id, h.connection);
         }
     }
     send_acks();
     uint64_t dropped = 0;
-    for (const Held& h : held) {
+    for (const Held& h : c.held) {
         if (h.response) {
             const Response& r = *h.response;
             if (client.publish(r.topic.c_str(), nullptr, r.payload.data(), r.payload.size(), 0) !=
@@ -277,7 +320,6 @@ void IngestPipeline::Loop::commit(bool stopping) {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         pipeline.metrics_.responses_dropped += dropped;
     }
-    held.clear();
 }
 
 void IngestPipeline::Loop::send_acks() {
@@ -373,10 +415,13 @@ void IngestPipeline::Loop::track_connection(mqtt::Status processed) {
         client.is_subscribed(events_topic.c_str()) && client.is_subscribed(aws_topic.c_str());
 }
 
-// Waits for data, but no longer than the held batch or a retry may wait.
+// Waits for data, but no longer than the held batch or a retry may wait, nor than it takes to
+// notice soon that a commit has finished.
 void IngestPipeline::Loop::wait(int64_t now, bool stopping) const {
     int wait_ms = 5;
-    if (!held.empty() && !stopping) {
+    if (pending.valid()) {
+        wait_ms = 1;
+    } else if (!held.empty() && !stopping) {
         const int64_t until =
             std::max(retry_at_ms, oldest_ms + pipeline.settings_.batch_age_ms) - now;
         wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, 5));
@@ -403,14 +448,18 @@ void IngestPipeline::run() {
         if (stopping && stop_deadline == 0) {
             stop_deadline = now + settings_.stop_timeout_ms;
         }
+        if (loop.commit_finished()) {
+            loop.finish_commit(stopping);
+        }
+        // What arrives while a batch commits waits for the next, which then takes it all.
         const bool due =
             !loop.held.empty() && (stopping || loop.held.size() >= settings_.batch_messages ||
                                    now - loop.oldest_ms >= settings_.batch_age_ms);
-        if (due && now >= loop.retry_at_ms) {
-            loop.commit(stopping);
+        if (due && !loop.pending.valid() && steady_ms() >= loop.retry_at_ms) {
+            loop.start_commit();
         }
         loop.send_acks();
-        if (stopping && loop.held.empty() && loop.acks.empty() &&
+        if (stopping && loop.held.empty() && !loop.pending.valid() && loop.acks.empty() &&
             (!loop.client.is_connected() || loop.client.unsent() == 0)) {
             break;
         }
@@ -420,6 +469,11 @@ void IngestPipeline::run() {
             break;
         }
         loop.wait(now, stopping);
+    }
+    if (loop.pending.valid()) {
+        // A commit still running when stop gave up: it ends before the store may go, and what
+        // it committed without an acknowledgement comes again, to be skipped as duplicates.
+        loop.pending.wait();
     }
     loop.socket.graceful = true;
     (void)loop.client.stop();
