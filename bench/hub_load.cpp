@@ -28,6 +28,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +59,10 @@ struct Device {
     struct mosquitto* client = nullptr;
     std::atomic<long> published{0};  // sequences handed to libmosquitto
     std::atomic<long> acked{0};
+    // Message ids handed to libmosquitto and not yet acknowledged. Its publish callback can come
+    // twice for one message across a broker restart, so only the first one for an id counts.
+    std::mutex outstanding_lock;
+    std::unordered_set<int> outstanding;
     std::atomic<bool> connected{false};
     std::atomic<bool> refused{false};
 };
@@ -160,8 +165,12 @@ void on_disconnect(struct mosquitto*, void* self, int) {
     static_cast<Device*>(self)->connected = false;
 }
 
-void on_publish(struct mosquitto*, void* self, int) {
-    ++static_cast<Device*>(self)->acked;
+void on_publish(struct mosquitto*, void* self, int mid) {
+    Device& d = *static_cast<Device*>(self);
+    std::lock_guard<std::mutex> hold(d.outstanding_lock);
+    if (d.outstanding.erase(mid) > 0) {
+        ++d.acked;
+    }
 }
 
 uint64_t stored_messages(sqlite3* db) {
@@ -230,10 +239,16 @@ void publish_all(const Settings& s, std::vector<std::unique_ptr<Device>>& device
                 const std::vector<uint8_t> payload =
                     make_message(s, static_cast<int>(i), static_cast<uint32_t>(sequence));
                 const std::string topic = "devices/" + d.id + suffix;
-                if (mosquitto_publish(d.client, nullptr, topic.c_str(),
-                                      static_cast<int>(payload.size()), payload.data(), 1,
-                                      false) != MOSQ_ERR_SUCCESS) {
-                    break;
+                int mid = 0;
+                {
+                    // Held across the publish so its callback cannot run before the id is known.
+                    std::lock_guard<std::mutex> hold(d.outstanding_lock);
+                    if (mosquitto_publish(d.client, &mid, topic.c_str(),
+                                          static_cast<int>(payload.size()), payload.data(), 1,
+                                          false) != MOSQ_ERR_SUCCESS) {
+                        break;
+                    }
+                    d.outstanding.insert(mid);
                 }
                 d.published = sequence;
                 progressed = true;
