@@ -80,6 +80,13 @@ class Namespaces:
             print("cannot create network namespaces here: skipped")
             sys.exit(SKIPPED)
         self.made.append(self.device)
+        try:
+            self.setup(peer)
+        except BaseException:
+            self.close()  # what was made so far, so a failed set-up leaves nothing behind
+            raise
+
+    def setup(self, peer):
         self.ip("-n", self.device, "link", "set", "lo", "up")
         if peer:
             self.ip("netns", "add", self.peer)
