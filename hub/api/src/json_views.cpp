@@ -1,5 +1,7 @@
 #include "json_views.hpp"
 
+#include "vigil/hub/report_json.hpp"
+
 namespace vigil::hub::api {
 
 namespace {
@@ -7,43 +9,6 @@ namespace {
 template <typename T>
 nlohmann::json optional_value(const std::optional<T>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
-nlohmann::json to_json(const SystemInfo& system) {
-    return {{"agent_version", system.agent_version},
-            {"os_name", system.os_name},
-            {"os_version", system.os_version},
-            {"stack_name", system.stack_name},
-            {"stack_version", system.stack_version},
-            {"firmware_version", system.firmware_version},
-            {"board", system.board},
-            {"addresses", system.addresses},
-            {"macs", system.macs}};
-}
-
-nlohmann::json to_json(const ListeningPort& port) {
-    return {{"protocol", to_string(port.protocol)},
-            {"port", port.port},
-            {"address", port.address},
-            {"interface", port.interface_name}};
-}
-
-nlohmann::json to_json(const AgentStatus& status) {
-    nlohmann::json out = {
-        {"state", status.state},
-        {"config_version", status.config_version},
-        {"packets_seen", status.packets_seen},
-        {"packets_unparsed", status.packets_unparsed},
-        {"packets_ignored", status.packets_ignored},
-        {"overflow_packets", status.overflow_packets},
-        {"messages_sent", status.messages_sent},
-        {"send_failures", status.send_failures},
-        {"messages_dropped", status.messages_dropped},
-        {"backlog_messages", status.backlog_messages},
-        {"backlog_bytes", status.backlog_bytes},
-        {"rejected_config_version", optional_value(status.rejected_config_version)},
-        {"rejected_config_reason", status.rejected_config_reason}};
-    return out;
 }
 
 nlohmann::json to_json(const TrafficSummary& traffic) {
@@ -90,18 +55,18 @@ nlohmann::json to_json(const DeviceRow& device) {
 
 nlohmann::json to_json(const DeviceDetail& detail) {
     nlohmann::json out = {{"device", to_json(detail.device)}};
-    out["system"] = detail.system ? to_json(*detail.system) : nlohmann::json(nullptr);
+    out["system"] = detail.system ? nlohmann::json(*detail.system) : nlohmann::json(nullptr);
     out["system_received_ms"] = detail.system_received_ms;
     nlohmann::json ports = nullptr;
     if (detail.listening_ports) {
         ports = nlohmann::json::array();
         for (const ListeningPort& port : *detail.listening_ports) {
-            ports.push_back(to_json(port));
+            ports.push_back(port);
         }
     }
     out["listening_ports"] = ports;
     out["ports_received_ms"] = detail.ports_received_ms;
-    out["status"] = detail.status ? to_json(*detail.status) : nlohmann::json(nullptr);
+    out["status"] = detail.status ? nlohmann::json(*detail.status) : nlohmann::json(nullptr);
     out["status_received_ms"] = detail.status_received_ms;
     out["traffic"] = to_json(detail.traffic);
     return out;
