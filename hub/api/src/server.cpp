@@ -163,7 +163,9 @@ ApiResult ApiServer::Impl::start() {
     server_.set_exception_handler([](const HttpRequest&, HttpResponse& res, std::exception_ptr) {
         api::send_error(res, 500, "internal_error", "the request failed inside the hub");
     });
-    server_.set_logger([this](const HttpRequest& req, const HttpResponse& res) {
+    // Recorded just before the reply is written (httplib calls this after the error handler,
+    // for every request): a client that reads /metrics right after a reply then sees it counted.
+    server_.set_post_routing_handler([this](const HttpRequest& req, HttpResponse& res) {
         api::RequestContext& context = api::current_request();
         const double seconds =
             context.started
