@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -860,6 +862,16 @@ TEST(MessageAddress, TextForm) {
     EXPECT_EQ(to_string(address(kLocal4)), "192.0.2.1");
     EXPECT_EQ(to_string(address(kLocal6)), "2001:db8::1");
     EXPECT_EQ(to_string(wire::Address{}), "");
+}
+
+RC_GTEST_PROP(MessageAddress, Ipv4TextIsWhatInetNtopWrites, (uint8_t a, uint8_t b, uint8_t c)) {
+    wire::Address v4{};
+    v4.family = 4;
+    const uint8_t bytes[4] = {a, b, c, static_cast<uint8_t>(a ^ c)};
+    std::memcpy(v4.bytes, bytes, 4);
+    char expected[INET_ADDRSTRLEN] = {};
+    RC_ASSERT(inet_ntop(AF_INET, bytes, expected, sizeof expected) != nullptr);
+    RC_ASSERT(to_string(v4) == std::string(expected));
 }
 
 TEST(MessageEquality, ComparesEveryField) {
