@@ -1,7 +1,8 @@
 // The store's ingest throughput: batches of reports with 20 flows each, written as the hub's
 // ingest writes them (one transaction per batch, durable on return), into a fresh file.
 //
-//   vigil_bench_hub_store [--batches N] [--batch-size N] [--devices N] [--normal] [--dir PATH]
+//   vigil_bench_hub_store [--batches N] [--batch-size N] [--devices N] [--page-size B] [--normal]
+//                         [--dir PATH]
 //
 // Prints "BENCH hub_store_reports_per_second <n> reports/s" and
 // "BENCH hub_store_batch_commit_ms_p99 <x> ms". The hub's budget is 20,000 reports of 20 flows
@@ -28,6 +29,7 @@ struct Settings {
     int batch_size = 500;
     int devices = 5000;
     bool normal = false;
+    uint32_t page_size = vigil::hub::SqliteOptions{}.page_size_bytes;
     std::string directory = std::filesystem::temp_directory_path();
 };
 
@@ -72,11 +74,13 @@ bool parse(int argc, char** argv, Settings& settings) {
             settings.devices = std::atoi(argv[++i]);
         } else if (option == "--dir" && has_value) {
             settings.directory = argv[++i];
+        } else if (option == "--page-size" && has_value) {
+            settings.page_size = static_cast<uint32_t>(std::atoi(argv[++i]));
         } else if (option == "--normal") {
             settings.normal = true;
         } else {
             std::fprintf(stderr,
-                         "usage: %s [--batches N] [--batch-size N] [--devices N] [--normal] "
+                         "usage: %s [--batches N] [--batch-size N] [--devices N] [--page-size B] [--normal] "
                          "[--dir PATH]\n",
                          argv[0]);
             return false;
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
     }
     vigil::hub::SqliteOptions options;
     options.path = pattern + "/hub.db";
+    options.page_size_bytes = settings.page_size;
     options.durability =
         settings.normal ? vigil::hub::Durability::Normal : vigil::hub::Durability::Full;
     std::string error;

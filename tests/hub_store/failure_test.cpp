@@ -60,6 +60,7 @@ bool holds_batches(Store& store, int batches, std::string& why) {
 
 TEST_F(StoreTest, DiskFull_pageCapFailsTheBatchAndKeepsEarlierOnes) {
     SqliteOptions options;
+    options.page_size_bytes = 4096;
     options.max_pages = 200;  // 800 KiB
     store_ = open(options);
     std::string error;
