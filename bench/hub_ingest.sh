@@ -24,7 +24,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$build/bench/vigil_bench_hub_load" --data "$work/data" --devices "$devices" \
-  --seconds "$seconds" --inflight 20 --timeout $((seconds * 3 + 60))
+  --seconds "$seconds" --inflight "${INFLIGHT:-20}" --timeout $((seconds * 3 + 60))
 kill -TERM $hub
 wait $hub || true
 grep "stopped after" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'

@@ -61,7 +61,8 @@ TEST_F(HubBroker, Start_WritesItsConfigurationAndListensOnLoopback) {
               std::string::npos);
     EXPECT_NE(conf.find("persistence true\n"), std::string::npos);
     EXPECT_NE(conf.find("allow_anonymous false\n"), std::string::npos);
-    EXPECT_NE(conf.find("max_inflight_messages 2000\n"), std::string::npos);
+    EXPECT_NE(conf.find("max_inflight_messages 20000\n"), std::string::npos);
+    EXPECT_NE(conf.find("max_inflight_bytes 67108864\n"), std::string::npos);
     EXPECT_NE(conf.find("mosquitto_dynamic_security.so"), std::string::npos);
     struct stat st {};
     ASSERT_EQ(stat((dir_ + "/broker-credentials.json").c_str(), &st), 0);

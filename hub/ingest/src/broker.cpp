@@ -434,9 +434,10 @@ BrokerResult Broker::write_config() const {
       << "persistence_location " << broker_dir_ << "/persist/\n"
       << "autosave_interval " << settings_.autosave_interval_s << "\n"
       << "max_inflight_messages " << settings_.max_inflight_messages << "\n"
+      << "max_inflight_bytes " << settings_.max_inflight_bytes << "\n"
       << "max_queued_messages " << settings_.max_queued_messages << "\n"
       << "max_packet_size " << settings_.max_packet_bytes << "\n"
-      << "set_tcp_nodelay true\n"
+      << "set_tcp_nodelay false\n"
       << "log_dest file " << broker_dir_ << "/mosquitto.log\n"
       << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
     if (!mosquitto_user_.empty()) {
