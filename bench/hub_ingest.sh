@@ -3,7 +3,9 @@
 # fresh data directory, many simulated devices (vigil_bench_hub_load) publishing Vigil messages of
 # 20 flows at QoS 1, then the hub stopped with SIGTERM so it logs its receipt-to-commit latency.
 #
-#   bench/hub_ingest.sh BUILD_DIR [DEVICES] [SECONDS]
+#   [INFLIGHT=K] bench/hub_ingest.sh BUILD_DIR [DEVICES] [SECONDS]
+#
+# Each device keeps at most K (default 5) publishes unacknowledged by the broker.
 #
 # Prints BENCH hub_ingest_messages_per_second and BENCH hub_ingest_p99_ms (from the load program:
 # a device's publish until the store holds the message, sampled), then
@@ -24,7 +26,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$build/bench/vigil_bench_hub_load" --data "$work/data" --devices "$devices" \
-  --seconds "$seconds" --inflight "${INFLIGHT:-20}" --timeout $((seconds * 3 + 60))
+  --seconds "$seconds" --inflight "${INFLIGHT:-5}" --timeout $((seconds * 3 + 60))
 kill -TERM $hub
 wait $hub || true
 grep "stopped after" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'

@@ -109,10 +109,10 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
                    "power loss")
         ->capture_default_str()
         ->check(CLI::IsMember({"full", "normal"}));
-    app.add_option("--batch-messages", o.batch_messages, "Messages per store commit at most")
+    app.add_option("--batch-messages", o.batch_messages, "Messages held that start a store commit")
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
-    app.add_option("--batch-age-ms", o.batch_age_ms, "Longest wait before a commit")
+    app.add_option("--batch-age-ms", o.batch_age_ms, "Longest a message waits before a commit starts")
         ->capture_default_str()
         ->check(CLI::Range(1, 10000));
 }
