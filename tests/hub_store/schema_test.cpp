@@ -91,6 +91,76 @@ TEST_F(Schema, Open_upgradesAVersion1File) {
     EXPECT_EQ(store->flows(flow_query("old-1")).value.flows.size(), 1u);
 }
 
+// Version 5 lets a device's format and seen times be NULL (enrolled, never seen). A version 4
+// file keeps its devices, their messages and what hangs off them (nothing is cascaded away).
+TEST_F(Schema, Open_upgradesAVersion4FileToNullableSeenTimes) {
+    {
+        sqlite::Connection connection;
+        std::string error;
+        ASSERT_TRUE(connection.open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error));
+        ASSERT_TRUE(connection.execute("PRAGMA foreign_keys = ON", error)) << error;
+        ASSERT_TRUE(sqlite::migrate(connection, 4, error)) << error;
+        EXPECT_EQ(sqlite::schema_version(connection, error), 4);
+    }
+    execute(
+        "PRAGMA foreign_keys = ON;"
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, enrolment, messages) "
+        "VALUES ('old-1', 2, 10, 20, 1, 2);"
+        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, time_ms, "
+        "window_duration_ms, format, payload_bytes) "
+        "VALUES (1, 'b:1', 10, 9, 9, 10000, 2, 50), (1, 'b:2', 20, 19, 19, 10000, 2, 50);"
+        "INSERT INTO window_flows (message_id, flows) "
+        "VALUES (1, '[[\"a\",\"b\",0,1,2,3,4,null,null,null,\"\",\"\"]]');"
+        "INSERT INTO alerts (device_key, kind, subject, severity, state, first_seen_ms, "
+        "last_seen_ms, count, details_json) VALUES (1, 'port-scan', 'x', 2, 0, 10, 20, 1, '{}');"
+        "UPDATE row_counts SET rows = 2 WHERE name = 'messages';"
+        "UPDATE row_counts SET rows = 1 WHERE name = 'flows';");
+
+    std::string error;
+    auto store = open(error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), 5);
+    for (const char* column : {"format", "first_seen_ms", "last_seen_ms"}) {
+        EXPECT_EQ(query_integer(std::string("SELECT \"notnull\" FROM pragma_table_info('devices') "
+                                            "WHERE name = '") +
+                                column + "'"),
+                  0)
+            << column;
+    }
+    EXPECT_EQ(query_integer("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                            "name = 'devices_last_seen'"),
+              1);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    const auto devices = store->list_devices({});
+    ASSERT_TRUE(devices.ok()) << devices.error;
+    ASSERT_EQ(devices.value.devices.size(), 1u);
+    const DeviceRow& old = devices.value.devices[0];
+    EXPECT_EQ(old.id, "old-1");
+    EXPECT_EQ(old.format, Format::AwsDefender);
+    EXPECT_EQ(old.first_seen_ms, 10);
+    EXPECT_EQ(old.last_seen_ms, 20);
+    EXPECT_EQ(old.enrolment, Enrolment::Enrolled);
+    EXPECT_EQ(old.messages, 2u);
+    EXPECT_EQ(store->flows(flow_query("old-1")).value.flows.size(), 1u);
+    EXPECT_EQ(store->alerts({}).value.size(), 1u);
+    EXPECT_EQ(store->stats().value.messages, 2u);
+    DeviceFilter seen;
+    seen.seen_since_ms = 15;
+    EXPECT_EQ(store->list_devices(seen).value.devices.size(), 1u);
+
+    // What version 5 is for: a device without messages, and its first one.
+    ASSERT_TRUE(store->set_enrolment("new-1", Enrolment::Enrolled).ok());
+    EXPECT_EQ(query_integer("SELECT count(*) FROM devices WHERE id = 'new-1' AND "
+                            "last_seen_ms IS NULL AND format IS NULL"),
+              1);
+    ASSERT_TRUE(store->write_batch({make_report("new-1", "k1", 30)}).ok);
+    EXPECT_EQ(query_integer("SELECT last_seen_ms FROM devices WHERE id = 'new-1'"), 30);
+    // And the old device's next message still updates it.
+    ASSERT_TRUE(store->write_batch({make_report("old-1", "b:3", 40)}).ok);
+    EXPECT_EQ(query_integer("SELECT last_seen_ms FROM devices WHERE id = 'old-1'"), 40);
+    EXPECT_EQ(query_integer("SELECT first_seen_ms FROM devices WHERE id = 'old-1'"), 10);
+}
+
 TEST_F(Schema, Open_refusesANewerSchemaAndLeavesItAlone) {
     {
         std::string error;

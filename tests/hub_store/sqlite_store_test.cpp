@@ -237,10 +237,88 @@ TEST_F(SqliteStore, ListDevices_filtersAndPages) {
     EXPECT_EQ(page.value.devices[0].id, "dev-112");
 
     ASSERT_TRUE(store_->set_enrolment("dev-112", Enrolment::Blocked).ok());
-    EXPECT_FALSE(store_->set_enrolment("no-such-device", Enrolment::Blocked).ok());
     DeviceFilter blocked;
     blocked.enrolment = Enrolment::Blocked;
     EXPECT_EQ(store_->list_devices(blocked).value.devices.size(), 1u);
+}
+
+TEST_F(SqliteStore, Enrolment_aDeviceEnrolledBeforeItReportsIsListedNeverSeen) {
+    ASSERT_TRUE(store_->set_enrolment("dev-new", Enrolment::Enrolled).ok());
+    const auto listed = store_->list_devices({});
+    ASSERT_TRUE(listed.ok()) << listed.error;
+    ASSERT_EQ(listed.value.devices.size(), 1u);
+    const DeviceRow& device = listed.value.devices[0];
+    EXPECT_EQ(device.id, "dev-new");
+    EXPECT_EQ(device.enrolment, Enrolment::Enrolled);
+    EXPECT_EQ(device.messages, 0u);
+    EXPECT_FALSE(device.format.has_value());
+    EXPECT_FALSE(device.first_seen_ms.has_value());
+    EXPECT_FALSE(device.last_seen_ms.has_value());
+    EXPECT_TRUE(device.agent_version.empty());
+    EXPECT_TRUE(device.state.empty());
+    const auto detail = store_->device_detail(detail_query("dev-new"));
+    ASSERT_TRUE(detail.ok()) << detail.error;
+    ASSERT_TRUE(detail.value.has_value());
+    EXPECT_EQ(detail.value->traffic.flows, 0u);
+
+    // Never seen is neither recent nor old, and has no format.
+    DeviceFilter recent;
+    recent.seen_since_ms = 0;
+    EXPECT_TRUE(store_->list_devices(recent).value.devices.empty());
+    DeviceFilter stale;
+    stale.seen_before_ms = INT64_MAX;
+    EXPECT_TRUE(store_->list_devices(stale).value.devices.empty());
+    DeviceFilter vigil_format;
+    vigil_format.format = Format::Vigil;
+    EXPECT_TRUE(store_->list_devices(vigil_format).value.devices.empty());
+    DeviceFilter enrolled;
+    enrolled.enrolment = Enrolment::Enrolled;
+    EXPECT_EQ(store_->count_devices(enrolled).value, 1u);
+    EXPECT_EQ(store_->stats().value.devices, 1u);
+}
+
+TEST_F(SqliteStore, Enrolment_theFirstMessageFillsTheRowAndKeepsTheEnrolment) {
+    ASSERT_TRUE(store_->set_enrolment("dev-new", Enrolment::Enrolled).ok());
+    Report first = make_report("dev-new", "k1", 5'000);
+    first.format = Format::LegacyDefender;
+    first.agent_version = "2.1";
+    write_ok({first});
+    write_ok({make_report("dev-new", "k0", 4'000)});  // older, arriving late
+    const auto listed = store_->list_devices({});
+    ASSERT_EQ(listed.value.devices.size(), 1u);
+    const DeviceRow& device = listed.value.devices[0];
+    EXPECT_EQ(device.enrolment, Enrolment::Enrolled);
+    EXPECT_EQ(device.messages, 2u);
+    EXPECT_EQ(device.format, Format::LegacyDefender);
+    EXPECT_EQ(device.agent_version, "2.1");
+    EXPECT_EQ(device.first_seen_ms, 4'000);
+    EXPECT_EQ(device.last_seen_ms, 5'000);
+    EXPECT_EQ(store_->flows(flow_query("dev-new")).value.flows.size(), 6u);
+}
+
+TEST_F(SqliteStore, Enrolment_blockingANeverSeenDeviceAndUnenrolledReporters) {
+    // Revoked before it ever reported: listed as blocked, and stays so when a message that the
+    // broker accepted before the revocation still arrives.
+    ASSERT_TRUE(store_->set_enrolment("dev-cut", Enrolment::Blocked).ok());
+    EXPECT_EQ(store_->list_devices({}).value.devices.at(0).enrolment, Enrolment::Blocked);
+    write_ok({make_report("dev-cut", "k1", 1'000)});
+    // A device that reports without having been enrolled here (an external broker) is pending.
+    write_ok({make_report("dev-other", "k1", 2'000)});
+    const auto listed = store_->list_devices({});
+    ASSERT_EQ(listed.value.devices.size(), 2u);
+    EXPECT_EQ(listed.value.devices[0].id, "dev-cut");
+    EXPECT_EQ(listed.value.devices[0].enrolment, Enrolment::Blocked);
+    EXPECT_EQ(listed.value.devices[0].messages, 1u);
+    EXPECT_EQ(listed.value.devices[1].id, "dev-other");
+    EXPECT_EQ(listed.value.devices[1].enrolment, Enrolment::Pending);
+    // Enrolling it later marks its existing row and keeps its history.
+    ASSERT_TRUE(store_->set_enrolment("dev-other", Enrolment::Enrolled).ok());
+    const auto after = store_->list_devices({});
+    EXPECT_EQ(after.value.devices[1].enrolment, Enrolment::Enrolled);
+    EXPECT_EQ(after.value.devices[1].last_seen_ms, 2'000);
+    EXPECT_EQ(after.value.devices.size(), 2u);
+    // An id the schema refuses is an error, not a row.
+    EXPECT_FALSE(store_->set_enrolment("", Enrolment::Enrolled).ok());
 }
 
 TEST_F(SqliteStore, Flows_pagesThroughATimeRange) {

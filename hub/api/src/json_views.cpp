@@ -42,9 +42,11 @@ nlohmann::json embedded_json(const std::string& text) {
 
 nlohmann::json to_json(const DeviceRow& device) {
     return {{"id", device.id},
-            {"format", to_string(device.format)},
-            {"first_seen_ms", device.first_seen_ms},
-            {"last_seen_ms", device.last_seen_ms},
+            // null while the device has sent nothing (enrolled, never seen)
+            {"format",
+             device.format ? nlohmann::json(to_string(*device.format)) : nlohmann::json(nullptr)},
+            {"first_seen_ms", optional_value(device.first_seen_ms)},
+            {"last_seen_ms", optional_value(device.last_seen_ms)},
             {"agent_version", device.agent_version},
             {"state", device.state},
             {"enrolment", to_string(device.enrolment)},

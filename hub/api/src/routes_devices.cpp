@@ -183,10 +183,15 @@ void ApiServer::Impl::enrol_device(const HttpRequest& req, HttpResponse& res) {
         api::send_error(res, 409, "enrolment_refused", error);
         return;
     }
-    // A device that has reported before gets its row marked; a new one has no row until its
-    // first message, and the broker account is what lets it in.
-    (void)store_.set_enrolment(id, Enrolment::Enrolled);
-    api::send_json(res, 201, to_json(credentials));
+    // The device is listed at once (never seen until its first message). The broker account is
+    // what lets it in and the credentials exist only in this answer, so a store that fails here
+    // does not turn the enrolment into an error: the row then comes with the first message.
+    const Done marked = store_.set_enrolment(id, Enrolment::Enrolled);
+    nlohmann::json answer = to_json(credentials);
+    if (!marked.ok()) {
+        answer["store_error"] = marked.error;
+    }
+    api::send_json(res, 201, answer);
 }
 
 void ApiServer::Impl::revoke_device(const HttpRequest& req, HttpResponse& res) {
@@ -205,7 +210,12 @@ void ApiServer::Impl::revoke_device(const HttpRequest& req, HttpResponse& res) {
         }
         return;
     }
-    (void)store_.set_enrolment(*id, Enrolment::Blocked);
+    const Done marked = store_.set_enrolment(*id, Enrolment::Blocked);
+    if (!marked.ok()) {
+        api::send_error(res, 500, "store_error",
+                        "revoked at the broker, but not marked blocked: " + marked.error);
+        return;
+    }
     res.status = 204;
 }
 

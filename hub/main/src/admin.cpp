@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -80,6 +81,26 @@ int admin_devices(const HubOptions& options, const std::string& action,
         settings.tls = options.tls_port != 0;
         settings.tls_port = options.tls_port;
     }
+    // The store is opened before the broker changes anything, so that a store that cannot be
+    // opened leaves everything as it was. It may be the running hub's: SQLite lets both write.
+    // Without a data directory (an external broker) there is no store to record into.
+    std::unique_ptr<Store> store;
+    if (std::filesystem::is_directory(options.data_dir)) {
+        SqliteOptions store_options;
+        store_options.path = store_path(options.data_dir);
+        store_options.durability = options.durability;
+        std::string error;
+        store = open_sqlite_store(store_options, error);
+        if (!store) {
+            std::fprintf(stderr, "vigil-hub: store: %s\n", error.c_str());
+            return 1;
+        }
+    } else {
+        std::fprintf(stderr,
+                     "vigil-hub: no data directory %s: the device is listed only once it "
+                     "reports to a hub\n",
+                     options.data_dir.c_str());
+    }
     Broker broker(settings);
     BrokerResult started = broker.start();
     if (!started.ok()) {
@@ -92,12 +113,29 @@ int admin_devices(const HubOptions& options, const std::string& action,
             std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
             return 1;
         }
+        // The credentials exist only in this output: they are printed even when the store
+        // fails, and the device is then listed with its first message.
+        if (store) {
+            const Done marked = store->set_enrolment(device_id, Enrolment::Enrolled);
+            if (!marked.ok()) {
+                std::fprintf(stderr, "vigil-hub: enrolled, but not recorded in the store: %s\n",
+                             marked.error.c_str());
+            }
+        }
         return print_credentials(e.credentials, broker.ingest_endpoint());
     }
     BrokerResult r = broker.revoke_device(device_id);
     if (!r.ok()) {
         std::fprintf(stderr, "vigil-hub: %s\n", r.error.c_str());
         return 1;
+    }
+    if (store) {
+        const Done marked = store->set_enrolment(device_id, Enrolment::Blocked);
+        if (!marked.ok()) {
+            std::fprintf(stderr, "vigil-hub: revoked %s, but not marked blocked in the store: %s\n",
+                         device_id.c_str(), marked.error.c_str());
+            return 1;
+        }
     }
     std::fprintf(stderr, "vigil-hub: revoked %s\n", device_id.c_str());
     return 0;

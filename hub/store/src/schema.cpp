@@ -209,7 +209,30 @@ AS SELECT w.message_id, f.key, f.value ->> 0, f.value ->> 1, f.value ->> 2, f.va
    FROM window_flows w, json_each(w.flows) f;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4};
+// A device can be enrolled before it reports: its row then has no format and no first or last
+// seen time until its first message, so those columns take NULL. SQLite cannot drop a NOT NULL
+// constraint in place, and rebuilding the table is not possible inside this transaction: with
+// foreign keys on, dropping the old table would delete every message, alert and recommendation
+// through their ON DELETE CASCADE. So each column is replaced by a nullable copy (which moves it
+// to the end of the row; every query names its columns).
+constexpr const char* kMigration5 = R"sql(
+DROP INDEX devices_last_seen;
+ALTER TABLE devices RENAME COLUMN format TO format_v4;
+ALTER TABLE devices RENAME COLUMN first_seen_ms TO first_seen_ms_v4;
+ALTER TABLE devices RENAME COLUMN last_seen_ms TO last_seen_ms_v4;
+ALTER TABLE devices ADD COLUMN format INTEGER;          -- of the latest message; NULL: none yet
+ALTER TABLE devices ADD COLUMN first_seen_ms INTEGER;   -- NULL: never seen
+ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;
+UPDATE devices SET format = format_v4, first_seen_ms = first_seen_ms_v4,
+                   last_seen_ms = last_seen_ms_v4;
+ALTER TABLE devices DROP COLUMN format_v4;
+ALTER TABLE devices DROP COLUMN first_seen_ms_v4;
+ALTER TABLE devices DROP COLUMN last_seen_ms_v4;
+CREATE INDEX devices_last_seen ON devices (last_seen_ms);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4,
+                                       kMigration5};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {

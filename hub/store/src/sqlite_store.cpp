@@ -489,14 +489,15 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     }
     const int64_t message_id = sqlite3_last_insert_rowid(writer_.handle());
     ++deltas.messages;
-    // The latest message decides format and agent version; a late redelivery does not.
+    // The latest message decides format and agent version; a late redelivery does not. A device
+    // enrolled before it reported has no times yet (NULL): its first message sets them.
     VIGIL_STATEMENT(seen, writer_,
                     "UPDATE devices SET messages = messages + 1, "
-                    "first_seen_ms = min(first_seen_ms, ?2), "
-                    "last_seen_ms = max(last_seen_ms, ?2), "
-                    "format = CASE WHEN ?2 >= last_seen_ms THEN ?3 ELSE format END, "
-                    "agent_version = CASE WHEN ?4 <> '' AND ?2 >= last_seen_ms THEN ?4 "
-                    "ELSE agent_version END WHERE device_key = ?1",
+                    "first_seen_ms = min(coalesce(first_seen_ms, ?2), ?2), "
+                    "last_seen_ms = max(coalesce(last_seen_ms, ?2), ?2), "
+                    "format = CASE WHEN ?2 >= coalesce(last_seen_ms, ?2) THEN ?3 ELSE format END, "
+                    "agent_version = CASE WHEN ?4 <> '' AND ?2 >= coalesce(last_seen_ms, ?2) "
+                    "THEN ?4 ELSE agent_version END WHERE device_key = ?1",
                     error, return false);
     seen.bind(1, device_key);
     seen.bind(2, report.received_ms);
@@ -733,9 +734,15 @@ std::optional<int64_t> SqliteStore::device_key_of(Connection& connection,
 DeviceRow read_device_row(const Statement& row) {
     DeviceRow device;
     device.id = row.text(0);
-    device.format = static_cast<Format>(row.integer(1));
-    device.first_seen_ms = row.integer(2);
-    device.last_seen_ms = row.integer(3);
+    if (!row.is_null(1)) {
+        device.format = static_cast<Format>(row.integer(1));
+    }
+    if (!row.is_null(2)) {
+        device.first_seen_ms = row.integer(2);
+    }
+    if (!row.is_null(3)) {
+        device.last_seen_ms = row.integer(3);
+    }
     device.agent_version = row.text(4);
     device.state = row.text(5);
     device.enrolment = static_cast<Enrolment>(row.integer(6));
@@ -974,13 +981,15 @@ Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
 Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolment) {
     Done result;
     std::lock_guard<std::mutex> lock(writer_mutex_);
-    VIGIL_STATEMENT(update, writer_, "UPDATE devices SET enrolment = ?2 WHERE id = ?1",
+    // A device enrolled (or revoked) before it ever reported gets its row now, never seen, so
+    // it is listed at once; its first message fills in the rest and keeps the enrolment.
+    VIGIL_STATEMENT(upsert, writer_,
+                    "INSERT INTO devices (id, enrolment) VALUES (?1, ?2) "
+                    "ON CONFLICT (id) DO UPDATE SET enrolment = excluded.enrolment",
                     result.error, return result);
-    update.bind(1, device_id);
-    update.bind(2, static_cast<int64_t>(enrolment));
-    if (run(writer_, update, result.error) && sqlite3_changes(writer_.handle()) == 0) {
-        result.error = "no device '" + device_id + "'";
-    }
+    upsert.bind(1, device_id);
+    upsert.bind(2, static_cast<int64_t>(enrolment));
+    run(writer_, upsert, result.error);
     return result;
 }
 

@@ -47,10 +47,12 @@ const char* to_string(Enrolment enrolment);  ///< "pending", "enrolled", "blocke
 
 struct DeviceRow {
     std::string id;
-    Format format = Format::Vigil;                ///< of the latest message
-    int64_t first_seen_ms = 0, last_seen_ms = 0;  ///< hub receive times
-    std::string agent_version;                    ///< "" until a message says
-    std::string state;  ///< the agent's state from its latest heartbeat; "" never reported
+    /// Of the latest message; empty while the device has sent none (enrolled, never seen).
+    std::optional<Format> format;
+    /// Hub receive times of its first and latest message; empty while it has sent none.
+    std::optional<int64_t> first_seen_ms, last_seen_ms;
+    std::string agent_version;  ///< "" until a message says
+    std::string state;          ///< the agent's state from its latest heartbeat; "" never reported
     Enrolment enrolment = Enrolment::Pending;
     std::optional<uint32_t> applied_config_version;  ///< from the latest heartbeat
     std::optional<uint32_t> desired_config_version;  ///< set by set_desired_config()
@@ -61,8 +63,8 @@ struct DeviceFilter {
     std::optional<std::string> state;  ///< the agent's state, exactly
     std::optional<Format> format;
     std::optional<Enrolment> enrolment;
-    std::optional<int64_t> seen_since_ms;   ///< last_seen_ms >= this
-    std::optional<int64_t> seen_before_ms;  ///< last_seen_ms < this
+    std::optional<int64_t> seen_since_ms;   ///< last_seen_ms >= this (never seen: no)
+    std::optional<int64_t> seen_before_ms;  ///< last_seen_ms < this (never seen: no)
     /// Paging: devices whose id sorts after this one (DevicePage::next_after of the last page).
     std::string after;
     uint32_t limit = 100;
@@ -221,6 +223,8 @@ class Store {
     /// value empty when no device has that id.
     virtual Fetched<std::optional<DeviceDetail>> device_detail(const DetailQuery& query) = 0;
     virtual Fetched<FlowPage> flows(const FlowQuery& query) = 0;
+    /// Records the operator's decision. A device that has no row yet (enrolled before its first
+    /// message) gets one, with no messages and never seen; its first message keeps the enrolment.
     virtual Done set_enrolment(const std::string& device_id, Enrolment enrolment) = 0;
 
     // Alerts.
