@@ -9,7 +9,8 @@
 #
 # Prints BENCH hub_ingest_messages_per_second and BENCH hub_ingest_p99_ms (from the load program:
 # a device's publish until the store holds the message, sampled), then
-# BENCH hub_ingest_receipt_to_commit_p99_ms (the hub's own figure, from its receipt of a message).
+# BENCH hub_ingest_receipt_to_commit_p99_ms (the hub's own figure, from its receipt of a message),
+# and the CPU time per message of the hub, its broker and the load program.
 set -euo pipefail
 build=${1:?usage: hub_ingest.sh BUILD_DIR [DEVICES] [SECONDS]}
 devices=${2:-200}
@@ -25,8 +26,10 @@ for _ in $(seq 100); do
   grep -qs "running;" "$work/hub.log" && break
   sleep 0.1
 done
+broker=$(sed -n 's/.*mosquitto started, pid \([0-9]*\).*/\1/p' "$work/hub.log" | tail -1)
 "$build/bench/vigil_bench_hub_load" --data "$work/data" --devices "$devices" \
-  --seconds "$seconds" --inflight "${INFLIGHT:-5}" --timeout $((seconds * 3 + 60))
+  --seconds "$seconds" --inflight "${INFLIGHT:-5}" --timeout $((seconds * 3 + 60)) \
+  --cpu-of "hub=$hub" ${broker:+--cpu-of "broker=$broker"}
 kill -TERM $hub
 wait $hub || true
 grep "stopped after" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'

@@ -4,6 +4,7 @@
 //
 //   vigil_bench_hub_load --data DIR [--devices N] [--seconds S | --messages M] [--inflight K]
 //                        [--prefix P] [--boot B] [--credentials FILE] [--timeout S] [--quiet]
+//                        [--cpu-of NAME=PID ...]
 //
 // Devices are enrolled at the hub's broker with the administrator account of DIR (or their
 // credentials are read back from FILE, so a second run reuses them). Each device publishes
@@ -43,6 +44,7 @@
 #include <ctime>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -71,6 +73,7 @@ struct Settings {
     uint32_t boot = 1;
     double timeout_s = 120;
     bool quiet = false;
+    std::vector<std::pair<std::string, int>> cpu_of;  // --cpu-of NAME=PID, repeatable
 };
 
 constexpr int kLatencySampleEvery = 16;
@@ -214,6 +217,13 @@ bool parse(int argc, char** argv, Settings& s) {
             s.credentials = argv[++i];
         } else if (o == "--timeout" && v) {
             s.timeout_s = std::atof(argv[++i]);
+        } else if (o == "--cpu-of" && v) {
+            const std::string named = argv[++i];
+            const size_t eq = named.find('=');
+            if (eq == std::string::npos) {
+                return false;
+            }
+            s.cpu_of.emplace_back(named.substr(0, eq), std::atoi(named.c_str() + eq + 1));
         } else if (o == "--quiet") {
             s.quiet = true;
         } else {
@@ -573,6 +583,25 @@ class Fleet {
     Clock::time_point last_check_{};
 };
 
+// CPU time (user + system) a process has used so far, from /proc/PID/stat; -1 when unreadable.
+double cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t after_name = text.rfind(')');
+    if (after_name == std::string::npos) {
+        return -1;
+    }
+    std::istringstream fields(text.substr(after_name + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14 || i == 15) {  // utime, stime
+            ticks += std::atof(field.c_str());
+        }
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 double percentile(std::vector<double> values, double p) {
     if (values.empty()) {
         return std::nan("");
@@ -590,7 +619,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr,
                      "usage: %s --data DIR [--devices N] [--seconds S | --messages M] "
                      "[--inflight K] [--prefix P] [--boot B] [--credentials FILE] "
-                     "[--timeout S] [--quiet]\n",
+                     "[--timeout S] [--quiet] [--cpu-of NAME=PID ...]\n",
                      argv[0]);
         return 2;
     }
@@ -626,6 +655,7 @@ int main(int argc, char** argv) {
     uint64_t stored = 0;
     double publishing_s = 0, elapsed_s = 0;
     std::vector<double> latencies;
+    std::vector<double> cpu_before, cpu_after;  // of the --cpu-of processes, then of this one
     {
         Fleet fleet(s, devices, broker, db);
         if (!fleet.start() || !fleet.wait_connected(deadline)) {
@@ -634,6 +664,10 @@ int main(int argc, char** argv) {
             sqlite3_close(db);
             return 1;
         }
+        for (auto& [name, pid] : s.cpu_of) {
+            cpu_before.push_back(cpu_seconds(pid));
+        }
+        cpu_before.push_back(cpu_seconds(getpid()));
         const Clock::time_point start = Clock::now();
         fleet.run(start + std::chrono::milliseconds(static_cast<long>(s.seconds * 1000)), deadline);
         publishing_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -646,6 +680,10 @@ int main(int argc, char** argv) {
             stored = stored_messages(db) - stored_before;
         }
         elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+        for (auto& [name, pid] : s.cpu_of) {
+            cpu_after.push_back(cpu_seconds(pid));
+        }
+        cpu_after.push_back(cpu_seconds(getpid()));
         fleet.wait_committed(deadline);
         latencies = fleet.latencies_ms();
     }
@@ -660,6 +698,19 @@ int main(int argc, char** argv) {
     }
     std::printf("BENCH hub_ingest_messages_per_second %.0f msg/s\n", rate);
     std::printf("BENCH hub_ingest_p99_ms %.1f ms\n", percentile(latencies, 0.99));
+    // CPU per committed message, of the processes named and of the load program itself: unlike
+    // the rate, these hardly move when something else shares the machine.
+    std::vector<std::string> names;
+    for (auto& named : s.cpu_of) {
+        names.push_back(named.first);
+    }
+    names.push_back("load");
+    for (size_t i = 0; i < names.size() && stored > 0; ++i) {
+        if (cpu_before[i] >= 0 && cpu_after[i] >= 0) {
+            std::printf("BENCH hub_ingest_cpu_us_per_message_%s %.1f us\n", names[i].c_str(),
+                        (cpu_after[i] - cpu_before[i]) * 1e6 / static_cast<double>(stored));
+        }
+    }
     std::printf("RESULT acked=%ld stored=%llu devices=%d\n", acked,
                 static_cast<unsigned long long>(stored), s.devices);
     return stored == static_cast<uint64_t>(acked) && acked == published ? 0 : 1;

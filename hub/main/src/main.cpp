@@ -112,7 +112,8 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
     app.add_option("--batch-messages", o.batch_messages, "Messages held that start a store commit")
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
-    app.add_option("--batch-age-ms", o.batch_age_ms, "Longest a message waits before a commit starts")
+    app.add_option("--batch-age-ms", o.batch_age_ms,
+                   "Longest a message waits before a commit starts")
         ->capture_default_str()
         ->check(CLI::Range(1, 10000));
 }
@@ -179,8 +180,10 @@ int main(int argc, char** argv) {
         return vigil::hub::admin_devices(options, action, device_id);
     }
     // Decoding and committing run on threads of their own, whose malloc arenas glibc grows and
-    // trims with an mprotect call each time (thousands a second under load); a high trim
-    // threshold keeps the memory once taken.
+    // trims with an mprotect call each time (thousands a second under load), and a batch's large
+    // vectors were mapped and unmapped each time: keep memory once taken, up to 32 MiB blocks
+    // (glibc's largest mmap threshold) from the heap.
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     return run_hub(options);
 }
