@@ -29,34 +29,15 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "demo"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from check_demo import expected_totals  # noqa: E402
+from vigil_testlib import (check, failed, free_port, mosquitto_pub, stop_process,  # noqa: E402
+                           summary, wait_for)
 
-FAILURES = []
 DEFENDER_TOPIC = ("devices/{}/messages/events/"
                   "%24.ifid=urn%3Aazureiot%3ASecurity%3ASecurityAgent%3A1&mti=2.3-1-0-0")
 VIGIL_TOPIC = "devices/{}/messages/events/mti=vigil.1&%24.ct=application%2Fcbor"
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        FAILURES.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 class Hub:
@@ -103,14 +84,7 @@ class Hub:
         return json.loads(result.stdout)
 
     def stop(self, sig=signal.SIGTERM):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode if self.process else None
+        return stop_process(self.process, sig, timeout=30) if self.process else None
 
     def broker_pid(self):
         pids = re.findall(r"mosquitto started, pid (\d+)", self.log())
@@ -126,10 +100,7 @@ def query(hub, sql, *args):
 
 
 def publish(port, creds, topic, payload_file, qos=1):
-    return subprocess.run(
-        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-u", creds["username"], "-P",
-         creds["password"], "-i", creds["client_id"], "-q", str(qos), "-t", topic, "-f",
-         payload_file], capture_output=True, text=True, timeout=15)
+    return mosquitto_pub(port, topic, "-f", payload_file, qos=qos, credentials=creds)
 
 
 def replay_agent(hub, agent, sample, work):
@@ -403,15 +374,11 @@ def main():
             print(__doc__)
             return 2
     finally:
-        hub.stop(signal.SIGKILL if FAILURES else signal.SIGTERM)
-        if FAILURES:
+        hub.stop(signal.SIGKILL if failed() else signal.SIGTERM)
+        if failed():
             print(hub.log()[-3000:])
         subprocess.run(["rm", "-rf", work])
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return summary()
 
 
 if __name__ == "__main__":

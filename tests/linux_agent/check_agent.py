@@ -23,7 +23,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,10 +30,12 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "demo"))
+sys.path.insert(0, str(HERE.parent / "support"))
 sys.path.insert(0, str(HERE))
 
-from check_demo import (check, ethernet_ip, expected_totals, finish, has_flow,  # noqa: E402
-                        parse_ip, read_pcap)
+from check_demo import ethernet_ip, expected_totals, has_flow, parse_ip, read_pcap  # noqa: E402
+from vigil_testlib import (SKIPPED, Processes, check, finish, free_port,  # noqa: E402
+                           mosquitto_pub, wait_for)
 
 try:
     import cbor2  # noqa: F401
@@ -43,27 +44,11 @@ except ImportError:
     print("cbor2 is not installed for this python; skipped")
     sys.exit(77)
 
-SKIPPED = 77
 MOSQUITTO = "/usr/sbin/mosquitto"
 DEVICE_V4, PEER_V4 = "198.18.0.1", "198.18.0.2"
 DEVICE_V6, PEER_V6 = "2001:db8:3::1", "2001:db8:3::2"
 TOPIC = "devices/{}/messages/events/mti=vigil.1&%24.ct=application%2Fcbor"
 PROBE_TOPIC = "devices/probe/messages/"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 class Namespaces:
@@ -118,33 +103,6 @@ class Namespaces:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
-class Processes:
-    """Everything started here, ended by PID on the way out."""
-
-    def __init__(self):
-        self.running = []
-
-    def add(self, process):
-        self.running.append(process)
-        return process
-
-    def stop(self, process, sig=signal.SIGTERM, timeout=15):
-        if process.poll() is None:
-            process.send_signal(sig)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return process.returncode
-
-    def close(self):
-        for process in reversed(self.running):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-
 class Broker:
     def __init__(self, work, port, prefix=(), extra="allow_anonymous true\n", persistence=False):
         self.work, self.port, self.prefix = work, port, list(prefix)
@@ -195,9 +153,7 @@ class Subscriber:
     def wait_subscribed(self, prefix, port):
         """Publishes probes until one arrives: then the broker holds the subscription."""
         def probe_arrived():
-            subprocess.run([*prefix, "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q",
-                            "1", "-t", PROBE_TOPIC + "events/", "-m", "probe"],
-                           capture_output=True, timeout=10)
+            mosquitto_pub(port, PROBE_TOPIC + "events/", "-m", "probe", prefix=prefix, timeout=10)
             return any(line.startswith(PROBE_TOPIC) for line in self.lines())
         return wait_for(probe_arrived, 10, step=0.2)
 
@@ -415,13 +371,11 @@ def check_e2e(agent):
         config = os.path.join(work, "config.cbor")
         with open(config, "wb") as out:
             out.write(cbor2.dumps({1: 1, 2: [2, 1, 1]}))
-        net.run(net.device, "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-r",
-                "-t", "devices/e2e-device/config/vigil", "-f", config)
+        mosquitto_pub(port, "devices/e2e-device/config/vigil", "-r", "-f", config, prefix=prefix)
         time.sleep(2.5)
         with open(config, "wb") as out:
             out.write(cbor2.dumps({1: 2, 2: "ten seconds"}))
-        net.run(net.device, "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-r",
-                "-t", "devices/e2e-device/config/vigil", "-f", config)
+        mosquitto_pub(port, "devices/e2e-device/config/vigil", "-r", "-f", config, prefix=prefix)
         time.sleep(2.5)
         code = processes.stop(agent_run)
         agent_log = s.agent_log()
