@@ -151,7 +151,52 @@ TEST(AwsFormat, oversized_is_rejected_unread) {
     const DecodeOutcome outcome =
         test::decode_on(test::kAwsJsonTopic, std::vector<uint8_t>(kMaxPayloadBytes + 1, ' '));
     EXPECT_EQ(outcome.reason, reason::kOversized);
-    EXPECT_EQ(answer_of(outcome)["statusDetails"]["ErrorCode"], "PayloadTooLarge");
+    // The service documents no code of its own for size: the report is refused as invalid.
+    EXPECT_EQ(answer_of(outcome)["statusDetails"]["ErrorCode"], "InvalidPayload");
+}
+
+// The service's answer as its clients read it (docs/formats.md, "Answer"): thingName, status,
+// timestamp, reportId whenever it could be read, and on /rejected statusDetails whose ErrorCode is
+// one of the service's codes: Malformed, MissingHeader or InvalidPayload for what the hub checks.
+TEST(AwsFormat, rejected_answer_error_codes_are_the_services) {
+    const json metrics = {{"ns", {{"bi", 1}}}};
+    struct Case {
+        const char* name;
+        const char* topic;
+        std::vector<uint8_t> payload;
+        const char* error_code;
+        bool names_the_report;
+    };
+    const Case cases[] = {
+        {"not JSON", test::kAwsJsonTopic, test::bytes_of("{\"hed\": "), "Malformed", false},
+        {"not CBOR", test::kAwsCborTopic, {0xA1, 0x63, 'h', 'e'}, "Malformed", false},
+        {"a JSON list", test::kAwsJsonTopic, test::bytes_of("[1, 2]"), "Malformed", false},
+        {"empty", test::kAwsJsonTopic, {}, "Malformed", false},
+        {"no header", test::kAwsJsonTopic, test::bytes_of(json{{"met", metrics}}.dump()),
+         "MissingHeader", false},
+        {"header without a report id", test::kAwsJsonTopic,
+         test::bytes_of(json{{"hed", {{"v", "1.0"}}}, {"met", metrics}}.dump()), "InvalidPayload",
+         false},
+        {"a port out of range", test::kAwsJsonTopic,
+         test::bytes_of(json{{"hed", {{"rid", 9}, {"v", "1.0"}}},
+                             {"met", {{"tp", {{"pts", {{{"pt", 70000}}}}}}}}}
+                            .dump()),
+         "InvalidPayload", true},
+    };
+    for (const Case& c : cases) {
+        const DecodeOutcome outcome = test::decode_on(c.topic, c.payload, 1700000000123);
+        ASSERT_FALSE(outcome.ok) << c.name;
+        const json answer = answer_of(outcome, c.topic == test::kAwsCborTopic);
+        EXPECT_EQ(outcome.response->topic, std::string(c.topic) + "/rejected") << c.name;
+        EXPECT_EQ(answer["thingName"], "gateway_01") << c.name;
+        EXPECT_EQ(answer["status"], "REJECTED") << c.name;
+        EXPECT_EQ(answer["timestamp"], 1700000000123) << c.name;
+        EXPECT_EQ(answer["statusDetails"]["ErrorCode"], c.error_code) << c.name;
+        EXPECT_EQ(
+            answer["statusDetails"]["ErrorMessage"].get<std::string>().rfind(outcome.reason, 0), 0u)
+            << c.name;
+        EXPECT_EQ(answer.contains("reportId"), c.names_the_report) << c.name;
+    }
 }
 
 TEST(AwsFormat, header_checks) {

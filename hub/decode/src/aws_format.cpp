@@ -399,10 +399,15 @@ bool check_custom_metrics(ReportReader& reader, const json& custom) {
 }
 
 bool read_header(ReportReader& reader, const json& document, Report& report,
-                 std::optional<uint64_t>& report_id) {
+                 AwsAnswerFacts& facts) {
+    std::optional<uint64_t>& report_id = facts.report_id;
     const json* header = reader.object_member(document, kHeader, "report");
     if (header == nullptr) {
-        return reader.failed() ? false : reader.fail_with(reason::kMissingField, "header: missing");
+        if (reader.failed()) {
+            return false;
+        }
+        facts.error_code = "MissingHeader";
+        return reader.fail_with(reason::kMissingField, "header: missing");
     }
     if (!reader.uint_member(*header, kReportId, "header", UINT64_MAX, report_id)) {
         return false;
@@ -455,14 +460,15 @@ bool parse_document(const uint8_t* data, size_t size, AwsEncoding encoding, json
 }  // namespace
 
 bool decode_aws(const uint8_t* data, size_t size, AwsEncoding encoding, DecodeOutcome& outcome,
-                std::optional<uint64_t>& report_id) {
+                AwsAnswerFacts& facts) {
     json document;
     if (!parse_document(data, size, encoding, document, outcome)) {
+        facts.error_code = "Malformed";
         return false;
     }
     ReportReader reader(outcome);
     Report& report = outcome.report;
-    if (!read_header(reader, document, report, report_id)) {
+    if (!read_header(reader, document, report, facts)) {
         return false;
     }
     const json* metrics = reader.object_member(document, kMetrics, "report");
@@ -487,17 +493,16 @@ bool decode_aws(const uint8_t* data, size_t size, AwsEncoding encoding, DecodeOu
 }
 
 Response aws_response(const std::string& thing, AwsEncoding encoding, const DecodeOutcome& outcome,
-                      const std::optional<uint64_t>& report_id, int64_t received_ms) {
+                      const AwsAnswerFacts& facts, int64_t received_ms) {
     json answer;
     answer["thingName"] = thing;
-    if (report_id) {
-        answer["reportId"] = *report_id;
+    if (facts.report_id) {
+        answer["reportId"] = *facts.report_id;
     }
     answer["status"] = outcome.ok ? "ACCEPTED" : "REJECTED";
     answer["timestamp"] = received_ms;
     if (!outcome.ok) {
-        const bool too_large = outcome.reason == reason::kOversized;
-        answer["statusDetails"] = {{"ErrorCode", too_large ? "PayloadTooLarge" : "InvalidPayload"},
+        answer["statusDetails"] = {{"ErrorCode", facts.error_code},
                                    {"ErrorMessage", outcome.reason + ": " + outcome.detail}};
     }
     Response response;

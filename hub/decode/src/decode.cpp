@@ -31,7 +31,7 @@ uint32_t clamp_size(size_t size) {
 /// failure so that nothing half-read leaks to the store.
 bool decode_payload(Format format, detail::AwsEncoding encoding,
                     const std::vector<uint8_t>& payload, DecodeOutcome& outcome,
-                    std::optional<uint64_t>& report_id) {
+                    detail::AwsAnswerFacts& aws_facts) {
     Report& report = outcome.report;
     report.format = format;
     report.payload_bytes = clamp_size(payload.size());
@@ -41,6 +41,7 @@ bool decode_payload(Format format, detail::AwsEncoding encoding,
             std::to_string(payload.size()) + " bytes, limit " + std::to_string(kMaxPayloadBytes));
     }
     if (payload.empty()) {
+        aws_facts.error_code = "Malformed";
         return detail::fail(outcome, reason::kEmpty, "no payload");
     }
     bool ok = false;
@@ -52,7 +53,7 @@ bool decode_payload(Format format, detail::AwsEncoding encoding,
             ok = detail::decode_defender(payload.data(), payload.size(), outcome);
             break;
         case Format::AwsDefender:
-            ok = detail::decode_aws(payload.data(), payload.size(), encoding, outcome, report_id);
+            ok = detail::decode_aws(payload.data(), payload.size(), encoding, outcome, aws_facts);
             break;
     }
     if (!ok) {
@@ -80,15 +81,15 @@ DecodeOutcome decode(const Incoming& message) {
         // A report on a valid AWS topic is always answered, even when it is refused unread.
         if (route.format == Format::AwsDefender && !route.device_id.empty()) {
             outcome.response = detail::aws_response(route.device_id, route.aws_encoding, outcome,
-                                                    std::nullopt, message.received_ms);
+                                                    detail::AwsAnswerFacts{}, message.received_ms);
         }
         return outcome;
     }
-    std::optional<uint64_t> report_id;
-    decode_payload(route.format, route.aws_encoding, message.payload, outcome, report_id);
+    detail::AwsAnswerFacts aws_facts;
+    decode_payload(route.format, route.aws_encoding, message.payload, outcome, aws_facts);
     if (route.format == Format::AwsDefender) {
         outcome.response = detail::aws_response(route.device_id, route.aws_encoding, outcome,
-                                                report_id, message.received_ms);
+                                                aws_facts, message.received_ms);
     }
     return outcome;
 }
@@ -138,21 +139,21 @@ DecodeOutcome decode_file(const std::vector<uint8_t>& payload, FileFormat format
         return outcome;
     }
     DecodeOutcome outcome;
-    std::optional<uint64_t> report_id;
+    detail::AwsAnswerFacts aws_facts;
     switch (format) {
         case FileFormat::Vigil:
-            decode_payload(Format::Vigil, detail::AwsEncoding::Json, payload, outcome, report_id);
+            decode_payload(Format::Vigil, detail::AwsEncoding::Json, payload, outcome, aws_facts);
             break;
         case FileFormat::LegacyDefender:
             decode_payload(Format::LegacyDefender, detail::AwsEncoding::Json, payload, outcome,
-                           report_id);
+                           aws_facts);
             break;
         case FileFormat::AwsJson:
         case FileFormat::AwsCbor:
             decode_payload(Format::AwsDefender,
                            format == FileFormat::AwsJson ? detail::AwsEncoding::Json
                                                          : detail::AwsEncoding::Cbor,
-                           payload, outcome, report_id);
+                           payload, outcome, aws_facts);
             break;
         case FileFormat::Auto:
             break;

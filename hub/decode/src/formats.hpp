@@ -21,14 +21,21 @@ bool decode_vigil(const uint8_t* data, size_t size, DecodeOutcome& outcome);
 bool decode_defender(const uint8_t* data, size_t size, DecodeOutcome& outcome);
 
 enum class AwsEncoding : uint8_t { Json, Cbor };
-/// `report_id` is set whenever the header's report id could be read, even if the report was
-/// then rejected, so that the rejection can name it.
+/// What the answer to an AWS report says beyond the outcome (docs/formats.md, "Answer").
+struct AwsAnswerFacts {
+    /// Set whenever the header's report id could be read, even if the report was then
+    /// rejected, so that the rejection can name it.
+    std::optional<uint64_t> report_id;
+    /// The service's statusDetails.ErrorCode for a rejection: "Malformed" (not a JSON or CBOR
+    /// document), "MissingHeader", or "InvalidPayload" (read, but against the specification).
+    const char* error_code = "InvalidPayload";
+};
 bool decode_aws(const uint8_t* data, size_t size, AwsEncoding encoding, DecodeOutcome& outcome,
-                std::optional<uint64_t>& report_id);
+                AwsAnswerFacts& facts);
 /// The service's answer to a report on $aws/things/{thing}/defender/metrics/{json|cbor}:
 /// .../accepted or .../rejected, encoded like the report.
 Response aws_response(const std::string& thing, AwsEncoding encoding, const DecodeOutcome& outcome,
-                      const std::optional<uint64_t>& report_id, int64_t received_ms);
+                      const AwsAnswerFacts& facts, int64_t received_ms);
 
 /// Where a topic says a message goes.
 struct Route {
