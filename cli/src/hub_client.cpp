@@ -24,7 +24,7 @@ std::string explain(const HubOptions& hub, int status, const nlohmann::json& bod
     if (status == 403) {
         return "the token may not do this (403 forbidden" +
                (detail.empty() ? std::string() : ": " + detail) +
-               "): changes need an admin token, a read token may only look";
+               "): this needs an admin token, a read token may only look";
     }
     const std::string code = body.is_object() && body.contains("error") && body["error"].is_string()
                                  ? body["error"].get<std::string>()

@@ -1,6 +1,6 @@
-// vigil: the command line for people. Queries the hub's HTTP API (devices, alerts, configs) and
-// decodes saved messages locally. Exit codes: 0 done, 1 the hub or the input refused (or could
-// not be reached), 2 the command line itself was wrong.
+// vigil: the command line for people. Queries the hub's HTTP API (devices, alerts, configs,
+// tokens) and decodes saved messages locally. Exit codes: 0 done, 1 the hub or the input refused
+// (or could not be reached), 2 the command line itself was wrong.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -78,6 +78,11 @@ std::string time_text(const nlohmann::json& ms) {
     return buffer;
 }
 
+/// A device that has sent nothing yet (enrolled, never seen) has no times.
+std::string seen_text(const nlohmann::json& ms) {
+    return ms.is_null() ? "never" : time_text(ms);
+}
+
 std::string text(const nlohmann::json& value) {
     if (value.is_null()) {
         return "-";
@@ -138,7 +143,7 @@ int list_devices(const Globals& globals) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& device : body["devices"]) {
             rows.push_back({text(device["id"]), text(device["format"]), text(device["state"]),
-                            text(device["enrolment"]), time_text(device["last_seen_ms"]),
+                            text(device["enrolment"]), seen_text(device["last_seen_ms"]),
                             text(device["messages"]),
                             text(device["applied_config_version"]) + "/" +
                                 text(device["desired_config_version"])});
@@ -156,8 +161,8 @@ void print_detail(const nlohmann::json& body) {
               << "state        " << text(device["state"]) << "\n"
               << "enrolment    " << text(device["enrolment"]) << "\n"
               << "agent        " << text(device["agent_version"]) << "\n"
-              << "first seen   " << time_text(device["first_seen_ms"]) << "\n"
-              << "last seen    " << time_text(device["last_seen_ms"]) << "\n"
+              << "first seen   " << seen_text(device["first_seen_ms"]) << "\n"
+              << "last seen    " << seen_text(device["last_seen_ms"]) << "\n"
               << "messages     " << text(device["messages"]) << "\n"
               << "config       applied " << text(body["config"]["applied_version"]) << ", desired "
               << text(body["config"]["desired_version"]) << ", group "
@@ -183,6 +188,18 @@ void print_detail(const nlohmann::json& body) {
         std::cout << "  " << text(remote["remote"]) << "  " << text(remote["bytes_in"]) << " in, "
                   << text(remote["bytes_out"]) << " out, " << text(remote["flows"]) << " flows\n";
     }
+}
+
+int list_tokens(const Globals& globals) {
+    return request(globals, "GET", "/api/tokens", "", [](const nlohmann::json& body) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& token : body["tokens"]) {
+            rows.push_back(
+                {text(token["name"]), text(token["role"]), time_text(token["created_ms"]),
+                 token["last_used_ms"].is_null() ? "never" : time_text(token["last_used_ms"])});
+        }
+        print_table({"NAME", "ROLE", "CREATED", "LAST USED"}, rows);
+    });
 }
 
 int print_alerts(const Globals& globals, const std::string& query) {
@@ -318,6 +335,17 @@ int main(int argc, char** argv) {
     auto* revoke = devices->add_subcommand("revoke", "Revoke a device at the broker");
     revoke->add_option("id", revoke_id, "Device id")->required();
 
+    auto* tokens = app.add_subcommand("tokens", "List API tokens (or add/revoke one)");
+    std::string token_add_name, token_role, token_revoke_name;
+    auto* token_add = tokens->add_subcommand("add", "Create a token and print it (once)");
+    token_add->add_option("name", token_add_name, "1-64 characters of A-Z a-z 0-9 . _ -")
+        ->required();
+    token_add->add_option("--role", token_role, "read or admin")
+        ->required()
+        ->check(CLI::IsMember({"read", "admin"}));
+    auto* token_revoke = tokens->add_subcommand("revoke", "Revoke a token at once");
+    token_revoke->add_option("name", token_revoke_name, "The token's name")->required();
+
     std::string device_id;
     auto* device = app.add_subcommand("device", "Show one device");
     device->add_option("id", device_id, "Device id")->required();
@@ -381,6 +409,23 @@ int main(int argc, char** argv) {
     }
     if (*devices) {
         return list_devices(globals);
+    }
+    if (*token_add) {
+        const nlohmann::json body = {{"name", token_add_name}, {"role", token_role}};
+        return request(globals, "POST", "/api/tokens", body.dump(), [](const nlohmann::json& t) {
+            std::cout << "name   " << text(t["name"]) << "\nrole   " << text(t["role"])
+                      << "\ntoken  " << text(t["token"])
+                      << "\n(the token is shown only this once)\n";
+        });
+    }
+    if (*token_revoke) {
+        return request(globals, "DELETE", "/api/tokens/" + url_encode(token_revoke_name), "",
+                       [&token_revoke_name](const nlohmann::json&) {
+                           std::cout << "token " << token_revoke_name << " revoked\n";
+                       });
+    }
+    if (*tokens) {
+        return list_tokens(globals);
     }
     if (*device) {
         return request(globals, "GET", "/api/devices/" + url_encode(device_id), "", print_detail);

@@ -58,7 +58,7 @@ TEST_F(Alerts, AckAndResolve_changeTheStateAndSayWho) {
     const Reply ack = call("POST", "/api/alerts/" + id + "/ack");
     ASSERT_EQ(ack.status, 200) << ack.text;
     EXPECT_EQ(ack.body["state"], "acknowledged");
-    EXPECT_EQ(ack.body["changed_by"], "token:t1");
+    EXPECT_EQ(ack.body["changed_by"], "token:admin");
     EXPECT_EQ(ack.body["changed_ms"], kNowMs);
     const Reply resolved = call("POST", "/api/alerts/" + id + "/resolve");
     EXPECT_EQ(resolved.body["state"], "resolved");

@@ -68,19 +68,19 @@ TEST_F(Auth, ReadToken_mayOnlyGet) {
     EXPECT_EQ(call("DELETE", "/api/devices/dev-9", "", reader).status, 403);
     EXPECT_EQ(call("POST", "/api/alerts/1/ack", "", reader).status, 403);
     EXPECT_EQ(call("PUT", "/api/devices/dev-9/config", R"({"retry_s":5})", reader).status, 403);
-    EXPECT_EQ(call("POST", "/api/tokens", R"({"role":"admin"})", reader).status, 403);
+    EXPECT_EQ(call("POST", "/api/tokens", R"({"name":"x","role":"admin"})", reader).status, 403);
     EXPECT_TRUE(control_.added.empty());
     EXPECT_TRUE(control_.published.empty());
 }
 
 TEST_F(Auth, CreateToken_adminTokensWorkAndRolesAreChecked) {
-    const Reply created = call("POST", "/api/tokens", R"({"role":"admin"})");
+    const Reply created = call("POST", "/api/tokens", R"({"name":"ops","role":"admin"})");
     ASSERT_EQ(created.status, 201) << created.text;
     EXPECT_EQ(created.body["role"], "admin");
     const std::string second = created.body["token"];
     EXPECT_NE(second, admin_token_);
-    EXPECT_EQ(call("POST", "/api/tokens", R"({"role":"read"})", second).status, 201);
-    const Reply bad_role = call("POST", "/api/tokens", R"({"role":"root"})");
+    EXPECT_EQ(call("POST", "/api/tokens", R"({"name":"ro","role":"read"})", second).status, 201);
+    const Reply bad_role = call("POST", "/api/tokens", R"({"name":"x","role":"root"})");
     EXPECT_EQ(bad_role.status, 400);
     EXPECT_EQ(bad_role.body["error"], "bad_request");
 }

@@ -17,6 +17,20 @@ class Devices : public ApiTest {
         aws.format = Format::AwsDefender;
         reports.push_back(aws);
         write(reports);
+        // They reported through the hub's broker, so it holds their accounts.
+        for (const Report& r : reports) {
+            control_.accounts.insert(r.device_id);
+        }
+    }
+
+    nlohmann::json listed(const std::string& id) {
+        const Reply reply = call("GET", "/api/devices");
+        for (const auto& device : reply.body["devices"]) {
+            if (device["id"] == id) {
+                return device;
+            }
+        }
+        return nullptr;
     }
 };
 
@@ -139,6 +153,75 @@ TEST_F(Devices, Revoke_cutsTheDeviceOffAndMarksItBlocked) {
     control_.refuse_revoke = true;
     EXPECT_EQ(call("DELETE", "/api/devices/nobody").status, 404);
     EXPECT_EQ(call("DELETE", "/api/devices/dev-1").status, 502);
+}
+
+TEST_F(Devices, Enrol_listsTheDeviceAtOnceNeverSeen) {
+    ASSERT_EQ(call("POST", "/api/devices", R"({"id":"dev-new"})").status, 201);
+    const nlohmann::json device = listed("dev-new");
+    ASSERT_TRUE(device.is_object()) << call("GET", "/api/devices").text;
+    EXPECT_EQ(device["enrolment"], "enrolled");
+    EXPECT_EQ(device["messages"], 0);
+    EXPECT_TRUE(device["format"].is_null()) << device;
+    EXPECT_TRUE(device["first_seen_ms"].is_null()) << device;
+    EXPECT_TRUE(device["last_seen_ms"].is_null()) << device;
+    EXPECT_EQ(device["state"], "");
+    EXPECT_EQ(ids(call("GET", "/api/devices?enrolment=enrolled").body),
+              std::vector<std::string>{"dev-new"});
+    // Never seen: not among the devices seen since any time, nor of any format.
+    EXPECT_TRUE(ids(call("GET", "/api/devices?seen_since=0").body).empty());
+    EXPECT_TRUE(ids(call("GET", "/api/devices?format=vigil").body).empty());
+    const Reply detail = call("GET", "/api/devices/dev-new");
+    ASSERT_EQ(detail.status, 200) << detail.text;
+    EXPECT_EQ(detail.body["device"]["enrolment"], "enrolled");
+    EXPECT_EQ(detail.body["traffic"]["flows"], 0);
+    EXPECT_TRUE(detail.body["status"].is_null());
+    const Reply flows = call("GET", "/api/devices/dev-new/flows");
+    EXPECT_EQ(flows.status, 200);
+    EXPECT_TRUE(flows.body["flows"].empty());
+}
+
+TEST_F(Devices, Enrol_thenItsFirstMessageFillsTheRowAndKeepsEnrolled) {
+    ASSERT_EQ(call("POST", "/api/devices", R"({"id":"dev-new"})").status, 201);
+    Report first = report("dev-new", "k1", kNowMs - 2000);
+    first.format = Format::AwsDefender;
+    write({first});
+    const nlohmann::json device = listed("dev-new");
+    EXPECT_EQ(device["enrolment"], "enrolled");
+    EXPECT_EQ(device["messages"], 1);
+    EXPECT_EQ(device["format"], "aws-defender");
+    EXPECT_EQ(device["first_seen_ms"], kNowMs - 2000);
+    EXPECT_EQ(device["last_seen_ms"], kNowMs - 2000);
+    EXPECT_EQ(device["agent_version"], "0.1.0");
+    // A device that reports without having been enrolled here (another broker) is pending.
+    write({report("dev-elsewhere", "k1", kNowMs - 1000)});
+    EXPECT_EQ(listed("dev-elsewhere")["enrolment"], "pending");
+    EXPECT_EQ(ids(call("GET", "/api/devices").body).size(), 2u);
+}
+
+TEST_F(Devices, Revoke_aDeviceThatNeverReportedIsListedBlocked) {
+    ASSERT_EQ(call("POST", "/api/devices", R"({"id":"dev-quiet"})").status, 201);
+    ASSERT_EQ(call("DELETE", "/api/devices/dev-quiet").status, 204);
+    EXPECT_EQ(listed("dev-quiet")["enrolment"], "blocked");
+    EXPECT_EQ(listed("dev-quiet")["messages"], 0);
+    // Enrolled at the broker before the hub kept rows for enrolments: no row until now.
+    control_.accounts.insert("dev-older");
+    ASSERT_EQ(call("DELETE", "/api/devices/dev-older").status, 204);
+    const nlohmann::json older = listed("dev-older");
+    ASSERT_TRUE(older.is_object());
+    EXPECT_EQ(older["enrolment"], "blocked");
+    EXPECT_TRUE(older["last_seen_ms"].is_null());
+    EXPECT_EQ(ids(call("GET", "/api/devices?enrolment=blocked").body),
+              (std::vector<std::string>{"dev-older", "dev-quiet"}));
+}
+
+TEST_F(Devices, Revoke_anUnknownIdIsA404AndLeavesNoRow) {
+    const Reply reply = call("DELETE", "/api/devices/nobody");
+    EXPECT_EQ(reply.status, 404) << reply.text;
+    EXPECT_EQ(reply.body["error"], "not_found");
+    EXPECT_NE(reply.body["detail"].get<std::string>().find("nobody"), std::string::npos);
+    EXPECT_EQ(call("GET", "/api/devices/nobody").status, 404);
+    EXPECT_TRUE(ids(call("GET", "/api/devices").body).empty());
+    EXPECT_TRUE(control_.revoked.empty());
 }
 
 TEST_F(Devices, Flows_pageThroughARange) {

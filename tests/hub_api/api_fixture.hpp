@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ class RecordingControl : public HubControl {
             }
         }
         added.push_back(device_id);
+        accounts.insert(device_id);
         out.device_id = out.username = device_id;
         out.password = "secret-of-" + device_id;
         out.broker_host = "127.0.0.1";
@@ -66,8 +68,9 @@ class RecordingControl : public HubControl {
     }
     bool revoke_device(const std::string& device_id, std::string& error) override {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (refuse_revoke) {
-            error = "no such client";
+        // As the broker: only an account it holds can be revoked.
+        if (refuse_revoke || accounts.erase(device_id) == 0) {
+            error = "Client not found";
             return false;
         }
         revoked.push_back(device_id);
@@ -98,6 +101,7 @@ class RecordingControl : public HubControl {
 
     std::mutex mutex_;
     std::vector<std::string> added, revoked;
+    std::set<std::string> accounts;  ///< broker accounts: the added ones and any a test sets up
     std::vector<Published> published;
     bool healthy = true, refuse_revoke = false, refuse_publish = false;
 };
@@ -163,12 +167,17 @@ class ApiTest : public ::testing::Test {
         return reply;
     }
 
-    /// A read-only token made through the API.
-    std::string read_token() {
-        const Reply reply = call("POST", "/api/tokens", R"({"role":"read"})");
+    /// A token made through the API (named reader-1, reader-2, ... unless named).
+    std::string make_token(const std::string& role = "read", std::string name = "") {
+        if (name.empty()) {
+            name = "reader-" + std::to_string(++tokens_made_);
+        }
+        const Reply reply =
+            call("POST", "/api/tokens", nlohmann::json{{"name", name}, {"role", role}}.dump());
         EXPECT_EQ(reply.status, 201) << reply.text;
         return reply.body.value("token", "");
     }
+    std::string read_token() { return make_token("read"); }
 
     void write(const std::vector<Report>& reports) {
         const WriteResult result = store_->write_batch(reports);
@@ -217,6 +226,7 @@ class ApiTest : public ::testing::Test {
     std::unique_ptr<ApiServer> server_;
     std::string admin_token_;
     std::string announced_;
+    int tokens_made_ = 0;
 };
 
 }  // namespace vigil::hub::testing

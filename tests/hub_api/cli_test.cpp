@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "api_fixture.hpp"
 #include "vigil/protocol/message.h"
@@ -67,6 +68,92 @@ TEST_F(Cli, AddAndRevoke_printTheCredentialsAndCutOff) {
     const CliRun revoked = vigil("devices revoke dev-new");
     EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
     EXPECT_EQ(control_.revoked, std::vector<std::string>{"dev-new"});
+}
+
+TEST_F(Cli, AddThenList_showsTheDeviceAtOnceNeverSeen) {
+    ASSERT_EQ(vigil("devices add dev-new").exit_code, 0);
+    const CliRun table = vigil("devices");
+    ASSERT_EQ(table.exit_code, 0) << table.output;
+    std::string row;
+    std::istringstream lines(table.output);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("dev-new", 0) == 0) {
+            row = line;
+        }
+    }
+    EXPECT_NE(row.find("enrolled"), std::string::npos) << table.output;
+    EXPECT_NE(row.find("never"), std::string::npos) << table.output;
+    EXPECT_NE(row.find("  0  "), std::string::npos) << table.output;  // messages
+    const CliRun json = vigil("devices --json");
+    const auto parsed = nlohmann::json::parse(json.output);
+    ASSERT_EQ(parsed["devices"].size(), 1u) << json.output;
+    EXPECT_EQ(parsed["devices"][0]["messages"], 0);
+    EXPECT_TRUE(parsed["devices"][0]["last_seen_ms"].is_null());
+    const CliRun one = vigil("device dev-new");
+    EXPECT_EQ(one.exit_code, 0) << one.output;
+    EXPECT_NE(one.output.find("last seen    never"), std::string::npos) << one.output;
+
+    write({report("dev-new", "k1", kNowMs)});
+    const auto after = nlohmann::json::parse(vigil("devices --json").output);
+    EXPECT_EQ(after["devices"][0]["enrolment"], "enrolled");
+    EXPECT_EQ(after["devices"][0]["messages"], 1);
+
+    ASSERT_EQ(vigil("devices revoke dev-new").exit_code, 0);
+    EXPECT_NE(vigil("devices").output.find("blocked"), std::string::npos);
+    const CliRun unknown = vigil("devices revoke nobody");
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_NE(unknown.output.find("404"), std::string::npos) << unknown.output;
+    EXPECT_NE(unknown.output.find("nobody"), std::string::npos) << unknown.output;
+}
+
+TEST_F(Cli, Tokens_listAddAndRevoke) {
+    const CliRun table = vigil("tokens");
+    ASSERT_EQ(table.exit_code, 0) << table.output;
+    EXPECT_NE(table.output.find("NAME"), std::string::npos) << table.output;
+    EXPECT_NE(table.output.find("admin"), std::string::npos) << table.output;
+
+    const CliRun added = vigil("tokens add grafana --role read");
+    ASSERT_EQ(added.exit_code, 0) << added.output;
+    const size_t at = added.output.find("vigil_");
+    ASSERT_NE(at, std::string::npos) << added.output;
+    const std::string secret = added.output.substr(at, 70);
+    EXPECT_NE(added.output.find("only this once"), std::string::npos);
+    EXPECT_EQ(vigil("devices --token " + secret).exit_code, 0);
+    // A read token may not list tokens.
+    const CliRun forbidden = vigil("tokens --token " + secret);
+    EXPECT_EQ(forbidden.exit_code, 1);
+    EXPECT_NE(forbidden.output.find("403"), std::string::npos) << forbidden.output;
+    EXPECT_NE(forbidden.output.find("admin token"), std::string::npos) << forbidden.output;
+
+    const CliRun json = vigil("tokens --json");
+    ASSERT_EQ(json.exit_code, 0) << json.output;
+    const auto parsed = nlohmann::json::parse(json.output);
+    ASSERT_EQ(parsed["tokens"].size(), 2u);
+    EXPECT_EQ(parsed["tokens"][1]["name"], "grafana");
+    EXPECT_EQ(parsed["tokens"][1]["role"], "read");
+    EXPECT_EQ(json.output.find(secret), std::string::npos);
+
+    const CliRun duplicate = vigil("tokens add grafana --role admin");
+    EXPECT_EQ(duplicate.exit_code, 1);
+    EXPECT_NE(duplicate.output.find("409"), std::string::npos) << duplicate.output;
+    const CliRun bad_name = vigil("tokens add 'a b' --role read");
+    EXPECT_EQ(bad_name.exit_code, 1);
+    EXPECT_NE(bad_name.output.find("400"), std::string::npos) << bad_name.output;
+    EXPECT_EQ(vigil("tokens add x --role root").exit_code, 2);
+    EXPECT_EQ(vigil("tokens add x").exit_code, 2);
+
+    const CliRun revoked = vigil("tokens revoke grafana");
+    EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
+    EXPECT_NE(revoked.output.find("revoked"), std::string::npos);
+    const CliRun dead = vigil("devices --token " + secret);
+    EXPECT_EQ(dead.exit_code, 1);
+    EXPECT_NE(dead.output.find("401"), std::string::npos) << dead.output;
+    const CliRun missing = vigil("tokens revoke grafana");
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.output.find("404"), std::string::npos) << missing.output;
+    const CliRun last = vigil("tokens revoke admin");
+    EXPECT_EQ(last.exit_code, 1);
+    EXPECT_NE(last.output.find("last admin"), std::string::npos) << last.output;
 }
 
 TEST_F(Cli, AlertsAckResolve) {

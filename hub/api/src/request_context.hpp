@@ -10,7 +10,8 @@ namespace vigil::hub::api {
 
 struct RequestContext {
     std::string route = "unmatched";  ///< the route's label, once a handler was chosen
-    std::string principal;            ///< "token:<id>" of the caller; "" without a token
+    std::string principal;            ///< "token:<name>" of the caller; "" without a token
+    bool admin = false;               ///< the caller's token has the admin role
     std::chrono::steady_clock::time_point start;
     bool started = false;  ///< false for requests refused before routing (413)
 };

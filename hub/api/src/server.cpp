@@ -94,7 +94,7 @@ httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& r
         return httplib::Server::HandlerResponse::Unhandled;
     }
     const auto secret = bearer_token(req);
-    const auto token = secret ? tokens_.find(*secret) : std::nullopt;
+    const auto token = secret ? tokens_.authenticate(*secret, now_ms()) : std::nullopt;
     if (!token) {
         res.set_header("WWW-Authenticate", "Bearer realm=\"vigil\"");
         api::send_error(res, 401, "unauthorized",
@@ -105,10 +105,11 @@ httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& r
     if (token->role == api::Role::Read && !is_read_only(req.method)) {
         api::send_error(
             res, 403, "forbidden",
-            "token " + token->id + " may only read; " + req.method + " needs an admin token");
+            "token " + token->name + " may only read; " + req.method + " needs an admin token");
         return httplib::Server::HandlerResponse::Handled;
     }
-    context.principal = "token:" + token->id;
+    context.principal = "token:" + token->name;
+    context.admin = token->role == api::Role::Admin;
     return httplib::Server::HandlerResponse::Unhandled;
 }
 
@@ -117,8 +118,7 @@ void ApiServer::Impl::add_routes() {
           [this](const HttpRequest&, HttpResponse& res) { healthz(res); });
     route("GET", "/metrics", "/metrics",
           [this](const HttpRequest&, HttpResponse& res) { metrics(res); });
-    route("POST", "/api/tokens", "/api/tokens",
-          [this](const HttpRequest& req, HttpResponse& res) { create_token(req, res); });
+    add_token_routes();
     add_device_routes();
     add_alert_routes();
     add_config_routes();
@@ -216,6 +216,10 @@ void ApiServer::Impl::stop() {
     if (listener_.joinable()) {
         server_.stop();
         listener_.join();
+        std::string error;
+        if (!tokens_.save_usage(error)) {
+            settings_.announce("vigil-hub: the tokens' last-use times were not saved: " + error);
+        }
     }
 }
 
@@ -250,28 +254,6 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
     request_metrics_.write(out);
     res.status = 200;
     res.set_content(text + out.text(), "text/plain; version=0.0.4; charset=utf-8");
-}
-
-void ApiServer::Impl::create_token(const HttpRequest& req, HttpResponse& res) {
-    nlohmann::json body;
-    if (!api::parse_body(req, res, body)) {
-        return;
-    }
-    const auto role = body.is_object() && body.contains("role") && body["role"].is_string()
-                          ? api::parse_role(body["role"].get<std::string>())
-                          : std::nullopt;
-    if (!role) {
-        api::send_error(res, 400, "bad_request", "role must be \"read\" or \"admin\"");
-        return;
-    }
-    std::string secret, error;
-    api::TokenRecord record;
-    if (!tokens_.create(*role, now_ms(), secret, record, error)) {
-        api::send_error(res, 500, "token_error", error);
-        return;
-    }
-    api::send_json(res, 201,
-                   {{"id", record.id}, {"role", api::to_string(record.role)}, {"token", secret}});
 }
 
 ApiServer::ApiServer(ApiSettings settings, Store& store, HubControl& control)

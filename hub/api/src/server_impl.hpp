@@ -34,6 +34,7 @@ class ApiServer::Impl {
     /// Registers `handler` for method and path pattern; `label` names the route in metrics.
     void route(const char* method, const char* pattern, const char* label, Handler handler);
     void add_routes();
+    void add_token_routes();
     void add_device_routes();
     void add_alert_routes();
     void add_config_routes();
@@ -43,7 +44,11 @@ class ApiServer::Impl {
     // Routes (routes_*.cpp).
     void healthz(HttpResponse& res);
     void metrics(HttpResponse& res);
+    void list_tokens(HttpResponse& res);
     void create_token(const HttpRequest& req, HttpResponse& res);
+    void revoke_token(const HttpRequest& req, HttpResponse& res);
+    /// False, with a 403 answered, when the caller's token is not an admin token.
+    bool require_admin(HttpResponse& res);
     void list_devices(const HttpRequest& req, HttpResponse& res);
     void device_detail(const HttpRequest& req, HttpResponse& res);
     void enrol_device(const HttpRequest& req, HttpResponse& res);
