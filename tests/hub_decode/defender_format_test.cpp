@@ -3,7 +3,9 @@
 // them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "defender_generated.h"
 #include "fixtures.hpp"
@@ -76,6 +78,56 @@ TEST(DefenderFormat, ipv6_flow) {
     EXPECT_EQ(v6.remote_port, 443);
     EXPECT_EQ(v6.bytes_in, 4000000000u);
     EXPECT_EQ(v6.bytes_out, 7u);
+}
+
+// The ThreadX micro-agent's collector (netxduo addons/azure_iot/azure_iot_security_module/src/
+// collectors/collector_network_activity.c) copies the 16 address bytes of the IPv6 header, in
+// network order, into its four uint32 words, undoing NetX's per-word swap when the header had
+// been turned to host order; the FlatBuffers builder then writes each word little-endian. On the
+// little-endian MCUs the agent runs on, the buffer holds the octets in order. This builds a
+// message the way the agent does and reads it back.
+TEST(DefenderFormat, ipv6_words_hold_the_header_bytes_as_the_agent_copies_them) {
+    const uint32_t probe = 1;
+    uint8_t first_byte = 0;
+    std::memcpy(&first_byte, &probe, 1);
+    if (first_byte != 1) {
+        GTEST_SKIP() << "models a little-endian device; this host is big-endian";
+    }
+    const uint8_t local[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const uint8_t remote[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x53};
+    uint32_t local_words[4];
+    uint32_t remote_words[4];
+    std::memcpy(local_words, local, sizeof(local));
+    std::memcpy(remote_words, remote, sizeof(remote));
+
+    namespace fb = AzureIoTSecurity;
+    flatbuffers::FlatBufferBuilder builder;
+    const fb::IPv6Addresses addresses{flatbuffers::span<const uint32_t, 4>(local_words),
+                                      flatbuffers::span<const uint32_t, 4>(remote_words)};
+    const auto common =
+        fb::CreateNetworkActivityCommon(builder, 5683, 61000, 120, 80, fb::Protocol::UDP);
+    const std::vector<flatbuffers::Offset<fb::NetworkActivityV6>> flows = {
+        fb::CreateNetworkActivityV6(builder, &addresses, common)};
+    const auto activity = fb::CreateNetworkActivityDirect(builder, nullptr, &flows);
+    const fb::UUID id;
+    const std::vector<flatbuffers::Offset<fb::Event>> events = {fb::CreateEvent(
+        builder, &id, 1700000000, 10, fb::Payload::NetworkActivity, activity.Union())};
+    builder.Finish(
+        fb::CreateMessageDirect(builder, "defender-iot-micro-agent", 0x03050004, 0, &events));
+    const std::vector<uint8_t> buffer(builder.GetBufferPointer(),
+                                      builder.GetBufferPointer() + builder.GetSize());
+
+    EXPECT_NE(std::search(buffer.begin(), buffer.end(), std::begin(remote), std::end(remote)),
+              buffer.end());
+    const DecodeOutcome outcome = decode_defender(buffer);
+    ASSERT_TRUE(outcome.ok) << outcome.reason << ": " << outcome.detail;
+    ASSERT_EQ(outcome.report.flows.size(), 1u);
+    const Flow& flow = outcome.report.flows[0];
+    EXPECT_EQ(flow.local, "fe80::1");
+    EXPECT_EQ(flow.remote, "2001:db8:0:1::53");
+    EXPECT_EQ(flow.protocol, Protocol::Udp);
+    EXPECT_EQ(flow.local_port, 5683);
+    EXPECT_EQ(flow.remote_port, 61000);
 }
 
 TEST(DefenderFormat, system_information_and_heartbeat) {
