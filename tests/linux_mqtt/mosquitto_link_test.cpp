@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "loopback.hpp"
+#include "test_broker.hpp"
 #include "vigil/agent/vigil_agent.h"
 #include "vigil/linux_agent/mosquitto_link.hpp"
 #include "vigil/protocol/cbor.h"
@@ -36,7 +37,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
 constexpr const char* kDevice = "dev-1";
 
 std::string events_topic() {
@@ -46,8 +46,7 @@ std::string config_topic() {
     return std::string(vigil::wire::kTopicPrefix) + kDevice + vigil::wire::kConfigTopicSuffix;
 }
 
-using vigil::test::free_port;
-using vigil::test::port_open;
+using vigil::test::TestBroker;
 // Every wait in these tests is bounded.
 using vigil::test::wait_for;
 
@@ -149,75 +148,31 @@ class Peer {
 class LinuxMqtt : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (access(kMosquitto, X_OK) != 0) {
-            GTEST_SKIP() << kMosquitto << " is missing (apt-get install mosquitto)";
+        if (!TestBroker::installed()) {
+            GTEST_SKIP() << TestBroker::kMosquitto << " is missing (apt-get install mosquitto)";
         }
-        char dir[] = "/tmp/vigil_linux_mqtt_XXXXXX";
-        ASSERT_NE(mkdtemp(dir), nullptr);
-        dir_ = dir;
-        // mosquitto started as root drops to its own user, which must read the files here and
-        // write its persistence file.
-        chmod(dir, 0777);
-        port_ = free_port();
+        ASSERT_TRUE(broker_.init("vigil_linux_mqtt_"));
+        dir_ = broker_.dir();
+        port_ = broker_.port();
     }
 
     void TearDown() override {
         link_.reset();
-        stop_broker(SIGKILL);
-        if (!dir_.empty()) {
-            run("rm -rf " + dir_);
-        }
+        broker_.stop(SIGKILL);
     }
 
     // The listener and whatever the test adds (authentication, TLS, persistence).
     void write_config(const std::string& extra = "allow_anonymous true\n",
                       bool persistence = false) {
-        std::ofstream conf(dir_ + "/mosquitto.conf");
-        conf << "listener " << port_ << " 127.0.0.1\n"
-             << "log_dest file " << dir_ << "/mosquitto.log\nlog_type all\n"
-             << extra;
-        if (persistence) {
-            // Saved every second or two, so a persistent session survives the broker's SIGKILL.
-            conf << "persistence true\npersistence_location " << dir_ << "/\n"
-                 << "autosave_interval 1\n";
-        } else {
-            conf << "persistence false\n";
-        }
-        configured_ = true;
+        broker_.write_config(extra, persistence);
     }
 
     void start_broker() {
-        if (!configured_) {
-            write_config();
-        }
-        const std::string conf = dir_ + "/mosquitto.conf";
-        pid_ = fork();
-        ASSERT_GE(pid_, 0);
-        if (pid_ == 0) {
-            const int null_fd = open("/dev/null", O_WRONLY);
-            dup2(null_fd, 1);
-            dup2(null_fd, 2);
-            execl(kMosquitto, kMosquitto, "-c", conf.c_str(), static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        ASSERT_TRUE(wait_for([this] { return port_open(port_); }, 3000))
-            << "mosquitto did not listen; its log:\n"
-            << broker_log();
+        ASSERT_TRUE(broker_.start()) << "mosquitto did not listen; its log:\n" << broker_.log();
     }
 
-    void stop_broker(int signal) {
-        if (pid_ > 0) {
-            kill(pid_, signal);
-            kill(pid_, SIGCONT);  // a stopped broker acts on SIGTERM only once resumed
-            waitpid(pid_, nullptr, 0);
-            pid_ = -1;
-        }
-    }
-
-    std::string broker_log() const {
-        std::ifstream log(dir_ + "/mosquitto.log");
-        return {std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
-    }
+    // A stopped broker is resumed too, as it acts on SIGTERM only once running.
+    void stop_broker(int signal) { broker_.stop(signal); }
 
     MqttSettings settings() const {
         MqttSettings s;
@@ -256,10 +211,9 @@ class LinuxMqtt : public ::testing::Test {
                       reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
     }
 
+    TestBroker broker_;
     std::string dir_;
     uint16_t port_ = 0;
-    pid_t pid_ = -1;
-    bool configured_ = false;
     std::unique_ptr<MosquittoLink> link_;
     mutable std::mutex log_mutex_;
     std::vector<std::pair<int, std::string>> log_;
@@ -607,7 +561,7 @@ TEST_F(LinuxMqtt, SendIsBusyOnceMaxUnackedPublishesAwaitTheirPuback) {
     s.max_unacked = 5;
     start_link(s);
     ASSERT_TRUE(wait_for([&] { return link_->connected(); }, 3000));
-    ASSERT_EQ(kill(pid_, SIGSTOP), 0);
+    ASSERT_EQ(kill(broker_.pid(), SIGSTOP), 0);
     int accepted = 0;
     for (int i = 0; i < 20; ++i) {
         const int32_t rc = send("held-" + std::to_string(i));
@@ -620,7 +574,7 @@ TEST_F(LinuxMqtt, SendIsBusyOnceMaxUnackedPublishesAwaitTheirPuback) {
     EXPECT_TRUE(link_->connected()) << "a stopped broker still holds the connection";
     EXPECT_FALSE(link_->wait_all_acked(200));
 
-    ASSERT_EQ(kill(pid_, SIGCONT), 0);
+    ASSERT_EQ(kill(broker_.pid(), SIGCONT), 0);
     EXPECT_TRUE(link_->wait_all_acked(5000));
     EXPECT_EQ(send("after"), 1);
     EXPECT_TRUE(link_->wait_all_acked(3000));
@@ -667,7 +621,7 @@ TEST_F(LinuxMqtt, NothingAcceptedIsLostWhenTheBrokerIsKilledAndRestarted) {
     ASSERT_TRUE(link_->wait_all_acked(3000));
 
     // Stopped: publishes reach the broker's socket and are never acknowledged.
-    ASSERT_EQ(kill(pid_, SIGSTOP), 0);
+    ASSERT_EQ(kill(broker_.pid(), SIGSTOP), 0);
     while (send_next() > 0) {
     }
     const size_t in_flight = link_->unacked();
@@ -707,10 +661,10 @@ TEST_F(LinuxMqtt, NothingAcceptedIsLostWhenTheBrokerIsKilledAndRestarted) {
                 missing += payload + " ";
             }
         }
-        FAIL() << "the hub did not get: " << missing << "\nbroker log:\n" << broker_log();
+        FAIL() << "the hub did not get: " << missing << "\nbroker log:\n" << broker_.log();
     }
     // The restarted broker got the in-flight ones as retransmissions (DUP set).
-    EXPECT_NE(broker_log().find("Received PUBLISH from dev-1 (d1, q1"), std::string::npos);
+    EXPECT_NE(broker_.log().find("Received PUBLISH from dev-1 (d1, q1"), std::string::npos);
     const MosquittoLink::Stats stats = link_->stats();
     EXPECT_EQ(stats.connects, 2u);
     EXPECT_EQ(stats.disconnects, 1u);

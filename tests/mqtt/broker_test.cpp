@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "loopback.hpp"
+#include "test_broker.hpp"
 #include "vigil/mqtt/client.h"
 #include "vigil/mqtt/posix_transport.h"
 #include "vigil/mqtt/vigil_transport_adapter.h"
@@ -26,16 +27,13 @@ using namespace vigil::mqtt;
 
 namespace {
 
-constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
-
 uint32_t now_ms() {
     return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch())
                                      .count());
 }
 
-using vigil::test::free_port;
-using vigil::test::port_open;
+using vigil::test::TestBroker;
 
 struct Received {
     std::vector<std::string> topics;
@@ -52,61 +50,25 @@ void on_message(void* context, const char* topic, size_t topic_length, const uin
 class MqttBroker : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (access(kMosquitto, X_OK) != 0) {
-            GTEST_SKIP() << kMosquitto << " is missing (apt-get install mosquitto)";
+        if (!TestBroker::installed()) {
+            GTEST_SKIP() << TestBroker::kMosquitto << " is missing (apt-get install mosquitto)";
         }
-        char dir[] = "/tmp/vigil_mqtt_XXXXXX";
-        ASSERT_NE(mkdtemp(dir), nullptr);
-        dir_ = dir;
-        // mosquitto started as root drops to its own user, which must still read these files.
-        chmod(dir, 0755);
-        port_ = free_port();
+        ASSERT_TRUE(broker_.init("vigil_mqtt_"));
+        dir_ = broker_.dir();
+        port_ = broker_.port();
     }
 
-    void TearDown() override {
-        stop_broker(SIGTERM);
-        if (!dir_.empty()) {
-            std::system(("rm -rf " + dir_).c_str());
-        }
-    }
+    void TearDown() override { stop_broker(SIGTERM); }
 
     void write_config(const std::string& extra = "allow_anonymous true\n") {
-        std::ofstream conf(dir_ + "/mosquitto.conf");
-        conf << "listener " << port_ << " 127.0.0.1\n"
-             << "persistence false\n"
-             << "log_dest file " << dir_ << "/mosquitto.log\n"
-             << extra;
+        broker_.write_config(extra);
     }
 
     void start_broker() {
-        if (!configured_) {
-            write_config();
-            configured_ = true;
-        }
-        const std::string conf = dir_ + "/mosquitto.conf";
-        pid_ = fork();
-        ASSERT_GE(pid_, 0);
-        if (pid_ == 0) {
-            const int null_fd = open("/dev/null", O_WRONLY);
-            dup2(null_fd, 1);
-            dup2(null_fd, 2);
-            execl(kMosquitto, kMosquitto, "-c", conf.c_str(), static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-        while (!port_open(port_)) {
-            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "mosquitto did not listen";
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+        ASSERT_TRUE(broker_.start()) << "mosquitto did not listen; its log:\n" << broker_.log();
     }
 
-    void stop_broker(int signal) {
-        if (pid_ > 0) {
-            kill(pid_, signal);
-            waitpid(pid_, nullptr, 0);
-            pid_ = -1;
-        }
-    }
+    void stop_broker(int signal) { broker_.stop(signal); }
 
     void init_client(Client& client, PosixSocket& socket) {
         ASSERT_EQ(client.init(posix_transport(&socket), storage_.view()), Status::Ok);
@@ -150,10 +112,9 @@ class MqttBroker : public ::testing::Test {
                run_until(client, [&] { return client.is_subscribed(topic); });
     }
 
+    TestBroker broker_;
     std::string dir_;
     uint16_t port_ = 0;
-    pid_t pid_ = -1;
-    bool configured_ = false;
     StaticStorage<1024, 1024, 16, 256> storage_;
 };
 
@@ -282,7 +243,6 @@ TEST_F(MqttBroker, BadPasswordIsRefused) {
     }
     chmod(passwd.c_str(), 0644);
     write_config("allow_anonymous false\npassword_file " + passwd + "\n");
-    configured_ = true;
     start_broker();
     Client client;
     PosixSocket socket;
