@@ -558,10 +558,13 @@ class Fleet {
             const Sample& sample = pending_.front();
             const Device& d = *devices_[sample.device];
             const std::string key = std::to_string(s_.boot) + ":" + std::to_string(sample.sequence);
-            sqlite3_reset(lookup_);
             sqlite3_bind_text(lookup_, 1, d.id.c_str(), -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(lookup_, 2, key.c_str(), -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(lookup_) != SQLITE_ROW) {
+            const bool found = sqlite3_step(lookup_) == SQLITE_ROW;
+            // Reset at once: a statement left on its row keeps its read transaction, and every
+            // later query on this connection would see the store as it was then.
+            sqlite3_reset(lookup_);
+            if (!found) {
                 // Samples are in publishing order; a batch commits the older ones first, so
                 // the first one missing ends this look.
                 return;
