@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -105,6 +107,29 @@ class RecordingControl : public HubControl {
     std::vector<Published> published;
     bool healthy = true, refuse_revoke = false, refuse_publish = false;
 };
+
+/// What a command run through the shell printed on stdout, and how it exited.
+struct CommandRun {
+    int exit_code = -1;
+    std::string output;
+};
+
+inline CommandRun run_command(const std::string& command) {
+    CommandRun run;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+        ADD_FAILURE() << "cannot run " << command;
+        return run;
+    }
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+        run.output.append(buffer, n);
+    }
+    const int status = pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run;
+}
 
 struct Reply {
     int status = 0;

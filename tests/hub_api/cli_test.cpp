@@ -12,10 +12,7 @@
 namespace vigil::hub::testing {
 namespace {
 
-struct CliRun {
-    int exit_code = -1;
-    std::string output;  ///< stdout and stderr together
-};
+using CliRun = CommandRun;  // stdout and stderr together
 
 class Cli : public ApiTest {
   protected:
@@ -24,20 +21,7 @@ class Cli : public ApiTest {
         const std::string command = "env -u VIGIL_TOKEN -u VIGIL_HUB VIGIL_DATA=" + dir_.path() +
                                     " " + env + " " + VIGIL_CLI + " --hub " + url() + " " + args +
                                     " 2>&1";
-        CliRun run;
-        FILE* pipe = popen(command.c_str(), "r");
-        if (pipe == nullptr) {
-            ADD_FAILURE() << "cannot run " << command;
-            return run;
-        }
-        char buffer[4096];
-        size_t n = 0;
-        while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-            run.output.append(buffer, n);
-        }
-        const int status = pclose(pipe);
-        run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return run;
+        return run_command(command);
     }
 };
 

@@ -48,19 +48,10 @@ class HubAdmin : public ::testing::Test {
         const std::string command = std::string(VIGIL_HUB) + " devices " + args + " --data " +
                                     data_ + " --broker-port " + std::to_string(port_) + " 2>" +
                                     dir_.file("stderr");
+        const CommandRun ran = run_command(command);
         HubRun run;
-        FILE* pipe = popen(command.c_str(), "r");
-        if (pipe == nullptr) {
-            ADD_FAILURE() << "cannot run " << command;
-            return run;
-        }
-        char buffer[4096];
-        size_t n = 0;
-        while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-            run.output.append(buffer, n);
-        }
-        const int status = pclose(pipe);
-        run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        run.exit_code = ran.exit_code;
+        run.output = ran.output;
         run.out = run.output;
         std::ifstream errors(dir_.file("stderr"));
         for (std::string line; std::getline(errors, line);) {
