@@ -214,6 +214,15 @@ TEST_F(Devices, Revoke_aDeviceThatNeverReportedIsListedBlocked) {
               (std::vector<std::string>{"dev-older", "dev-quiet"}));
 }
 
+TEST_F(Devices, Revoke_twiceSucceedsAndStaysBlocked) {
+    ASSERT_EQ(call("POST", "/api/devices", R"({"id":"dev-twice"})").status, 201);
+    ASSERT_EQ(call("DELETE", "/api/devices/dev-twice").status, 204);
+    const Reply again = call("DELETE", "/api/devices/dev-twice");
+    EXPECT_EQ(again.status, 204) << again.text;
+    EXPECT_EQ(listed("dev-twice")["enrolment"], "blocked");
+    EXPECT_EQ(control_.revoked, std::vector<std::string>{"dev-twice"});
+}
+
 TEST_F(Devices, Revoke_anUnknownIdIsA404AndLeavesNoRow) {
     const Reply reply = call("DELETE", "/api/devices/nobody");
     EXPECT_EQ(reply.status, 404) << reply.text;

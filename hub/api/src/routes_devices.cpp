@@ -202,9 +202,12 @@ void ApiServer::Impl::revoke_device(const HttpRequest& req, HttpResponse& res) {
     std::string error;
     if (!control_.revoke_device(*id, error)) {
         std::string lookup_error;
-        const bool known = find_device(*id, lookup_error).has_value();
-        if (!known && lookup_error.empty()) {
+        const std::optional<DeviceRow> device = find_device(*id, lookup_error);
+        if (!device && lookup_error.empty()) {
             api::send_error(res, 404, "not_found", "no device '" + *id + "': " + error);
+        } else if (device && device->enrolment == Enrolment::Blocked) {
+            // Revoked before: the broker no longer holds its account, which is the point.
+            res.status = 204;
         } else {
             api::send_error(res, 502, "broker_error", error);
         }
