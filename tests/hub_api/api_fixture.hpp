@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "vigil/hub/api_server.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
@@ -25,24 +26,7 @@ namespace vigil::hub::testing {
 
 constexpr int64_t kNowMs = 1'700'000'000'000;
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "vigil-api-XXXXXX");
-        path_ = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
+using vigil::test::TempDir;
 
 class RecordingControl : public HubControl {
   public:

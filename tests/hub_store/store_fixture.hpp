@@ -9,28 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
 namespace vigil::hub::testing {
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "vigil-store-XXXXXX");
-        path_ = mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
+using vigil::test::TempDir;
 
 inline Flow make_flow(int index) {
     Flow flow;
