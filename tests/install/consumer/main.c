@@ -30,7 +30,7 @@ static int32_t send_message(void* context, const char* topic, const char* proper
         return -1;
     }
     ++messages_sent;
-    return 0;
+    return (int32_t)length;
 }
 
 int main(void) {
