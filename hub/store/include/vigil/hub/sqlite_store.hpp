@@ -31,8 +31,8 @@ struct SqliteOptions {
     /// transaction: small enough that a pending write_batch() never waits long.
     uint32_t retention_chunk_messages = 500;
     /// Page size of a database this call creates (an existing file keeps its own). Each page is one
-    /// write to the WAL at commit, and flows arrive in large batches: 16 KiB pages take a quarter of
-    /// the system calls that SQLite's default 4 KiB take.
+    /// write to the WAL at commit, and flows arrive in large batches: 16 KiB pages take a quarter
+    /// of the system calls that SQLite's default 4 KiB take.
     uint32_t page_size_bytes = 16384;
     /// A checkpoint (the WAL copied back into the database) starts on a thread of the store's own
     /// once a commit leaves the WAL this many pages long, and when the store closes; 0 leaves
