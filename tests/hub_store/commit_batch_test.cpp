@@ -1,5 +1,6 @@
 // TelemetryWriter::commit_batch: reports and the detection effects they caused commit together or
 // not at all, detection sees each report once, and a redelivered batch changes nothing.
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -169,6 +170,22 @@ TEST_F(SqliteStore, CommitBatch_detectionErrorRollsBackTheReports) {
     EXPECT_EQ(retry.stored, 2u);
     EXPECT_EQ(state_of(detection_state_store(), "dev-1"), "boot1:2;");
     EXPECT_EQ(alerts_of(alert_store(), "dev-1").at(0).count, 1u);
+}
+
+// A detection step that throws leaves the store as it was, and usable: the transaction and the
+// writer's lock go with the exception.
+TEST_F(SqliteStore, CommitBatch_throwingDetectionRollsBackAndReleasesTheWriter) {
+    const std::vector<Report> batch = {make_report("dev-1", "boot1:1", 1'000)};
+    EXPECT_THROW(
+        writer().commit_batch(batch,
+                              [](const std::vector<const Report*>&) -> Fetched<DetectionEffects> {
+                                  throw std::runtime_error("rule crashed");
+                              }),
+        std::runtime_error);
+    EXPECT_EQ(maintenance().stats().value.messages, 0u);
+    const WriteResult retry = writer().write_batch(batch);
+    ASSERT_TRUE(retry.ok) << retry.error;
+    EXPECT_EQ(retry.stored, 1u);
 }
 
 // An effect the store refuses (an alert for a device it does not know), after a state change and

@@ -22,7 +22,8 @@
 
 namespace vigil::hub {
 
-/// One device's detection state after a batch, opaque to the store; it replaces the saved one.
+/// One device's detection state after a batch, opaque to the store; it replaces the saved one
+/// (stamped with the latest receive time among the batch's new reports).
 struct DetectionStateChange {
     std::string device_id;
     std::vector<uint8_t> state;
@@ -40,8 +41,9 @@ struct DetectionEffects {
 /// order, and answers their effects, or an error, which rolls the whole batch back (the reports
 /// too). It runs inside the write transaction, after the reports are written and before the
 /// commit: it must not write to the store itself, and it is not called when every report of the
-/// batch was a duplicate. The effects are only durable once commit_batch() returns ok, so a
-/// detection engine adopts its new state then, and not before.
+/// batch was a duplicate. An exception it throws rolls the batch back too and reaches the caller.
+/// The effects are only durable once commit_batch() returns ok, so a detection engine adopts its
+/// new state then, and not before.
 using DetectionStep =
     std::function<Fetched<DetectionEffects>(const std::vector<const Report*>& fresh)>;
 
