@@ -57,7 +57,7 @@ RetentionResult SqliteStore::apply_retention(int64_t now_ms) {
     RetentionResult result;
     const int64_t cutoff_ms = now_ms - options_.retention_ms;
     for (;;) {
-        // The lock is taken per chunk, so a waiting write_batch() goes in between.
+        // The lock is taken per chunk, so a waiting batch commit goes in between.
         std::lock_guard<std::mutex> lock(writer_mutex_);
         Transaction transaction(writer_);
         RowDeltas deltas;
