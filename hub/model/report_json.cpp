@@ -1,5 +1,7 @@
 #include "vigil/hub/report_json.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace vigil::hub {
 
 using nlohmann::json;
@@ -124,6 +126,80 @@ void from_json(const json& in, AgentStatus& status) {
         status.rejected_config_version = in.at("rejected_config_version").get<uint32_t>();
         status.rejected_config_reason = in.value("rejected_config_reason", std::string());
     }
+}
+
+namespace {
+
+// Strings from devices are not checked for UTF-8 on the way in; replace what is not.
+std::string dump(const json& document, int indent) {
+    return document.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+// Parses without exceptions escaping: a malformed document is reported as nullopt.
+template <typename T>
+std::optional<T> parse(const std::string& text) {
+    const json document = json::parse(text, nullptr, false);
+    if (document.is_discarded()) {
+        return std::nullopt;
+    }
+    try {
+        return document.get<T>();
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+std::string to_json(const Report& report, int indent) {
+    json out = {{"format", to_string(report.format)},
+                {"device_id", report.device_id},
+                {"message_key", report.message_key},
+                {"agent_version", report.agent_version},
+                {"device_time_ms", report.device_time_ms},
+                {"received_ms", report.received_ms},
+                {"window_duration_ms", report.window_duration_ms},
+                {"has_network", report.has_network},
+                {"payload_bytes", report.payload_bytes},
+                {"flows", report.flows},
+                {"overflow", report.overflow}};
+    if (report.listening_ports) {
+        out["listening_ports"] = *report.listening_ports;
+    }
+    if (report.system) {
+        out["system"] = *report.system;
+    }
+    if (report.status) {
+        out["status"] = *report.status;
+    }
+    if (report.interface_totals) {
+        out["interface_totals"] = *report.interface_totals;
+    }
+    return dump(out, indent);
+}
+
+std::string to_json_text(const SystemInfo& system) {
+    return dump(system, -1);
+}
+
+std::string to_json_text(const std::vector<ListeningPort>& ports) {
+    return dump(ports, -1);
+}
+
+std::string to_json_text(const AgentStatus& status) {
+    return dump(status, -1);
+}
+
+std::optional<SystemInfo> parse_system_json(const std::string& text) {
+    return parse<SystemInfo>(text);
+}
+
+std::optional<std::vector<ListeningPort>> parse_ports_json(const std::string& text) {
+    return parse<std::vector<ListeningPort>>(text);
+}
+
+std::optional<AgentStatus> parse_status_json(const std::string& text) {
+    return parse<AgentStatus>(text);
 }
 
 }  // namespace vigil::hub

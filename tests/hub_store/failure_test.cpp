@@ -72,7 +72,7 @@ TEST_F(StoreTest, DiskFull_pageCapFailsTheBatchAndKeepsEarlierOnes) {
     EXPECT_TRUE(holds_batches(*store_, committed, why)) << why;
     store_ = open();  // without the cap, the same file takes more
     EXPECT_TRUE(holds_batches(*store_, committed, why)) << why;
-    EXPECT_TRUE(store_->write_batch(batch_of(committed)).ok);
+    EXPECT_TRUE(writer().write_batch(batch_of(committed)).ok);
 }
 
 // Runs body in a child process with its own mount namespace, where a tmpfs with mount_options is

@@ -86,9 +86,18 @@ class StoreTest : public ::testing::Test {
     }
 
     void write_ok(const std::vector<Report>& reports) {
-        const WriteResult result = store_->write_batch(reports);
+        const WriteResult result = writer().write_batch(reports);
         ASSERT_TRUE(result.ok) << result.error;
     }
+
+    // The store by role: each test goes through the interface its callers use.
+    TelemetryWriter& writer() { return *store_; }
+    DeviceDirectory& directory() { return *store_; }
+    AlertStore& alert_store() { return *store_; }
+    RecommendationStore& recommendation_store() { return *store_; }
+    ConfigStore& config_store() { return *store_; }
+    DetectionStateStore& detection_state_store() { return *store_; }
+    StoreMaintenance& maintenance() { return *store_; }
 
     TempDir dir_;
     std::string path_ = dir_.file("hub.db");

@@ -1,10 +1,12 @@
-// The JSON the API answers with, one function per store type; field names follow store.hpp and
+// The JSON the API answers with, one function per store type; field names follow the store's and
 // report.hpp, times stay in milliseconds since the epoch.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include "vigil/hub/store.hpp"
+#include "vigil/hub/alert.hpp"
+#include "vigil/hub/device_directory.hpp"
+#include "vigil/hub/recommendation.hpp"
 
 namespace vigil::hub::api {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "vigil/hub/store.hpp"
+#include "vigil/hub/store_maintenance.hpp"
 
 namespace vigil::hub::api {
 

@@ -45,7 +45,7 @@ void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
     if (!query.ok()) {
         return;
     }
-    const Fetched<std::vector<Alert>> alerts = store_.alerts(filter);
+    const Fetched<std::vector<Alert>> alerts = store_.alerts.alerts(filter);
     if (!alerts.ok()) {
         api::send_error(res, 500, "store_error", alerts.error);
         return;
@@ -71,8 +71,8 @@ void ApiServer::Impl::change_alert(const HttpRequest& req, HttpResponse& res, bo
         return;
     }
     const std::string& by = api::current_request().principal;
-    const Done done = resolve ? store_.resolve_alert(id, by, now_ms())
-                              : store_.acknowledge_alert(id, by, now_ms());
+    const Done done = resolve ? store_.alerts.resolve_alert(id, by, now_ms())
+                              : store_.alerts.acknowledge_alert(id, by, now_ms());
     if (!done.ok()) {
         const bool missing = done.error.rfind("no alert", 0) == 0;
         api::send_error(res, missing ? 404 : 500, missing ? "not_found" : "store_error",
@@ -82,7 +82,7 @@ void ApiServer::Impl::change_alert(const HttpRequest& req, HttpResponse& res, bo
     AlertFilter filter;
     filter.before_id = id + 1;
     filter.limit = 1;
-    const Fetched<std::vector<Alert>> alert = store_.alerts(filter);
+    const Fetched<std::vector<Alert>> alert = store_.alerts.alerts(filter);
     if (!alert.ok() || alert.value.empty() || alert.value[0].id != id) {
         api::send_error(res, 500, "store_error", alert.ok() ? "the alert vanished" : alert.error);
         return;
@@ -100,7 +100,8 @@ void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse&
     if (!query.ok()) {
         return;
     }
-    const Fetched<std::vector<Recommendation>> found = store_.recommendations(device, state);
+    const Fetched<std::vector<Recommendation>> found =
+        store_.recommendations.recommendations(device, state);
     if (!found.ok()) {
         api::send_error(res, 500, "store_error", found.error);
         return;

@@ -52,7 +52,7 @@ void ApiServer::Impl::add_config_routes() {
 
 bool ApiServer::Impl::next_device_version(const std::string& device_id, uint32_t& version,
                                           std::string& error) {
-    const auto desired = store_.desired_config(ConfigScope::Device, device_id);
+    const auto desired = store_.configs.desired_config(ConfigScope::Device, device_id);
     if (!desired.ok()) {
         error = desired.error;
         return false;
@@ -74,7 +74,7 @@ ApiServer::Impl::Push ApiServer::Impl::push_to_device(const std::string& device_
                                                       uint32_t version,
                                                       const std::vector<uint8_t>& body) {
     Push push{device_id, ""};
-    const Done stored = store_.set_desired_config(
+    const Done stored = store_.configs.set_desired_config(
         {ConfigScope::Device, device_id, version, "application/cbor", body, now_ms()});
     if (!stored.ok()) {
         push.error = "not stored: " + stored.error;
@@ -132,8 +132,8 @@ void ApiServer::Impl::put_group_config(const HttpRequest& req, HttpResponse& res
         return;
     }
     std::lock_guard<std::mutex> lock(config_mutex_);
-    const auto members = store_.group_members(group);
-    const auto current = store_.desired_config(ConfigScope::Group, group);
+    const auto members = store_.devices.group_members(group);
+    const auto current = store_.configs.desired_config(ConfigScope::Group, group);
     if (!members.ok() || !current.ok()) {
         api::send_error(res, 500, "store_error", members.ok() ? current.error : members.error);
         return;
@@ -148,7 +148,7 @@ void ApiServer::Impl::put_group_config(const HttpRequest& req, HttpResponse& res
         version = std::max(version, next);
     }
     const std::vector<uint8_t> message = api::encode_config_message(config, version);
-    const Done stored = store_.set_desired_config(
+    const Done stored = store_.configs.set_desired_config(
         {ConfigScope::Group, group, version, "application/cbor", message, now_ms()});
     if (!stored.ok()) {
         api::send_error(res, 500, "store_error", stored.error);
@@ -184,8 +184,8 @@ void ApiServer::Impl::get_device_config(const HttpRequest& req, HttpResponse& re
     }
     std::string error;
     const auto device = find_device(*id, error);
-    const auto desired = store_.desired_config(ConfigScope::Device, *id);
-    const auto group = store_.device_group(*id);
+    const auto desired = store_.configs.desired_config(ConfigScope::Device, *id);
+    const auto group = store_.devices.device_group(*id);
     if (!error.empty() || !desired.ok() || !group.ok()) {
         api::send_error(res, 500, "store_error",
                         !error.empty()  ? error
@@ -221,8 +221,8 @@ void ApiServer::Impl::get_group_config(const HttpRequest& req, HttpResponse& res
         api::send_error(res, 400, "bad_group", "a group name is 1-127 of A-Z a-z 0-9 - . _ :");
         return;
     }
-    const auto members = store_.group_members(group);
-    const auto desired = store_.desired_config(ConfigScope::Group, group);
+    const auto members = store_.devices.group_members(group);
+    const auto desired = store_.configs.desired_config(ConfigScope::Group, group);
     if (!members.ok() || !desired.ok()) {
         api::send_error(res, 500, "store_error", members.ok() ? desired.error : members.error);
         return;
@@ -254,7 +254,7 @@ void ApiServer::Impl::put_device_group(const HttpRequest& req, HttpResponse& res
     }
     const std::string group = leave ? "" : body["group"].get<std::string>();
     std::lock_guard<std::mutex> lock(config_mutex_);
-    const Done done = store_.set_device_group(*id, group);
+    const Done done = store_.devices.set_device_group(*id, group);
     if (!done.ok()) {
         api::send_error(res, 500, "store_error", done.error);
         return;
@@ -263,7 +263,7 @@ void ApiServer::Impl::put_device_group(const HttpRequest& req, HttpResponse& res
                              {"group", leave ? nlohmann::json(nullptr) : nlohmann::json(group)},
                              {"config_version", nullptr}};
     const auto desired = leave ? Fetched<std::optional<DesiredConfig>>{}
-                               : store_.desired_config(ConfigScope::Group, group);
+                               : store_.configs.desired_config(ConfigScope::Group, group);
     api::ConfigRequest settings;
     uint32_t ignored = 0, version = 0;
     std::string error;

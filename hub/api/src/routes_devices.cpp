@@ -78,7 +78,7 @@ std::optional<DeviceRow> ApiServer::Impl::find_device(const std::string& device_
     query.from_ms = 0;
     query.to_ms = 0;
     query.top_remotes = 0;
-    Fetched<std::optional<DeviceDetail>> detail = store_.device_detail(query);
+    Fetched<std::optional<DeviceDetail>> detail = store_.devices.device_detail(query);
     if (!detail.ok()) {
         error = detail.error;
         return std::nullopt;
@@ -107,7 +107,7 @@ void ApiServer::Impl::list_devices(const HttpRequest& req, HttpResponse& res) {
     if (!query.ok()) {
         return;
     }
-    const Fetched<DevicePage> page = store_.list_devices(filter);
+    const Fetched<DevicePage> page = store_.devices.list_devices(filter);
     if (!page.ok()) {
         api::send_error(res, 500, "store_error", page.error);
         return;
@@ -137,7 +137,7 @@ void ApiServer::Impl::device_detail(const HttpRequest& req, HttpResponse& res) {
     if (!params.ok()) {
         return;
     }
-    const Fetched<std::optional<DeviceDetail>> detail = store_.device_detail(query);
+    const Fetched<std::optional<DeviceDetail>> detail = store_.devices.device_detail(query);
     if (!detail.ok()) {
         api::send_error(res, 500, "store_error", detail.error);
         return;
@@ -150,7 +150,7 @@ void ApiServer::Impl::device_detail(const HttpRequest& req, HttpResponse& res) {
     body["traffic"]["from_ms"] = query.from_ms;
     body["traffic"]["to_ms"] = query.to_ms;
     const DeviceRow& device = detail.value->device;
-    const Fetched<std::optional<std::string>> group = store_.device_group(*id);
+    const Fetched<std::optional<std::string>> group = store_.devices.device_group(*id);
     body["config"] = {{"desired_version", device.desired_config_version
                                               ? nlohmann::json(*device.desired_config_version)
                                               : nlohmann::json(nullptr)},
@@ -186,7 +186,7 @@ void ApiServer::Impl::enrol_device(const HttpRequest& req, HttpResponse& res) {
     // The device is listed at once (never seen until its first message). The broker account is
     // what lets it in and the credentials exist only in this answer, so a store that fails here
     // does not turn the enrolment into an error: the row then comes with the first message.
-    const Done marked = store_.set_enrolment(id, Enrolment::Enrolled);
+    const Done marked = store_.devices.set_enrolment(id, Enrolment::Enrolled);
     nlohmann::json answer = to_json(credentials);
     if (!marked.ok()) {
         answer["store_error"] = marked.error;
@@ -213,7 +213,7 @@ void ApiServer::Impl::revoke_device(const HttpRequest& req, HttpResponse& res) {
         }
         return;
     }
-    const Done marked = store_.set_enrolment(*id, Enrolment::Blocked);
+    const Done marked = store_.devices.set_enrolment(*id, Enrolment::Blocked);
     if (!marked.ok()) {
         api::send_error(res, 500, "store_error",
                         "revoked at the broker, but not marked blocked: " + marked.error);
@@ -251,7 +251,7 @@ void ApiServer::Impl::device_flows(const HttpRequest& req, HttpResponse& res) {
                       : api::send_error(res, 500, "store_error", error);
         return;
     }
-    const Fetched<FlowPage> page = store_.flows(query);
+    const Fetched<FlowPage> page = store_.devices.flows(query);
     if (!page.ok()) {
         api::send_error(res, 500, "store_error", page.error);
         return;

@@ -11,6 +11,8 @@
 #include "request_context.hpp"
 #include "server_impl.hpp"
 
+#include "vigil/hub/store.hpp"
+
 namespace vigil::hub {
 
 namespace api {
@@ -40,7 +42,7 @@ bool is_read_only(const std::string& method) {
 
 }  // namespace
 
-ApiServer::Impl::Impl(ApiSettings settings, Store& store, HubControl& control)
+ApiServer::Impl::Impl(ApiSettings settings, ApiStores store, HubControl& control)
     : settings_(std::move(settings)),
       store_(store),
       control_(control),
@@ -225,7 +227,7 @@ void ApiServer::Impl::stop() {
 
 void ApiServer::Impl::healthz(HttpResponse& res) {
     nlohmann::json reasons = nlohmann::json::array();
-    const Fetched<StoreStats> stats = store_.stats();
+    const Fetched<StoreStats> stats = store_.maintenance.stats();
     if (!stats.ok()) {
         reasons.push_back("store: " + stats.error);
     }
@@ -249,15 +251,18 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
     api::PrometheusWriter out;
     DeviceFilter active;
     active.seen_since_ms = now_ms() - settings_.active_window_ms;
-    api::write_store_metrics(out, store_.stats(), store_.count_devices(active),
+    api::write_store_metrics(out, store_.maintenance.stats(), store_.devices.count_devices(active),
                              settings_.active_window_ms);
     request_metrics_.write(out);
     res.status = 200;
     res.set_content(text + out.text(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+ApiServer::ApiServer(ApiSettings settings, ApiStores stores, HubControl& control)
+    : impl_(std::make_unique<Impl>(std::move(settings), stores, control)) {}
+
 ApiServer::ApiServer(ApiSettings settings, Store& store, HubControl& control)
-    : impl_(std::make_unique<Impl>(std::move(settings), store, control)) {}
+    : ApiServer(std::move(settings), ApiStores{store, store, store, store, store}, control) {}
 
 ApiServer::~ApiServer() {
     impl_->stop();

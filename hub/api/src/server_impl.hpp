@@ -22,7 +22,7 @@ using HttpResponse = httplib::Response;
 
 class ApiServer::Impl {
   public:
-    Impl(ApiSettings settings, Store& store, HubControl& control);
+    Impl(ApiSettings settings, ApiStores store, HubControl& control);
 
     ApiResult start();
     void stop();
@@ -78,7 +78,7 @@ class ApiServer::Impl {
     std::optional<DeviceRow> find_device(const std::string& device_id, std::string& error);
 
     ApiSettings settings_;
-    Store& store_;
+    ApiStores store_;
     HubControl& control_;
     api::TokenStore tokens_;
     api::RequestMetrics request_metrics_;

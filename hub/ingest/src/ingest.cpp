@@ -349,10 +349,11 @@ void IngestPipeline::Loop::send_acks() {
     }
 }
 
-IngestPipeline::IngestPipeline(IngestSettings settings, DecodeFunction decode, Store& store)
+IngestPipeline::IngestPipeline(IngestSettings settings, DecodeFunction decode,
+                               TelemetryWriter& writer)
     : IngestPipeline(
           std::move(settings), std::move(decode),
-          [&store](const std::vector<Report>& reports) { return store.write_batch(reports); }) {}
+          [&writer](const std::vector<Report>& reports) { return writer.write_batch(reports); }) {}
 
 IngestPipeline::IngestPipeline(IngestSettings settings, DecodeFunction decode, WriteFunction write)
     : settings_(std::move(settings)), decode_(std::move(decode)), write_(std::move(write)) {}

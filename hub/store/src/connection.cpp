@@ -2,9 +2,23 @@
 
 namespace vigil::hub::sqlite {
 
+namespace {
+
+std::string describe(sqlite3* db, const char* what) {
+    if (!db) {
+        return std::string(what) + ": out of memory";
+    }
+    return std::string(what) + ": " + sqlite3_errmsg(db) + " (" +
+           sqlite3_errstr(sqlite3_extended_errcode(db)) + ")";
+}
+
+}  // namespace
+
 Statement::~Statement() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
+    if (statement_) {
+        sqlite3_reset(statement_);
+        sqlite3_clear_bindings(statement_);
+    }
 }
 
 void Statement::bind(int index, int64_t value) {
@@ -14,6 +28,10 @@ void Statement::bind(int index, int64_t value) {
 void Statement::bind(int index, const std::string& value) {
     sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
                       SQLITE_STATIC);
+}
+
+void Statement::bind_text(int index, const char* data, size_t size) {
+    sqlite3_bind_text(statement_, index, data, static_cast<int>(size), SQLITE_STATIC);
 }
 
 void Statement::bind(int index, const char* literal) {
@@ -33,6 +51,18 @@ void Statement::bind_null(int index) {
 
 int Statement::step() {
     return sqlite3_step(statement_);
+}
+
+bool Statement::run(const char* what, std::string& error) {
+    if (step() != SQLITE_DONE) {
+        error = describe(sqlite3_db_handle(statement_), what);
+        return false;
+    }
+    return true;
+}
+
+void Statement::reset() {
+    sqlite3_reset(statement_);
 }
 
 bool Statement::is_null(int column) const {
@@ -98,11 +128,27 @@ sqlite3_stmt* Connection::prepare(const char* sql, std::string& error) {
 }
 
 std::string Connection::describe(const char* what) const {
-    if (!db_) {
-        return std::string(what) + ": out of memory";
+    return sqlite::describe(db_, what);
+}
+
+Transaction::~Transaction() {
+    if (open_) {
+        std::string ignored;
+        connection_.execute("ROLLBACK", ignored);
     }
-    return std::string(what) + ": " + sqlite3_errmsg(db_) + " (" +
-           sqlite3_errstr(sqlite3_extended_errcode(db_)) + ")";
+}
+
+bool Transaction::begin(const char* kind, std::string& error) {
+    open_ = connection_.execute(kind, error);
+    return open_;
+}
+
+bool Transaction::commit(std::string& error) {
+    if (!connection_.execute("COMMIT", error)) {
+        return false;  // still open: the destructor rolls back
+    }
+    open_ = false;
+    return true;
 }
 
 }  // namespace vigil::hub::sqlite

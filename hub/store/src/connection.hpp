@@ -1,5 +1,6 @@
 // A thin layer over the SQLite C API: a connection that owns its prepared statements (prepared
-// once, reused for every call) and a statement handle that binds and reads typed values.
+// once, reused for every call), a statement handle that binds and reads typed values, and a
+// transaction that rolls back unless committed.
 #pragma once
 
 #include <sqlite3.h>
@@ -12,13 +13,20 @@
 
 namespace vigil::hub::sqlite {
 
-/// One prepared statement in use; resets itself (keeping the preparation) when it goes.
+/// One prepared statement in use; resets itself (keeping the preparation) when it goes. Empty
+/// (false) when the statement could not be prepared.
 class Statement {
   public:
     explicit Statement(sqlite3_stmt* statement) : statement_(statement) {}
     ~Statement();
+    Statement(Statement&& other) noexcept : statement_(other.statement_) {
+        other.statement_ = nullptr;
+    }
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
+    Statement& operator=(Statement&&) = delete;
+
+    explicit operator bool() const { return statement_ != nullptr; }
 
     void bind(int index, int64_t value);
     /// Text and blobs are bound without a copy: they must outlive the step.
@@ -27,6 +35,8 @@ class Statement {
     void bind(int index, const char* literal);  ///< text that outlives the statement
     void bind(int index, const std::vector<uint8_t>& value);
     void bind(int index, std::vector<uint8_t>&& value) = delete;
+    /// Text of `size` bytes at `data`, which must outlive the step.
+    void bind_text(int index, const char* data, size_t size);
     void bind_null(int index);
     template <typename T>
     void bind(int index, const std::optional<T>& value) {
@@ -39,6 +49,10 @@ class Statement {
 
     /// SQLITE_ROW, SQLITE_DONE or an error code.
     int step();
+    /// Steps a statement that returns no rows; false with error set (naming `what`) otherwise.
+    bool run(const char* what, std::string& error);
+    /// Ready to bind and step again; the bindings stay.
+    void reset();
 
     bool is_null(int column) const;
     int64_t integer(int column) const;
@@ -65,12 +79,36 @@ class Connection {
     /// The statement for sql, prepared on first use; nullptr with error set when it does not
     /// compile. sql must outlive the connection (a string literal).
     sqlite3_stmt* prepare(const char* sql, std::string& error);
+    /// prepare(), ready to use: empty (false) with error set when sql does not compile.
+    Statement statement(const char* sql, std::string& error) {
+        return Statement(prepare(sql, error));
+    }
+    /// Rows the latest INSERT, UPDATE or DELETE changed.
+    int changes() const { return sqlite3_changes(db_); }
+    int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
     /// The connection's latest error, with the operation that failed.
     std::string describe(const char* what) const;
 
   private:
     sqlite3* db_ = nullptr;
     std::unordered_map<const char*, sqlite3_stmt*> statements_;
+};
+
+/// A transaction on a connection that rolls back when it goes without a successful commit().
+class Transaction {
+  public:
+    explicit Transaction(Connection& connection) : connection_(connection) {}
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    /// kind: "BEGIN" (a read snapshot) or "BEGIN IMMEDIATE" (takes the write lock at once).
+    bool begin(const char* kind, std::string& error);
+    bool commit(std::string& error);
+
+  private:
+    Connection& connection_;
+    bool open_ = false;
 };
 
 }  // namespace vigil::hub::sqlite

@@ -14,10 +14,16 @@
 #include <memory>
 #include <string>
 
+#include "vigil/hub/alert_store.hpp"
+#include "vigil/hub/config_store.hpp"
 #include "vigil/hub/control.hpp"
-#include "vigil/hub/store.hpp"
+#include "vigil/hub/device_directory.hpp"
+#include "vigil/hub/recommendation_store.hpp"
+#include "vigil/hub/store_maintenance.hpp"
 
 namespace vigil::hub {
+
+class Store;
 
 struct ApiSettings {
     /// Where to listen. Loopback by default: put a TLS-terminating proxy in front to serve others.
@@ -40,6 +46,15 @@ struct ApiSettings {
     std::function<int64_t()> clock;
 };
 
+/// The parts of the store the API serves (it never writes telemetry or detection state).
+struct ApiStores {
+    DeviceDirectory& devices;
+    AlertStore& alerts;
+    RecommendationStore& recommendations;
+    ConfigStore& configs;
+    StoreMaintenance& maintenance;  ///< its figures, for /metrics
+};
+
 /// The outcome of start(): empty error when the server listens.
 struct [[nodiscard]] ApiResult {
     std::string error;
@@ -48,6 +63,8 @@ struct [[nodiscard]] ApiResult {
 
 class ApiServer {
   public:
+    ApiServer(ApiSettings settings, ApiStores stores, HubControl& control);
+    /// Serves the parts of one whole store.
     ApiServer(ApiSettings settings, Store& store, HubControl& control);
     ~ApiServer();  ///< stops the server
     ApiServer(const ApiServer&) = delete;

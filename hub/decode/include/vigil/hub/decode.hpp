@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "vigil/hub/report.hpp"
+// A decoded report's JSON form, to_json(report), is the model's.
+#include "vigil/hub/report_json.hpp"
 
 namespace vigil::hub {
 
@@ -67,9 +69,6 @@ std::optional<FileFormat> parse_file_format(const std::string& name);
 /// CBOR in that order and keeps the first that decodes: a guess that only a tool may make, since
 /// a hostile payload could be crafted to pass for another format.
 DecodeOutcome decode_file(const std::vector<uint8_t>& payload, FileFormat format);
-
-/// The JSON form of a report (the API's and `vigil decode`'s), field names as in report.hpp.
-std::string to_json(const Report& report, int indent = 2);
 
 /// True for a device id the hub accepts in a topic: 1-127 bytes of A-Z a-z 0-9 - . _ :
 bool valid_device_id(const std::string& id);

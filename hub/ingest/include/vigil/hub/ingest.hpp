@@ -2,7 +2,7 @@
 // in batches, and acknowledged to the broker only after the store has committed it.
 //
 // At-least-once, end to end: the pipeline's MQTT session is persistent (fixed client id, clean
-// session off) and a message's PUBACK leaves only after Store::write_batch returned ok, so a hub
+// session off) and a message's PUBACK leaves only after write_batch() returned ok, so a hub
 // that dies, a store that fails or a broker that restarts gets the message again; the store skips
 // what it already holds (device_id, message_key). libmosquitto acknowledges before its callback
 // runs, so the pipeline uses Vigil's own MQTT client (device/mqtt) in its manual-ack mode.
@@ -26,7 +26,7 @@
 
 #include "vigil/hub/decode.hpp"
 #include "vigil/hub/report.hpp"
-#include "vigil/hub/store.hpp"
+#include "vigil/hub/telemetry_writer.hpp"
 
 namespace vigil::hub {
 
@@ -76,7 +76,7 @@ struct IngestMetrics {
 
 class IngestPipeline {
   public:
-    IngestPipeline(IngestSettings settings, DecodeFunction decode, Store& store);
+    IngestPipeline(IngestSettings settings, DecodeFunction decode, TelemetryWriter& writer);
     IngestPipeline(IngestSettings settings, DecodeFunction decode, WriteFunction write);
     ~IngestPipeline();
     IngestPipeline(const IngestPipeline&) = delete;

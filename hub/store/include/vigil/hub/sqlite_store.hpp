@@ -1,9 +1,9 @@
 // The SQLite store: one file (plus its write-ahead log) for a site's hub.
 //
 // Durability: the database runs in WAL mode. With Durability::Full (the default) every commit
-// fsyncs the log before write_batch() returns, so an acknowledged message survives a crash of the
+// fsyncs the log before the call returns, so an acknowledged message survives a crash of the
 // hub process and a power loss or kernel crash alike. Durability::Normal skips that fsync: a
-// commit is then in the kernel's page cache when write_batch() returns, which survives kill -9 of
+// commit is then in the kernel's page cache when the call returns, which survives kill -9 of
 // the hub (the kernel still writes it out) but not a power loss, which may roll back the last
 // commits — messages the broker already counts as delivered. Choose Normal only where the
 // filesystem or hardware already guarantees that (battery-backed cache) or where losing a few
@@ -28,11 +28,11 @@ struct SqliteOptions {
     /// Raw telemetry older than this is deleted by apply_retention().
     int64_t retention_ms = 7LL * 24 * 3600 * 1000;
     /// Messages apply_retention() deletes (with their flows and other telemetry) per
-    /// transaction: small enough that a pending write_batch() never waits long.
+    /// transaction: small enough that a pending batch commit never waits long.
     uint32_t retention_chunk_messages = 500;
     /// Page size of a database this call creates (an existing file keeps its own). Each page is one
-    /// write to the WAL at commit, and flows arrive in large batches: 16 KiB pages take a quarter of
-    /// the system calls that SQLite's default 4 KiB take.
+    /// write to the WAL at commit, and flows arrive in large batches: 16 KiB pages take a quarter
+    /// of the system calls that SQLite's default 4 KiB take.
     uint32_t page_size_bytes = 16384;
     /// A checkpoint (the WAL copied back into the database) starts on a thread of the store's own
     /// once a commit leaves the WAL this many pages long, and when the store closes; 0 leaves

@@ -1,0 +1,423 @@
+// The devices' directory: the list, one device's detail and flows, enrolment and groups.
+#include "sqlite_store_impl.hpp"
+
+#include "vigil/hub/report_json.hpp"
+
+namespace vigil::hub::sqlite {
+
+std::optional<int64_t> device_key_of(Connection& connection, const std::string& device_id,
+                                     std::string& error) {
+    Statement find = connection.statement("SELECT device_key FROM devices WHERE id = ?1", error);
+    if (!find) {
+        return std::nullopt;
+    }
+    find.bind(1, device_id);
+    const int found = find.step();
+    if (found == SQLITE_ROW) {
+        return find.integer(0);
+    }
+    if (found != SQLITE_DONE) {
+        error = connection.describe("find device");
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+constexpr int64_t kSmallest = std::numeric_limits<int64_t>::min();
+
+// The columns DeviceRow is read from, in read_device_row()'s order.
+#define VIGIL_DEVICE_COLUMNS                                                     \
+    "id, format, first_seen_ms, last_seen_ms, agent_version, state, enrolment, " \
+    "applied_config_version, desired_config_version, messages"
+
+DeviceRow read_device_row(const Statement& row) {
+    DeviceRow device;
+    device.id = row.text(0);
+    if (!row.is_null(1)) {
+        device.format = static_cast<Format>(row.integer(1));
+    }
+    if (!row.is_null(2)) {
+        device.first_seen_ms = row.integer(2);
+    }
+    if (!row.is_null(3)) {
+        device.last_seen_ms = row.integer(3);
+    }
+    device.agent_version = row.text(4);
+    device.state = row.text(5);
+    device.enrolment = static_cast<Enrolment>(row.integer(6));
+    if (!row.is_null(7)) {
+        device.applied_config_version = static_cast<uint32_t>(row.integer(7));
+    }
+    if (!row.is_null(8)) {
+        device.desired_config_version = static_cast<uint32_t>(row.integer(8));
+    }
+    device.messages = as_counter(row.integer(9));
+    return device;
+}
+
+}  // namespace
+
+Fetched<DevicePage> SqliteStore::list_devices(const DeviceFilter& filter) {
+    Fetched<DevicePage> result;
+    auto reader = readers_.borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    Statement list = reader->statement(
+        "SELECT " VIGIL_DEVICE_COLUMNS
+        " FROM devices "
+        "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+        "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+        "AND (?5 IS NULL OR last_seen_ms < ?5) AND id > ?6 ORDER BY id LIMIT ?7",
+        result.error);
+    if (!list) {
+        return result;
+    }
+    if (filter.state) {
+        list.bind(1, *filter.state);
+    }
+    list.bind(2, filter.format);
+    list.bind(3, filter.enrolment);
+    list.bind(4, filter.seen_since_ms);
+    list.bind(5, filter.seen_before_ms);
+    list.bind(6, filter.after);
+    // One row more than asked says whether another page follows.
+    list.bind(7, static_cast<int64_t>(filter.limit) + 1);
+    int step = SQLITE_ROW;
+    while ((step = list.step()) == SQLITE_ROW) {
+        if (result.value.devices.size() == filter.limit) {
+            result.value.next_after = result.value.devices.back().id;
+            break;
+        }
+        result.value.devices.push_back(read_device_row(list));
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        result.error = reader->describe("list devices");
+    }
+    return result;
+}
+
+Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuery& query) {
+    Fetched<std::optional<DeviceDetail>> result;
+    auto reader = readers_.borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    // One read transaction: the device row and its traffic are one snapshot.
+    Transaction snapshot(*reader);
+    if (!snapshot.begin("BEGIN", result.error)) {
+        return result;
+    }
+    Statement device =
+        reader->statement("SELECT " VIGIL_DEVICE_COLUMNS
+                          ", device_key, system_json, system_received_ms, "
+                          "ports_json, ports_received_ms, status_json, status_received_ms "
+                          "FROM devices WHERE id = ?1",
+                          result.error);
+    if (!device) {
+        return result;
+    }
+    device.bind(1, query.device_id);
+    const int step = device.step();
+    if (step != SQLITE_ROW) {
+        if (step != SQLITE_DONE) {
+            result.error = reader->describe("device detail");
+        }
+        return result;
+    }
+    DeviceDetail detail;
+    detail.device = read_device_row(device);
+    if (!device.is_null(11)) {
+        detail.system = parse_system_json(device.text(11));
+        detail.system_received_ms = device.integer(12);
+    }
+    if (!device.is_null(13)) {
+        detail.listening_ports = parse_ports_json(device.text(13));
+        detail.ports_received_ms = device.integer(14);
+    }
+    if (!device.is_null(15)) {
+        detail.status = parse_status_json(device.text(15));
+        detail.status_received_ms = device.integer(16);
+    }
+    if (!traffic_summary(*reader, device.integer(10), query, detail.traffic, result.error)) {
+        return result;
+    }
+    result.value = std::move(detail);
+    return result;
+}
+
+bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
+                                  const DetailQuery& query, TrafficSummary& traffic,
+                                  std::string& error) {
+    Statement totals = connection.statement(
+        "WITH window AS (SELECT id FROM messages "
+        "                WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3), "
+        "f AS (SELECT count(*) AS flows, coalesce(sum(bytes_in), 0) AS bytes_in, "
+        "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+        "        coalesce(sum(packets_in), 0) AS packets_in, "
+        "        coalesce(sum(packets_out), 0) AS packets_out "
+        "      FROM window JOIN flows ON flows.message_id = window.id), "
+        "o AS (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
+        "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+        "        coalesce(sum(packets_in), 0) AS packets_in, "
+        "        coalesce(sum(packets_out), 0) AS packets_out "
+        "      FROM window JOIN flow_overflow ON flow_overflow.message_id = window.id), "
+        "i AS (SELECT coalesce(sum(bytes_in), 0) AS bytes_in, "
+        "        coalesce(sum(bytes_out), 0) AS bytes_out, "
+        "        coalesce(sum(packets_in), 0) AS packets_in, "
+        "        coalesce(sum(packets_out), 0) AS packets_out "
+        "      FROM window JOIN interface_totals t ON t.message_id = window.id) "
+        "SELECT f.flows, f.bytes_in + o.bytes_in, f.bytes_out + o.bytes_out, "
+        "  f.packets_in + o.packets_in, f.packets_out + o.packets_out, "
+        "  o.bytes_in + o.bytes_out, i.bytes_in, i.bytes_out, i.packets_in, "
+        "  i.packets_out FROM f, o, i",
+        error);
+    if (!totals) {
+        return false;
+    }
+    totals.bind(1, device_key);
+    totals.bind(2, query.from_ms);
+    totals.bind(3, query.to_ms);
+    if (totals.step() != SQLITE_ROW) {
+        error = connection.describe("traffic totals");
+        return false;
+    }
+    traffic.flows = as_counter(totals.integer(0));
+    traffic.bytes_in = as_counter(totals.integer(1));
+    traffic.bytes_out = as_counter(totals.integer(2));
+    traffic.packets_in = as_counter(totals.integer(3));
+    traffic.packets_out = as_counter(totals.integer(4));
+    traffic.overflow_bytes = as_counter(totals.integer(5));
+    traffic.interfaces = {as_counter(totals.integer(6)), as_counter(totals.integer(7)),
+                          as_counter(totals.integer(8)), as_counter(totals.integer(9))};
+    return top_remotes(connection, device_key, query, traffic, error);
+}
+
+bool SqliteStore::top_remotes(Connection& connection, int64_t device_key, const DetailQuery& query,
+                              TrafficSummary& traffic, std::string& error) {
+    Statement top = connection.statement(
+        "SELECT f.remote, sum(f.bytes_in), sum(f.bytes_out), count(*) "
+        "FROM messages m JOIN flows f ON f.message_id = m.id "
+        "WHERE m.device_key = ?1 AND m.time_ms >= ?2 AND m.time_ms < ?3 "
+        "GROUP BY f.remote ORDER BY sum(f.bytes_in) + sum(f.bytes_out) DESC, f.remote "
+        "LIMIT ?4",
+        error);
+    if (!top) {
+        return false;
+    }
+    top.bind(1, device_key);
+    top.bind(2, query.from_ms);
+    top.bind(3, query.to_ms);
+    top.bind(4, static_cast<int64_t>(query.top_remotes));
+    int step = SQLITE_ROW;
+    while ((step = top.step()) == SQLITE_ROW) {
+        traffic.top_remotes.push_back({top.text(0), as_counter(top.integer(1)),
+                                       as_counter(top.integer(2)), as_counter(top.integer(3))});
+    }
+    if (step != SQLITE_DONE) {
+        error = connection.describe("top remotes");
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
+StoredFlow read_flow(const Statement& row) {
+    StoredFlow stored;
+    stored.message_id = row.integer(0);
+    stored.index = static_cast<uint32_t>(row.integer(1));
+    stored.time_ms = row.integer(2);
+    stored.received_ms = row.integer(3);
+    stored.window_duration_ms = static_cast<uint32_t>(row.integer(4));
+    Flow& flow = stored.flow;
+    flow.local = row.text(5);
+    flow.remote = row.text(6);
+    flow.protocol = static_cast<Protocol>(row.integer(7));
+    flow.local_port = static_cast<uint16_t>(row.integer(8));
+    flow.remote_port = static_cast<uint16_t>(row.integer(9));
+    flow.bytes_in = as_counter(row.integer(10));
+    flow.bytes_out = as_counter(row.integer(11));
+    if (!row.is_null(12)) {
+        flow.packets_in = as_counter(row.integer(12));
+    }
+    if (!row.is_null(13)) {
+        flow.packets_out = as_counter(row.integer(13));
+    }
+    if (!row.is_null(14)) {
+        flow.remote_opened = row.integer(14) != 0;
+    }
+    flow.handshake = row.text(15);
+    flow.local_interface = row.text(16);
+    return stored;
+}
+
+}  // namespace
+
+Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
+    Fetched<FlowPage> result;
+    auto reader = readers_.borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    // (m.time_ms, m.id) >= the cursor lets the index seek to the page; the seq term then skips
+    // the flows of the cursor's own window already returned.
+    Statement list = reader->statement(
+        "SELECT m.id, f.seq, m.time_ms, m.received_ms, m.window_duration_ms, f.local, "
+        "f.remote, f.protocol, f.local_port, f.remote_port, f.bytes_in, f.bytes_out, "
+        "f.packets_in, f.packets_out, f.remote_opened, f.handshake, f.local_interface "
+        "FROM messages m JOIN flows f ON f.message_id = m.id "
+        "WHERE m.device_key = (SELECT device_key FROM devices WHERE id = ?1) "
+        "AND m.time_ms >= ?2 AND m.time_ms < ?3 AND (m.time_ms, m.id) >= (?4, ?5) "
+        "AND (m.time_ms, m.id, f.seq) > (?4, ?5, ?6) "
+        "ORDER BY m.time_ms, m.id, f.seq LIMIT ?7",
+        result.error);
+    if (!list) {
+        return result;
+    }
+    list.bind(1, query.device_id);
+    list.bind(2, query.from_ms);
+    list.bind(3, query.to_ms);
+    list.bind(4, query.after ? query.after->time_ms : kSmallest);
+    list.bind(5, query.after ? query.after->message_id : kSmallest);
+    list.bind(6, query.after ? static_cast<int64_t>(query.after->index) : kSmallest);
+    list.bind(7, static_cast<int64_t>(query.limit) + 1);
+    int step = SQLITE_ROW;
+    while ((step = list.step()) == SQLITE_ROW) {
+        if (result.value.flows.size() == query.limit) {
+            const StoredFlow& last = result.value.flows.back();
+            result.value.next = FlowCursor{last.time_ms, last.message_id, last.index};
+            break;
+        }
+        result.value.flows.push_back(read_flow(list));
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        result.error = reader->describe("flows");
+    }
+    return result;
+}
+
+Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolment) {
+    Done result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    // A device enrolled (or revoked) before it ever reported gets its row now, never seen, so
+    // it is listed at once; its first message fills in the rest and keeps the enrolment.
+    Statement upsert = writer_.statement(
+        "INSERT INTO devices (id, enrolment) VALUES (?1, ?2) "
+        "ON CONFLICT (id) DO UPDATE SET enrolment = excluded.enrolment",
+        result.error);
+    if (!upsert) {
+        return result;
+    }
+    upsert.bind(1, device_id);
+    upsert.bind(2, static_cast<int64_t>(enrolment));
+    upsert.run("write", result.error);
+    return result;
+}
+
+Fetched<uint64_t> SqliteStore::count_devices(const DeviceFilter& filter) {
+    Fetched<uint64_t> result;
+    auto reader = readers_.borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    Statement count = reader->statement(
+        "SELECT count(*) FROM devices "
+        "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+        "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+        "AND (?5 IS NULL OR last_seen_ms < ?5)",
+        result.error);
+    if (!count) {
+        return result;
+    }
+    if (filter.state) {
+        count.bind(1, *filter.state);
+    }
+    count.bind(2, filter.format);
+    count.bind(3, filter.enrolment);
+    count.bind(4, filter.seen_since_ms);
+    count.bind(5, filter.seen_before_ms);
+    if (count.step() != SQLITE_ROW) {
+        result.error = reader->describe("count devices");
+        return result;
+    }
+    result.value = as_counter(count.integer(0));
+    return result;
+}
+
+Done SqliteStore::set_device_group(const std::string& device_id, const std::string& group) {
+    Done result;
+    if (device_id.empty()) {
+        result.error = "empty device id";
+        return result;
+    }
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    if (group.empty()) {
+        Statement remove =
+            writer_.statement("DELETE FROM device_groups WHERE device_id = ?1", result.error);
+        if (!remove) {
+            return result;
+        }
+        remove.bind(1, device_id);
+        remove.run("write", result.error);
+        return result;
+    }
+    Statement set = writer_.statement(
+        "INSERT INTO device_groups (device_id, group_name) VALUES (?1, ?2) "
+        "ON CONFLICT (device_id) DO UPDATE SET group_name = excluded.group_name",
+        result.error);
+    if (!set) {
+        return result;
+    }
+    set.bind(1, device_id);
+    set.bind(2, group);
+    set.run("write", result.error);
+    return result;
+}
+
+Fetched<std::optional<std::string>> SqliteStore::device_group(const std::string& device_id) {
+    Fetched<std::optional<std::string>> result;
+    auto reader = readers_.borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    Statement get = reader->statement("SELECT group_name FROM device_groups WHERE device_id = ?1",
+                                      result.error);
+    if (!get) {
+        return result;
+    }
+    get.bind(1, device_id);
+    const int step = get.step();
+    if (step == SQLITE_ROW) {
+        result.value = get.text(0);
+    } else if (step != SQLITE_DONE) {
+        result.error = reader->describe("device group");
+    }
+    return result;
+}
+
+Fetched<std::vector<std::string>> SqliteStore::group_members(const std::string& group) {
+    Fetched<std::vector<std::string>> result;
+    auto reader = readers_.borrow(result.error);
+    if (!reader) {
+        return result;
+    }
+    Statement members = reader->statement(
+        "SELECT device_id FROM device_groups WHERE group_name = ?1 ORDER BY device_id",
+        result.error);
+    if (!members) {
+        return result;
+    }
+    members.bind(1, group);
+    int step = SQLITE_ROW;
+    while ((step = members.step()) == SQLITE_ROW) {
+        result.value.push_back(members.text(0));
+    }
+    if (step != SQLITE_DONE) {
+        result.error = reader->describe("group members");
+    }
+    return result;
+}
+
+}  // namespace vigil::hub::sqlite

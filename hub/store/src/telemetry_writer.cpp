@@ -1,0 +1,341 @@
+// Ingest's writes: a batch of reports, deduplicated by message key, with the telemetry each
+// carries and what detection made of the new ones, in one transaction.
+#include <algorithm>
+
+#include "sqlite_store_impl.hpp"
+
+#include "vigil/hub/report_json.hpp"
+#include "window_flows.hpp"
+
+namespace vigil::hub::sqlite {
+
+namespace {
+
+// The hub's clock at the batch: the latest receive time among the reports detection saw.
+int64_t latest_received_ms(const std::vector<const Report*>& fresh) {
+    int64_t latest = 0;
+    for (const Report* report : fresh) {
+        latest = std::max(latest, report->received_ms);
+    }
+    return latest;
+}
+
+}  // namespace
+
+WriteResult SqliteStore::commit_batch(const std::vector<Report>& reports,
+                                      const DetectionStep& detect) {
+    WriteResult result;
+    std::lock_guard<std::mutex> lock(writer_mutex_);
+    Transaction transaction(writer_);
+    if (!transaction.begin("BEGIN IMMEDIATE", result.error)) {
+        return result;
+    }
+    RowDeltas deltas;
+    std::vector<const Report*> fresh;
+    fresh.reserve(reports.size());
+    for (size_t i = 0; i < reports.size(); ++i) {
+        bool duplicate = false;
+        if (!write_report(reports[i], duplicate, deltas, result.error)) {
+            result.error = "report " + std::to_string(i) + " (device '" + reports[i].device_id +
+                           "', message '" + reports[i].message_key + "'): " + result.error;
+            return WriteResult{false, 0, 0, {}, result.error};
+        }
+        if (!duplicate) {
+            fresh.push_back(&reports[i]);
+        }
+    }
+    if (detect && !fresh.empty() && !apply_detection(detect, fresh, result)) {
+        return WriteResult{false, 0, 0, {}, result.error};
+    }
+    if (!add_row_counts(writer_, deltas, result.error) || !transaction.commit(result.error)) {
+        return WriteResult{false, 0, 0, {}, result.error};
+    }
+    result.stored = fresh.size();
+    result.duplicates = reports.size() - fresh.size();
+    result.ok = true;
+    return result;
+}
+
+// Inside commit_batch()'s transaction: what detection made of the new reports is written with
+// them, or the whole batch is rolled back.
+bool SqliteStore::apply_detection(const DetectionStep& detect,
+                                  const std::vector<const Report*>& fresh, WriteResult& result) {
+    const Fetched<DetectionEffects> effects = detect(fresh);
+    if (!effects.ok()) {
+        result.error = "detection: " + effects.error;
+        return false;
+    }
+    const int64_t now_ms = latest_received_ms(fresh);
+    for (const DetectionStateChange& change : effects.value.states) {
+        if (!upsert_detection_state(change.device_id, change.state, now_ms, result.error)) {
+            result.error = "detection state of '" + change.device_id + "': " + result.error;
+            return false;
+        }
+    }
+    for (const AlertRaise& alert : effects.value.alerts) {
+        int64_t id = 0;
+        if (!upsert_alert(alert, id, result.error)) {
+            result.error = "alert " + alert.kind + " of '" + alert.device_id + "': " + result.error;
+            return false;
+        }
+        result.alert_ids.push_back(id);
+    }
+    return true;
+}
+
+bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas& deltas,
+                               std::string& error) {
+    int64_t device_key = 0;
+    if (!find_or_add_device(report, device_key, error)) {
+        return false;
+    }
+    Statement message = writer_.statement(
+        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, "
+        "time_ms, window_duration_ms, format, payload_bytes) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT (device_key, message_key) DO NOTHING",
+        error);
+    if (!message) {
+        return false;
+    }
+    message.bind(1, device_key);
+    message.bind(2, report.message_key);
+    message.bind(3, report.received_ms);
+    message.bind(4, report.device_time_ms);
+    message.bind(5, report.device_time_ms != 0 ? report.device_time_ms : report.received_ms);
+    message.bind(6, static_cast<int64_t>(report.window_duration_ms));
+    message.bind(7, static_cast<int64_t>(report.format));
+    message.bind(8, static_cast<int64_t>(report.payload_bytes));
+    if (!message.run("write", error)) {
+        return false;
+    }
+    duplicate = writer_.changes() == 0;
+    if (duplicate) {
+        return true;
+    }
+    const int64_t message_id = writer_.last_insert_rowid();
+    ++deltas.messages;
+    // The latest message decides format and agent version; a late redelivery does not. A device
+    // enrolled before it reported has no times yet (NULL): its first message sets them.
+    Statement seen = writer_.statement(
+        "UPDATE devices SET messages = messages + 1, "
+        "first_seen_ms = min(coalesce(first_seen_ms, ?2), ?2), "
+        "last_seen_ms = max(coalesce(last_seen_ms, ?2), ?2), "
+        "format = CASE WHEN ?2 >= coalesce(last_seen_ms, ?2) THEN ?3 ELSE format END, "
+        "agent_version = CASE WHEN ?4 <> '' AND ?2 >= coalesce(last_seen_ms, ?2) "
+        "THEN ?4 ELSE agent_version END WHERE device_key = ?1",
+        error);
+    if (!seen) {
+        return false;
+    }
+    seen.bind(1, device_key);
+    seen.bind(2, report.received_ms);
+    seen.bind(3, static_cast<int64_t>(report.format));
+    seen.bind(4, report.agent_version);
+    if (!seen.run("write", error)) {
+        return false;
+    }
+    return write_flows(report, message_id, deltas, error) &&
+           write_interface_totals(report, message_id, deltas, error) &&
+           write_latest(report, device_key, message_id, deltas, error);
+}
+
+bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
+                                     std::string& error) {
+    Statement find = writer_.statement("SELECT device_key FROM devices WHERE id = ?1", error);
+    if (!find) {
+        return false;
+    }
+    find.bind(1, report.device_id);
+    const int found = find.step();
+    if (found == SQLITE_ROW) {
+        device_key = find.integer(0);
+        return true;
+    }
+    if (found != SQLITE_DONE) {
+        error = writer_.describe("find device");
+        return false;
+    }
+    Statement add = writer_.statement(
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
+        "VALUES (?1, ?2, ?3, ?3)",
+        error);
+    if (!add) {
+        return false;
+    }
+    add.bind(1, report.device_id);
+    add.bind(2, static_cast<int64_t>(report.format));
+    add.bind(3, report.received_ms);
+    if (!add.run("write", error)) {
+        return false;
+    }
+    device_key = writer_.last_insert_rowid();
+    return true;
+}
+
+bool SqliteStore::write_flows(const Report& report, int64_t message_id, RowDeltas& deltas,
+                              std::string& error) {
+    if (!report.flows.empty()) {
+        Statement flows = writer_.statement(
+            "INSERT INTO window_flows (message_id, flows) VALUES (?1, ?2)", error);
+        if (!flows) {
+            return false;
+        }
+        const size_t length = encode_window_flows(report.flows, flows_json_);
+        flows.bind(1, message_id);
+        flows.bind_text(2, flows_json_.data(), length);
+        if (!flows.run("write", error)) {
+            return false;
+        }
+        deltas.flows += static_cast<int64_t>(report.flows.size());
+    }
+    int64_t seq = 0;
+    Statement overflow = writer_.statement(
+        "INSERT INTO flow_overflow (message_id, seq, family, protocol, bytes_in, "
+        "bytes_out, packets_in, packets_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        error);
+    if (!overflow) {
+        return false;
+    }
+    seq = 0;
+    for (const Overflow& record : report.overflow) {
+        overflow.bind(1, message_id);
+        overflow.bind(2, seq++);
+        overflow.bind(3, static_cast<int64_t>(record.family));
+        overflow.bind(4, static_cast<int64_t>(record.protocol));
+        overflow.bind(5, as_integer(record.bytes_in));
+        overflow.bind(6, as_integer(record.bytes_out));
+        overflow.bind(7, as_integer(record.packets_in));
+        overflow.bind(8, as_integer(record.packets_out));
+        if (!overflow.run("write", error)) {
+            return false;
+        }
+        overflow.reset();
+    }
+    deltas.overflow += seq;
+    return true;
+}
+
+bool SqliteStore::write_interface_totals(const Report& report, int64_t message_id,
+                                         RowDeltas& deltas, std::string& error) {
+    if (!report.interface_totals) {
+        return true;
+    }
+    const InterfaceTotals& totals = *report.interface_totals;
+    Statement insert = writer_.statement(
+        "INSERT INTO interface_totals (message_id, bytes_in, bytes_out, packets_in, "
+        "packets_out) VALUES (?1, ?2, ?3, ?4, ?5)",
+        error);
+    if (!insert) {
+        return false;
+    }
+    insert.bind(1, message_id);
+    insert.bind(2, as_integer(totals.bytes_in));
+    insert.bind(3, as_integer(totals.bytes_out));
+    insert.bind(4, as_integer(totals.packets_in));
+    insert.bind(5, as_integer(totals.packets_out));
+    if (!insert.run("write", error)) {
+        return false;
+    }
+    ++deltas.interface_totals;
+    return true;
+}
+
+// The device row keeps the latest system info, ports and status by receive time, so the API
+// reads one row; the history of ports and heartbeats is kept in their own tables until retention.
+bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t message_id,
+                               RowDeltas& deltas, std::string& error) {
+    if (report.system) {
+        Statement system = writer_.statement(
+            "UPDATE devices SET system_json = ?2, system_received_ms = ?3 "
+            "WHERE device_key = ?1 AND coalesce(system_received_ms, ?3) <= ?3",
+            error);
+        if (!system) {
+            return false;
+        }
+        const std::string document = to_json_text(*report.system);
+        system.bind(1, device_key);
+        system.bind(2, document);
+        system.bind(3, report.received_ms);
+        if (!system.run("write", error)) {
+            return false;
+        }
+    }
+    if (report.listening_ports) {
+        const std::string ports = to_json_text(*report.listening_ports);
+        Statement snapshot = writer_.statement(
+            "INSERT INTO port_snapshots (message_id, ports_json) VALUES (?1, ?2)", error);
+        if (!snapshot) {
+            return false;
+        }
+        snapshot.bind(1, message_id);
+        snapshot.bind(2, ports);
+        Statement latest = writer_.statement(
+            "UPDATE devices SET ports_json = ?2, ports_received_ms = ?3 "
+            "WHERE device_key = ?1 AND coalesce(ports_received_ms, ?3) <= ?3",
+            error);
+        if (!latest) {
+            return false;
+        }
+        latest.bind(1, device_key);
+        latest.bind(2, ports);
+        latest.bind(3, report.received_ms);
+        if (!snapshot.run("write", error) || !latest.run("write", error)) {
+            return false;
+        }
+        ++deltas.port_snapshots;
+    }
+    if (report.status) {
+        if (!write_heartbeat(report, device_key, message_id, error)) {
+            return false;
+        }
+        ++deltas.heartbeats;
+    }
+    return true;
+}
+
+bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
+                                  std::string& error) {
+    const AgentStatus& status = *report.status;
+    Statement heartbeat = writer_.statement(
+        "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
+        "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "
+        "send_failures, messages_dropped, backlog_messages, backlog_bytes, "
+        "rejected_config_version, rejected_config_reason) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        error);
+    if (!heartbeat) {
+        return false;
+    }
+    heartbeat.bind(1, message_id);
+    heartbeat.bind(2, status.state);
+    heartbeat.bind(3, static_cast<int64_t>(status.config_version));
+    heartbeat.bind(4, as_integer(status.packets_seen));
+    heartbeat.bind(5, as_integer(status.packets_unparsed));
+    heartbeat.bind(6, as_integer(status.packets_ignored));
+    heartbeat.bind(7, as_integer(status.overflow_packets));
+    heartbeat.bind(8, as_integer(status.messages_sent));
+    heartbeat.bind(9, as_integer(status.send_failures));
+    heartbeat.bind(10, as_integer(status.messages_dropped));
+    heartbeat.bind(11, static_cast<int64_t>(status.backlog_messages));
+    heartbeat.bind(12, static_cast<int64_t>(status.backlog_bytes));
+    heartbeat.bind(13, status.rejected_config_version);
+    heartbeat.bind(14, status.rejected_config_reason);
+    Statement latest = writer_.statement(
+        "UPDATE devices SET status_json = ?2, status_received_ms = ?3, state = ?4, "
+        "applied_config_version = ?5 "
+        "WHERE device_key = ?1 AND coalesce(status_received_ms, ?3) <= ?3",
+        error);
+    if (!latest) {
+        return false;
+    }
+    const std::string document = to_json_text(status);
+    latest.bind(1, device_key);
+    latest.bind(2, document);
+    latest.bind(3, report.received_ms);
+    latest.bind(4, status.state);
+    latest.bind(5, static_cast<int64_t>(status.config_version));
+    return heartbeat.run("write", error) && latest.run("write", error);
+}
+
+}  // namespace vigil::hub::sqlite
