@@ -88,8 +88,9 @@ void gather_instance(NX_IP* ip, Gathered& gathered, vigil_system_info& out) {
 #ifdef FEATURE_NX_IPV6
     for (UINT i = 0; i < NX_MAX_IPV6_ADDRESSES; ++i) {
         const NXD_IPV6_ADDRESS& v6 = ip->nx_ipv6_address[i];
-        const bool usable = v6.nxd_ipv6_address_state == NX_IPV6_ADDR_STATE_PREFERRED ||
-                            v6.nxd_ipv6_address_state == NX_IPV6_ADDR_STATE_DEPRECATED;
+        // Tentative (duplicate address detection still running) or unknown: not usable yet.
+        const bool usable = v6.nxd_ipv6_address_state != NX_IPV6_ADDR_STATE_UNKNOWN &&
+                            v6.nxd_ipv6_address_state != NX_IPV6_ADDR_STATE_TENTATIVE;
         if (!v6.nxd_ipv6_address_valid || !usable) {
             continue;
         }
