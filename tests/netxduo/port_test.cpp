@@ -87,9 +87,16 @@ std::vector<Message> published() {
 
 // A filter another component installed before Vigil: Vigil must chain it, not replace it.
 ULONG g_firewall_calls = 0;
-UINT firewall(NX_IP*, NX_PACKET*, UINT) {
+bool g_refuse_echo_requests = false;  // then refuses IPv4 echo requests, in and out
+
+bool echo_request_v4(const NX_PACKET* packet) {
+    const UCHAR* ip = packet->nx_packet_prepend_ptr;
+    return ip[0] >> 4 == 4 && ip[9] == 1 && ip[(ip[0] & 0x0F) * 4] == 8;
+}
+
+UINT firewall(NX_IP*, NX_PACKET* packet, UINT) {
     __atomic_fetch_add(&g_firewall_calls, 1UL, __ATOMIC_RELAXED);
-    return NX_SUCCESS;
+    return g_refuse_echo_requests && echo_request_v4(packet) ? NX_NOT_SUCCESSFUL : NX_SUCCESS;
 }
 
 std::vector<uint8_t> one_second_config() {
@@ -380,6 +387,73 @@ TEST(NetxduoPort, DisableRestoresTheFiltersAndEnableChainsAgain) {
     EXPECT_EQ(after.packets_in, before.packets_in + 2);
     EXPECT_EQ(after.packets_out, before.packets_out + 2);
     EXPECT_EQ(g_firewall_calls, firewall_before + 4);
+    ASSERT_EQ(vigil_netxduo_disable(), static_cast<UINT>(NX_SUCCESS));
+}
+
+VIGIL_NETXDUO_SETTINGS any_settings() {
+    VIGIL_NETXDUO_SETTINGS settings{};
+    settings.device_id = kDeviceId;
+    settings.transport = vigil_transport{nullptr, transport_connected, transport_send};
+    return settings;
+}
+
+VIGIL_NETXDUO_COUNTS counts_now() {
+    VIGIL_NETXDUO_COUNTS counts{};
+    vigil_netxduo_counts(&counts);
+    return counts;
+}
+
+TEST(NetxduoPort, HooksAnIpInstanceCreatedWhileEnabledAndFreesADeletedOne) {
+    const VIGIL_NETXDUO_SETTINGS settings = any_settings();
+    ASSERT_EQ(vigil_netxduo_enable(&settings), static_cast<UINT>(NX_SUCCESS));
+    create_late_instance();
+    for (int i = 0; i < 20 && counts_now().ip_instances_hooked < 3; ++i) {
+        tx_thread_sleep(TX_TIMER_TICKS_PER_SECOND / 10);
+    }
+    EXPECT_EQ(counts_now().ip_instances_hooked, 3u) << "hooked by the Vigil thread's next tick";
+    EXPECT_NE(g_late.nx_ip_packet_filter_extended, nullptr);
+    const VIGIL_NETXDUO_COUNTS before = counts_now();
+    ping(g_late, v4(kDeviceV4), 8);
+    const VIGIL_NETXDUO_COUNTS after = counts_now();
+    EXPECT_EQ(after.packets_out, before.packets_out + 2) << "the request from late, the reply";
+    EXPECT_EQ(after.packets_in, before.packets_in + 2);
+
+    delete_late_instance();
+    for (int i = 0; i < 20 && counts_now().ip_instances_hooked > 2; ++i) {
+        tx_thread_sleep(TX_TIMER_TICKS_PER_SECOND / 10);
+    }
+    EXPECT_EQ(counts_now().ip_instances_hooked, 2u) << "its slot is free again";
+    ASSERT_EQ(vigil_netxduo_disable(), static_cast<UINT>(NX_SUCCESS));
+}
+
+TEST(NetxduoPort, CountsWhatArrivesAndOnlyWhatLeavesWhenAChainedFilterRefuses) {
+    const VIGIL_NETXDUO_SETTINGS settings = any_settings();
+    ASSERT_EQ(vigil_netxduo_enable(&settings), static_cast<UINT>(NX_SUCCESS));
+    EXPECT_NE(g_device.nx_ip_packet_filter_extended, firewall);
+    g_refuse_echo_requests = true;
+    NX_PACKET* response = nullptr;
+
+    // Out of the device: refused by the firewall, never sent, not counted.
+    VIGIL_NETXDUO_COUNTS before = counts_now();
+    ULONG firewall_before = g_firewall_calls;
+    EXPECT_NE(nx_icmp_ping(&g_device, kPeerV4, const_cast<CHAR*>("x"), 1, &response, 20),
+              static_cast<UINT>(NX_SUCCESS));
+    VIGIL_NETXDUO_COUNTS after = counts_now();
+    EXPECT_EQ(g_firewall_calls, firewall_before + 1);
+    EXPECT_EQ(after.packets_out, before.packets_out);
+    EXPECT_EQ(after.packets_in, before.packets_in);
+
+    // Into the device: it arrived, so it is counted, and then the firewall drops it.
+    before = counts_now();
+    firewall_before = g_firewall_calls;
+    EXPECT_NE(nx_icmp_ping(&g_peer, kDeviceV4, const_cast<CHAR*>("x"), 1, &response, 20),
+              static_cast<UINT>(NX_SUCCESS));
+    after = counts_now();
+    EXPECT_EQ(g_firewall_calls, firewall_before + 1);
+    EXPECT_EQ(after.packets_out, before.packets_out + 1) << "the peer's request";
+    EXPECT_EQ(after.packets_in, before.packets_in + 1) << "the device received it";
+
+    g_refuse_echo_requests = false;
     ASSERT_EQ(vigil_netxduo_disable(), static_cast<UINT>(NX_SUCCESS));
 }
 

@@ -10,6 +10,7 @@ namespace vigil::test::netx {
 NX_IP g_device;
 NX_IP g_peer;
 NX_PACKET_POOL g_pool;
+NX_IP g_late;
 
 namespace {
 
@@ -20,6 +21,8 @@ alignas(16) UCHAR g_device_stack[16384];
 alignas(16) UCHAR g_peer_stack[16384];
 alignas(16) UCHAR g_device_arp[1024];
 alignas(16) UCHAR g_peer_arp[1024];
+alignas(16) UCHAR g_late_stack[16384];
+alignas(16) UCHAR g_late_arp[1024];
 
 constexpr size_t kMaxRecorded = 4096;
 WirePacket g_wire[kMaxRecorded];
@@ -85,6 +88,22 @@ void create_network() {
     }
     create_instance(g_device, "device", kDeviceV4, g_device_stack, g_device_arp);
     create_instance(g_peer, "peer", kPeerV4, g_peer_stack, g_peer_arp);
+}
+
+void create_late_instance() {
+    UINT status = nx_ip_create(&g_late, const_cast<CHAR*>("late"), kLateV4, 0xFFFFFF00UL, &g_pool,
+                               wire_driver, g_late_stack, sizeof(g_late_stack), kIpThreadPriority);
+    status |= nx_arp_enable(&g_late, g_late_arp, sizeof(g_late_arp));
+    status |= nx_icmp_enable(&g_late);
+    if (status != NX_SUCCESS) {
+        std::abort();
+    }
+}
+
+void delete_late_instance() {
+    if (nx_ip_delete(&g_late) != NX_SUCCESS) {
+        std::abort();
+    }
 }
 
 NXD_ADDRESS device_v6() {
