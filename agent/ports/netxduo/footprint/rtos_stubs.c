@@ -50,3 +50,4 @@ UINT _tx_thread_interrupt_control(UINT p) { return p; }
 UINT _nxe_packet_data_extract_offset(NX_PACKET *p, ULONG o, VOID *b, ULONG l, ULONG *c) {
     (void)p; (void)o; (void)b; (void)l; *c = 0; return NX_SUCCESS;
 }
+UINT _nxe_packet_release(NX_PACKET **p) { (void)p; return NX_SUCCESS; }

@@ -30,6 +30,9 @@ void exit_critical(void* context);
 // packet_filter.cpp: hooks every IP instance created so far that is not hooked yet. Call from a
 // thread; cheap when nothing changed.
 void hook_ip_instances();
+/// Before the first hook: count inbound packets in NetX's transport receive functions instead
+/// of the IP filter.
+void set_inbound_at_transport(bool enabled);
 void unhook_ip_instances();
 struct FilterCounts {
     ULONG hooked;

@@ -92,6 +92,7 @@ UINT first_enable(const VIGIL_NETXDUO_SETTINGS& settings) {
     g_port.listening_ports = &listening_ports;
     g_port.attach_hooks = &attach_hooks;
     g_port.detach_hooks = &detach_hooks;
+    set_inbound_at_transport(settings.inbound_at_transport != 0);
     vigil_options options{};
     options.first_collection_splay_max_ms = settings.first_collection_splay_max_ms;
     if (vigil_agent_init(&g_port, &settings.transport, settings.device_id, &options) != VIGIL_OK) {
@@ -117,6 +118,9 @@ extern "C" UINT vigil_netxduo_enable(const VIGIL_NETXDUO_SETTINGS* settings) {
     if (settings == nullptr || settings->device_id == nullptr ||
         settings->transport.send == nullptr) {
         return NX_PTR_ERROR;
+    }
+    if (!VIGIL_NETXDUO_TRANSPORT_HOOKS && !g_initialised && settings->inbound_at_transport != 0) {
+        return NX_OPTION_ERROR;
     }
     if (!g_created) {
         const UINT priority = settings->thread_priority != 0 ? settings->thread_priority

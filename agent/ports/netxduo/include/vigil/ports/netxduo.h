@@ -42,6 +42,11 @@ extern "C" {
 #ifndef VIGIL_NETXDUO_THREAD_PRIORITY
 #define VIGIL_NETXDUO_THREAD_PRIORITY 20
 #endif
+/* 1: build the transport receive wrappers that settings.inbound_at_transport selects (about
+ * 700 B of flash on a Cortex-M4); 0: leave them out. */
+#ifndef VIGIL_NETXDUO_TRANSPORT_HOOKS
+#define VIGIL_NETXDUO_TRANSPORT_HOOKS 0
+#endif
 /* IP instances the filter can hook; instances past this are counted in ip_instances_skipped. */
 #ifndef VIGIL_NETXDUO_MAX_IP_INSTANCES
 #define VIGIL_NETXDUO_MAX_IP_INSTANCES 4
@@ -68,6 +73,12 @@ typedef struct VIGIL_NETXDUO_SETTINGS {
     UINT thread_priority;
     /* 0: a tenth of a second. */
     ULONG tick_period_ticks;
+    /* 0 (default): inbound packets are counted in the IP filter, as they arrive, before NetX
+     * checks them (once per fragment). Nonzero: counted where NetX hands them to TCP, UDP, ICMP
+     * or ICMPv6 (the original module's unicast-only mode, ICMPv6 included): only what NetX
+     * accepted for this host, after checksum and address checks and reassembly. Outbound packets
+     * are always counted in the filter. Needs VIGIL_NETXDUO_TRANSPORT_HOOKS. */
+    UINT inbound_at_transport;
 } VIGIL_NETXDUO_SETTINGS;
 
 /* Starts Vigil (the first call) or starts it again after vigil_netxduo_disable(): hooks every IP
@@ -75,6 +86,7 @@ typedef struct VIGIL_NETXDUO_SETTINGS {
  * starts the Vigil thread. Call from a thread, after nx_ip_create().
  * NX_SUCCESS; NX_PTR_ERROR when settings, the device id or the transport's send is missing;
  * NX_NOT_SUCCESSFUL when the agent refused the device id or the local config;
+ * NX_OPTION_ERROR when inbound_at_transport is asked of a build without the wrappers;
  * NX_NOT_ENABLED when compiled out. Settings given again after the first call are ignored. */
 UINT vigil_netxduo_enable(const VIGIL_NETXDUO_SETTINGS *settings);
 
