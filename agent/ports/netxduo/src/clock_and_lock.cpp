@@ -6,11 +6,29 @@ namespace vigil::ports::netxduo {
 
 namespace {
 
-// tx_time_get() is a ULONG tick counter that wraps (after 497 days at 100 Hz); the agent wants
-// a 64-bit monotonic clock, so the wraps are counted here. The Vigil thread reads the clock at
-// every tick, far more often than once per wrap, so no wrap goes unseen.
-ULONG g_last_ticks = 0;
-uint64_t g_wrapped_ticks = 0;
+// tx_time_get() is a 32-bit ULONG tick counter that wraps (after 497 days at 100 Hz); the agent
+// wants a 64-bit monotonic clock. One 32-bit word holds the number of wraps and the top bit of the
+// tick count when it was last read: a read whose top bit is 0 after one that saw 1 has wrapped.
+// The agent context (the Vigil thread, every tick) is the only writer, so the packet hook reads
+// the word once, without a lock, and gets the same answer as long as the clock is read at least
+// once per half wrap (248 days at 100 Hz).
+ULONG g_epoch = 0;
+
+uint64_t ticks_now(ULONG& epoch_out) {
+    const ULONG epoch = __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE);
+    const ULONG ticks = tx_time_get();
+    ULONG wraps = epoch >> 1;
+    const ULONG top_bit = static_cast<ULONG>(ticks >> 31) & 1u;
+    if ((epoch & 1u) != 0 && top_bit == 0) {
+        ++wraps;
+    }
+    epoch_out = static_cast<ULONG>(wraps << 1) | top_bit;
+    return (static_cast<uint64_t>(wraps) << 32) | ticks;
+}
+
+uint64_t to_ms(uint64_t ticks) {
+    return ticks * 1000u / TX_TIMER_TICKS_PER_SECOND;
+}
 
 // The posture saved by enter_critical() for exit_critical(). The agent never nests its critical
 // sections, and while one is held no other thread runs, so one variable is enough.
@@ -19,16 +37,15 @@ UINT g_saved_posture = TX_INT_ENABLE;
 }  // namespace
 
 uint64_t now_ms(void*) {
-    TX_INTERRUPT_SAVE_AREA
-    TX_DISABLE
-    const ULONG ticks = tx_time_get();
-    if (ticks < g_last_ticks) {
-        g_wrapped_ticks += static_cast<uint64_t>(static_cast<ULONG>(~0UL)) + 1u;
-    }
-    g_last_ticks = ticks;
-    const uint64_t total = g_wrapped_ticks + ticks;
-    TX_RESTORE
-    return total * 1000u / TX_TIMER_TICKS_PER_SECOND;
+    ULONG epoch = 0;
+    const uint64_t ticks = ticks_now(epoch);
+    __atomic_store_n(&g_epoch, epoch, __ATOMIC_RELEASE);
+    return to_ms(ticks);
+}
+
+uint64_t hook_now_ms() {
+    ULONG unused = 0;
+    return to_ms(ticks_now(unused));
 }
 
 // NX_RAND is the application's choice of generator (rand() unless nx_user.h maps it to a

@@ -76,7 +76,7 @@ void observe(int slot, NX_PACKET* packet, vigil_direction direction) {
     }
     __atomic_fetch_add(direction == VIGIL_INBOUND ? &g_packets_in : &g_packets_out, 1UL,
                        __ATOMIC_RELAXED);
-    vigil_agent_packet(ip, available, direction, static_cast<uint8_t>(slot), now_ms(nullptr));
+    vigil_agent_packet(ip, available, direction, static_cast<uint8_t>(slot), hook_now_ms());
 }
 
 #if VIGIL_NETXDUO_TRANSPORT_HOOKS
@@ -103,7 +103,7 @@ void observe_accepted(int slot, NX_PACKET* packet) {
     }
     __atomic_fetch_add(&g_packets_in, 1UL, __ATOMIC_RELAXED);
     vigil_agent_packet(reinterpret_cast<const uint8_t*>(words), ip_bytes + transport_bytes,
-                       VIGIL_INBOUND, static_cast<uint8_t>(slot), now_ms(nullptr));
+                       VIGIL_INBOUND, static_cast<uint8_t>(slot), hook_now_ms());
 }
 
 template <int Kind>

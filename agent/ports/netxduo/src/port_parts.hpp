@@ -21,8 +21,10 @@ extern "C" {
 
 namespace vigil::ports::netxduo {
 
-// clock_and_lock.cpp
+// clock_and_lock.cpp. now_ms is the port's clock, for the agent context only; the packet hooks
+// read the same clock with hook_now_ms.
 uint64_t now_ms(void* context);
+uint64_t hook_now_ms();
 uint32_t random32(void* context);
 void enter_critical(void* context);
 void exit_critical(void* context);
