@@ -477,6 +477,29 @@ TEST(NetxduoPort, CountsWhatArrivesAndOnlyWhatLeavesWhenAChainedFilterRefuses) {
     ASSERT_EQ(vigil_netxduo_disable(), static_cast<UINT>(NX_SUCCESS));
 }
 
+// ThreadX's tick counter is 32 bits: the port must carry the clock across its wrap, or the agent
+// sees time go back (and says so in its heartbeat).
+TEST(NetxduoPort, ClockCarriesAcrossTheTickCounterWrap) {
+    const VIGIL_NETXDUO_SETTINGS settings = any_settings();
+    ASSERT_EQ(vigil_netxduo_enable(&settings), static_cast<UINT>(NX_SUCCESS));
+    tx_time_set(0xFFFFFFFFUL - TX_TIMER_TICKS_PER_SECOND / 2);
+    tx_thread_sleep(TX_TIMER_TICKS_PER_SECOND);
+    ASSERT_LT(tx_time_get(), TX_TIMER_TICKS_PER_SECOND) << "the counter has wrapped";
+    const size_t seen = published().size();
+    const Message* last_heartbeat = nullptr;
+    std::vector<Message> messages;
+    for (int i = 0; i < 30 && last_heartbeat == nullptr; ++i) {
+        tx_thread_sleep(TX_TIMER_TICKS_PER_SECOND / 5);
+        messages = published();
+        for (size_t m = seen; m < messages.size(); ++m) {
+            last_heartbeat = messages[m].heartbeat ? &messages[m] : last_heartbeat;
+        }
+    }
+    ASSERT_NE(last_heartbeat, nullptr) << "a heartbeat after the wrap";
+    EXPECT_EQ(last_heartbeat->heartbeat->clock_jumps, 0u);
+    ASSERT_EQ(vigil_netxduo_disable(), static_cast<UINT>(NX_SUCCESS));
+}
+
 TEST(NetxduoPort, RefusesMissingSettings) {
     EXPECT_EQ(vigil_netxduo_enable(nullptr), static_cast<UINT>(NX_PTR_ERROR));
     VIGIL_NETXDUO_SETTINGS settings{};
