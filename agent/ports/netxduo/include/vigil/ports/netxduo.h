@@ -54,18 +54,18 @@ extern "C" {
 
 typedef struct VIGIL_NETXDUO_SETTINGS {
     /* Copied by the agent; at most 127 bytes of [A-Za-z0-9-._:]. Required. */
-    const char *device_id;
+    const char* device_id;
     /* The application's client. Its callbacks run in the Vigil thread. Required. */
     vigil_transport transport;
     /* Reported in the system information; may be null. Must stay valid while enabled. */
-    const char *board;
-    const char *firmware_version;
+    const char* board;
+    const char* firmware_version;
     /* Seconds since 1970, or 0 when unknown (the role of nx_azure_iot_unix_time_get). May be
      * null: the agent then reports device uptime only. */
     uint32_t (*unix_time_s)(void);
     /* The device's starting config (a config message of version 0, docs/protocol.md); may be
      * null. Applied whole or refused whole, then replaced by any config the hub sends. */
-    const uint8_t *local_config;
+    const uint8_t* local_config;
     size_t local_config_length;
     /* Upper bound of the random delay before the first collection; 0 collects at once. */
     uint32_t first_collection_splay_max_ms;
@@ -88,7 +88,7 @@ typedef struct VIGIL_NETXDUO_SETTINGS {
  * NX_NOT_SUCCESSFUL when the agent refused the device id or the local config;
  * NX_OPTION_ERROR when inbound_at_transport is asked of a build without the wrappers;
  * NX_NOT_ENABLED when compiled out. Settings given again after the first call are ignored. */
-UINT vigil_netxduo_enable(const VIGIL_NETXDUO_SETTINGS *settings);
+UINT vigil_netxduo_enable(const VIGIL_NETXDUO_SETTINGS* settings);
 
 /* Removes the filter from every IP instance (restoring the one it chained), drops the open
  * collection window and parks the Vigil thread; the backlog is kept for the next enable. */
@@ -100,10 +100,10 @@ typedef struct VIGIL_NETXDUO_COUNTS {
     ULONG ip_instances_skipped; /* beyond VIGIL_NETXDUO_MAX_IP_INSTANCES */
     ULONG packets_in;           /* seen by the filter while enabled */
     ULONG packets_out;
-    ULONG ticks;                /* agent ticks run by the Vigil thread */
+    ULONG ticks; /* agent ticks run by the Vigil thread */
 } VIGIL_NETXDUO_COUNTS;
 
-VOID vigil_netxduo_counts(VIGIL_NETXDUO_COUNTS *out);
+VOID vigil_netxduo_counts(VIGIL_NETXDUO_COUNTS* out);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 typedef struct VIGIL_NETXDUO_MQTT {
-    NXD_MQTT_CLIENT *client;
+    NXD_MQTT_CLIENT* client;
     CHAR topic[VIGIL_NETXDUO_MQTT_TOPIC_BYTES];
     ULONG published;
     ULONG busy;
@@ -33,7 +33,7 @@ typedef struct VIGIL_NETXDUO_MQTT {
 
 /* Binds `mqtt` (which must outlive the agent) to `client` and returns the transport to put in
  * VIGIL_NETXDUO_SETTINGS. */
-vigil_transport vigil_netxduo_mqtt_transport(VIGIL_NETXDUO_MQTT *mqtt, NXD_MQTT_CLIENT *client);
+vigil_transport vigil_netxduo_mqtt_transport(VIGIL_NETXDUO_MQTT* mqtt, NXD_MQTT_CLIENT* client);
 
 #ifdef __cplusplus
 }
