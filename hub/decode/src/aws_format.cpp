@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "formats.hpp"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::hub::detail {
 
@@ -386,7 +387,7 @@ bool valid_custom_value(const json& value) {
 bool check_custom_metrics(ReportReader& reader, const json& custom) {
     for (const auto& [name, values] : custom.items()) {
         const std::string path = "custom_metrics." + name;
-        if (!valid_thing_name(name)) {
+        if (!wire::valid_thing_name(name.data(), name.size())) {
             return reader.fail_with(reason::kBadValue,
                                     path + ": name is not 1-128 of A-Za-z0-9-_:");
         }

@@ -71,9 +71,4 @@ DecodeOutcome decode_file(const std::vector<uint8_t>& payload, FileFormat format
 /// The JSON form of a report (the API's and `vigil decode`'s), field names as in report.hpp.
 std::string to_json(const Report& report, int indent = 2);
 
-/// True for a device id the hub accepts in a topic: 1-127 bytes of A-Z a-z 0-9 - . _ :
-bool valid_device_id(const std::string& id);
-/// True for an AWS IoT thing name: 1-128 bytes of A-Z a-z 0-9 - _ :
-bool valid_thing_name(const std::string& name);
-
 }  // namespace vigil::hub
