@@ -507,8 +507,9 @@ Response aws_response(const std::string& thing, AwsEncoding encoding, const Deco
                                    {"ErrorMessage", outcome.reason + ": " + outcome.detail}};
     }
     Response response;
-    const char* suffix = encoding == AwsEncoding::Json ? "json" : "cbor";
-    response.topic = "$aws/things/" + thing + "/defender/metrics/" + suffix +
+    const char* suffix =
+        encoding == AwsEncoding::Json ? wire::kAwsMetricsJson : wire::kAwsMetricsCbor;
+    response.topic = wire::kAwsThingPrefix + thing + wire::kAwsMetricsSegment + suffix +
                      (outcome.ok ? "/accepted" : "/rejected");
     if (encoding == AwsEncoding::Json) {
         const std::string text = answer.dump(-1, ' ', false, json::error_handler_t::replace);
