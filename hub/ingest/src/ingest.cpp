@@ -45,10 +45,11 @@ uint32_t client_ms() {
 
 std::string device_id_from_topic(const std::string& topic) {
     const wire::TopicParts parts = wire::split_topic(topic.data(), topic.size());
-    const bool valid = (parts.kind == wire::TopicKind::DeviceEvents &&
-                        wire::valid_device_id(parts.id, parts.id_length)) ||
-                       (parts.kind == wire::TopicKind::AwsMetrics &&
-                        wire::valid_thing_name(parts.id, parts.id_length));
+    // A thing name becomes the device's id in the store, so it must be a device id as well: the
+    // decoder took it as a thing name, and only a device id is safe in the API's paths and in
+    // metric labels (a 128-byte thing name is not one).
+    const bool valid =
+        parts.kind != wire::TopicKind::Other && wire::valid_device_id(parts.id, parts.id_length);
     return valid ? std::string(parts.id, parts.id_length) : std::string();
 }
 
