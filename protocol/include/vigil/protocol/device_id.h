@@ -20,17 +20,23 @@ constexpr bool is_device_id_char(char c) {
     return is_name_char(c) || c == '.';
 }
 
-/// True for `length` bytes at `id` that make a device id.
-constexpr bool valid_device_id(const char* id, size_t length) {
-    if (id == nullptr || length == 0 || length > kMaxDeviceIdBytes) {
+/// True for 1 to `max_length` bytes at `text`, each one `allowed`.
+constexpr bool valid_name(const char* text, size_t length, size_t max_length,
+                          bool (*allowed)(char)) {
+    if (text == nullptr || length == 0 || length > max_length) {
         return false;
     }
     for (size_t i = 0; i < length; ++i) {
-        if (!is_device_id_char(id[i])) {
+        if (!allowed(text[i])) {
             return false;
         }
     }
     return true;
+}
+
+/// True for `length` bytes at `id` that make a device id.
+constexpr bool valid_device_id(const char* id, size_t length) {
+    return valid_name(id, length, kMaxDeviceIdBytes, is_device_id_char);
 }
 
 /// The length of a NUL-terminated device id, or 0 when it is not one. Reads at most

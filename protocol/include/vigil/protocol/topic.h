@@ -31,15 +31,7 @@ constexpr char kAwsMetricsFilter[] = "$aws/things/+/defender/metrics/+";
 constexpr size_t kMaxThingNameBytes = 128;
 
 constexpr bool valid_thing_name(const char* name, size_t length) {
-    if (name == nullptr || length == 0 || length > kMaxThingNameBytes) {
-        return false;
-    }
-    for (size_t i = 0; i < length; ++i) {
-        if (!is_name_char(name[i])) {
-            return false;
-        }
-    }
-    return true;
+    return valid_name(name, length, kMaxThingNameBytes, is_name_char);
 }
 
 enum class TopicKind : uint8_t {
