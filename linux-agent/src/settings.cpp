@@ -162,27 +162,21 @@ void read_collection(const toml::table& source, const std::string& prefix, Setti
     static_assert(wire::kCollectorCount == 4, "one entry per collector");
     for (const Named& named : collectors) {
         wire::CollectorSetting& setting = c.collectors[named.index];
-        reader.on(named.name,
-                  table(reader, [&setting, &errors](const toml::table& t, const std::string& p) {
-                      TableReader collector(t, p, errors);
-                      collector.on("enabled", flag(collector, setting.enabled))
-                          .on("priority", [&collector, &setting](const toml::node& node,
-                                                                 const std::string& key) {
-                              const auto* value = node.as_string();
-                              const std::string name = value != nullptr ? value->get() : "";
-                              if (name == wire::kPriorityNames[0]) {
-                                  setting.priority = wire::Priority::High;
-                              } else if (name == wire::kPriorityNames[1]) {
-                                  setting.priority = wire::Priority::Medium;
-                              } else if (name == wire::kPriorityNames[2]) {
-                                  setting.priority = wire::Priority::Low;
-                              } else {
-                                  collector.fail(node, key,
-                                                 "must be \"high\", \"medium\" or \"low\"");
-                              }
-                          });
-                      collector.run();
-                  }));
+        reader.on(
+            named.name,
+            table(reader, [&setting, &errors](const toml::table& t, const std::string& p) {
+                TableReader collector(t, p, errors);
+                collector.on("enabled", flag(collector, setting.enabled))
+                    .on("priority", [&collector, &setting](const toml::node& node,
+                                                           const std::string& key) {
+                        const auto* value = node.as_string();
+                        const std::string name = value != nullptr ? value->get() : "";
+                        if (!wire::priority_from_name(name.data(), name.size(), setting.priority)) {
+                            collector.fail(node, key, "must be \"high\", \"medium\" or \"low\"");
+                        }
+                    });
+                collector.run();
+            }));
     }
     reader.run();
 }

@@ -49,6 +49,42 @@ bool port_from_wire(int64_t value, uint16_t& port) {
     return false;
 }
 
+namespace {
+
+/// The index of the entry of `names` equal to the `length` bytes at `name`, or `count`.
+size_t find_name(const char* const* names, size_t count, const char* name, size_t length) {
+    for (size_t i = 0; name != nullptr && i < count; ++i) {
+        size_t same = 0;
+        while (same < length && names[i][same] == name[same]) {
+            ++same;
+        }
+        if (same == length && names[i][same] == '\0') {
+            return i;
+        }
+    }
+    return count;
+}
+
+}  // namespace
+
+bool collector_from_name(const char* name, size_t length, CollectorId& id) {
+    const size_t index = find_name(kCollectorNames, kCollectorCount, name, length);
+    if (index == kCollectorCount) {
+        return false;
+    }
+    id = static_cast<CollectorId>(index + 1);
+    return true;
+}
+
+bool priority_from_name(const char* name, size_t length, Priority& priority) {
+    const size_t index = find_name(kPriorityNames, kPriorityCount, name, length);
+    if (index == kPriorityCount) {
+        return false;
+    }
+    priority = static_cast<Priority>(index);
+    return true;
+}
+
 void encode_envelope(cbor::Writer& out, const Envelope& envelope, size_t events) {
     out.map(5 + events);
     out.uint(message_key::kVersion);

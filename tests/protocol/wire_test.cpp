@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -430,6 +431,21 @@ TEST(WireNames, CollectorsAndPriorities) {
     EXPECT_EQ(collector_name(0), nullptr);
     EXPECT_EQ(collector_name(kCollectorCount + 1), nullptr);
     EXPECT_STREQ(kPriorityNames[static_cast<size_t>(Priority::Medium)], "medium");
+
+    CollectorId id = CollectorId::Network;
+    EXPECT_TRUE(collector_from_name("listening_ports", 15, id));
+    EXPECT_EQ(id, CollectorId::ListeningPorts);
+    EXPECT_TRUE(collector_from_name("system-x", 6, id));  // only the length given is read
+    EXPECT_EQ(id, CollectorId::System);
+    for (const char* other : {"", "sys", "systems", "system_information", "Network"}) {
+        EXPECT_FALSE(collector_from_name(other, std::strlen(other), id)) << other;
+    }
+    Priority priority = Priority::High;
+    EXPECT_TRUE(priority_from_name("low", 3, priority));
+    EXPECT_EQ(priority, Priority::Low);
+    EXPECT_FALSE(priority_from_name("lowest", 6, priority));
+    EXPECT_FALSE(priority_from_name("lo", 2, priority));
+    EXPECT_FALSE(priority_from_name(nullptr, 0, priority));
 }
 
 TEST(WireConfig, EncodesOnlyTheSelectedKeys) {

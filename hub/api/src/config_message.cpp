@@ -48,12 +48,12 @@ bool parse_intervals(const nlohmann::json& value, ConfigRequest& out, std::strin
 }
 
 std::optional<wire::Priority> parse_priority(const nlohmann::json& value) {
-    for (size_t i = 0; i < wire::kPriorityCount; ++i) {
-        if (value.is_string() && value.get<std::string>() == kPriorityNames[i]) {
-            return static_cast<wire::Priority>(i);
-        }
+    wire::Priority priority = wire::Priority::High;
+    const std::string* name = value.get_ptr<const std::string*>();
+    if (name == nullptr || !wire::priority_from_name(name->data(), name->size(), priority)) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    return priority;
 }
 
 bool parse_collector(const std::string& name, const nlohmann::json& value,
@@ -83,13 +83,8 @@ bool parse_collectors(const nlohmann::json& value, ConfigRequest& out, std::stri
         return false;
     }
     for (const auto& [name, setting] : value.items()) {
-        size_t index = wire::kCollectorCount;
-        for (size_t i = 0; i < wire::kCollectorCount; ++i) {
-            if (name == kCollectorNames[i]) {
-                index = i;
-            }
-        }
-        if (index == wire::kCollectorCount) {
+        wire::CollectorId id = wire::CollectorId::Network;
+        if (!wire::collector_from_name(name.data(), name.size(), id)) {
             error = "collectors." + name +
                     " is not a collector (network, system, heartbeat, listening_ports)";
             return false;
@@ -98,7 +93,7 @@ bool parse_collectors(const nlohmann::json& value, ConfigRequest& out, std::stri
         if (!parse_collector(name, setting, parsed, error)) {
             return false;
         }
-        out.collectors[index] = parsed;
+        out.collectors[static_cast<size_t>(id) - 1] = parsed;
     }
     return true;
 }

@@ -241,6 +241,9 @@ constexpr const char* kPriorityNames[kPriorityCount] = {"high", "medium", "low"}
 constexpr const char* collector_name(uint32_t id) {
     return id >= 1 && id <= kCollectorCount ? kCollectorNames[id - 1] : nullptr;
 }
+/// The collector or priority group `length` bytes at `name` name; false for any other name.
+bool collector_from_name(const char* name, size_t length, CollectorId& id);
+bool priority_from_name(const char* name, size_t length, Priority& priority);
 
 constexpr uint32_t kMinIntervalS = 1;
 constexpr uint32_t kMaxIntervalS = 86400;
