@@ -5,7 +5,8 @@ get_filename_component(vigil_core_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
 set(VIGIL_PROTOCOL_CORE_SOURCES
   ${vigil_core_root}/protocol/src/cbor.cpp
-  ${vigil_core_root}/protocol/src/wire.cpp)
+  ${vigil_core_root}/protocol/src/wire.cpp
+  ${vigil_core_root}/protocol/src/topic.cpp)
 set(VIGIL_PROTOCOL_CORE_INCLUDE_DIR ${vigil_core_root}/protocol/include)
 
 set(VIGIL_AGENT_CORE_SOURCES
@@ -19,4 +20,6 @@ set(VIGIL_AGENT_CORE_INCLUDE_DIR ${vigil_core_root}/agent/include)
 # headers its templates include) and the freestanding wire format they use.
 set(VIGIL_PROTOCOL_CORE_HEADERS
   ${vigil_core_root}/protocol/include/vigil/protocol/cbor.h
+  ${vigil_core_root}/protocol/include/vigil/protocol/device_id.h
+  ${vigil_core_root}/protocol/include/vigil/protocol/topic.h
   ${vigil_core_root}/protocol/include/vigil/protocol/wire.h)

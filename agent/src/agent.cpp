@@ -40,19 +40,6 @@ wire::ConfigFields build_defaults() {
     return config;
 }
 
-bool valid_device_id(const char* id, size_t& length) {
-    length = 0;
-    while (id[length] != '\0') {
-        const char c = id[length];
-        const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == ':';
-        if (!allowed || ++length > kMaxDeviceIdBytes) {
-            return false;
-        }
-    }
-    return length > 0;
-}
-
 uint32_t fnv1a(const char* text, uint32_t hash) {
     for (; *text != '\0'; ++text) {
         hash = (hash ^ static_cast<uint8_t>(*text)) * 16777619u;
@@ -193,7 +180,6 @@ void AgentBase::exit() const {
 
 Status AgentBase::init(const Port& port, const Transport& transport, const char* device_id,
                        const Options* options) {
-    size_t id_length = 0;
     if (VIGIL_AGENT_DISABLED) {
         return Status::Disabled;
     }
@@ -207,7 +193,8 @@ Status AgentBase::init(const Port& port, const Transport& transport, const char*
     if (transport.is_connected == nullptr || transport.send == nullptr) {
         return Status::BadParameter;
     }
-    if (device_id == nullptr || !valid_device_id(device_id, id_length)) {
+    const size_t id_length = wire::device_id_length(device_id);
+    if (id_length == 0) {
         return Status::BadParameter;
     }
     port_ = port;

@@ -326,19 +326,15 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
 void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& window,
                             const Snapshot& snapshot, size_t network_index,
                             size_t network_count) const {
-    out.map(5 + (part.network ? 1 : 0) + (part.system ? 1 : 0) + (part.ports ? 1 : 0) +
-            (part.heartbeat ? 1 : 0));
-    out.uint(wire::message_key::kVersion);
-    out.uint(wire::kFormatVersion);
-    out.uint(wire::message_key::kBootId);
-    out.uint(boot_id_);
-    out.uint(wire::message_key::kSequence);
-    out.uint(sequence_);
-    out.uint(wire::message_key::kUnixTime);
-    out.uint(snapshot.unix_time_s);
-    out.uint(wire::message_key::kUptime);
+    wire::Envelope envelope;
+    envelope.boot_id = boot_id_;
+    envelope.sequence = sequence_;
+    envelope.unix_time = snapshot.unix_time_s;
     const uint64_t uptime_s = agent_ms_ / 1000;
-    out.uint(uptime_s > 0xFFFFFFFFu ? 0xFFFFFFFFu : uptime_s);
+    envelope.uptime = uptime_s > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(uptime_s);
+    wire::encode_envelope(out, envelope,
+                          (part.network ? 1 : 0) + (part.system ? 1 : 0) + (part.ports ? 1 : 0) +
+                              (part.heartbeat ? 1 : 0));
     if (part.network) {
         out.uint(wire::message_key::kNetwork);
         encode_network(out, part, window, network_index, network_count);

@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "vigil/protocol/device_id.h"
+
 namespace vigil::linux_agent {
 namespace {
 
@@ -147,35 +149,34 @@ void read_collection(const toml::table& source, const std::string& prefix, Setti
         .on("first_collection_splay_s", number(reader, settings.first_collection_splay_s, 0, 3600));
     struct Named {
         const char* name;
-        wire::CollectorId id;
+        size_t index;  ///< collector id - 1
     };
-    static const Named kCollectors[] = {{"network", wire::CollectorId::Network},
-                                        {"system_information", wire::CollectorId::System},
-                                        {"heartbeat", wire::CollectorId::Heartbeat},
-                                        {"listening_ports", wire::CollectorId::ListeningPorts}};
-    for (const Named& named : kCollectors) {
-        wire::CollectorSetting& setting = c.collectors[static_cast<size_t>(named.id) - 1];
-        reader.on(named.name,
-                  table(reader, [&setting, &errors](const toml::table& t, const std::string& p) {
-                      TableReader collector(t, p, errors);
-                      collector.on("enabled", flag(collector, setting.enabled))
-                          .on("priority", [&collector, &setting](const toml::node& node,
-                                                                 const std::string& key) {
-                              const auto* value = node.as_string();
-                              const std::string name = value != nullptr ? value->get() : "";
-                              if (name == "high") {
-                                  setting.priority = wire::Priority::High;
-                              } else if (name == "medium") {
-                                  setting.priority = wire::Priority::Medium;
-                              } else if (name == "low") {
-                                  setting.priority = wire::Priority::Low;
-                              } else {
-                                  collector.fail(node, key,
-                                                 "must be \"high\", \"medium\" or \"low\"");
-                              }
-                          });
-                      collector.run();
-                  }));
+    // Each collector by its protocol name, and "system_information", this file's name for the
+    // system collector before the names were shared, so that older settings files still load.
+    const Named collectors[] = {
+        {wire::kCollectorNames[0], 0},
+        {wire::kCollectorNames[1], 1},
+        {wire::kCollectorNames[2], 2},
+        {wire::kCollectorNames[3], 3},
+        {"system_information", static_cast<size_t>(wire::CollectorId::System) - 1}};
+    static_assert(wire::kCollectorCount == 4, "one entry per collector");
+    for (const Named& named : collectors) {
+        wire::CollectorSetting& setting = c.collectors[named.index];
+        reader.on(
+            named.name,
+            table(reader, [&setting, &errors](const toml::table& t, const std::string& p) {
+                TableReader collector(t, p, errors);
+                collector.on("enabled", flag(collector, setting.enabled))
+                    .on("priority", [&collector, &setting](const toml::node& node,
+                                                           const std::string& key) {
+                        const auto* value = node.as_string();
+                        const std::string name = value != nullptr ? value->get() : "";
+                        if (!wire::priority_from_name(name.data(), name.size(), setting.priority)) {
+                            collector.fail(node, key, "must be \"high\", \"medium\" or \"low\"");
+                        }
+                    });
+                collector.run();
+            }));
     }
     reader.run();
 }
@@ -269,18 +270,10 @@ bool check_settings(const Settings& settings, std::vector<std::string>& errors) 
     const std::string& id = settings.device_id;
     if (id.empty()) {
         errors.push_back("device_id: required");
-    } else if (id.size() > 127) {
+    } else if (id.size() > wire::kMaxDeviceIdBytes) {
         errors.push_back("device_id: at most 127 characters");
-    } else {
-        for (char ch : id) {
-            const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-                            ch == ':';
-            if (!ok) {
-                errors.push_back("device_id: only A-Z a-z 0-9 - . _ : are allowed");
-                break;
-            }
-        }
+    } else if (!wire::valid_device_id(id.data(), id.size())) {
+        errors.push_back("device_id: only A-Z a-z 0-9 - . _ : are allowed");
     }
     const std::string levels[] = {"error", "warning", "info", "debug"};
     if (std::find(std::begin(levels), std::end(levels), settings.log_level) == std::end(levels)) {

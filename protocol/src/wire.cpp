@@ -51,6 +51,56 @@ bool port_from_wire(int64_t value, uint16_t& port) {
 
 namespace {
 
+/// The index of the entry of `names` equal to the `length` bytes at `name`, or `count`.
+size_t find_name(const char* const* names, size_t count, const char* name, size_t length) {
+    for (size_t i = 0; name != nullptr && i < count; ++i) {
+        size_t same = 0;
+        while (same < length && names[i][same] == name[same]) {
+            ++same;
+        }
+        if (same == length && names[i][same] == '\0') {
+            return i;
+        }
+    }
+    return count;
+}
+
+}  // namespace
+
+bool collector_from_name(const char* name, size_t length, CollectorId& id) {
+    const size_t index = find_name(kCollectorNames, kCollectorCount, name, length);
+    if (index == kCollectorCount) {
+        return false;
+    }
+    id = static_cast<CollectorId>(index + 1);
+    return true;
+}
+
+bool priority_from_name(const char* name, size_t length, Priority& priority) {
+    const size_t index = find_name(kPriorityNames, kPriorityCount, name, length);
+    if (index == kPriorityCount) {
+        return false;
+    }
+    priority = static_cast<Priority>(index);
+    return true;
+}
+
+void encode_envelope(cbor::Writer& out, const Envelope& envelope, size_t events) {
+    out.map(5 + events);
+    out.uint(message_key::kVersion);
+    out.uint(envelope.version);
+    out.uint(message_key::kBootId);
+    out.uint(envelope.boot_id);
+    out.uint(message_key::kSequence);
+    out.uint(envelope.sequence);
+    out.uint(message_key::kUnixTime);
+    out.uint(envelope.unix_time);
+    out.uint(message_key::kUptime);
+    out.uint(envelope.uptime);
+}
+
+namespace {
+
 bool carries_ports(const FlowFields& flow) {
     return (flow.flags & flow_flag::kProtocolMask) != static_cast<uint8_t>(Protocol::Icmp);
 }
@@ -216,28 +266,49 @@ void encode_listening_port(cbor::Writer& out, const ListeningPortFields& port) {
 }
 
 void encode_config(cbor::Writer& out, const ConfigFields& config) {
-    out.map(6);
+    encode_config(out, config, ConfigKeys{});
+}
+
+void encode_config(cbor::Writer& out, const ConfigFields& config, const ConfigKeys& keys) {
+    size_t collectors = 0;
+    for (const bool given : keys.collectors) {
+        collectors += given ? 1 : 0;
+    }
+    out.map(1 + (keys.intervals ? 1 : 0) + (collectors > 0 ? 1 : 0) + (keys.unicast_only ? 1 : 0) +
+            (keys.pending_timeout ? 1 : 0) + (keys.retry ? 1 : 0));
     out.uint(config_key::kVersion);
     out.uint(config.version);
-    out.uint(config_key::kIntervals);
-    out.array(kPriorityCount);
-    for (uint32_t interval : config.interval_s) {
-        out.uint(interval);
+    if (keys.intervals) {
+        out.uint(config_key::kIntervals);
+        out.array(kPriorityCount);
+        for (uint32_t interval : config.interval_s) {
+            out.uint(interval);
+        }
     }
-    out.uint(config_key::kCollectors);
-    out.map(kCollectorCount);
-    for (size_t i = 0; i < kCollectorCount; ++i) {
-        out.uint(i + 1);
-        out.array(2);
-        out.boolean(config.collectors[i].enabled);
-        out.uint(static_cast<uint8_t>(config.collectors[i].priority));
+    if (collectors > 0) {
+        out.uint(config_key::kCollectors);
+        out.map(collectors);
+        for (size_t i = 0; i < kCollectorCount; ++i) {
+            if (keys.collectors[i]) {
+                out.uint(i + 1);
+                out.array(2);
+                out.boolean(config.collectors[i].enabled);
+                out.uint(static_cast<uint8_t>(config.collectors[i].priority));
+            }
+        }
     }
-    out.uint(config_key::kUnicastOnly);
-    out.boolean(config.unicast_only);
-    out.uint(config_key::kPendingTimeout);
-    out.uint(config.pending_timeout_s);
-    out.uint(config_key::kRetry);
-    out.uint(config.retry_s);
+    if (keys.unicast_only) {
+        out.uint(config_key::kUnicastOnly);
+        out.boolean(config.unicast_only);
+    }
+    if (keys.pending_timeout) {
+        out.uint(config_key::kPendingTimeout);
+        out.uint(config.pending_timeout_s);
+    }
+    if (keys.retry) {
+        out.uint(config_key::kRetry);
+        out.uint(config.retry_s);
+    }
 }
 
 namespace {
@@ -267,7 +338,7 @@ ConfigError decode_intervals(cbor::Reader& in, ConfigFields& next) {
     return ConfigError::None;
 }
 
-ConfigError decode_collectors(cbor::Reader& in, ConfigFields& next) {
+ConfigError decode_collectors(cbor::Reader& in, ConfigFields& next, ConfigKeys& keys) {
     size_t pairs = 0;
     if (!in.read_map(pairs)) {
         return reader_error(in);
@@ -296,6 +367,7 @@ ConfigError decode_collectors(cbor::Reader& in, ConfigFields& next) {
             return ConfigError::BadPriority;
         }
         next.collectors[id - 1] = {enabled, static_cast<Priority>(priority)};
+        keys.collectors[id - 1] = true;
     }
     return ConfigError::None;
 }
@@ -308,17 +380,22 @@ ConfigError decode_bounded_uint(cbor::Reader& in, uint32_t minimum, uint32_t max
     return value < minimum || value > maximum ? ConfigError::BadValue : ConfigError::None;
 }
 
-ConfigError decode_config_field(cbor::Reader& in, uint64_t key, ConfigFields& next) {
+ConfigError decode_config_field(cbor::Reader& in, uint64_t key, ConfigFields& next,
+                                ConfigKeys& keys) {
     switch (key) {
         case config_key::kIntervals:
+            keys.intervals = true;
             return decode_intervals(in, next);
         case config_key::kCollectors:
-            return decode_collectors(in, next);
+            return decode_collectors(in, next, keys);
         case config_key::kUnicastOnly:
+            keys.unicast_only = true;
             return in.read_bool(next.unicast_only) ? ConfigError::None : reader_error(in);
         case config_key::kPendingTimeout:
+            keys.pending_timeout = true;
             return decode_bounded_uint(in, 1, kMaxPendingTimeoutS, next.pending_timeout_s);
         case config_key::kRetry:
+            keys.retry = true;
             return decode_bounded_uint(in, 1, kMaxRetryS, next.retry_s);
         default:
             return ConfigError::UnknownKey;
@@ -345,6 +422,13 @@ bool same_settings(const ConfigFields& a, const ConfigFields& b) {
 
 ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFields& config,
                                    uint32_t& version) {
+    ConfigKeys keys;
+    return decode_config_settings(data, length, config, version, keys);
+}
+
+ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFields& config,
+                                   uint32_t& version, ConfigKeys& keys) {
+    ConfigKeys given = ConfigKeys::none();
     if (data == nullptr) {
         return ConfigError::Malformed;
     }
@@ -366,7 +450,7 @@ ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFie
             return ConfigError::Malformed;
         }
         previous_key = key;
-        const ConfigError error = decode_config_field(in, key, next);
+        const ConfigError error = decode_config_field(in, key, next, given);
         if (error != ConfigError::None) {
             return error;
         }
@@ -375,6 +459,7 @@ ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFie
         return ConfigError::Malformed;
     }
     config = next;
+    keys = given;
     return ConfigError::None;
 }
 

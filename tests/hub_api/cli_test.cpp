@@ -229,6 +229,16 @@ TEST_F(Cli, Decode_readsAllThreeFormatsWithoutAHub) {
                          "/short_keys.cbor --format aws-cbor"),
                    "aws-defender");
 
+    // --json: the same report on one line (JSON Lines), wherever the flag stands.
+    const CliRun indented = vigil("decode " + vigil_file);
+    for (const std::string& args : {"decode --json " + vigil_file, "--json decode " + vigil_file}) {
+        const CliRun line = vigil(args);
+        expect_decodes(line, "vigil");
+        EXPECT_EQ(line.output.find('\n'), line.output.size() - 1) << line.output;
+        EXPECT_EQ(nlohmann::json::parse(line.output), nlohmann::json::parse(indented.output));
+    }
+    EXPECT_NE(indented.output.find('\n'), indented.output.size() - 1) << indented.output;
+
     const CliRun wrong = vigil("decode " + vigil_file + " --format aws-json");
     EXPECT_EQ(wrong.exit_code, 1);
     EXPECT_NE(wrong.output.find("malformed"), std::string::npos) << wrong.output;

@@ -579,6 +579,14 @@ port = 1883
 high_interval_s = 5
 [collection.network]
 priority = "medium"
+[collection.system]
+enabled = false
+"""
+
+# The name the system collector had in settings files before it took the protocol's name.
+OLDER_NAME = """device_id = "gw-1"
+[collection.system_information]
+priority = "high"
 """
 
 HOSTILE = {
@@ -615,6 +623,12 @@ def check_config_files(agent):
                                 text=True, timeout=30)
         check(result.returncode == 0 and "settings OK" in result.stdout,
               f"good file: {result.returncode} {result.stdout} {result.stderr}")
+        path = os.path.join(work, "older_name.toml")
+        with open(path, "w") as out:
+            out.write(OLDER_NAME)
+        result = subprocess.run([agent, "--check-config", "-c", path], capture_output=True,
+                                text=True, timeout=30)
+        check(result.returncode == 0, f"system_information still read: {result.stderr}")
         example = HERE.parents[1] / "linux-agent" / "dist" / "vigil-agent.toml"
         result = subprocess.run([agent, "--check-config", "-c", str(example)],
                                 capture_output=True, text=True, timeout=30)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -411,11 +412,82 @@ TEST(WireListeningPorts, ProtocolPortAddress) {
               hex("82 83 00 16 40 83 01 191633 50 00000000000000000000000000000001"));
 }
 
-TEST(WireTopics, NamesMatchTheHubConvention) {
-    EXPECT_EQ(std::string(kTopicPrefix) + "dev-1" + kTopicSuffix + kPropertyBag,
-              "devices/dev-1/messages/events/mti=vigil.1&%24.ct=application%2Fcbor");
-    EXPECT_EQ(std::string(kTopicPrefix) + "dev-1" + kConfigTopicSuffix,
-              "devices/dev-1/config/vigil");
+TEST(WireEnvelope, FiveKeysThenRoomForTheEvents) {
+    Envelope envelope;
+    envelope.boot_id = 0x01020304;
+    envelope.sequence = 7;
+    envelope.unix_time = 0;
+    envelope.uptime = 24;
+    EXPECT_EQ(test::written([&](cbor::Writer& w) { encode_envelope(w, envelope, 2); }),
+              hex("a7 0101 021a01020304 0307 0400 051818"));
+}
+
+TEST(WireNames, CollectorsAndPriorities) {
+    EXPECT_STREQ(collector_name(static_cast<uint32_t>(CollectorId::Network)), "network");
+    EXPECT_STREQ(collector_name(static_cast<uint32_t>(CollectorId::System)), "system");
+    EXPECT_STREQ(collector_name(static_cast<uint32_t>(CollectorId::Heartbeat)), "heartbeat");
+    EXPECT_STREQ(collector_name(static_cast<uint32_t>(CollectorId::ListeningPorts)),
+                 "listening_ports");
+    EXPECT_EQ(collector_name(0), nullptr);
+    EXPECT_EQ(collector_name(kCollectorCount + 1), nullptr);
+    EXPECT_STREQ(kPriorityNames[static_cast<size_t>(Priority::Medium)], "medium");
+
+    CollectorId id = CollectorId::Network;
+    EXPECT_TRUE(collector_from_name("listening_ports", 15, id));
+    EXPECT_EQ(id, CollectorId::ListeningPorts);
+    EXPECT_TRUE(collector_from_name("system-x", 6, id));  // only the length given is read
+    EXPECT_EQ(id, CollectorId::System);
+    for (const char* other : {"", "sys", "systems", "system_information", "Network"}) {
+        EXPECT_FALSE(collector_from_name(other, std::strlen(other), id)) << other;
+    }
+    Priority priority = Priority::High;
+    EXPECT_TRUE(priority_from_name("low", 3, priority));
+    EXPECT_EQ(priority, Priority::Low);
+    EXPECT_FALSE(priority_from_name("lowest", 6, priority));
+    EXPECT_FALSE(priority_from_name("lo", 2, priority));
+    EXPECT_FALSE(priority_from_name(nullptr, 0, priority));
+}
+
+TEST(WireConfig, EncodesOnlyTheSelectedKeys) {
+    ConfigFields config = in_force();
+    config.version = 9;
+    ConfigKeys keys = ConfigKeys::none();
+    keys.collectors[1] = true;
+    keys.retry = true;
+    const Bytes bytes = test::written([&](cbor::Writer& w) { encode_config(w, config, keys); });
+    EXPECT_EQ(bytes,
+              test::encode(Map({{config_key::kVersion, U(9)},
+                                {config_key::kCollectors, Map({{2, Arr({Bool(true), U(1)})}})},
+                                {config_key::kRetry, U(config.retry_s)}})));
+    // Only the version: the map holds one pair.
+    EXPECT_EQ(test::written([&](cbor::Writer& w) { encode_config(w, config, ConfigKeys::none()); }),
+              hex("a1 0109"));
+    // Every key: the agent's complete config.
+    EXPECT_EQ(test::written([&](cbor::Writer& w) { encode_config(w, config, ConfigKeys{}); }),
+              encoded(config));
+}
+
+TEST(WireConfig, SaysWhichKeysAMessageCarried) {
+    const Bytes bytes =
+        test::encode(Map({{config_key::kVersion, U(9)},
+                          {config_key::kIntervals, Arr({U(1), U(2), U(3)})},
+                          {config_key::kCollectors, Map({{4, Arr({Bool(false), U(2)})}})},
+                          {config_key::kPendingTimeout, U(60)}}));
+    ConfigFields config = in_force();
+    uint32_t version = 0;
+    ConfigKeys keys;
+    ASSERT_EQ(decode_config_settings(bytes.data(), bytes.size(), config, version, keys),
+              ConfigError::None);
+    EXPECT_EQ(version, 9u);
+    EXPECT_TRUE(keys.intervals);
+    EXPECT_FALSE(keys.collectors[0] || keys.collectors[1] || keys.collectors[2]);
+    EXPECT_TRUE(keys.collectors[3]);
+    EXPECT_FALSE(keys.unicast_only);
+    EXPECT_TRUE(keys.pending_timeout);
+    EXPECT_FALSE(keys.retry);
+    ConfigKeys again = ConfigKeys::none();
+    again.intervals = again.collectors[3] = again.pending_timeout = true;
+    EXPECT_EQ(test::written([&](cbor::Writer& w) { encode_config(w, config, again); }), bytes);
 }
 
 }  // namespace

@@ -526,7 +526,8 @@ int main(int argc, char** argv) {
     note("echo service listening on port %u", settings.service_port);
 
     static MqttContext mqtt_context;
-    mqtt_context.config_topic = "devices/" + settings.device_id + vigil::wire::kConfigTopicSuffix;
+    mqtt_context.config_topic = std::string(vigil::wire::kTopicPrefix) + settings.device_id +
+                                vigil::wire::kConfigTopicSuffix;
     vigil::mqtt::Settings mqtt;
     mqtt.host = settings.broker_host.c_str();
     mqtt.port = settings.broker_port;

@@ -6,9 +6,8 @@ namespace vigil::hub::api {
 
 namespace {
 
-constexpr const char* kCollectorNames[wire::kCollectorCount] = {"network", "system", "heartbeat",
-                                                                "listening_ports"};
-constexpr const char* kPriorityNames[wire::kPriorityCount] = {"high", "medium", "low"};
+using wire::kCollectorNames;
+using wire::kPriorityNames;
 
 // An unsigned integer within [low, high]; JSON floats, booleans and negatives are refused.
 bool read_uint(const nlohmann::json& value, uint32_t low, uint32_t high, const std::string& name,
@@ -49,12 +48,12 @@ bool parse_intervals(const nlohmann::json& value, ConfigRequest& out, std::strin
 }
 
 std::optional<wire::Priority> parse_priority(const nlohmann::json& value) {
-    for (size_t i = 0; i < wire::kPriorityCount; ++i) {
-        if (value.is_string() && value.get<std::string>() == kPriorityNames[i]) {
-            return static_cast<wire::Priority>(i);
-        }
+    wire::Priority priority = wire::Priority::High;
+    const std::string* name = value.get_ptr<const std::string*>();
+    if (name == nullptr || !wire::priority_from_name(name->data(), name->size(), priority)) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    return priority;
 }
 
 bool parse_collector(const std::string& name, const nlohmann::json& value,
@@ -84,13 +83,8 @@ bool parse_collectors(const nlohmann::json& value, ConfigRequest& out, std::stri
         return false;
     }
     for (const auto& [name, setting] : value.items()) {
-        size_t index = wire::kCollectorCount;
-        for (size_t i = 0; i < wire::kCollectorCount; ++i) {
-            if (name == kCollectorNames[i]) {
-                index = i;
-            }
-        }
-        if (index == wire::kCollectorCount) {
+        wire::CollectorId id = wire::CollectorId::Network;
+        if (!wire::collector_from_name(name.data(), name.size(), id)) {
             error = "collectors." + name +
                     " is not a collector (network, system, heartbeat, listening_ports)";
             return false;
@@ -99,7 +93,7 @@ bool parse_collectors(const nlohmann::json& value, ConfigRequest& out, std::stri
         if (!parse_collector(name, setting, parsed, error)) {
             return false;
         }
-        out.collectors[index] = parsed;
+        out.collectors[static_cast<size_t>(id) - 1] = parsed;
     }
     return true;
 }
@@ -159,128 +153,62 @@ bool parse_config_request(const nlohmann::json& body, ConfigRequest& out, std::s
     return true;
 }
 
-// wire::encode_config always writes all six keys (it serves the agent's complete config); a hub
-// message carries only what the operator changed, so it is written here with the same CBOR
-// writer and the keys of wire.h.
 std::vector<uint8_t> encode_config_message(const ConfigRequest& config, uint32_t version) {
-    size_t collectors = 0;
-    for (const auto& setting : config.collectors) {
-        collectors += setting ? 1 : 0;
-    }
-    const size_t pairs = 1 + (config.intervals ? 1 : 0) + (collectors ? 1 : 0) +
-                         (config.unicast_only ? 1 : 0) + (config.pending_timeout_s ? 1 : 0) +
-                         (config.retry_s ? 1 : 0);
-    std::vector<uint8_t> bytes(128);
-    cbor::Writer out(bytes.data(), bytes.size());
-    out.map(pairs);
-    out.uint(wire::config_key::kVersion);
-    out.uint(version);
+    wire::ConfigFields fields;
+    wire::ConfigKeys keys = wire::ConfigKeys::none();
+    fields.version = version;
     if (config.intervals) {
-        out.uint(wire::config_key::kIntervals);
-        out.array(wire::kPriorityCount);
-        for (uint32_t interval : *config.intervals) {
-            out.uint(interval);
+        keys.intervals = true;
+        for (size_t i = 0; i < wire::kPriorityCount; ++i) {
+            fields.interval_s[i] = (*config.intervals)[i];
         }
     }
-    if (collectors) {
-        out.uint(wire::config_key::kCollectors);
-        out.map(collectors);
-        for (size_t i = 0; i < wire::kCollectorCount; ++i) {
-            if (config.collectors[i]) {
-                out.uint(i + 1);
-                out.array(2);
-                out.boolean(config.collectors[i]->enabled);
-                out.uint(static_cast<uint8_t>(config.collectors[i]->priority));
-            }
+    for (size_t i = 0; i < wire::kCollectorCount; ++i) {
+        if (config.collectors[i]) {
+            keys.collectors[i] = true;
+            fields.collectors[i] = *config.collectors[i];
         }
     }
-    if (config.unicast_only) {
-        out.uint(wire::config_key::kUnicastOnly);
-        out.boolean(*config.unicast_only);
-    }
-    if (config.pending_timeout_s) {
-        out.uint(wire::config_key::kPendingTimeout);
-        out.uint(*config.pending_timeout_s);
-    }
-    if (config.retry_s) {
-        out.uint(wire::config_key::kRetry);
-        out.uint(*config.retry_s);
-    }
-    // 128 bytes hold the largest message (about 60 bytes): running out is a bug.
-    bytes.resize(out.ok() ? out.size() : 0);
+    keys.unicast_only = config.unicast_only.has_value();
+    fields.unicast_only = config.unicast_only.value_or(fields.unicast_only);
+    keys.pending_timeout = config.pending_timeout_s.has_value();
+    fields.pending_timeout_s = config.pending_timeout_s.value_or(fields.pending_timeout_s);
+    keys.retry = config.retry_s.has_value();
+    fields.retry_s = config.retry_s.value_or(fields.retry_s);
+
+    cbor::Writer counter;
+    wire::encode_config(counter, fields, keys);
+    std::vector<uint8_t> bytes(counter.size());
+    cbor::Writer out(bytes.data(), bytes.size());
+    wire::encode_config(out, fields, keys);
     return bytes;
 }
 
-namespace {
-
-bool decode_collectors(cbor::Reader& in, ConfigRequest& out) {
-    size_t pairs = 0;
-    if (!in.read_map(pairs)) {
-        return false;
-    }
-    for (size_t i = 0; i < pairs; ++i) {
-        uint32_t id = 0, priority = 0;
-        size_t items = 0;
-        bool enabled = false;
-        if (!in.read_uint32(id) || id < 1 || id > wire::kCollectorCount || !in.read_array(items) ||
-            items != 2 || !in.read_bool(enabled) || !in.read_uint32(priority) ||
-            priority >= wire::kPriorityCount) {
-            return false;
-        }
-        out.collectors[id - 1] =
-            wire::CollectorSetting{enabled, static_cast<wire::Priority>(priority)};
-    }
-    return true;
-}
-
-bool decode_value(cbor::Reader& in, uint32_t key, ConfigRequest& out, uint32_t& version) {
-    uint32_t number = 0;
-    bool flag = false;
-    size_t count = 0;
-    switch (key) {
-        case wire::config_key::kVersion:
-            return in.read_uint32(version);
-        case wire::config_key::kIntervals: {
-            std::array<uint32_t, wire::kPriorityCount> intervals{};
-            if (!in.read_array(count) || count != wire::kPriorityCount) {
-                return false;
-            }
-            for (uint32_t& interval : intervals) {
-                if (!in.read_uint32(interval)) {
-                    return false;
-                }
-            }
-            out.intervals = intervals;
-            return true;
-        }
-        case wire::config_key::kCollectors:
-            return decode_collectors(in, out);
-        case wire::config_key::kUnicastOnly:
-            return in.read_bool(flag) && (out.unicast_only = flag, true);
-        case wire::config_key::kPendingTimeout:
-            return in.read_uint32(number) && (out.pending_timeout_s = number, true);
-        case wire::config_key::kRetry:
-            return in.read_uint32(number) && (out.retry_s = number, true);
-        default:
-            return false;
-    }
-}
-
-}  // namespace
-
 bool decode_config_message(const std::vector<uint8_t>& bytes, ConfigRequest& out,
                            uint32_t& version) {
-    cbor::Reader in(bytes.data(), bytes.size());
-    size_t pairs = 0;
     out = ConfigRequest{};
-    if (!in.read_map(pairs)) {
+    wire::ConfigFields fields;
+    wire::ConfigKeys keys;
+    if (wire::decode_config_settings(bytes.data(), bytes.size(), fields, version, keys) !=
+        wire::ConfigError::None) {
         return false;
     }
-    for (size_t i = 0; i < pairs; ++i) {
-        uint32_t key = 0;
-        if (!in.read_uint32(key) || !decode_value(in, key, out, version)) {
-            return false;
+    if (keys.intervals) {
+        out.intervals = {fields.interval_s[0], fields.interval_s[1], fields.interval_s[2]};
+    }
+    for (size_t i = 0; i < wire::kCollectorCount; ++i) {
+        if (keys.collectors[i]) {
+            out.collectors[i] = fields.collectors[i];
         }
+    }
+    if (keys.unicast_only) {
+        out.unicast_only = fields.unicast_only;
+    }
+    if (keys.pending_timeout) {
+        out.pending_timeout_s = fields.pending_timeout_s;
+    }
+    if (keys.retry) {
+        out.retry_s = fields.retry_s;
     }
     return true;
 }

@@ -10,8 +10,7 @@
 #include "config_message.hpp"
 #include "http_util.hpp"
 #include "server_impl.hpp"
-#include "vigil/hub/decode.hpp"
-#include "vigil/protocol/wire.h"
+#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
@@ -19,7 +18,7 @@ namespace {
 
 bool valid_group_name(const std::string& name) {
     // The device id's alphabet: safe in URLs, logs and metric labels.
-    return valid_device_id(name);
+    return wire::valid_device_id(name.data(), name.size());
 }
 
 nlohmann::json desired_json(const std::optional<DesiredConfig>& desired) {

@@ -5,7 +5,7 @@
 #include "http_util.hpp"
 #include "json_views.hpp"
 #include "server_impl.hpp"
-#include "vigil/hub/decode.hpp"
+#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
@@ -62,7 +62,7 @@ void ApiServer::Impl::add_device_routes() {
 
 std::optional<std::string> ApiServer::Impl::path_device(const HttpRequest& req, HttpResponse& res) {
     const std::string id = req.matches[1];
-    if (!valid_device_id(id)) {
+    if (!wire::valid_device_id(id.data(), id.size())) {
         api::send_error(res, 400, "bad_device_id",
                         "a device id is 1-127 characters of A-Z a-z 0-9 - . _ :");
         return std::nullopt;
@@ -172,7 +172,7 @@ void ApiServer::Impl::enrol_device(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const std::string id = body["id"].get<std::string>();
-    if (!valid_device_id(id)) {
+    if (!wire::valid_device_id(id.data(), id.size())) {
         api::send_error(res, 400, "bad_device_id",
                         "a device id is 1-127 characters of A-Z a-z 0-9 - . _ :");
         return;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "formats.hpp"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::hub::detail {
 
@@ -386,7 +387,7 @@ bool valid_custom_value(const json& value) {
 bool check_custom_metrics(ReportReader& reader, const json& custom) {
     for (const auto& [name, values] : custom.items()) {
         const std::string path = "custom_metrics." + name;
-        if (!valid_thing_name(name)) {
+        if (!wire::valid_thing_name(name.data(), name.size())) {
             return reader.fail_with(reason::kBadValue,
                                     path + ": name is not 1-128 of A-Za-z0-9-_:");
         }
@@ -506,8 +507,9 @@ Response aws_response(const std::string& thing, AwsEncoding encoding, const Deco
                                    {"ErrorMessage", outcome.reason + ": " + outcome.detail}};
     }
     Response response;
-    const char* suffix = encoding == AwsEncoding::Json ? "json" : "cbor";
-    response.topic = "$aws/things/" + thing + "/defender/metrics/" + suffix +
+    const char* suffix =
+        encoding == AwsEncoding::Json ? wire::kAwsMetricsJson : wire::kAwsMetricsCbor;
+    response.topic = wire::kAwsThingPrefix + thing + wire::kAwsMetricsSegment + suffix +
                      (outcome.ok ? "/accepted" : "/rejected");
     if (encoding == AwsEncoding::Json) {
         const std::string text = answer.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -6,16 +6,11 @@
 #include <string>
 
 #include "formats.hpp"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
 
 namespace {
-
-constexpr char kDevicePrefix[] = "devices/";
-constexpr char kEventsSegment[] = "/messages/events/";
-constexpr char kAwsPrefix[] = "$aws/things/";
-constexpr char kAwsMetricsJson[] = "/defender/metrics/json";
-constexpr char kAwsMetricsCbor[] = "/defender/metrics/cbor";
 
 constexpr char kVigilMti[] = "vigil.1";
 constexpr char kDefenderMti[] = "2.3-1-0-0";
@@ -28,23 +23,6 @@ constexpr const char* kConnectionDeviceKeys[] = {"$.cdid", "iothub-connection-de
 
 bool starts_with(const std::string& text, const char* prefix) {
     return text.compare(0, std::strlen(prefix), prefix) == 0;
-}
-
-bool allowed_id_char(char c, bool allow_dot) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == ':' || (allow_dot && c == '.');
-}
-
-bool valid_id(const std::string& id, size_t max_length, bool allow_dot) {
-    if (id.empty() || id.size() > max_length) {
-        return false;
-    }
-    for (char c : id) {
-        if (!allowed_id_char(c, allow_dot)) {
-            return false;
-        }
-    }
-    return true;
 }
 
 int hex_value(char c) {
@@ -99,21 +77,19 @@ detail::Route failed(detail::Route route, const char* reason, std::string text) 
 
 detail::Route route_device(const std::string& topic) {
     detail::Route route;
-    const size_t id_start = std::strlen(kDevicePrefix);
-    const size_t id_end = topic.find('/', id_start);
-    if (id_end == std::string::npos ||
-        topic.compare(id_end, std::strlen(kEventsSegment), kEventsSegment) != 0) {
+    const wire::TopicParts parts = wire::split_topic(topic.data(), topic.size());
+    if (parts.kind != wire::TopicKind::DeviceEvents) {
         return failed(route, reason::kUnknownTopic, "not devices/{id}/messages/events/");
     }
-    const std::string id = topic.substr(id_start, id_end - id_start);
-    if (!valid_device_id(id)) {
+    const std::string id(parts.id, parts.id_length);
+    if (!wire::valid_device_id(parts.id, parts.id_length)) {
         return failed(route, reason::kBadDeviceId,
                       "device id in topic is not 1-127 of A-Za-z0-9-._:");
     }
     route.device_id = id;
 
     std::string error;
-    const auto bag = parse_bag(topic.substr(id_end + std::strlen(kEventsSegment)), error);
+    const auto bag = parse_bag(std::string(parts.rest, parts.rest_length), error);
     if (!bag) {
         return failed(route, reason::kUnknownFormat, error);
     }
@@ -148,38 +124,30 @@ detail::Route route_device(const std::string& topic) {
 detail::Route route_aws(const std::string& topic) {
     detail::Route route;
     route.format = Format::AwsDefender;
-    const size_t thing_start = std::strlen(kAwsPrefix);
-    const size_t thing_end = topic.find('/', thing_start);
-    if (thing_end == std::string::npos) {
+    if (topic.find('/', std::strlen(wire::kAwsThingPrefix)) == std::string::npos) {
         return failed(route, reason::kUnknownTopic, "not $aws/things/{thing}/defender/metrics/...");
     }
-    const std::string rest = topic.substr(thing_end);
-    if (rest == kAwsMetricsJson) {
+    const wire::TopicParts parts = wire::split_topic(topic.data(), topic.size());
+    const std::string encoding = parts.kind == wire::TopicKind::AwsMetrics
+                                     ? std::string(parts.rest, parts.rest_length)
+                                     : std::string();
+    if (encoding == wire::kAwsMetricsJson) {
         route.aws_encoding = detail::AwsEncoding::Json;
-    } else if (rest == kAwsMetricsCbor) {
+    } else if (encoding == wire::kAwsMetricsCbor) {
         route.aws_encoding = detail::AwsEncoding::Cbor;
     } else {
         return failed(route, reason::kUnknownTopic,
                       "not $aws/things/{thing}/defender/metrics/json or /cbor");
     }
-    const std::string thing = topic.substr(thing_start, thing_end - thing_start);
-    if (!valid_thing_name(thing)) {
+    if (!wire::valid_thing_name(parts.id, parts.id_length)) {
         return failed(route, reason::kBadDeviceId, "thing name is not 1-128 of A-Za-z0-9-_:");
     }
-    route.device_id = thing;
+    route.device_id.assign(parts.id, parts.id_length);
     route.ok = true;
     return route;
 }
 
 }  // namespace
-
-bool valid_device_id(const std::string& id) {
-    return valid_id(id, 127, true);
-}
-
-bool valid_thing_name(const std::string& name) {
-    return valid_id(name, 128, false);
-}
 
 namespace detail {
 
@@ -206,10 +174,10 @@ std::optional<std::string> url_decode(const std::string& text) {
 }
 
 Route route(const std::string& topic) {
-    if (starts_with(topic, kDevicePrefix)) {
+    if (starts_with(topic, wire::kTopicPrefix)) {
         return route_device(topic);
     }
-    if (starts_with(topic, kAwsPrefix)) {
+    if (starts_with(topic, wire::kAwsThingPrefix)) {
         return route_aws(topic);
     }
     return failed(Route{}, reason::kUnknownTopic, "no decoder for this topic");

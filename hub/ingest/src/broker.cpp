@@ -23,7 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "device_id.hpp"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
 
@@ -100,7 +100,7 @@ json initial_dynsec(const std::string& admin_password, const std::string& ingest
                                    acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
                                    acl("subscribePattern", "$CONTROL/dynamic-security/#")});
     json ingest_acls = json::array();
-    for (const char* filter : {"devices/+/messages/events/#", "$aws/things/+/defender/metrics/+"}) {
+    for (const char* filter : {wire::kEventsFilter, wire::kAwsMetricsFilter}) {
         ingest_acls.push_back(acl("subscribePattern", filter));
         ingest_acls.push_back(acl("subscribePattern", std::string("$share/+/") + filter));
         ingest_acls.push_back(acl("unsubscribePattern", filter));
@@ -676,7 +676,7 @@ BrokerResult Broker::admin(const std::string& commands_json, std::vector<std::st
 
 Enrolled Broker::add_device(const std::string& device_id) {
     Enrolled out;
-    if (!ingest_detail::device_id_ok(device_id)) {
+    if (!wire::valid_device_id(device_id.data(), device_id.size())) {
         out.error = "invalid device id (1-127 of A-Z a-z 0-9 - . _ :)";
         return out;
     }
@@ -741,7 +741,7 @@ Enrolled Broker::add_device(const std::string& device_id) {
 }
 
 BrokerResult Broker::revoke_device(const std::string& device_id) {
-    if (!ingest_detail::device_id_ok(device_id)) {
+    if (!wire::valid_device_id(device_id.data(), device_id.size())) {
         return {"invalid device id"};
     }
     std::lock_guard<std::mutex> lock(admin_mutex_);

@@ -11,16 +11,14 @@
 #include <future>
 #include <iterator>
 
-#include "device_id.hpp"
 #include "vigil/mqtt/client.h"
 #include "vigil/mqtt/posix_transport.h"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
 
 namespace {
 
-constexpr const char* kEventsFilter = "devices/+/messages/events/#";
-constexpr const char* kAwsFilter = "$aws/things/+/defender/metrics/+";
 // Room for the topic and MQTT headers around the largest payload.
 constexpr size_t kHeaderRoom = 64 * 1024;
 // PUBACKs and responses; a batch of 500 acknowledgements takes 2 KB.
@@ -43,29 +41,16 @@ uint32_t client_ms() {
     return static_cast<uint32_t>(steady_ms());
 }
 
-std::string segment(const std::string& topic, size_t begin) {
-    const size_t end = topic.find('/', begin);
-    return topic.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
-}
-
 }  // namespace
 
 std::string device_id_from_topic(const std::string& topic) {
-    static const std::string events = "devices/";
-    static const std::string aws = "$aws/things/";
-    std::string id;
-    if (topic.rfind(events, 0) == 0) {
-        id = segment(topic, events.size());
-        if (topic.compare(events.size() + id.size(), 17, "/messages/events/") != 0) {
-            return "";
-        }
-    } else if (topic.rfind(aws, 0) == 0) {
-        id = segment(topic, aws.size());
-        if (topic.compare(aws.size() + id.size(), 17, "/defender/metrics") != 0) {
-            return "";
-        }
-    }
-    return ingest_detail::device_id_ok(id) ? id : "";
+    const wire::TopicParts parts = wire::split_topic(topic.data(), topic.size());
+    // A thing name becomes the device's id in the store, so it must be a device id as well: the
+    // decoder took it as a thing name, and only a device id is safe in the API's paths and in
+    // metric labels (a 128-byte thing name is not one).
+    const bool valid =
+        parts.kind != wire::TopicKind::Other && wire::valid_device_id(parts.id, parts.id_length);
+    return valid ? std::string(parts.id, parts.id_length) : std::string();
 }
 
 namespace {
@@ -122,11 +107,11 @@ struct IngestPipeline::Loop {
           rx(p.settings_.max_message_bytes + kHeaderRoom),
           tx(kSendBufferBytes),
           events_topic(p.settings_.share_group.empty()
-                           ? std::string(kEventsFilter)
-                           : "$share/" + p.settings_.share_group + "/" + kEventsFilter),
+                           ? std::string(wire::kEventsFilter)
+                           : "$share/" + p.settings_.share_group + "/" + wire::kEventsFilter),
           aws_topic(p.settings_.share_group.empty()
-                        ? std::string(kAwsFilter)
-                        : "$share/" + p.settings_.share_group + "/" + kAwsFilter) {}
+                        ? std::string(wire::kAwsMetricsFilter)
+                        : "$share/" + p.settings_.share_group + "/" + wire::kAwsMetricsFilter) {}
 
     static void on_publish(void* context, const mqtt::IncomingPublish& message) {
         static_cast<Loop*>(context)->receive(message);

@@ -19,6 +19,7 @@
 
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
 
@@ -352,12 +353,12 @@ bool Hub::revoke_device(const std::string& device_id, std::string& error) {
 
 bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
                          std::string& error) {
-    if (!valid_device_id(device_id)) {
+    if (!wire::valid_device_id(device_id.data(), device_id.size())) {
         error = "invalid device id";
         return false;
     }
-    return publisher_->publish("devices/" + device_id + "/config/vigil", config, kPublishTimeoutMs,
-                               error);
+    return publisher_->publish(wire::kTopicPrefix + device_id + wire::kConfigTopicSuffix, config,
+                               kPublishTimeoutMs, error);
 }
 
 std::string Hub::ingest_metrics_text() {

@@ -36,7 +36,7 @@ using Transport = vigil_transport;
 using Options = vigil_options;
 using State = wire::AgentState;
 
-constexpr size_t kMaxDeviceIdBytes = 127;
+constexpr size_t kMaxDeviceIdBytes = wire::kMaxDeviceIdBytes;
 
 /// Counters the heartbeat reports; cumulative since init.
 struct Counters {

@@ -7,18 +7,11 @@
 #include <cstdint>
 
 #include "vigil/protocol/cbor.h"
+#include "vigil/protocol/topic.h"
 
 namespace vigil::wire {
 
 constexpr uint32_t kFormatVersion = 1;
-
-/// Telemetry topic, IoT-hub convention: devices/{device_id}/messages/events/ then the property bag.
-constexpr char kTopicPrefix[] = "devices/";
-constexpr char kTopicSuffix[] = "/messages/events/";
-/// URL-encoded property bag that names the payload: message type indicator and content type.
-constexpr char kPropertyBag[] = "mti=vigil.1&%24.ct=application%2Fcbor";
-/// Config topic the agent's transport subscribes to: devices/{device_id}/config/vigil.
-constexpr char kConfigTopicSuffix[] = "/config/vigil";
 
 /// Top-level message map keys. Keys 1..5 are the envelope; 10..13 are events, each at most once.
 namespace message_key {
@@ -33,6 +26,19 @@ constexpr uint8_t kSystem = 11;     ///< system-information map
 constexpr uint8_t kPorts = 12;      ///< listening-ports array
 constexpr uint8_t kHeartbeat = 13;  ///< heartbeat map
 }  // namespace message_key
+
+/// The five keys every message starts with.
+struct Envelope {
+    uint32_t version = kFormatVersion;
+    uint32_t boot_id = 0;
+    uint32_t sequence = 0;
+    uint32_t unix_time = 0;
+    uint32_t uptime = 0;
+};
+
+/// Opens a message: the map head for the envelope and `events` events, then the envelope's
+/// five pairs. The caller writes each event's key and value after it, in key order.
+void encode_envelope(cbor::Writer& out, const Envelope& envelope, size_t events);
 
 namespace network_key {
 constexpr uint8_t kWindowStartAgeMs = 1;  ///< uint: ms from window start to the message's uptime
@@ -225,6 +231,20 @@ constexpr size_t kCollectorCount = 4;
 enum class Priority : uint8_t { High = 0, Medium = 1, Low = 2 };
 constexpr size_t kPriorityCount = 3;
 
+/// The names people use for collectors and priority groups (settings files, the hub's API, the
+/// JSON form of a message), indexed by collector id - 1 and by Priority.
+constexpr const char* kCollectorNames[kCollectorCount] = {"network", "system", "heartbeat",
+                                                          "listening_ports"};
+constexpr const char* kPriorityNames[kPriorityCount] = {"high", "medium", "low"};
+
+/// The collector's name; null for an id outside the table.
+constexpr const char* collector_name(uint32_t id) {
+    return id >= 1 && id <= kCollectorCount ? kCollectorNames[id - 1] : nullptr;
+}
+/// The collector or priority group `length` bytes at `name` name; false for any other name.
+bool collector_from_name(const char* name, size_t length, CollectorId& id);
+bool priority_from_name(const char* name, size_t length, Priority& priority);
+
 constexpr uint32_t kMinIntervalS = 1;
 constexpr uint32_t kMaxIntervalS = 86400;
 constexpr uint32_t kMaxPendingTimeoutS = 86400;
@@ -233,6 +253,20 @@ constexpr uint32_t kMaxRetryS = 3600;
 struct CollectorSetting {
     bool enabled = true;
     Priority priority = Priority::High;
+};
+
+/// Which settings a config message carries. The agent's own config carries them all; the hub's
+/// desired config only those an operator set, so the others stay as the agent runs them.
+struct ConfigKeys {
+    bool intervals = true;
+    bool collectors[kCollectorCount] = {true, true, true, true};  ///< by collector id - 1
+    bool unicast_only = true;
+    bool pending_timeout = true;
+    bool retry = true;
+
+    static constexpr ConfigKeys none() {
+        return ConfigKeys{false, {false, false, false, false}, false, false, false};
+    }
 };
 
 /// A complete runtime config. Fields a config message leaves out keep the values given to
@@ -260,6 +294,8 @@ void encode_listening_ports(cbor::Writer& out, const ListeningPortFields* ports,
 /// One element of the listening-ports array, for callers that hold ports in another type.
 void encode_listening_port(cbor::Writer& out, const ListeningPortFields& port);
 void encode_config(cbor::Writer& out, const ConfigFields& config);
+/// A config message with the version and the settings `keys` selects, in key order.
+void encode_config(cbor::Writer& out, const ConfigFields& config, const ConfigKeys& keys);
 
 /// Reads one address item (bstr of 0, 4 or 16 bytes).
 bool decode_address(cbor::Reader& in, Address& address);
@@ -278,5 +314,8 @@ ConfigError decode_config(const uint8_t* data, size_t length, ConfigFields& conf
 /// error), its version in `version`, for callers that give versions their own meaning.
 ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFields& config,
                                    uint32_t& version);
+/// decode_config_settings that also says which settings the message carried.
+ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFields& config,
+                                   uint32_t& version, ConfigKeys& keys);
 
 }  // namespace vigil::wire

@@ -70,9 +70,5 @@ std::optional<FileFormat> parse_file_format(const std::string& name);
 /// a hostile payload could be crafted to pass for another format.
 DecodeOutcome decode_file(const std::vector<uint8_t>& payload, FileFormat format);
 
-/// True for a device id the hub accepts in a topic: 1-127 bytes of A-Z a-z 0-9 - . _ :
-bool valid_device_id(const std::string& id);
-/// True for an AWS IoT thing name: 1-128 bytes of A-Z a-z 0-9 - _ :
-bool valid_thing_name(const std::string& name);
 
 }  // namespace vigil::hub

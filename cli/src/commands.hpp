@@ -1,0 +1,24 @@
+// The command line's resources, one file each (commands_<resource>.cpp). Each adds its
+// subcommands to the app with a CLI11 callback that runs the command and sets
+// context.exit_code; CLI11 runs the callback of the subcommand given, after the whole command
+// line (global options included, wherever they stand) has been parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "context.hpp"
+
+namespace vigil::cli {
+
+/// devices [add <id> | revoke <id>], device <id>
+void add_device_commands(CLI::App& app, Context& context);
+/// tokens [add <name> --role read|admin | revoke <name>]
+void add_token_commands(CLI::App& app, Context& context);
+/// alerts [filters], ack <id>, resolve <id>
+void add_alert_commands(CLI::App& app, Context& context);
+/// config push (<device> | --group <name>) [settings]
+void add_config_commands(CLI::App& app, Context& context);
+/// decode <file> [--format ...]: local, no hub
+void add_decode_command(CLI::App& app, Context& context);
+
+}  // namespace vigil::cli
