@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data_dir_lock.hpp"
 #include "hub.hpp"
 
 namespace vigil::hub {
@@ -30,15 +31,17 @@ void print_log(const std::string& line) {
     std::fprintf(stderr, "vigil-hub: %s\n", line.c_str());
 }
 
-// The broker the running hub uses, as an external one: its administrator's password is in the
-// data directory. Empty url when no hub runs there.
-BrokerSettings running_broker(const HubOptions& options) {
+// The broker of the hub that holds the data directory's lock, as an external one: its
+// administrator's password is in the data directory. Empty url unless that hub (`holder`) has
+// said in hub.json where its broker listens.
+BrokerSettings running_broker(const HubOptions& options, pid_t holder) {
     BrokerSettings s;
     s.data_dir = options.data_dir;
     s.log = &print_log;
     const json runtime = read_json(runtime_path(options.data_dir));
     const json accounts = read_json(options.data_dir + "/broker-credentials.json");
-    if (runtime.is_object() && accounts.is_object() && accounts.contains("admin")) {
+    if (holder > 0 && runtime.is_object() && runtime.value("pid", 0) == holder &&
+        accounts.is_object() && accounts.contains("admin")) {
         s.url = "mqtt://" + runtime.value("broker_host", std::string("127.0.0.1")) + ":" +
                 std::to_string(runtime.value("broker_port", 0));
         s.admin_username = "vigil-admin";
@@ -64,7 +67,19 @@ int print_credentials(const DeviceCredentials& c, const BrokerEndpoint& endpoint
 
 int admin_devices(const HubOptions& options, const std::string& action,
                   const std::string& device_id) {
-    BrokerSettings settings = running_broker(options);
+    const bool have_data_dir = std::filesystem::is_directory(options.data_dir);
+    // Held while this command runs the directory's broker itself; when a hub holds it instead,
+    // the command goes through that hub's broker.
+    std::unique_ptr<DataDirLock> lock;
+    BrokerSettings settings;
+    settings.data_dir = options.data_dir;
+    settings.log = &print_log;
+    if (have_data_dir) {
+        lock = std::make_unique<DataDirLock>(options.data_dir);
+        if (!lock->held()) {
+            settings = running_broker(options, lock->holder_pid());
+        }
+    }
     if (settings.url.empty() && !options.broker_url.empty()) {
         settings.url = options.broker_url;
         settings.admin_username = options.admin_username;
@@ -72,9 +87,18 @@ int admin_devices(const HubOptions& options, const std::string& action,
     }
     if (settings.url.empty()) {
         // No hub runs on this data directory: its broker is started just for this change.
-        if (!std::filesystem::is_directory(options.data_dir)) {
+        if (!have_data_dir) {
             std::fprintf(stderr, "vigil-hub: no data directory %s (start vigil-hub once)\n",
                          options.data_dir.c_str());
+            return 1;
+        }
+        if (!lock->held()) {
+            // A hub still starting, or another `vigil-hub devices`: starting the directory's
+            // broker now would stop or duplicate theirs.
+            std::fprintf(stderr,
+                         "vigil-hub: %s, whose broker cannot be reached yet; try again once it "
+                         "runs or has stopped\n",
+                         lock->error().c_str());
             return 1;
         }
         settings.port = options.broker_port;
@@ -85,7 +109,7 @@ int admin_devices(const HubOptions& options, const std::string& action,
     // opened leaves everything as it was. It may be the running hub's: SQLite lets both write.
     // Without a data directory (an external broker) there is no store to record into.
     std::unique_ptr<Store> store;
-    if (std::filesystem::is_directory(options.data_dir)) {
+    if (have_data_dir) {
         SqliteOptions store_options;
         store_options.path = store_path(options.data_dir);
         store_options.durability = options.durability;

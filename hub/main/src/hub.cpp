@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data_dir_lock.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 
@@ -131,6 +131,20 @@ bool Hub::prepare_data_dir(std::string& error) {
     return true;
 }
 
+// Before anything in the directory is touched: a second hub stops here, leaving the first one's
+// store and broker alone.
+bool Hub::lock_data_dir(std::string& error) {
+    lock_ = std::make_unique<DataDirLock>(options_.data_dir);
+    if (!lock_->held()) {
+        error = lock_->error();
+        lock_.reset();
+        return false;
+    }
+    log_("data directory locked (" + DataDirLock::path_in(options_.data_dir) + ", pid " +
+         std::to_string(getpid()) + ")");
+    return true;
+}
+
 bool Hub::open_store(std::string& error) {
     SqliteOptions store;
     store.path = store_path(options_.data_dir);
@@ -233,7 +247,8 @@ void Hub::start_ingest() {
 }
 
 bool Hub::start(std::string& error) {
-    if (!prepare_data_dir(error) || !open_store(error) || !start_broker(error)) {
+    if (!prepare_data_dir(error) || !lock_data_dir(error) || !open_store(error) ||
+        !start_broker(error)) {
         stop();
         return false;
     }
@@ -314,10 +329,7 @@ void Hub::stop() {
         log_("stopped");
     }
     store_.reset();
-    if (lock_fd_ >= 0) {
-        close(lock_fd_);
-        lock_fd_ = -1;
-    }
+    lock_.reset();  // last: the store and the broker are closed
 }
 
 bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {

@@ -22,6 +22,7 @@
 namespace vigil::hub {
 
 class ConfigPublisher;
+class DataDirLock;
 
 struct HubOptions {
     std::string data_dir = "./vigil-data";
@@ -79,6 +80,7 @@ class Hub final : public HubControl {
 
   private:
     bool prepare_data_dir(std::string& error);
+    bool lock_data_dir(std::string& error);
     bool open_store(std::string& error);
     bool start_broker(std::string& error);
     void stop_orphaned_brokers();
@@ -87,6 +89,7 @@ class Hub final : public HubControl {
 
     HubOptions options_;
     Log log_;
+    std::unique_ptr<DataDirLock> lock_;  // held from start to the end of stop
     std::unique_ptr<Store> store_;
     std::unique_ptr<Broker> broker_;
     std::unique_ptr<IngestPipeline> ingest_;
@@ -96,7 +99,6 @@ class Hub final : public HubControl {
     std::condition_variable retention_wake_;
     bool stopping_ = false;
     bool started_ = false;
-    int lock_fd_ = -1;
 };
 
 /// The q-quantile (0..1) of receipt-to-commit latency from the metrics' histogram, in ms.
@@ -106,8 +108,10 @@ double latency_quantile(const IngestMetrics& metrics, double q);
 std::string prometheus_text(const IngestMetrics& metrics, bool connected, uint32_t broker_restarts);
 
 /// `vigil-hub devices add|revoke ID` on a data directory: through the running hub's broker when
-/// one listens, else through an embedded broker started for the occasion. Prints the credentials
-/// (add) as JSON on stdout; returns the process exit code.
+/// a hub holds the directory's lock and has said where its broker listens, else (holding the lock
+/// itself) through an embedded broker started for the occasion; refused when someone else holds
+/// the lock without a broker to reach. Prints the credentials (add) as JSON on stdout; returns
+/// the process exit code.
 int admin_devices(const HubOptions& options, const std::string& action,
                   const std::string& device_id);
 
