@@ -5,7 +5,7 @@
 // session off) and a message's PUBACK leaves only after Store::write_batch returned ok, so a hub
 // that dies, a store that fails or a broker that restarts gets the message again; the store skips
 // what it already holds (device_id, message_key). libmosquitto acknowledges before its callback
-// runs, so the pipeline uses Vigil's own MQTT client (device/mqtt) in its manual-ack mode.
+// runs, so the pipeline uses Vigil's own MQTT client (mqtt/) in its manual-ack mode.
 //
 // Nothing here assumes one worker: with share_group set, several hub processes split the
 // messages through a shared subscription ($share/<group>/...), each with its own client id.

@@ -676,7 +676,7 @@ BrokerResult Broker::admin(const std::string& commands_json, std::vector<std::st
 
 Enrolled Broker::add_device(const std::string& device_id) {
     Enrolled out;
-    if (!ingest_detail::device_id_ok(device_id)) {
+    if (!broker_detail::device_id_ok(device_id)) {
         out.error = "invalid device id (1-127 of A-Z a-z 0-9 - . _ :)";
         return out;
     }
@@ -741,7 +741,7 @@ Enrolled Broker::add_device(const std::string& device_id) {
 }
 
 BrokerResult Broker::revoke_device(const std::string& device_id) {
-    if (!ingest_detail::device_id_ok(device_id)) {
+    if (!broker_detail::device_id_ok(device_id)) {
         return {"invalid device id"};
     }
     std::lock_guard<std::mutex> lock(admin_mutex_);
