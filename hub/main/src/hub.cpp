@@ -77,25 +77,6 @@ bool gone_within(pid_t pid, int timeout_ms) {
 
 }  // namespace
 
-double latency_quantile(const IngestMetrics& m, double q) {
-    if (m.latency_count == 0) {
-        return 0;
-    }
-    // As Prometheus's histogram_quantile: linear within the bucket the rank falls in.
-    const double rank = q * static_cast<double>(m.latency_count);
-    const auto& bounds = IngestMetrics::kLatencyBucketsMs;
-    double below = 0, lower = 0;
-    for (size_t i = 0; i < bounds.size(); ++i) {
-        const double in_bucket = static_cast<double>(m.latency_counts[i]);
-        if (below + in_bucket >= rank && in_bucket > 0) {
-            return lower + (bounds[i] - lower) * (rank - below) / in_bucket;
-        }
-        below += in_bucket;
-        lower = bounds[i];
-    }
-    return bounds.back();  // in the overflow bucket: at least the last bound
-}
-
 std::string store_path(const std::string& data_dir) {
     return data_dir + "/vigil.db";
 }
@@ -301,7 +282,7 @@ void Hub::stop() {
         }
         char latency[96];
         std::snprintf(latency, sizeof latency, "receipt to commit p50 %.1f ms, p99 %.1f ms",
-                      latency_quantile(m, 0.50), latency_quantile(m, 0.99));
+                      m.latency_ms.quantile(0.50), m.latency_ms.quantile(0.99));
         log_("ingest: stopped after " + std::to_string(messages) + " messages in " +
              std::to_string(m.batches) + " batches, " + latency);
         ingest_.reset();

@@ -101,9 +101,6 @@ class Hub final : public HubControl {
     bool started_ = false;
 };
 
-/// The q-quantile (0..1) of receipt-to-commit latency from the metrics' histogram, in ms.
-double latency_quantile(const IngestMetrics& metrics, double q);
-
 /// IngestMetrics in Prometheus text format (vigil_hub_ingest_* families).
 std::string prometheus_text(const IngestMetrics& metrics, bool connected, uint32_t broker_restarts);
 
