@@ -80,6 +80,7 @@ class ApiServer::Impl {
     ApiSettings settings_;
     Store& store_;
     HubControl& control_;
+    EnrolmentService enrolment_{control_, &store_};
     api::TokenStore tokens_;
     api::RequestMetrics request_metrics_;
     httplib::Server server_;

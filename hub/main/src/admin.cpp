@@ -8,8 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "hub.hpp"
+#include "vigil/hub/enrolment.hpp"
 
 namespace vigil::hub {
 
@@ -50,16 +52,40 @@ BrokerSettings running_broker(const HubOptions& options, pid_t holder) {
     return s;
 }
 
-int print_credentials(const DeviceCredentials& c, const BrokerEndpoint& endpoint) {
+int print_credentials(const EnrolmentCredentials& c) {
     json out{{"device_id", c.device_id},     {"username", c.username},
              {"password", c.password},       {"client_id", c.client_id},
-             {"broker_host", endpoint.host}, {"broker_port", endpoint.port}};
-    if (!c.cert_pem.empty()) {
-        out["client_certificate_pem"] = c.cert_pem;
-        out["client_key_pem"] = c.key_pem;
-        out["ca_certificate_pem"] = c.ca_pem;
+             {"broker_host", c.broker_host}, {"broker_port", c.broker_port}};
+    if (!c.client_certificate_pem.empty()) {
+        out["client_certificate_pem"] = c.client_certificate_pem;
+        out["client_key_pem"] = c.client_key_pem;
+        out["ca_certificate_pem"] = c.ca_certificate_pem;
     }
     std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+}
+
+// The change itself, under EnrolmentService's policy (enrolment.hpp).
+int change(EnrolmentService& enrolment, const std::string& action, const std::string& device_id) {
+    if (action == "add") {
+        const EnrolOutcome e = enrolment.enrol(device_id);
+        if (!e.ok()) {
+            std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
+            return 1;
+        }
+        if (!e.store_error.empty()) {
+            std::fprintf(stderr, "vigil-hub: enrolled, but not recorded in the store: %s\n",
+                         e.store_error.c_str());
+        }
+        return print_credentials(e.credentials);
+    }
+    const RevokeOutcome r = enrolment.revoke(device_id);
+    if (!r.ok()) {
+        std::fprintf(stderr, "vigil-hub: %s\n", r.error.c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "vigil-hub: revoked %s%s\n", device_id.c_str(),
+                 r.result == Revocation::AlreadyBlocked ? " (it was already)" : "");
     return 0;
 }
 
@@ -126,43 +152,16 @@ int admin_devices(const HubOptions& options, const std::string& action,
                      options.data_dir.c_str());
     }
     Broker broker(settings);
+    // This command holds the lock: a broker on the directory's files belongs to a hub that died.
+    broker.stop_leftovers();
     BrokerResult started = broker.start();
     if (!started.ok()) {
         std::fprintf(stderr, "vigil-hub: broker: %s\n", started.error.c_str());
         return 1;
     }
-    if (action == "add") {
-        Enrolled e = broker.add_device(device_id);
-        if (!e.ok()) {
-            std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
-            return 1;
-        }
-        // The credentials exist only in this output: they are printed even when the store
-        // fails, and the device is then listed with its first message.
-        if (store) {
-            const Done marked = store->set_enrolment(device_id, Enrolment::Enrolled);
-            if (!marked.ok()) {
-                std::fprintf(stderr, "vigil-hub: enrolled, but not recorded in the store: %s\n",
-                             marked.error.c_str());
-            }
-        }
-        return print_credentials(e.credentials, broker.ingest_endpoint());
-    }
-    BrokerResult r = broker.revoke_device(device_id);
-    if (!r.ok()) {
-        std::fprintf(stderr, "vigil-hub: %s\n", r.error.c_str());
-        return 1;
-    }
-    if (store) {
-        const Done marked = store->set_enrolment(device_id, Enrolment::Blocked);
-        if (!marked.ok()) {
-            std::fprintf(stderr, "vigil-hub: revoked %s, but not marked blocked in the store: %s\n",
-                         device_id.c_str(), marked.error.c_str());
-            return 1;
-        }
-    }
-    std::fprintf(stderr, "vigil-hub: revoked %s\n", device_id.c_str());
-    return 0;
+    BrokerAccounts accounts(broker, options.tls_port);
+    EnrolmentService enrolment(accounts, store.get());
+    return change(enrolment, action, device_id);
 }
 
 }  // namespace vigil::hub

@@ -21,6 +21,7 @@
 
 namespace vigil::hub {
 
+class BrokerAccounts;
 class ConfigPublisher;
 class DataDirLock;
 
@@ -83,7 +84,6 @@ class Hub final : public HubControl {
     bool lock_data_dir(std::string& error);
     bool open_store(std::string& error);
     bool start_broker(std::string& error);
-    void stop_orphaned_brokers();
     void start_ingest();
     void retention_loop();
 
@@ -92,6 +92,7 @@ class Hub final : public HubControl {
     std::unique_ptr<DataDirLock> lock_;  // held from start to the end of stop
     std::unique_ptr<Store> store_;
     std::unique_ptr<Broker> broker_;
+    std::unique_ptr<BrokerAccounts> accounts_;  // enrolment at broker_
     std::unique_ptr<IngestPipeline> ingest_;
     std::unique_ptr<ConfigPublisher> publisher_;
     std::thread retention_;
