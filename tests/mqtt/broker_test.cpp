@@ -19,9 +19,9 @@
 
 #include "loopback.hpp"
 #include "test_broker.hpp"
+#include "vigil/agent/mqtt_transport.h"
 #include "vigil/mqtt/client.h"
 #include "vigil/mqtt/posix_transport.h"
-#include "vigil/agent/mqtt_transport.h"
 
 using namespace vigil::mqtt;
 
