@@ -169,8 +169,8 @@ TEST_F(Metrics, Metrics_followTheTextFormat) {
 }
 
 TEST(PrometheusWriter, EscapeLabel_escapesBackslashQuoteAndNewline) {
-    EXPECT_EQ(api::escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
-    api::PrometheusWriter out;
+    EXPECT_EQ(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+    PrometheusWriter out;
     out.family("x_total", "counter", "Help with a \\ and a\nnewline.");
     out.sample("x_total", {{"path", "C:\\dir \"q\"\n"}}, 3);
     std::map<std::string, std::string> types;

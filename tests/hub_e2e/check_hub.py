@@ -12,6 +12,10 @@ read back with Python's sqlite3.
   check_hub.py broker-restart HUB LOAD          kill -9 of the supervised mosquitto under load: the
                                                 hub restarts it and catches up, nothing lost
   check_hub.py smoke-bench HUB LOAD             a short ingest benchmark through the real broker
+  check_hub.py lock HUB                         the data directory's lock: a second hub and an
+                                                offline `devices add` refused with the holder's
+                                                pid, the first hub's broker untouched; both
+                                                accepted again after SIGTERM and after kill -9
 """
 
 import json
@@ -77,9 +81,14 @@ class Hub:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def devices_add(self, device_id):
+        # The broker port is the one an offline command starts the directory's broker on.
+        return subprocess.run([self.binary, "devices", "add", device_id, "--data", self.data,
+                               "--broker-port", str(self.broker_port)],
+                              capture_output=True, text=True, timeout=30)
+
     def add_device(self, device_id):
-        result = subprocess.run([self.binary, "devices", "add", device_id, "--data", self.data],
-                                capture_output=True, text=True, timeout=30)
+        result = self.devices_add(device_id)
         check(result.returncode == 0, f"devices add {device_id}: {result.stderr}")
         return json.loads(result.stdout)
 
@@ -358,6 +367,87 @@ def check_smoke_bench(hub, load):
           "latency logged on stop")
 
 
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def check_lock(hub):
+    hub.start()
+    holder = hub.process.pid
+    broker = hub.broker_pid()
+    lock_file = os.path.join(hub.data, "hub.lock")
+    check(read_text(lock_file).strip() == str(holder), "the lock file holds the hub's pid")
+
+    began = time.monotonic()
+    second = subprocess.Popen([hub.binary, "--data", hub.data, "--broker-port", str(free_port()),
+                               "--api-port", str(free_port())],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, errors = second.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        stop_process(second)  # SIGTERM, so that a hub that did start stops its own broker
+        _, errors = second.communicate()
+    took = time.monotonic() - began
+    check(second.returncode != 0 and took < 5,
+          f"a second hub exits at once, non-zero ({second.returncode}, {took:.1f} s)")
+    check(hub.data in errors and f"pid {holder}" in errors,
+          f"its message names the directory and the holder's pid: {errors.strip()[-300:]}")
+    time.sleep(1)  # the first hub's supervisor would have seen its broker die by now
+    check(alive(broker) and hub.broker_pid() == broker and "restarting mosquitto" not in hub.log(),
+          "the first hub's broker is untouched")
+    check(hub.process.poll() is None, "the first hub still runs")
+
+    # A hub that holds the lock but has not said where its broker listens (as while it starts):
+    # an offline command would start the directory's broker beside the hub's, so it is refused.
+    runtime = os.path.join(hub.data, "hub.json")
+    hidden = os.path.exists(runtime)
+    if hidden:
+        os.rename(runtime, runtime + ".hidden")
+    refused = hub.devices_add("lock-refused")
+    if hidden:
+        os.rename(runtime + ".hidden", runtime)
+    check(refused.returncode != 0 and f"pid {holder}" in refused.stderr and
+          hub.data in refused.stderr,
+          f"offline devices add refused while the hub runs: {refused.stderr.strip()}")
+    check(alive(broker) and "restarting mosquitto" not in hub.log(),
+          "the hub's broker is untouched by the refused command")
+    hub.add_device("lock-through-hub")  # through the running hub's broker, as before
+
+    check(hub.stop() == 0, "the hub stops on SIGTERM")
+    after_stop = hub.devices_add("lock-after-stop")
+    check(after_stop.returncode == 0, f"offline devices add accepted once the hub stopped: "
+          f"{after_stop.stderr.strip()}")
+
+    hub.start()
+    hub.process.kill()  # kill -9: the lock file stays behind, the kernel drops the lock
+    hub.process.wait()
+    check(os.path.exists(lock_file), "a killed hub leaves its lock file")
+    killed = hub.process.pid
+    # The killed hub's broker may live on (as root it does); the command stops it and runs its own.
+    after_kill = hub.devices_add("lock-after-kill")
+    check(after_kill.returncode == 0, f"offline devices add accepted after a kill -9 of the hub: "
+          f"{after_kill.stderr.strip()}")
+    hub.start()
+    check(f"in use by" not in hub.log(), "a hub starts over the lock file of a killed one")
+    check(read_text(lock_file).strip() == str(hub.process.pid) != str(killed),
+          "the new hub's pid replaces the killed one's")
+    rows = query(hub, "SELECT id, enrolment FROM devices WHERE id LIKE 'lock-%' ORDER BY id")
+    check(rows == [("lock-after-kill", 1), ("lock-after-stop", 1), ("lock-through-hub", 1)],
+          f"the accepted commands are recorded, the refused one is not: {rows}")
+
+
 def main():
     command = sys.argv[1]
     work = tempfile.mkdtemp(prefix="vigil-hub-e2e-")
@@ -373,6 +463,8 @@ def main():
             check_broker_restart(hub, sys.argv[3])
         elif command == "smoke-bench":
             check_smoke_bench(hub, sys.argv[3])
+        elif command == "lock":
+            check_lock(hub)
         else:
             print(__doc__)
             return 2

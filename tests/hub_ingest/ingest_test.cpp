@@ -91,7 +91,7 @@ TEST_F(Ingest, Pipeline_MessagesFromSeveralDevicesAreCommittedExactlyOnce) {
     EXPECT_EQ(m.ingested.at("vigil"), 1200u);
     EXPECT_EQ(m.duplicates, 0u);
     EXPECT_EQ(m.store_failures, 0u);
-    EXPECT_EQ(m.latency_count, 1200u);
+    EXPECT_EQ(m.latency_ms.count(), 1200u);
     EXPECT_GT(m.batches, 0u);
     // Everything was acknowledged: a new session of the same client gets nothing again.
     MemoryStore again;
@@ -262,7 +262,7 @@ TEST_F(Ingest, Bench_MessagesPerSecondThroughTheBroker) {
     const IngestMetrics m = p->metrics();
     std::printf("%d messages in %.3f s, %llu batches, mean latency %.1f ms\n", 4 * kPerDevice,
                 seconds, static_cast<unsigned long long>(m.batches),
-                m.latency_sum_ms / static_cast<double>(m.latency_count));
+                m.latency_ms.sum() / static_cast<double>(m.latency_ms.count()));
     std::printf("BENCH hub_ingest_pipeline_messages_per_second %.0f msg/s\n",
                 4 * kPerDevice / seconds);
 }

@@ -19,9 +19,9 @@
 
 #include "loopback.hpp"
 #include "test_broker.hpp"
+#include "vigil/agent/mqtt_transport.h"
 #include "vigil/mqtt/client.h"
 #include "vigil/mqtt/posix_transport.h"
-#include "vigil/mqtt/vigil_transport_adapter.h"
 
 using namespace vigil::mqtt;
 
@@ -223,7 +223,7 @@ TEST_F(MqttBroker, VigilTransportPublishesWithThePropertyBag) {
     Received received;
     ASSERT_TRUE(connect_and_subscribe(client, settings("vigil-adapter", &received),
                                       "devices/d1/messages/events/#"));
-    const vigil_transport transport = make_vigil_transport(client);
+    const vigil_transport transport = vigil::agent::make_mqtt_transport(client);
     EXPECT_TRUE(transport.is_connected(transport.context));
     const uint8_t payload[] = {0xA1, 0x01, 0x02};
     EXPECT_EQ(transport.send(transport.context, "devices/d1/messages/events/", "kind=flows",

@@ -34,10 +34,10 @@
 #include "lwip/netif.h"
 #include "lwip/tcpip.h"
 #include "netif/tapif.h"
+#include "vigil/agent/mqtt_transport.h"
 #include "vigil/agent/vigil_agent.h"
 #include "vigil/mqtt/client.h"
 #include "vigil/mqtt/lwip_transport.h"
-#include "vigil/mqtt/vigil_transport_adapter.h"
 #include "vigil/ports/lwip.hpp"
 #include "vigil/protocol/cbor.h"
 #include "vigil/protocol/wire.h"
@@ -494,7 +494,7 @@ int main(int argc, char** argv) {
         return kExitFailure;
     }
     static CountingTransport transport;
-    transport.inner = vigil::mqtt::make_vigil_transport(client);
+    transport.inner = vigil::agent::make_mqtt_transport(client);
     const vigil_transport agent_transport = transport.transport();
 
     vigil_options options{};

@@ -1,91 +1,13 @@
 #include "metrics.hpp"
 
-#include <cmath>
-#include <cstdio>
-
 namespace vigil::hub::api {
-
-std::string escape_label(const std::string& value) {
-    std::string out;
-    out.reserve(value.size());
-    for (char c : value) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
-namespace {
-
-// Shortest text that reads back as the same double; integers without a fraction.
-std::string format_value(double value) {
-    if (std::isinf(value)) {
-        return value > 0 ? "+Inf" : "-Inf";
-    }
-    if (std::isnan(value)) {
-        return "NaN";
-    }
-    char buffer[64];
-    if (value == std::floor(value) && std::fabs(value) < 1e15) {
-        std::snprintf(buffer, sizeof buffer, "%.0f", value);
-    } else {
-        std::snprintf(buffer, sizeof buffer, "%.17g", value);
-    }
-    return buffer;
-}
-
-std::string format_bound(double bound) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%g", bound);
-    return buffer;
-}
-
-}  // namespace
-
-void PrometheusWriter::family(const std::string& name, const char* type, const std::string& help) {
-    // HELP text escapes only backslash and line feed.
-    std::string escaped;
-    for (char c : help) {
-        escaped += c == '\\' ? "\\\\" : c == '\n' ? "\\n" : std::string(1, c);
-    }
-    text_ += "# HELP " + name + " " + escaped + "\n# TYPE " + name + " " + type + "\n";
-}
-
-void PrometheusWriter::sample(const std::string& name,
-                              const std::vector<std::pair<std::string, std::string>>& labels,
-                              double value) {
-    text_ += name;
-    if (!labels.empty()) {
-        text_ += "{";
-        for (size_t i = 0; i < labels.size(); ++i) {
-            text_ +=
-                (i ? "," : "") + labels[i].first + "=\"" + escape_label(labels[i].second) + "\"";
-        }
-        text_ += "}";
-    }
-    text_ += " " + format_value(value) + "\n";
-}
 
 void RequestMetrics::record(const std::string& route, const std::string& method, int status,
                             double seconds) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++requests_[{route, method, status}];
-    Histogram& histogram = durations_[route];
-    for (size_t i = 0; i < kBuckets.size(); ++i) {
-        if (seconds <= kBuckets[i]) {
-            ++histogram.buckets[i];
-            break;
-        }
-    }
-    ++histogram.count;
-    histogram.sum += seconds;
+    durations_.try_emplace(route, std::vector<double>(kBuckets.begin(), kBuckets.end()))
+        .first->second.observe(seconds);
 }
 
 void RequestMetrics::write(PrometheusWriter& out) const {
@@ -101,16 +23,7 @@ void RequestMetrics::write(PrometheusWriter& out) const {
     const std::string name = "vigil_api_request_duration_seconds";
     out.family(name, "histogram", "Time the API took to answer a request, by route.");
     for (const auto& [route, histogram] : durations_) {
-        uint64_t cumulative = 0;
-        for (size_t i = 0; i < kBuckets.size(); ++i) {
-            cumulative += histogram.buckets[i];
-            out.sample(name + "_bucket", {{"route", route}, {"le", format_bound(kBuckets[i])}},
-                       static_cast<double>(cumulative));
-        }
-        out.sample(name + "_bucket", {{"route", route}, {"le", "+Inf"}},
-                   static_cast<double>(histogram.count));
-        out.sample(name + "_sum", {{"route", route}}, histogram.sum);
-        out.sample(name + "_count", {{"route", route}}, static_cast<double>(histogram.count));
+        histogram.write(out, name, {{"route", route}});
     }
 }
 

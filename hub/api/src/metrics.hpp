@@ -1,4 +1,4 @@
-// The API's own request counters and the Prometheus text format (0.0.4) they are written in.
+// The API's own request counters, and the store's figures, in the hub's Prometheus writer.
 #pragma once
 
 #include <array>
@@ -10,25 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "vigil/hub/histogram.hpp"
+#include "vigil/hub/prometheus.hpp"
 #include "vigil/hub/store_maintenance.hpp"
 
 namespace vigil::hub::api {
-
-/// Escapes a label value: backslash, double quote and line feed, as the text format asks.
-std::string escape_label(const std::string& value);
-
-/// Writes metric families in the text format; each family gets its HELP and TYPE lines once.
-class PrometheusWriter {
-  public:
-    void family(const std::string& name, const char* type, const std::string& help);
-    /// One sample; labels as (name, value) pairs, values escaped here.
-    void sample(const std::string& name,
-                const std::vector<std::pair<std::string, std::string>>& labels, double value);
-    const std::string& text() const { return text_; }
-
-  private:
-    std::string text_;
-};
 
 /// Counts answered requests by (route, method, status) and their durations by route.
 class RequestMetrics {
@@ -41,11 +27,6 @@ class RequestMetrics {
     void write(PrometheusWriter& out) const;
 
   private:
-    struct Histogram {
-        std::array<uint64_t, kBuckets.size()> buckets{};  ///< per bucket, not cumulative
-        uint64_t count = 0;
-        double sum = 0;
-    };
     mutable std::mutex mutex_;
     std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
     std::map<std::string, Histogram> durations_;

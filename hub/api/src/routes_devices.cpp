@@ -177,19 +177,14 @@ void ApiServer::Impl::enrol_device(const HttpRequest& req, HttpResponse& res) {
                         "a device id is 1-127 characters of A-Z a-z 0-9 - . _ :");
         return;
     }
-    EnrolmentCredentials credentials;
-    std::string error;
-    if (!control_.add_device(id, credentials, error)) {
-        api::send_error(res, 409, "enrolment_refused", error);
+    const EnrolOutcome enrolled = enrolment_.enrol(id);
+    if (!enrolled.ok()) {
+        api::send_error(res, 409, "enrolment_refused", enrolled.error);
         return;
     }
-    // The device is listed at once (never seen until its first message). The broker account is
-    // what lets it in and the credentials exist only in this answer, so a store that fails here
-    // does not turn the enrolment into an error: the row then comes with the first message.
-    const Done marked = store_.devices.set_enrolment(id, Enrolment::Enrolled);
-    nlohmann::json answer = to_json(credentials);
-    if (!marked.ok()) {
-        answer["store_error"] = marked.error;
+    nlohmann::json answer = to_json(enrolled.credentials);
+    if (!enrolled.store_error.empty()) {
+        answer["store_error"] = enrolled.store_error;
     }
     api::send_json(res, 201, answer);
 }
@@ -199,27 +194,22 @@ void ApiServer::Impl::revoke_device(const HttpRequest& req, HttpResponse& res) {
     if (!id) {
         return;
     }
-    std::string error;
-    if (!control_.revoke_device(*id, error)) {
-        std::string lookup_error;
-        const std::optional<DeviceRow> device = find_device(*id, lookup_error);
-        if (!device && lookup_error.empty()) {
-            api::send_error(res, 404, "not_found", "no device '" + *id + "': " + error);
-        } else if (device && device->enrolment == Enrolment::Blocked) {
-            // Revoked before: the broker no longer holds its account, which is the point.
+    const RevokeOutcome revoked = enrolment_.revoke(*id);
+    switch (revoked.result) {
+        case Revocation::Revoked:
+        case Revocation::AlreadyBlocked:
             res.status = 204;
-        } else {
-            api::send_error(res, 502, "broker_error", error);
-        }
-        return;
+            return;
+        case Revocation::UnknownDevice:
+            api::send_error(res, 404, "not_found", revoked.error);
+            return;
+        case Revocation::BrokerRefused:
+            api::send_error(res, 502, "broker_error", revoked.error);
+            return;
+        case Revocation::StoreFailed:
+            api::send_error(res, 500, "store_error", revoked.error);
+            return;
     }
-    const Done marked = store_.devices.set_enrolment(*id, Enrolment::Blocked);
-    if (!marked.ok()) {
-        api::send_error(res, 500, "store_error",
-                        "revoked at the broker, but not marked blocked: " + marked.error);
-        return;
-    }
-    res.status = 204;
 }
 
 void ApiServer::Impl::device_flows(const HttpRequest& req, HttpResponse& res) {

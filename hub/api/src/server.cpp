@@ -248,7 +248,7 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
     if (!text.empty() && text.back() != '\n') {
         text += '\n';
     }
-    api::PrometheusWriter out;
+    PrometheusWriter out;
     DeviceFilter active;
     active.seen_since_ms = now_ms() - settings_.active_window_ms;
     api::write_store_metrics(out, store_.maintenance.stats(), store_.devices.count_devices(active),

@@ -80,6 +80,7 @@ class ApiServer::Impl {
     ApiSettings settings_;
     ApiStores store_;
     HubControl& control_;
+    EnrolmentService enrolment_{control_, &store_.devices};
     api::TokenStore tokens_;
     api::RequestMetrics request_metrics_;
     httplib::Server server_;

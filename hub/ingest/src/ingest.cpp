@@ -1,18 +1,17 @@
 #include "vigil/hub/ingest.hpp"
 
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
 #include <exception>
-#include <future>
-#include <iterator>
 
+#include "commit_thread.hpp"
+#include "graceful_socket.hpp"
+#include "vigil/hub/batcher.hpp"
 #include "vigil/mqtt/client.h"
-#include "vigil/mqtt/posix_transport.h"
 #include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
@@ -53,34 +52,6 @@ std::string device_id_from_topic(const std::string& topic) {
     return valid ? std::string(parts.id, parts.id_length) : std::string();
 }
 
-namespace {
-
-// The last PUBACKs must reach the broker before a successor takes the session over: mosquitto
-// drops what it has not yet read from a connection it replaces. So on stop the socket is
-// half-closed after DISCONNECT and the broker's own close awaited (bounded) before closing.
-struct GracefulSocket {
-    mqtt::PosixSocket socket;  // first, so the transport's context points at both
-    bool graceful = false;
-};
-
-void close_gracefully(void* context) {
-    auto* s = reinterpret_cast<GracefulSocket*>(context);
-    if (s->graceful && s->socket.fd >= 0) {
-        ::shutdown(s->socket.fd, SHUT_WR);
-        const int64_t deadline = steady_ms() + 1000;
-        uint8_t sink[4096];
-        while (steady_ms() < deadline) {
-            pollfd p{s->socket.fd, POLLIN, 0};
-            if (::poll(&p, 1, 50) > 0 && ::recv(s->socket.fd, sink, sizeof sink, 0) <= 0) {
-                break;  // the broker closed its side: it has read everything before
-            }
-        }
-    }
-    mqtt::posix_transport(&s->socket).close(&s->socket);
-}
-
-}  // namespace
-
 struct IngestPipeline::Held {
     uint16_t packet_id = 0;  // 0: QoS 0, nothing to acknowledge
     uint32_t connection = 0;
@@ -91,13 +62,13 @@ struct IngestPipeline::Held {
     std::optional<Response> response;
 };
 
-// Everything the pipeline's thread owns. A batch is written to the store on a thread of its own
-// while the loop goes on receiving and decoding the next one, so the two use separate cores; the
-// loop alone talks to the broker, and acknowledges a batch only once its commit has returned.
+// Everything the pipeline's thread owns. The loop alone talks to the broker; a batch is written
+// to the store on the commit thread while the loop goes on receiving and decoding the next one,
+// and the loop acknowledges a batch only once its commit has returned.
 struct IngestPipeline::Loop {
+    // What the commit thread hands back: the batch (its reports moved back in), the outcome.
     struct Committed {
         std::vector<Held> held;
-        std::vector<Report> reports;  // emptied, kept for its capacity
         WriteResult written;
         int64_t finished_ms = 0;  // steady clock, for the latency
     };
@@ -111,7 +82,9 @@ struct IngestPipeline::Loop {
                            : "$share/" + p.settings_.share_group + "/" + wire::kEventsFilter),
           aws_topic(p.settings_.share_group.empty()
                         ? std::string(wire::kAwsMetricsFilter)
-                        : "$share/" + p.settings_.share_group + "/" + wire::kAwsMetricsFilter) {}
+                        : "$share/" + p.settings_.share_group + "/" + wire::kAwsMetricsFilter),
+          batcher(BatchPolicy{p.settings_.batch_messages, p.settings_.batch_age_ms,
+                              p.settings_.retry_min_ms, p.settings_.retry_max_ms}) {}
 
     static void on_publish(void* context, const mqtt::IncomingPublish& message) {
         static_cast<Loop*>(context)->receive(message);
@@ -122,29 +95,23 @@ struct IngestPipeline::Loop {
     void wait(int64_t now, bool stopping) const;
     void receive(const mqtt::IncomingPublish& m);
     void start_commit();
-    bool commit_finished() const {
-        return pending.valid() &&
-               pending.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-    }
     void finish_commit(bool stopping);
+    void count_committed(const Committed& c);
+    void send_responses(const std::vector<Held>& held);
     void send_acks();
     void log(const std::string& line) const { pipeline.log(line); }
 
     IngestPipeline& pipeline;
     std::vector<uint8_t> rx, tx;
     std::string events_topic, aws_topic;
-    GracefulSocket socket;
+    ingest_detail::GracefulSocket socket;
     mqtt::Client client;
-    std::vector<Held> held;
-    // Emptied vectors of earlier batches, kept for their capacity: growing a batch's vectors
-    // afresh each time (tens of thousands of entries under load) showed in the hub's profile as
-    // a fifth of its CPU, in malloc and page faults.
-    std::vector<Held> spare_held;
-    std::vector<Report> spare_reports;
-    std::future<Committed> pending;  // the batch being committed; valid() while it is
-    int64_t oldest_ms = 0;
-    int64_t retry_at_ms = 0;
-    uint32_t retry_ms = 0;
+    Batcher<Held> batcher;
+    Committed committed;  // the commit thread's while committer.busy()
+    // The reports of a batch, moved out of it for the write; kept for its capacity.
+    std::vector<Report> reports;
+    // After what its jobs use: it is destroyed (and joined) first.
+    ingest_detail::CommitThread committer;
     std::deque<std::pair<uint16_t, uint32_t>> acks;  // (packet id, connection) to send
     mqtt::Status reported = mqtt::Status::Ok;        // the last connection error logged
 };
@@ -207,21 +174,15 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
     }
     // A rejected message is acknowledged with its batch too: redelivering it cannot help.
     h.response = std::move(d.response);
-    if (held.empty()) {
-        oldest_ms = h.receipt_ms;
-    }
-    held.push_back(std::move(h));
+    const int64_t receipt_ms = h.receipt_ms;
+    batcher.add(std::move(h), receipt_ms);
 }
 
 void IngestPipeline::Loop::start_commit() {
-    std::vector<Held> batch;
-    batch.swap(held);
-    held.swap(spare_held);
+    committed.held = batcher.take();
     const WriteFunction* write = &pipeline.write_;
-    pending = std::async(std::launch::async, [write, batch = std::move(batch),
-                                              reports = std::move(spare_reports)]() mutable {
-        Committed c;
-        c.held = std::move(batch);
+    committer.run([this, write] {
+        Committed& c = committed;
         // The reports are moved out for the write and back after it, so a failed batch is
         // retried as it was; a moved-from report keeps its format, which the metrics count.
         reports.clear();
@@ -231,6 +192,7 @@ void IngestPipeline::Loop::start_commit() {
                 reports.push_back(std::move(*h.report));
             }
         }
+        c.written = WriteResult{};
         if (reports.empty()) {
             c.written.ok = true;
         } else {
@@ -249,63 +211,52 @@ void IngestPipeline::Loop::start_commit() {
             }
         }
         reports.clear();
-        c.reports = std::move(reports);
-        return c;
     });
 }
 
 void IngestPipeline::Loop::finish_commit(bool stopping) {
-    Committed c = pending.get();
-    spare_reports = std::move(c.reports);
-    const WriteResult& written = c.written;
-    const int64_t now = c.finished_ms;
+    committer.collected();
+    const WriteResult& written = committed.written;
     if (!written.ok) {
-        // Nothing is acknowledged: the batch goes back in front of what arrived meanwhile and
-        // stays held (and keeps growing) until a retry commits it, or the broker redelivers it
-        // to whoever runs next.
-        c.held.insert(c.held.end(), std::make_move_iterator(held.begin()),
-                      std::make_move_iterator(held.end()));
-        held = std::move(c.held);
-        oldest_ms = held.front().receipt_ms;
-        const IngestSettings& s = pipeline.settings_;
-        retry_ms = retry_ms == 0 ? s.retry_min_ms : std::min(s.retry_max_ms, retry_ms * 2);
-        retry_at_ms = steady_ms() + retry_ms;
+        // Nothing is acknowledged: the batch is held again, in front of what arrived meanwhile,
+        // until a retry commits it or the broker redelivers it to whoever runs next.
+        const uint32_t retry_ms = batcher.failed(std::move(committed.held), steady_ms());
         {
             std::lock_guard<std::mutex> lock(pipeline.mutex_);
             ++pipeline.metrics_.store_failures;
         }
-        log("store failed (" + written.error + "), " + std::to_string(held.size()) +
+        log("store failed (" + written.error + "), " + std::to_string(batcher.held()) +
             " messages held; retrying in " + std::to_string(retry_ms) + " ms" +
             (stopping ? " (stopping)" : ""));
         return;
     }
-    retry_ms = 0;
-    {
-        std::lock_guard<std::mutex> lock(pipeline.mutex_);
-        IngestMetrics& metrics = pipeline.metrics_;
-        metrics.duplicates += written.duplicates;
-        ++metrics.batches;
-        for (const Held& h : c.held) {
-            if (h.report) {
-                ++metrics.ingested[to_string(h.report->format)];
-            }
-            const double latency = static_cast<double>(now - h.receipt_ms);
-            const auto& bounds = IngestMetrics::kLatencyBucketsMs;
-            const size_t bucket =
-                std::lower_bound(bounds.begin(), bounds.end(), latency) - bounds.begin();
-            ++metrics.latency_counts[bucket];
-            metrics.latency_sum_ms += latency;
-            ++metrics.latency_count;
-        }
-    }
-    for (const Held& h : c.held) {
+    count_committed(committed);
+    for (const Held& h : committed.held) {
         if (h.packet_id != 0) {
             acks.emplace_back(h.packet_id, h.connection);
         }
     }
     send_acks();
-    uint64_t dropped = 0;
+    send_responses(committed.held);
+    batcher.committed(std::move(committed.held));
+}
+
+void IngestPipeline::Loop::count_committed(const Committed& c) {
+    std::lock_guard<std::mutex> lock(pipeline.mutex_);
+    IngestMetrics& metrics = pipeline.metrics_;
+    metrics.duplicates += c.written.duplicates;
+    ++metrics.batches;
     for (const Held& h : c.held) {
+        if (h.report) {
+            ++metrics.ingested[to_string(h.report->format)];
+        }
+        metrics.latency_ms.observe(static_cast<double>(c.finished_ms - h.receipt_ms));
+    }
+}
+
+void IngestPipeline::Loop::send_responses(const std::vector<Held>& held) {
+    uint64_t dropped = 0;
+    for (const Held& h : held) {
         if (h.response) {
             const Response& r = *h.response;
             if (client.publish(r.topic.c_str(), nullptr, r.payload.data(), r.payload.size(), 0) !=
@@ -318,8 +269,6 @@ void IngestPipeline::Loop::finish_commit(bool stopping) {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         pipeline.metrics_.responses_dropped += dropped;
     }
-    c.held.clear();
-    spare_held = std::move(c.held);
 }
 
 void IngestPipeline::Loop::send_acks() {
@@ -389,9 +338,7 @@ bool IngestPipeline::Loop::setup() {
     s.on_publish_context = this;
     s.backoff_min_ms = 100;
     s.backoff_max_ms = 5000;
-    mqtt::Transport transport = mqtt::posix_transport(&socket.socket);
-    transport.close = &close_gracefully;
-    if (client.init(transport, storage) != mqtt::Status::Ok ||
+    if (client.init(ingest_detail::graceful_transport(&socket), storage) != mqtt::Status::Ok ||
         client.subscribe(events_topic.c_str(), 1) != mqtt::Status::Ok ||
         client.subscribe(aws_topic.c_str(), 1) != mqtt::Status::Ok) {
         return false;
@@ -419,14 +366,7 @@ void IngestPipeline::Loop::track_connection(mqtt::Status processed) {
 // Waits for data, but no longer than the held batch or a retry may wait, nor than it takes to
 // notice soon that a commit has finished.
 void IngestPipeline::Loop::wait(int64_t now, bool stopping) const {
-    int wait_ms = 5;
-    if (pending.valid()) {
-        wait_ms = 1;
-    } else if (!held.empty() && !stopping) {
-        const int64_t until =
-            std::max(retry_at_ms, oldest_ms + pipeline.settings_.batch_age_ms) - now;
-        wait_ms = static_cast<int>(std::clamp<int64_t>(until, 0, 5));
-    }
+    const int wait_ms = committer.busy() ? 1 : static_cast<int>(batcher.wait_ms(now, stopping, 5));
     if (socket.socket.fd >= 0 && client.unsent() == 0) {
         pollfd p{socket.socket.fd, POLLIN, 0};
         (void)::poll(&p, 1, wait_ms);
@@ -449,32 +389,29 @@ void IngestPipeline::run() {
         if (stopping && stop_deadline == 0) {
             stop_deadline = now + settings_.stop_timeout_ms;
         }
-        if (loop.commit_finished()) {
+        if (loop.committer.finished()) {
             loop.finish_commit(stopping);
         }
         // What arrives while a batch commits waits for the next, which then takes it all.
-        const bool due =
-            !loop.held.empty() && (stopping || loop.held.size() >= settings_.batch_messages ||
-                                   now - loop.oldest_ms >= settings_.batch_age_ms);
-        if (due && !loop.pending.valid() && steady_ms() >= loop.retry_at_ms) {
+        if (loop.batcher.due(steady_ms(), stopping)) {
             loop.start_commit();
         }
         loop.send_acks();
-        if (stopping && loop.held.empty() && !loop.pending.valid() && loop.acks.empty() &&
+        if (stopping && loop.batcher.idle() && loop.acks.empty() &&
             (!loop.client.is_connected() || loop.client.unsent() == 0)) {
             break;
         }
         if (stopping && now >= stop_deadline) {
-            log("stopping with " + std::to_string(loop.held.size()) +
+            log("stopping with " + std::to_string(loop.batcher.held()) +
                 " messages uncommitted; the broker will redeliver them");
             break;
         }
         loop.wait(now, stopping);
     }
-    if (loop.pending.valid()) {
+    if (loop.committer.busy()) {
         // A commit still running when stop gave up: it ends before the store may go, and what
         // it committed without an acknowledgement comes again, to be skipped as duplicates.
-        loop.pending.wait();
+        loop.committer.wait();
     }
     loop.socket.graceful = true;
     (void)loop.client.stop();

@@ -8,7 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker_accounts.hpp"
+#include "data_dir_lock.hpp"
 #include "hub.hpp"
+#include "vigil/hub/enrolment_service.hpp"
 
 namespace vigil::hub {
 
@@ -30,15 +33,17 @@ void print_log(const std::string& line) {
     std::fprintf(stderr, "vigil-hub: %s\n", line.c_str());
 }
 
-// The broker the running hub uses, as an external one: its administrator's password is in the
-// data directory. Empty url when no hub runs there.
-BrokerSettings running_broker(const HubOptions& options) {
+// The broker of the hub that holds the data directory's lock, as an external one: its
+// administrator's password is in the data directory. Empty url unless that hub (`holder`) has
+// said in hub.json where its broker listens.
+BrokerSettings running_broker(const HubOptions& options, pid_t holder) {
     BrokerSettings s;
     s.data_dir = options.data_dir;
     s.log = &print_log;
     const json runtime = read_json(runtime_path(options.data_dir));
     const json accounts = read_json(options.data_dir + "/broker-credentials.json");
-    if (runtime.is_object() && accounts.is_object() && accounts.contains("admin")) {
+    if (holder > 0 && runtime.is_object() && runtime.value("pid", 0) == holder &&
+        accounts.is_object() && accounts.contains("admin")) {
         s.url = "mqtt://" + runtime.value("broker_host", std::string("127.0.0.1")) + ":" +
                 std::to_string(runtime.value("broker_port", 0));
         s.admin_username = "vigil-admin";
@@ -47,16 +52,40 @@ BrokerSettings running_broker(const HubOptions& options) {
     return s;
 }
 
-int print_credentials(const DeviceCredentials& c, const BrokerEndpoint& endpoint) {
+int print_credentials(const EnrolmentCredentials& c) {
     json out{{"device_id", c.device_id},     {"username", c.username},
              {"password", c.password},       {"client_id", c.client_id},
-             {"broker_host", endpoint.host}, {"broker_port", endpoint.port}};
-    if (!c.cert_pem.empty()) {
-        out["client_certificate_pem"] = c.cert_pem;
-        out["client_key_pem"] = c.key_pem;
-        out["ca_certificate_pem"] = c.ca_pem;
+             {"broker_host", c.broker_host}, {"broker_port", c.broker_port}};
+    if (!c.client_certificate_pem.empty()) {
+        out["client_certificate_pem"] = c.client_certificate_pem;
+        out["client_key_pem"] = c.client_key_pem;
+        out["ca_certificate_pem"] = c.ca_certificate_pem;
     }
     std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+}
+
+// The change itself, under EnrolmentService's policy (enrolment.hpp).
+int change(EnrolmentService& enrolment, const std::string& action, const std::string& device_id) {
+    if (action == "add") {
+        const EnrolOutcome e = enrolment.enrol(device_id);
+        if (!e.ok()) {
+            std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
+            return 1;
+        }
+        if (!e.store_error.empty()) {
+            std::fprintf(stderr, "vigil-hub: enrolled, but not recorded in the store: %s\n",
+                         e.store_error.c_str());
+        }
+        return print_credentials(e.credentials);
+    }
+    const RevokeOutcome r = enrolment.revoke(device_id);
+    if (!r.ok()) {
+        std::fprintf(stderr, "vigil-hub: %s\n", r.error.c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "vigil-hub: revoked %s%s\n", device_id.c_str(),
+                 r.result == Revocation::AlreadyBlocked ? " (it was already)" : "");
     return 0;
 }
 
@@ -64,7 +93,19 @@ int print_credentials(const DeviceCredentials& c, const BrokerEndpoint& endpoint
 
 int admin_devices(const HubOptions& options, const std::string& action,
                   const std::string& device_id) {
-    BrokerSettings settings = running_broker(options);
+    const bool have_data_dir = std::filesystem::is_directory(options.data_dir);
+    // Held while this command runs the directory's broker itself; when a hub holds it instead,
+    // the command goes through that hub's broker.
+    std::unique_ptr<DataDirLock> lock;
+    BrokerSettings settings;
+    settings.data_dir = options.data_dir;
+    settings.log = &print_log;
+    if (have_data_dir) {
+        lock = std::make_unique<DataDirLock>(options.data_dir);
+        if (!lock->held()) {
+            settings = running_broker(options, lock->holder_pid());
+        }
+    }
     if (settings.url.empty() && !options.broker_url.empty()) {
         settings.url = options.broker_url;
         settings.admin_username = options.admin_username;
@@ -72,9 +113,18 @@ int admin_devices(const HubOptions& options, const std::string& action,
     }
     if (settings.url.empty()) {
         // No hub runs on this data directory: its broker is started just for this change.
-        if (!std::filesystem::is_directory(options.data_dir)) {
+        if (!have_data_dir) {
             std::fprintf(stderr, "vigil-hub: no data directory %s (start vigil-hub once)\n",
                          options.data_dir.c_str());
+            return 1;
+        }
+        if (!lock->held()) {
+            // A hub still starting, or another `vigil-hub devices`: starting the directory's
+            // broker now would stop or duplicate theirs.
+            std::fprintf(stderr,
+                         "vigil-hub: %s, whose broker cannot be reached yet; try again once it "
+                         "runs or has stopped\n",
+                         lock->error().c_str());
             return 1;
         }
         settings.port = options.broker_port;
@@ -85,7 +135,7 @@ int admin_devices(const HubOptions& options, const std::string& action,
     // opened leaves everything as it was. It may be the running hub's: SQLite lets both write.
     // Without a data directory (an external broker) there is no store to record into.
     std::unique_ptr<Store> store;
-    if (std::filesystem::is_directory(options.data_dir)) {
+    if (have_data_dir) {
         SqliteOptions store_options;
         store_options.path = store_path(options.data_dir);
         store_options.durability = options.durability;
@@ -102,43 +152,16 @@ int admin_devices(const HubOptions& options, const std::string& action,
                      options.data_dir.c_str());
     }
     Broker broker(settings);
+    // This command holds the lock: a broker on the directory's files belongs to a hub that died.
+    broker.stop_leftovers();
     BrokerResult started = broker.start();
     if (!started.ok()) {
         std::fprintf(stderr, "vigil-hub: broker: %s\n", started.error.c_str());
         return 1;
     }
-    if (action == "add") {
-        Enrolled e = broker.add_device(device_id);
-        if (!e.ok()) {
-            std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
-            return 1;
-        }
-        // The credentials exist only in this output: they are printed even when the store
-        // fails, and the device is then listed with its first message.
-        if (store) {
-            const Done marked = store->set_enrolment(device_id, Enrolment::Enrolled);
-            if (!marked.ok()) {
-                std::fprintf(stderr, "vigil-hub: enrolled, but not recorded in the store: %s\n",
-                             marked.error.c_str());
-            }
-        }
-        return print_credentials(e.credentials, broker.ingest_endpoint());
-    }
-    BrokerResult r = broker.revoke_device(device_id);
-    if (!r.ok()) {
-        std::fprintf(stderr, "vigil-hub: %s\n", r.error.c_str());
-        return 1;
-    }
-    if (store) {
-        const Done marked = store->set_enrolment(device_id, Enrolment::Blocked);
-        if (!marked.ok()) {
-            std::fprintf(stderr, "vigil-hub: revoked %s, but not marked blocked in the store: %s\n",
-                         device_id.c_str(), marked.error.c_str());
-            return 1;
-        }
-    }
-    std::fprintf(stderr, "vigil-hub: revoked %s\n", device_id.c_str());
-    return 0;
+    BrokerAccounts accounts(broker, options.tls_port);
+    EnrolmentService enrolment(accounts, store.get());
+    return change(enrolment, action, device_id);
 }
 
 }  // namespace vigil::hub

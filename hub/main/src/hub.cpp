@@ -1,8 +1,6 @@
 #include "hub.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,11 +10,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "broker_accounts.hpp"
+#include "data_dir_lock.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/protocol/topic.h"
@@ -38,64 +37,7 @@ constexpr uint32_t kPublishTimeoutMs = 5000;
 // sessions and holding the port when the hub starts again: wait that long for it to go.
 constexpr int kPortRetryMs = 15000;
 
-// mosquitto processes whose command line is exactly the one Broker starts for this data
-// directory. Started as root, mosquitto changes its user, which clears PR_SET_PDEATHSIG: when a
-// hub is killed, its broker lives on, holding the port and the hub's session.
-std::vector<pid_t> brokers_of(const std::string& data_dir) {
-    const std::string conf = data_dir + "/broker/mosquitto.conf";
-    std::vector<pid_t> found;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-        const std::string name = entry.path().filename();
-        if (name.find_first_not_of("0123456789") != std::string::npos) {
-            continue;
-        }
-        std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::vector<std::string> args;
-        for (size_t begin = 0; begin < cmdline.size();) {
-            const size_t end = cmdline.find('\0', begin);
-            args.push_back(cmdline.substr(begin, end - begin));
-            begin = end == std::string::npos ? cmdline.size() : end + 1;
-        }
-        if (args.size() == 3 && fs::path(args[0]).filename() == "mosquitto" && args[1] == "-c" &&
-            args[2] == conf) {
-            found.push_back(static_cast<pid_t>(std::stol(name)));
-        }
-    }
-    return found;
-}
-
-bool gone_within(pid_t pid, int timeout_ms) {
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
-        if (kill(pid, 0) != 0 && errno == ESRCH) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-}
-
 }  // namespace
-
-double latency_quantile(const IngestMetrics& m, double q) {
-    if (m.latency_count == 0) {
-        return 0;
-    }
-    // As Prometheus's histogram_quantile: linear within the bucket the rank falls in.
-    const double rank = q * static_cast<double>(m.latency_count);
-    const auto& bounds = IngestMetrics::kLatencyBucketsMs;
-    double below = 0, lower = 0;
-    for (size_t i = 0; i < bounds.size(); ++i) {
-        const double in_bucket = static_cast<double>(m.latency_counts[i]);
-        if (below + in_bucket >= rank && in_bucket > 0) {
-            return lower + (bounds[i] - lower) * (rank - below) / in_bucket;
-        }
-        below += in_bucket;
-        lower = bounds[i];
-    }
-    return bounds.back();  // in the overflow bucket: at least the last bound
-}
 
 std::string store_path(const std::string& data_dir) {
     return data_dir + "/vigil.db";
@@ -132,6 +74,20 @@ bool Hub::prepare_data_dir(std::string& error) {
     return true;
 }
 
+// Before anything in the directory is touched: a second hub stops here, leaving the first one's
+// store and broker alone.
+bool Hub::lock_data_dir(std::string& error) {
+    lock_ = std::make_unique<DataDirLock>(options_.data_dir);
+    if (!lock_->held()) {
+        error = lock_->error();
+        lock_.reset();
+        return false;
+    }
+    log_("data directory locked (" + DataDirLock::path_in(options_.data_dir) + ", pid " +
+         std::to_string(getpid()) + ")");
+    return true;
+}
+
 bool Hub::open_store(std::string& error) {
     SqliteOptions store;
     store.path = store_path(options_.data_dir);
@@ -146,21 +102,6 @@ bool Hub::open_store(std::string& error) {
          (options_.durability == Durability::Full ? "FULL" : "NORMAL") + ", retention " +
          std::to_string(options_.retention_days) + " days");
     return true;
-}
-
-// We hold the data directory's lock, so a broker on its config belongs to a hub that died. SIGTERM
-// lets it save the sessions and queued messages (the hub's included) before this hub's starts.
-void Hub::stop_orphaned_brokers() {
-    for (const pid_t pid : brokers_of(options_.data_dir)) {
-        log_("broker: mosquitto pid " + std::to_string(pid) +
-             " of a previous run still serves this data directory; stopping it with SIGTERM");
-        kill(pid, SIGTERM);
-        if (!gone_within(pid, 15000)) {
-            log_("broker: mosquitto pid " + std::to_string(pid) + " ignored SIGTERM; killing it");
-            kill(pid, SIGKILL);
-            (void)gone_within(pid, 5000);
-        }
-    }
 }
 
 bool Hub::start_broker(std::string& error) {
@@ -180,8 +121,10 @@ bool Hub::start_broker(std::string& error) {
         settings.max_inflight_messages, static_cast<uint32_t>(options_.batch_messages * 4));
     settings.log = [this](const std::string& line) { log_("broker: " + line); };
     broker_ = std::make_unique<Broker>(settings);
+    accounts_ = std::make_unique<BrokerAccounts>(*broker_, options_.tls_port, log_);
     if (broker_->embedded()) {
-        stop_orphaned_brokers();
+        // We hold the data directory's lock: a broker on its files belongs to a hub that died.
+        broker_->stop_leftovers();
     }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(kPortRetryMs);
@@ -234,7 +177,8 @@ void Hub::start_ingest() {
 }
 
 bool Hub::start(std::string& error) {
-    if (!prepare_data_dir(error) || !open_store(error) || !start_broker(error)) {
+    if (!prepare_data_dir(error) || !lock_data_dir(error) || !open_store(error) ||
+        !start_broker(error)) {
         stop();
         return false;
     }
@@ -287,7 +231,7 @@ void Hub::stop() {
         }
         char latency[96];
         std::snprintf(latency, sizeof latency, "receipt to commit p50 %.1f ms, p99 %.1f ms",
-                      latency_quantile(m, 0.50), latency_quantile(m, 0.99));
+                      m.latency_ms.quantile(0.50), m.latency_ms.quantile(0.99));
         log_("ingest: stopped after " + std::to_string(messages) + " messages in " +
              std::to_string(m.batches) + " batches, " + latency);
         ingest_.reset();
@@ -306,6 +250,7 @@ void Hub::stop() {
     }
     if (broker_) {
         broker_->stop();
+        accounts_.reset();
         broker_.reset();
     }
     if (started_) {
@@ -315,40 +260,15 @@ void Hub::stop() {
         log_("stopped");
     }
     store_.reset();
-    if (lock_fd_ >= 0) {
-        close(lock_fd_);
-        lock_fd_ = -1;
-    }
+    lock_.reset();  // last: the store and the broker are closed
 }
 
 bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {
-    Enrolled e = broker_->add_device(device_id);
-    if (!e.ok()) {
-        error = e.error;
-        return false;
-    }
-    const BrokerEndpoint endpoint = broker_->ingest_endpoint();
-    out.device_id = e.credentials.device_id;
-    out.username = e.credentials.username;
-    out.password = e.credentials.password;
-    out.client_certificate_pem = e.credentials.cert_pem;
-    out.client_key_pem = e.credentials.key_pem;
-    out.ca_certificate_pem = e.credentials.ca_pem;
-    out.broker_host = endpoint.host;
-    out.broker_port = endpoint.port;
-    out.broker_tls_port = options_.tls_port;
-    log_("enrolled device " + device_id);
-    return true;
+    return accounts_->add_device(device_id, out, error);
 }
 
 bool Hub::revoke_device(const std::string& device_id, std::string& error) {
-    BrokerResult r = broker_->revoke_device(device_id);
-    if (!r.ok()) {
-        error = r.error;
-        return false;
-    }
-    log_("revoked device " + device_id);
-    return true;
+    return accounts_->revoke_device(device_id, error);
 }
 
 bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t>& config,

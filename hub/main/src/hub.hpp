@@ -21,7 +21,9 @@
 
 namespace vigil::hub {
 
+class BrokerAccounts;
 class ConfigPublisher;
+class DataDirLock;
 
 struct HubOptions {
     std::string data_dir = "./vigil-data";
@@ -79,16 +81,18 @@ class Hub final : public HubControl {
 
   private:
     bool prepare_data_dir(std::string& error);
+    bool lock_data_dir(std::string& error);
     bool open_store(std::string& error);
     bool start_broker(std::string& error);
-    void stop_orphaned_brokers();
     void start_ingest();
     void retention_loop();
 
     HubOptions options_;
     Log log_;
+    std::unique_ptr<DataDirLock> lock_;  // held from start to the end of stop
     std::unique_ptr<Store> store_;
     std::unique_ptr<Broker> broker_;
+    std::unique_ptr<BrokerAccounts> accounts_;  // enrolment at broker_
     std::unique_ptr<IngestPipeline> ingest_;
     std::unique_ptr<ConfigPublisher> publisher_;
     std::thread retention_;
@@ -96,18 +100,16 @@ class Hub final : public HubControl {
     std::condition_variable retention_wake_;
     bool stopping_ = false;
     bool started_ = false;
-    int lock_fd_ = -1;
 };
-
-/// The q-quantile (0..1) of receipt-to-commit latency from the metrics' histogram, in ms.
-double latency_quantile(const IngestMetrics& metrics, double q);
 
 /// IngestMetrics in Prometheus text format (vigil_hub_ingest_* families).
 std::string prometheus_text(const IngestMetrics& metrics, bool connected, uint32_t broker_restarts);
 
 /// `vigil-hub devices add|revoke ID` on a data directory: through the running hub's broker when
-/// one listens, else through an embedded broker started for the occasion. Prints the credentials
-/// (add) as JSON on stdout; returns the process exit code.
+/// a hub holds the directory's lock and has said where its broker listens, else (holding the lock
+/// itself) through an embedded broker started for the occasion; refused when someone else holds
+/// the lock without a broker to reach. Prints the credentials (add) as JSON on stdout; returns
+/// the process exit code.
 int admin_devices(const HubOptions& options, const std::string& action,
                   const std::string& device_id);
 

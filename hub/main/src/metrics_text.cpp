@@ -1,53 +1,30 @@
-// The ingest side's metrics in the Prometheus text exposition format (version 0.0.4).
-#include <cstdio>
-#include <sstream>
-
+// The ingest side's metrics, in the hub's Prometheus writer.
 #include "hub.hpp"
+#include "vigil/hub/prometheus.hpp"
 
 namespace vigil::hub {
 
 namespace {
 
-std::string number(double value) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return text;
-}
-
-void histogram(std::ostringstream& out, const IngestMetrics& m) {
-    out << "# HELP vigil_hub_ingest_latency_ms Broker receipt to store commit, per message.\n"
-        << "# TYPE vigil_hub_ingest_latency_ms histogram\n";
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < IngestMetrics::kLatencyBucketsMs.size(); ++i) {
-        cumulative += m.latency_counts[i];
-        out << "vigil_hub_ingest_latency_ms_bucket{le=\""
-            << number(IngestMetrics::kLatencyBucketsMs[i]) << "\"} " << cumulative << "\n";
-    }
-    cumulative += m.latency_counts.back();
-    out << "vigil_hub_ingest_latency_ms_bucket{le=\"+Inf\"} " << cumulative << "\n"
-        << "vigil_hub_ingest_latency_ms_sum " << number(m.latency_sum_ms) << "\n"
-        << "vigil_hub_ingest_latency_ms_count " << m.latency_count << "\n";
-}
-
-void counter(std::ostringstream& out, const char* name, const char* help, uint64_t value) {
-    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
-        << name << " " << value << "\n";
+void counter(PrometheusWriter& out, const char* name, const char* help, uint64_t value) {
+    out.family(name, "counter", help);
+    out.sample(name, {}, static_cast<double>(value));
 }
 
 }  // namespace
 
 std::string prometheus_text(const IngestMetrics& m, bool connected, uint32_t broker_restarts) {
-    std::ostringstream out;
-    out << "# HELP vigil_hub_ingest_messages_total Messages committed to the store, by format.\n"
-        << "# TYPE vigil_hub_ingest_messages_total counter\n";
+    PrometheusWriter out;
+    out.family("vigil_hub_ingest_messages_total", "counter",
+               "Messages committed to the store, by format.");
     for (const auto& [format, count] : m.ingested) {
-        out << "vigil_hub_ingest_messages_total{format=\"" << format << "\"} " << count << "\n";
+        out.sample("vigil_hub_ingest_messages_total", {{"format", format}},
+                   static_cast<double>(count));
     }
-    out << "# HELP vigil_hub_ingest_rejected_total Messages the decoders refused.\n"
-        << "# TYPE vigil_hub_ingest_rejected_total counter\n";
+    out.family("vigil_hub_ingest_rejected_total", "counter", "Messages the decoders refused.");
     for (const auto& [key, count] : m.rejected) {
-        out << "vigil_hub_ingest_rejected_total{reason=\"" << key.first << "\",format=\""
-            << key.second << "\"} " << count << "\n";
+        out.sample("vigil_hub_ingest_rejected_total",
+                   {{"reason", key.first}, {"format", key.second}}, static_cast<double>(count));
     }
     counter(out, "vigil_hub_ingest_decode_errors_total", "Messages whose decoder failed.",
             m.decode_errors);
@@ -62,11 +39,12 @@ std::string prometheus_text(const IngestMetrics& m, bool connected, uint32_t bro
             m.responses_dropped);
     counter(out, "vigil_hub_broker_restarts_total", "Restarts of the embedded broker.",
             broker_restarts);
-    out << "# HELP vigil_hub_ingest_connected Whether ingest is connected to the broker.\n"
-        << "# TYPE vigil_hub_ingest_connected gauge\n"
-        << "vigil_hub_ingest_connected " << (connected ? 1 : 0) << "\n";
-    histogram(out, m);
-    return out.str();
+    out.family("vigil_hub_ingest_connected", "gauge", "Whether ingest is connected to the broker.");
+    out.sample("vigil_hub_ingest_connected", {}, connected ? 1 : 0);
+    out.family("vigil_hub_ingest_latency_ms", "histogram",
+               "Broker receipt to store commit, per message.");
+    m.latency_ms.write(out, "vigil_hub_ingest_latency_ms");
+    return out.text();
 }
 
 }  // namespace vigil::hub

@@ -5,13 +5,12 @@
 // session off) and a message's PUBACK leaves only after write_batch() returned ok, so a hub
 // that dies, a store that fails or a broker that restarts gets the message again; the store skips
 // what it already holds (device_id, message_key). libmosquitto acknowledges before its callback
-// runs, so the pipeline uses Vigil's own MQTT client (device/mqtt) in its manual-ack mode.
+// runs, so the pipeline uses Vigil's own MQTT client (mqtt/) in its manual-ack mode.
 //
 // Nothing here assumes one worker: with share_group set, several hub processes split the
 // messages through a shared subscription ($share/<group>/...), each with its own client id.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "vigil/hub/decode.hpp"
+#include "vigil/hub/histogram.hpp"
 #include "vigil/hub/report.hpp"
 #include "vigil/hub/telemetry_writer.hpp"
 
@@ -56,10 +56,6 @@ struct IngestSettings {
 /// Counters for the Prometheus export. Labels: format "vigil", "legacy-defender" or
 /// "aws-defender"; reason one of the decoder's reason:: codes.
 struct IngestMetrics {
-    /// Upper bounds (ms) of the receipt-to-commit latency buckets; a last bucket takes the rest.
-    static constexpr std::array<double, 13> kLatencyBucketsMs = {
-        1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
-
     std::map<std::string, uint64_t> ingested;  ///< committed messages per format (duplicates too)
     std::map<std::pair<std::string, std::string>, uint64_t> rejected;  ///< (reason, format)
     uint64_t decode_errors = 0;      ///< the decode function threw; the message is dropped
@@ -68,10 +64,8 @@ struct IngestMetrics {
     uint64_t batches = 0;            ///< committed batches
     uint64_t redelivered = 0;        ///< messages the broker flagged as possibly sent before
     uint64_t responses_dropped = 0;  ///< responses that could not be sent (QoS 0)
-    /// Non-cumulative counts per bucket of kLatencyBucketsMs, then the overflow bucket.
-    std::array<uint64_t, kLatencyBucketsMs.size() + 1> latency_counts{};
-    double latency_sum_ms = 0;
-    uint64_t latency_count = 0;
+    /// Broker receipt to store commit, per message, in ms.
+    Histogram latency_ms{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}};
 };
 
 class IngestPipeline {

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -231,6 +232,29 @@ bool issue_certificate(const std::string& pki, const std::string& subject_cn,
         args.push_back("subjectAltName=" + extensions_san);
     }
     return run(args);
+}
+
+bool gone_within(pid_t pid, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+// A process's arguments, from /proc/<pid>/cmdline.
+std::vector<std::string> command_line(const fs::path& process) {
+    std::ifstream in(process / "cmdline", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> args;
+    for (size_t begin = 0; begin < text.size();) {
+        const size_t end = text.find('\0', begin);
+        args.push_back(text.substr(begin, end - begin));
+        begin = end == std::string::npos ? text.size() : end + 1;
+    }
+    return args;
 }
 
 bool port_listening(const std::string& host, uint16_t port) {
@@ -487,6 +511,42 @@ BrokerResult Broker::spawn() {
     pid_ = pid;
     log("mosquitto started, pid " + std::to_string(pid));
     return {};
+}
+
+// mosquitto processes whose command line is exactly the one spawn() runs for this data directory.
+std::vector<pid_t> Broker::leftover_pids() const {
+    const std::string conf = broker_dir_ + "/mosquitto.conf";
+    const fs::path program = fs::path(settings_.mosquitto).filename();
+    std::vector<pid_t> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        const std::vector<std::string> args = command_line(entry.path());
+        if (args.size() == 3 && fs::path(args[0]).filename() == program && args[1] == "-c" &&
+            args[2] == conf) {
+            found.push_back(static_cast<pid_t>(std::stol(name)));
+        }
+    }
+    return found;
+}
+
+void Broker::stop_leftovers() {
+    if (!embedded()) {
+        return;
+    }
+    for (const pid_t pid : leftover_pids()) {
+        log("mosquitto pid " + std::to_string(pid) +
+            " of a previous run still serves this data directory; stopping it with SIGTERM");
+        kill(pid, SIGTERM);
+        if (!gone_within(pid, 15000)) {
+            log("mosquitto pid " + std::to_string(pid) + " ignored SIGTERM; killing it");
+            kill(pid, SIGKILL);
+            (void)gone_within(pid, 5000);
+        }
+    }
 }
 
 bool Broker::wait_listening(uint32_t timeout_ms) {

@@ -108,6 +108,13 @@ class Broker {
     /// Stops the embedded broker (SIGTERM, so it saves its sessions) and its supervision.
     void stop();
 
+    /// Embedded: stops every mosquitto still running on this data directory's configuration,
+    /// left by an owner that died (started as root, mosquitto changes its user, which clears
+    /// PR_SET_PDEATHSIG, so a killed hub's broker lives on, holding the port and the hub's
+    /// session). SIGTERM first, so it saves the sessions and queued messages; SIGKILL after 15 s.
+    /// Only for whoever holds the data directory (its lock): anyone else's broker would go too.
+    void stop_leftovers();
+
     BrokerEndpoint ingest_endpoint() const;
     std::string ca_pem() const;  ///< "" without TLS
     bool embedded() const { return settings_.url.empty(); }
@@ -127,6 +134,7 @@ class Broker {
     BrokerResult load_or_create_accounts();
     BrokerResult write_config() const;
     BrokerResult spawn();
+    std::vector<pid_t> leftover_pids() const;
     bool wait_listening(uint32_t timeout_ms);
     void supervise();
     void log(const std::string& line) const;

@@ -1,0 +1,29 @@
+// Enrolment's broker side over the hub's Broker: the running hub's and `vigil-hub devices`'s.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "vigil/hub/broker.hpp"
+#include "vigil/hub/enrolment_service.hpp"
+
+namespace vigil::hub {
+
+class BrokerAccounts final : public DeviceAccounts {
+  public:
+    /// `tls_port` is what devices are told (0 without TLS); `log`, when set, hears each change.
+    BrokerAccounts(Broker& broker, uint16_t tls_port,
+                   std::function<void(const std::string&)> log = nullptr);
+
+    bool add_device(const std::string& device_id, EnrolmentCredentials& out,
+                    std::string& error) override;
+    bool revoke_device(const std::string& device_id, std::string& error) override;
+
+  private:
+    Broker& broker_;
+    uint16_t tls_port_;
+    std::function<void(const std::string&)> log_;
+};
+
+}  // namespace vigil::hub
