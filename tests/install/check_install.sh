@@ -27,7 +27,7 @@ done
 echo "== the core alone"
 "$cmake" --no-warn-unused-cli -S "$source_dir" -B "$work/core" "${compilers[@]}" "${disabled[@]}" \
   -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_POSIX=OFF -DVIGIL_BUILD_LWIP=OFF \
-  -DVIGIL_BUILD_LINUX_AGENT=OFF -DVIGIL_BUILD_HUB=OFF -DVIGIL_BUILD_CLI=OFF \
+  -DVIGIL_BUILD_NETXDUO=OFF -DVIGIL_BUILD_LINUX_AGENT=OFF -DVIGIL_BUILD_HUB=OFF -DVIGIL_BUILD_CLI=OFF \
   -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF >"$work/core-configure.log"
 "$cmake" --build "$work/core" -j 2 >"$work/core-build.log"
 "$cmake" --install "$work/core" --prefix "$work/prefix" >"$work/install.log"
