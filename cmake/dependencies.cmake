@@ -78,3 +78,9 @@ endif()
 if(VIGIL_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# The end-to-end checks run Debian's python (its python3-cbor2 and standard library), not
+# whatever python3 comes first on PATH.
+if(VIGIL_BUILD_TESTS)
+  find_program(VIGIL_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+endif()

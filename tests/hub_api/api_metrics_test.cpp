@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "api_fixture.hpp"
-#include "metrics.hpp"
+#include "vigil/hub/prometheus.hpp"
 
 namespace vigil::hub::testing {
 namespace {

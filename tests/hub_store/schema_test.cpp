@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "schema.hpp"
+#include "vigil/hub/sqlite/schema.hpp"
 #include "store_fixture.hpp"
 
 namespace vigil::hub::testing {

@@ -1,4 +1,4 @@
-#include "connection.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 
 namespace vigil::hub::sqlite {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "connection.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
 namespace vigil::hub::sqlite {

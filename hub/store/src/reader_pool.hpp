@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "connection.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
 namespace vigil::hub::sqlite {

@@ -1,4 +1,4 @@
-#include "schema.hpp"
+#include "vigil/hub/sqlite/schema.hpp"
 
 namespace vigil::hub::sqlite {
 

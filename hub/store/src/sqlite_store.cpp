@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "pragmas.hpp"
-#include "schema.hpp"
+#include "vigil/hub/sqlite/schema.hpp"
 #include "sqlite_store_impl.hpp"
 
 namespace vigil::hub {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "checkpointer.hpp"
-#include "connection.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 #include "reader_pool.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "connection.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 
 namespace vigil::hub::sqlite {
 
