@@ -34,17 +34,27 @@ uint32_t longest_match(const std::vector<std::pair<Cidr, uint32_t>>& blocks,
     return best;
 }
 
+/// Each address of `answers` must find the id beside it (IpSet::kNone: no block).
+void expect_answers(const IpSet& set,
+                    std::initializer_list<std::pair<const char*, uint32_t>> answers) {
+    for (const auto& [address, id] : answers) {
+        EXPECT_EQ(set.find(ip(address)), id) << address;
+    }
+}
+
+constexpr uint32_t kNone = IpSet::kNone;
+
 TEST(IpSet, AListedHostDoesNotListItsNeighbours) {
     IpSet set({{block("203.0.113.7"), 1}, {block("2001:db8::7"), 2}});
-    EXPECT_EQ(set.find(ip("203.0.113.7")), 1u);
-    EXPECT_EQ(set.find(ip("203.0.113.6")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("203.0.113.8")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("203.0.112.7")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("2001:db8::7")), 2u);
-    EXPECT_EQ(set.find(ip("2001:db8::6")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("2001:db8::8")), IpSet::kNone);
+    expect_answers(set, {{"203.0.113.7", 1},
+                         {"203.0.113.6", kNone},
+                         {"203.0.113.8", kNone},
+                         {"203.0.112.7", kNone},
+                         {"2001:db8::7", 2},
+                         {"2001:db8::6", kNone},
+                         {"2001:db8::8", kNone}});
     // The families stay apart: the IPv4-mapped form of a listed address is another address.
-    EXPECT_EQ(set.find(ip("::ffff:203.0.113.7")), IpSet::kNone);
+    expect_answers(set, {{"::ffff:203.0.113.7", kNone}});
 }
 
 TEST(IpSet, TheMostSpecificBlockWins) {
@@ -52,14 +62,14 @@ TEST(IpSet, TheMostSpecificBlockWins) {
                {block("10.1.0.0/16"), 2},
                {block("10.1.2.0/24"), 3},
                {block("10.1.2.3/32"), 4}});
-    EXPECT_EQ(set.find(ip("10.200.0.1")), 1u);
-    EXPECT_EQ(set.find(ip("10.1.255.255")), 2u);
-    EXPECT_EQ(set.find(ip("10.1.2.0")), 3u);
-    EXPECT_EQ(set.find(ip("10.1.2.3")), 4u);
-    EXPECT_EQ(set.find(ip("10.1.2.4")), 3u);
-    EXPECT_EQ(set.find(ip("10.1.3.0")), 2u);
-    EXPECT_EQ(set.find(ip("11.0.0.0")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("9.255.255.255")), IpSet::kNone);
+    expect_answers(set, {{"10.200.0.1", 1},
+                         {"10.1.255.255", 2},
+                         {"10.1.2.0", 3},
+                         {"10.1.2.3", 4},
+                         {"10.1.2.4", 3},
+                         {"10.1.3.0", 2},
+                         {"11.0.0.0", kNone},
+                         {"9.255.255.255", kNone}});
 }
 
 TEST(IpSet, BlocksAtTheEdgesOfTheAddressSpace) {
@@ -68,26 +78,25 @@ TEST(IpSet, BlocksAtTheEdgesOfTheAddressSpace) {
                {block("0.0.0.0"), 3},
                {block("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120"), 4},
                {block("::/128"), 5}});
-    EXPECT_EQ(set.find(ip("255.255.255.255")), 2u);
-    EXPECT_EQ(set.find(ip("255.255.255.254")), 1u);
-    EXPECT_EQ(set.find(ip("0.0.0.0")), 3u);
-    EXPECT_EQ(set.find(ip("0.0.0.1")), 1u);
-    EXPECT_EQ(set.find(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")), 4u);
-    EXPECT_EQ(set.find(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:feff")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("::")), 5u);
-    EXPECT_EQ(set.find(ip("::1")), IpSet::kNone);
+    expect_answers(set, {{"255.255.255.255", 2},
+                         {"255.255.255.254", 1},
+                         {"0.0.0.0", 3},
+                         {"0.0.0.1", 1},
+                         {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 4},
+                         {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:feff", kNone},
+                         {"::", 5},
+                         {"::1", kNone}});
 }
 
 TEST(IpSet, ABlockListedTwiceKeepsItsFirstId) {
     IpSet set({{block("198.51.100.0/24"), 7}, {block("198.51.100.0/24"), 8}});
-    EXPECT_EQ(set.find(ip("198.51.100.1")), 7u);
+    expect_answers(set, {{"198.51.100.1", 7}});
     EXPECT_EQ(set.blocks(), 1u);  // distinct blocks
 }
 
 TEST(IpSet, AnEmptySetHoldsNothing) {
     IpSet set;
-    EXPECT_EQ(set.find(ip("192.0.2.1")), IpSet::kNone);
-    EXPECT_EQ(set.find(ip("2001:db8::1")), IpSet::kNone);
+    expect_answers(set, {{"192.0.2.1", kNone}, {"2001:db8::1", kNone}});
 }
 
 // Blocks drawn near each other so that they nest, touch and split each other often.

@@ -6,9 +6,7 @@
 // The add-on passes its client pointer through 32-bit ULONGs on 64-bit hosts, so the client is a
 // static object and this program is linked without PIE (the object then sits below 4 GiB).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -226,26 +224,4 @@ TEST(NetxduoMqtt, PublishesVigilMessagesThroughNetxDuosMqttClient) {
     EXPECT_FALSE(settings.transport.is_connected(settings.transport.context));
 }
 
-TX_THREAD g_test_thread;
-alignas(16) UCHAR g_test_stack[65536];
-
-void run_tests(ULONG) {
-    const int result = RUN_ALL_TESTS();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(result);
-}
-
 }  // namespace
-
-extern "C" void tx_application_define(void*) {
-    create_network();
-    tx_thread_create(&g_test_thread, const_cast<CHAR*>("tests"), run_tests, 0, g_test_stack,
-                     sizeof(g_test_stack), 16, 16, TX_NO_TIME_SLICE, TX_AUTO_START);
-}
-
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    tx_kernel_enter();
-    return 1;
-}

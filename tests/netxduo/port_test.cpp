@@ -7,7 +7,6 @@
 //
 // gtest runs inside a ThreadX thread: main() hands the process to tx_kernel_enter().
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -39,7 +38,6 @@ constexpr char kDeviceId[] = "netx-device-1";
 constexpr char kTopic[] = "devices/netx-device-1/messages/events/";
 constexpr char kBoard[] = "linux-sim-board";
 constexpr char kFirmware[] = "fw-2.7.1";
-constexpr UINT kTestThreadPriority = 16;
 constexpr UINT kVigilThreadPriority = 10;
 constexpr ULONG kWait = 2 * TX_TIMER_TICKS_PER_SECOND;
 
@@ -507,28 +505,4 @@ TEST(NetxduoPort, RefusesMissingSettings) {
     EXPECT_EQ(vigil_netxduo_enable(&settings), static_cast<UINT>(NX_PTR_ERROR));
 }
 
-TX_THREAD g_test_thread;
-alignas(16) UCHAR g_test_stack[65536];
-
-void run_tests(ULONG) {
-    const int result = RUN_ALL_TESTS();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    // Other ThreadX threads are still running: leave without static destructors.
-    _exit(result);
-}
-
 }  // namespace
-
-extern "C" void tx_application_define(void*) {
-    create_network();
-    tx_thread_create(&g_test_thread, const_cast<CHAR*>("tests"), run_tests, 0, g_test_stack,
-                     sizeof(g_test_stack), kTestThreadPriority, kTestThreadPriority,
-                     TX_NO_TIME_SLICE, TX_AUTO_START);
-}
-
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    tx_kernel_enter();
-    return 1;  // tx_kernel_enter() does not return
-}
