@@ -12,11 +12,8 @@
 #   SQLite::SQLite3, flatbuffers::flatc, OpenSSL::*, CLI11::CLI11, tomlplusplus::tomlplusplus,
 #   Threads::Threads, GTest::*, rapidcheck, benchmark::benchmark
 
-set(vigil_needs_pkgconfig ${VIGIL_BUILD_LWIP})
-if(VIGIL_BUILD_LINUX_AGENT OR VIGIL_BUILD_HUB OR VIGIL_BUILD_CLI OR VIGIL_BUILD_TESTS)
-  set(vigil_needs_pkgconfig ON)
-endif()
-if(vigil_needs_pkgconfig)
+if(VIGIL_BUILD_LWIP OR VIGIL_BUILD_LINUX_AGENT OR VIGIL_BUILD_HUB OR VIGIL_BUILD_CLI
+   OR VIGIL_BUILD_TESTS)
   find_package(PkgConfig REQUIRED)
 endif()
 
@@ -70,17 +67,14 @@ if(VIGIL_BUILD_HUB)
   find_package(FlatBuffers REQUIRED)
 endif()
 
+# The tests' frameworks, and Debian's python for the end-to-end checks (its python3-cbor2 and
+# standard library), not whatever python3 comes first on PATH.
 if(VIGIL_BUILD_TESTS)
   find_package(GTest REQUIRED)
   find_package(rapidcheck REQUIRED)
+  find_program(VIGIL_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
 endif()
 
 if(VIGIL_BUILD_BENCH)
   find_package(benchmark REQUIRED)
-endif()
-
-# The end-to-end checks run Debian's python (its python3-cbor2 and standard library), not
-# whatever python3 comes first on PATH.
-if(VIGIL_BUILD_TESTS)
-  find_program(VIGIL_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
 endif()

@@ -20,37 +20,14 @@ std::string slurp(const std::string& path) {
     return ss.str();
 }
 
-class HubBroker : public ::testing::Test {
+class HubBroker : public BrokerTest {
   protected:
-    void SetUp() override {
-        if (access("/usr/sbin/mosquitto", X_OK) != 0) {
-            GTEST_SKIP() << "mosquitto is missing";
-        }
-        dir_ = temp_dir();
-        ASSERT_FALSE(dir_.empty());
-        settings_ = broker_settings(dir_);
-    }
-    void TearDown() override {
-        broker_.reset();
-        // VIGIL_KEEP_TEST_DIRS=1 keeps the broker's files and log for a look after a failure.
-        if (!dir_.empty() && std::getenv("VIGIL_KEEP_TEST_DIRS") == nullptr) {
-            std::system(("rm -rf " + dir_).c_str());
-        }
-    }
-    void start() {
-        broker_ = std::make_unique<Broker>(settings_);
-        const BrokerResult r = broker_->start();
-        ASSERT_TRUE(r.ok()) << r.error;
-    }
+    void start() { start_broker(); }
     DeviceCredentials enrol(const std::string& id) {
         Enrolled e = broker_->add_device(id);
         EXPECT_TRUE(e.ok()) << e.error;
         return e.credentials;
     }
-
-    std::string dir_;
-    BrokerSettings settings_;
-    std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(HubBroker, Start_WritesItsConfigurationAndListensOnLoopback) {

@@ -16,23 +16,12 @@
 namespace vigil::hub::test {
 namespace {
 
-class Ingest : public ::testing::Test {
+class Ingest : public BrokerTest {
   protected:
     void SetUp() override {
-        if (access("/usr/sbin/mosquitto", X_OK) != 0) {
-            GTEST_SKIP() << "mosquitto is missing";
-        }
-        dir_ = temp_dir();
-        ASSERT_FALSE(dir_.empty());
-        broker_ = std::make_unique<Broker>(broker_settings(dir_));
-        const BrokerResult r = broker_->start();
-        ASSERT_TRUE(r.ok()) << r.error;
-    }
-    void TearDown() override {
-        broker_.reset();
-        // VIGIL_KEEP_TEST_DIRS=1 keeps the broker's files and log for a look after a failure.
-        if (!dir_.empty() && std::getenv("VIGIL_KEEP_TEST_DIRS") == nullptr) {
-            std::system(("rm -rf " + dir_).c_str());
+        BrokerTest::SetUp();
+        if (!IsSkipped() && !HasFatalFailure()) {
+            start_broker();
         }
     }
     std::vector<DeviceCredentials> enrol(int n) {
@@ -71,9 +60,6 @@ class Ingest : public ::testing::Test {
             ASSERT_TRUE(c->wait_acked(30000));
         }
     }
-
-    std::string dir_;
-    std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(Ingest, Pipeline_MessagesFromSeveralDevicesAreCommittedExactlyOnce) {

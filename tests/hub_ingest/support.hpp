@@ -9,10 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -46,6 +50,36 @@ inline BrokerSettings broker_settings(const std::string& dir) {
     s.log = [](const std::string&) {};
     return s;
 }
+
+/// A test with a broker of its own in a fresh directory: skipped where mosquitto is missing; the
+/// directory goes afterwards unless VIGIL_KEEP_TEST_DIRS=1 keeps the broker's files and log for a
+/// look after a failure.
+class BrokerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (access("/usr/sbin/mosquitto", X_OK) != 0) {
+            GTEST_SKIP() << "mosquitto is missing";
+        }
+        dir_ = temp_dir();
+        ASSERT_FALSE(dir_.empty());
+        settings_ = broker_settings(dir_);
+    }
+    void TearDown() override {
+        broker_.reset();
+        if (!dir_.empty() && std::getenv("VIGIL_KEEP_TEST_DIRS") == nullptr) {
+            std::system(("rm -rf " + dir_).c_str());
+        }
+    }
+    void start_broker() {
+        broker_ = std::make_unique<Broker>(settings_);
+        const BrokerResult r = broker_->start();
+        ASSERT_TRUE(r.ok()) << r.error;
+    }
+
+    std::string dir_;
+    BrokerSettings settings_;
+    std::unique_ptr<Broker> broker_;
+};
 
 // A device: libmosquitto with its own network thread, QoS 1, counting PUBACKs.
 class Device {
