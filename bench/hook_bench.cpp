@@ -196,15 +196,7 @@ WindowShape g_window_shape;
 void encode_window(benchmark::State& state) {
     TimedPlatform platform;
     auto agent = started_agent(platform.port(), platform.transport());
-    // Only the network collector from now on, as on most ticks (snapshots every 30 / 60 s).
-    vigil::wire::ConfigFields config = agent->config();
-    config.version = 1;
-    config.interval_s[1] = vigil::wire::kMaxIntervalS;
-    config.interval_s[2] = vigil::wire::kMaxIntervalS;
-    uint8_t buffer[128];
-    vigil::cbor::Writer writer(buffer, sizeof(buffer));
-    vigil::wire::encode_config(writer, config);
-    if (!writer.ok() || agent->apply_config(buffer, writer.size()) != Status::Ok) {
+    if (!vigil::bench::collect_network_only(*agent)) {
         state.SkipWithError("config rejected");
         return;
     }

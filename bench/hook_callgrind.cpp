@@ -53,16 +53,7 @@ extern "C" __attribute__((noinline)) void vigil_bench_packet_loop(bool c_api, co
 namespace {
 
 int windows(vigil::test::FakePlatform& platform, unsigned long count) {
-    // Only the network collector after the first tick, as on most ticks.
-    vigil::wire::ConfigFields config = g_bench_agent.config();
-    config.version = 1;
-    config.interval_s[1] = vigil::wire::kMaxIntervalS;
-    config.interval_s[2] = vigil::wire::kMaxIntervalS;
-    uint8_t buffer[128];
-    vigil::cbor::Writer writer(buffer, sizeof(buffer));
-    vigil::wire::encode_config(writer, config);
-    if (!writer.ok() ||
-        g_bench_agent.apply_config(buffer, writer.size()) != vigil::agent::Status::Ok) {
+    if (!vigil::bench::collect_network_only(g_bench_agent)) {
         std::fprintf(stderr, "config rejected\n");
         return 1;
     }

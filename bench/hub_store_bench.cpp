@@ -79,10 +79,11 @@ bool parse(int argc, char** argv, Settings& settings) {
         } else if (option == "--normal") {
             settings.normal = true;
         } else {
-            std::fprintf(stderr,
-                         "usage: %s [--batches N] [--batch-size N] [--devices N] [--page-size B] [--normal] "
-                         "[--dir PATH]\n",
-                         argv[0]);
+            std::fprintf(
+                stderr,
+                "usage: %s [--batches N] [--batch-size N] [--devices N] [--page-size B] [--normal] "
+                "[--dir PATH]\n",
+                argv[0]);
             return false;
         }
     }

@@ -335,4 +335,15 @@ void feed(agent::AgentBase& agent, uint64_t& now_ms, uint64_t window_start_ms,
     }
 }
 
+bool collect_network_only(agent::AgentBase& agent) {
+    wire::ConfigFields config = agent.config();
+    config.version = 1;
+    config.interval_s[1] = wire::kMaxIntervalS;
+    config.interval_s[2] = wire::kMaxIntervalS;
+    uint8_t buffer[128];
+    cbor::Writer writer(buffer, sizeof(buffer));
+    wire::encode_config(writer, config);
+    return writer.ok() && agent.apply_config(buffer, writer.size()) == agent::Status::Ok;
+}
+
 }  // namespace vigil::bench

@@ -69,4 +69,9 @@ std::vector<TimedPacket> play(const std::vector<FlowSpec>& mix);
 void feed(agent::AgentBase& agent, uint64_t& now_ms, uint64_t window_start_ms,
           const std::vector<TimedPacket>& packets);
 
+/// Leaves the agent collecting only network windows from now on, as on most ticks (the system
+/// and heartbeat snapshots come every 30 / 60 s): the other groups' intervals go to the maximum.
+/// False when the agent refuses the config.
+bool collect_network_only(agent::AgentBase& agent);
+
 }  // namespace vigil::bench
