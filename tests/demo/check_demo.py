@@ -17,10 +17,14 @@ import collections
 import ipaddress
 import json
 import os
+import pathlib
 import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from vigil_testlib import check, finish  # noqa: E402
 
 # The device in the committed sample (scripts/demo makes it with these addresses).
 DEVICE = ["198.51.100.2", "2001:db8:1::2", "fe80::ff:fe00:2"]
@@ -31,22 +35,6 @@ LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_LINUX_SLL2 = 276
-
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
-
-
-def finish():
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("ok")
-    sys.exit(0)
 
 
 # --- pcap files ---------------------------------------------------------------------------------

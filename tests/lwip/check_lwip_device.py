@@ -23,6 +23,7 @@ import collections
 import ipaddress
 import json
 import os
+import pathlib
 import re
 import signal
 import struct
@@ -30,6 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from vigil_testlib import check, finish  # noqa: E402
 
 HOST4 = "198.18.0.1"
 DEVICE4 = "198.18.0.2"
@@ -40,23 +44,6 @@ BROKER_PORT = 1883
 ECHO_PORT = 7000
 DEVICE_ID = "lwip-e2e"
 TOPIC = f"devices/{DEVICE_ID}/messages/events/#"
-
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return condition
-
-
-def finish():
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("ok")
-    sys.exit(0)
 
 
 def log(*args):

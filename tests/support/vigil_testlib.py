@@ -18,10 +18,12 @@ FAILURES = []
 
 
 def check(condition, what):
-    """Prints the outcome and records a failure; the test carries on so one run shows them all."""
+    """Prints the outcome and records a failure; the test carries on so one run shows them all.
+    Returns the condition, so a check can also guard what follows it."""
     print(("ok   " if condition else "FAIL ") + what, flush=True)
     if not condition:
         FAILURES.append(what)
+    return condition
 
 
 def failed():
