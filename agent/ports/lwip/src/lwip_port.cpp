@@ -43,10 +43,6 @@ constexpr uint16_t kHeaderCopyBytes = 256;
 std::atomic<LwipPort*> g_port{nullptr};
 netif_init_fn g_driver_init = nullptr;
 
-LwipPort* self(void* context) {
-    return static_cast<LwipPort*>(context);
-}
-
 uint16_t read16(const uint8_t* p) {
     return static_cast<uint16_t>((p[0] << 8) | p[1]);
 }
@@ -113,21 +109,12 @@ int ip_offset(const uint8_t* frame, size_t length) {
 LwipPort::LwipPort() : LwipPort(Options{}) {}
 
 LwipPort::LwipPort(Options options) : options_(std::move(options)) {
-    port_.context = this;
-    port_.now_ms = &LwipPort::c_now_ms;
-    port_.unix_time_s = &LwipPort::c_unix_time_s;
-    port_.random32 = &LwipPort::c_random32;
-    port_.enter_critical = &LwipPort::c_enter;
-    port_.exit_critical = &LwipPort::c_exit;
-    port_.system_info = &LwipPort::c_system_info;
-    port_.listening_ports = &LwipPort::c_listening_ports;
-    port_.attach_hooks = &LwipPort::c_attach;
-    port_.detach_hooks = &LwipPort::c_detach;
+    port_ = bind_port(*this);
     g_port.store(this, std::memory_order_release);
 }
 
 LwipPort::~LwipPort() {
-    detach();
+    detach_hooks();
     LwipPort* expected = this;
     g_port.compare_exchange_strong(expected, nullptr);
 }
@@ -234,7 +221,7 @@ void LwipPort::restore(Hooked& hooked) {
 // Attach and detach only swap pointers (see store_pointer) and deliberately do not take
 // LOCK_TCPIP_CORE: the agent may be enabled by code that already holds it, and the core lock of
 // this port is not recursive.
-void LwipPort::attach() {
+void LwipPort::attach_hooks() {
     std::lock_guard<std::mutex> lock(hooks_);
     attached_.store(true);
     for (size_t i = 0; i < netif_count_.load(); ++i) {
@@ -242,7 +229,7 @@ void LwipPort::attach() {
     }
 }
 
-void LwipPort::detach() {
+void LwipPort::detach_hooks() {
     std::lock_guard<std::mutex> lock(hooks_);
     attached_.store(false);
     for (size_t i = 0; i < netif_count_.load(); ++i) {
@@ -412,18 +399,6 @@ size_t LwipPort::listening_ports(vigil_listening_port* out, size_t capacity) con
     return count;
 }
 
-uint64_t LwipPort::c_now_ms(void* context) {
-    return self(context)->now_ms();
-}
-
-uint32_t LwipPort::c_unix_time_s(void* context) {
-    return self(context)->unix_time_s();
-}
-
-uint32_t LwipPort::c_random32(void* context) {
-    return self(context)->random32();
-}
-
 // The critical section shared by the hooks and the tick is a mutex of the port's own.
 //  - Blocking is allowed: on this hosted lwIP the hooks run only in threads (tapif's rx thread,
 //    the tcpip thread, application threads transmitting under the core lock), never in a signal
@@ -435,35 +410,12 @@ uint32_t LwipPort::c_random32(void* context) {
 //  - Not SYS_ARCH_PROTECT: in this port that is one process-wide mutex behind every pbuf and
 //    memp allocation, and the tick's window close (one pass over the flow tables) would stall
 //    the whole stack's memory management for its duration.
-void LwipPort::c_enter(void* context) {
-    self(context)->critical_.lock();
+void LwipPort::enter_critical() {
+    critical_.lock();
 }
 
-void LwipPort::c_exit(void* context) {
-    self(context)->critical_.unlock();
-}
-
-void LwipPort::c_system_info(void* context, vigil_system_info* out) {
-    if (out == nullptr) {
-        return;
-    }
-    try {
-        self(context)->system_info(*out);
-    } catch (...) {
-        *out = vigil_system_info{};
-    }
-}
-
-size_t LwipPort::c_listening_ports(void* context, vigil_listening_port* out, size_t capacity) {
-    return self(context)->listening_ports(out, capacity);
-}
-
-void LwipPort::c_attach(void* context) {
-    self(context)->attach();
-}
-
-void LwipPort::c_detach(void* context) {
-    self(context)->detach();
+void LwipPort::exit_critical() {
+    critical_.unlock();
 }
 
 }  // namespace vigil::ports::lwip

@@ -22,10 +22,6 @@ namespace {
 // earlier than this is taken as "time unknown" rather than reported as a date.
 constexpr time_t kEarliestPlausibleUnixTime = 1577836800;  // 2020-01-01
 
-PosixPort* self(void* context) {
-    return static_cast<PosixPort*>(context);
-}
-
 uint64_t to_ms(const timespec& ts) {
     return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
 }
@@ -94,16 +90,7 @@ HostInterfaces read_interfaces() {
 PosixPort::PosixPort() : PosixPort(Options{}) {}
 
 PosixPort::PosixPort(Options options) : options_(std::move(options)) {
-    port_.context = this;
-    port_.now_ms = &PosixPort::c_now_ms;
-    port_.unix_time_s = &PosixPort::c_unix_time_s;
-    port_.random32 = &PosixPort::c_random32;
-    port_.enter_critical = &PosixPort::c_enter;
-    port_.exit_critical = &PosixPort::c_exit;
-    port_.system_info = &PosixPort::c_system_info;
-    port_.listening_ports = &PosixPort::c_listening_ports;
-    port_.attach_hooks = &PosixPort::c_attach;
-    port_.detach_hooks = &PosixPort::c_detach;
+    port_ = bind_port(*this);
 }
 
 void PosixPort::use_replay_clock(uint64_t now_ms) {
@@ -230,58 +217,29 @@ std::vector<vigil_listening_port> PosixPort::listening_ports() const {
     return all;
 }
 
-uint64_t PosixPort::c_now_ms(void* context) {
-    return self(context)->now_ms();
+void PosixPort::enter_critical() {
+    critical_.lock();
 }
 
-uint32_t PosixPort::c_unix_time_s(void* context) {
-    return self(context)->unix_time_s();
+void PosixPort::exit_critical() {
+    critical_.unlock();
 }
 
-uint32_t PosixPort::c_random32(void* context) {
-    return self(context)->random32();
+size_t PosixPort::listening_ports(vigil_listening_port* out, size_t capacity) const {
+    const std::vector<vigil_listening_port> ports = listening_ports();
+    std::copy_n(ports.begin(), std::min(capacity, ports.size()), out);
+    return ports.size();
 }
 
-void PosixPort::c_enter(void* context) {
-    self(context)->critical_.lock();
-}
-
-void PosixPort::c_exit(void* context) {
-    self(context)->critical_.unlock();
-}
-
-// The core is built without exceptions, so none may cross back into it: a fact that cannot be
-// read (out of memory) is reported as unknown.
-void PosixPort::c_system_info(void* context, vigil_system_info* out) {
-    if (out == nullptr) {
-        return;
-    }
-    try {
-        self(context)->system_info(*out);
-    } catch (...) {
-        *out = vigil_system_info{};
+void PosixPort::attach_hooks() {
+    if (attach_) {
+        attach_();
     }
 }
 
-size_t PosixPort::c_listening_ports(void* context, vigil_listening_port* out, size_t capacity) {
-    try {
-        const std::vector<vigil_listening_port> ports = self(context)->listening_ports();
-        std::copy_n(ports.begin(), std::min(capacity, ports.size()), out);
-        return ports.size();
-    } catch (...) {
-        return 0;
-    }
-}
-
-void PosixPort::c_attach(void* context) {
-    if (self(context)->attach_) {
-        self(context)->attach_();
-    }
-}
-
-void PosixPort::c_detach(void* context) {
-    if (self(context)->detach_) {
-        self(context)->detach_();
+void PosixPort::detach_hooks() {
+    if (detach_) {
+        detach_();
     }
 }
 

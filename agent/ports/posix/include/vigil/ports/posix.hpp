@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "vigil/agent/vigil_agent.h"
+#include "vigil/ports/bind_port.hpp"
 
 namespace vigil::ports::posix {
 
@@ -115,15 +116,13 @@ class PosixPort {
     std::vector<vigil_listening_port> listening_ports() const;
 
   private:
-    static uint64_t c_now_ms(void* context);
-    static uint32_t c_unix_time_s(void* context);
-    static uint32_t c_random32(void* context);
-    static void c_enter(void* context);
-    static void c_exit(void* context);
-    static void c_system_info(void* context, vigil_system_info* out);
-    static size_t c_listening_ports(void* context, vigil_listening_port* out, size_t capacity);
-    static void c_attach(void* context);
-    static void c_detach(void* context);
+    template <typename Port>
+    friend vigil_port vigil::ports::bind_port(Port& port);
+    void enter_critical();
+    void exit_critical();
+    size_t listening_ports(vigil_listening_port* out, size_t capacity) const;
+    void attach_hooks();
+    void detach_hooks();
 
     Options options_;
     vigil_port port_{};
