@@ -1,10 +1,8 @@
-#include <sys/random.h>
 #include <sys/utsname.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 
 // Only the raw-API headers: anything that pulls in lwip/sockets.h sees glibc's TCP_MSS of 512
 // instead of lwipopts' 1460 (see memp_pool_fix.c); nothing here depends on it, but the port
@@ -19,14 +17,12 @@
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
 #include "lwip/udp.h"
+#include "vigil/ports/host_facts.hpp"
 #include "vigil/ports/lwip.hpp"
 
 namespace vigil::ports::lwip {
 
 namespace {
-
-// Same rule as the POSIX port: a clock before 2020 has not been set, so the time is unknown.
-constexpr time_t kEarliestPlausibleUnixTime = 1577836800;
 
 constexpr uint16_t kEthertypeIpv4 = 0x0800;
 constexpr uint16_t kEthertypeIpv6 = 0x86DD;
@@ -308,22 +304,12 @@ uint64_t LwipPort::now_ms() const {
 }
 
 uint32_t LwipPort::unix_time_s() const {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (ts.tv_sec < kEarliestPlausibleUnixTime || ts.tv_sec > static_cast<time_t>(UINT32_MAX)) {
-        return 0;
-    }
-    return static_cast<uint32_t>(ts.tv_sec);
+    return unix_time_now_s();
 }
 
 // Not LWIP_RAND(): in this build that is the unseeded rand(), the same sequence on every boot.
 uint32_t LwipPort::random32() const {
-    uint32_t value = 0;
-    if (getrandom(&value, sizeof(value), GRND_NONBLOCK) == static_cast<ssize_t>(sizeof(value))) {
-        return value;
-    }
-    std::random_device fallback;
-    return static_cast<uint32_t>(fallback());
+    return host_random32();
 }
 
 void LwipPort::system_info(vigil_system_info& out) {

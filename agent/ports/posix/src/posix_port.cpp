@@ -3,24 +3,19 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netpacket/packet.h>
-#include <sys/random.h>
 #include <sys/utsname.h>
 #include <time.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <random>
 
+#include "vigil/ports/host_facts.hpp"
 #include "vigil/ports/posix.hpp"
 
 namespace vigil::ports::posix {
 
 namespace {
-
-// Boards without a real-time clock boot in 1970 until NTP sets the time; a clock that reads
-// earlier than this is taken as "time unknown" rather than reported as a date.
-constexpr time_t kEarliestPlausibleUnixTime = 1577836800;  // 2020-01-01
 
 uint64_t to_ms(const timespec& ts) {
     return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
@@ -114,28 +109,11 @@ uint64_t PosixPort::now_ms() const {
 }
 
 uint32_t PosixPort::unix_time_s() const {
-    if (replay_) {
-        const uint64_t seconds = replay_now_ms_ / 1000;
-        return seconds >= static_cast<uint64_t>(kEarliestPlausibleUnixTime) && seconds <= UINT32_MAX
-                   ? static_cast<uint32_t>(seconds)
-                   : 0;
-    }
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (ts.tv_sec < kEarliestPlausibleUnixTime || ts.tv_sec > static_cast<time_t>(UINT32_MAX)) {
-        return 0;
-    }
-    return static_cast<uint32_t>(ts.tv_sec);
+    return replay_ ? plausible_unix_time_s(replay_now_ms_ / 1000) : unix_time_now_s();
 }
 
 uint32_t PosixPort::random32() const {
-    uint32_t value = 0;
-    if (getrandom(&value, sizeof(value), GRND_NONBLOCK) == static_cast<ssize_t>(sizeof(value))) {
-        return value;
-    }
-    // Early in boot the entropy pool may not be ready; the values seed ids and splay, not keys.
-    std::random_device fallback;
-    return static_cast<uint32_t>(fallback());
+    return host_random32();
 }
 
 void PosixPort::override_addresses(std::vector<vigil_address> addresses) {
