@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "checkpointer.hpp"
-#include "vigil/hub/sqlite/connection.hpp"
 #include "reader_pool.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
 namespace vigil::hub::sqlite {
@@ -43,6 +43,9 @@ bool add_row_counts(Connection& connection, const RowDeltas& deltas, std::string
 /// failed.
 std::optional<int64_t> device_key_of(Connection& connection, const std::string& device_id,
                                      std::string& error);
+/// The key of a device that must exist; nullopt with error set when there is none.
+std::optional<int64_t> known_device_key(Connection& connection, const std::string& device_id,
+                                        std::string& error);
 
 class SqliteStore final : public Store {
   public:
