@@ -54,25 +54,22 @@ Alert read_alert(const Statement& row) {
 }  // namespace
 
 Fetched<std::vector<Alert>> SqliteStore::alerts(const AlertFilter& filter) {
-    Fetched<std::vector<Alert>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement list = reader->query(
-        "SELECT a.id, d.id, a.kind, a.subject, a.severity, a.state, a.first_seen_ms, "
-        "a.last_seen_ms, a.count, a.details_json, a.changed_ms, a.changed_by "
-        "FROM alerts a JOIN devices d ON d.device_key = a.device_key "
-        "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR a.kind = ?2) "
-        "AND (?3 IS NULL OR a.state = ?3) AND (?4 IS NULL OR a.severity >= ?4) "
-        "AND (?5 IS NULL OR a.last_seen_ms >= ?5) AND (?6 IS NULL OR a.id < ?6) "
-        "ORDER BY a.id DESC LIMIT ?7",
-        result.error, filter.device_id, filter.kind, filter.state, filter.min_severity,
-        filter.seen_since_ms, filter.before_id, static_cast<int64_t>(filter.limit));
-    while (list && list.next_row("alerts", result.error)) {
-        result.value.push_back(read_alert(list));
-    }
-    return result;
+    return with_reader<std::vector<Alert>>(
+        [&](Connection& reader, Fetched<std::vector<Alert>>& result) {
+            Statement list = reader.query(
+                "SELECT a.id, d.id, a.kind, a.subject, a.severity, a.state, a.first_seen_ms, "
+                "a.last_seen_ms, a.count, a.details_json, a.changed_ms, a.changed_by "
+                "FROM alerts a JOIN devices d ON d.device_key = a.device_key "
+                "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR a.kind = ?2) "
+                "AND (?3 IS NULL OR a.state = ?3) AND (?4 IS NULL OR a.severity >= ?4) "
+                "AND (?5 IS NULL OR a.last_seen_ms >= ?5) AND (?6 IS NULL OR a.id < ?6) "
+                "ORDER BY a.id DESC LIMIT ?7",
+                result.error, filter.device_id, filter.kind, filter.state, filter.min_severity,
+                filter.seen_since_ms, filter.before_id, static_cast<int64_t>(filter.limit));
+            while (list && list.next_row("alerts", result.error)) {
+                result.value.push_back(read_alert(list));
+            }
+        });
 }
 
 Done SqliteStore::acknowledge_alert(int64_t id, const std::string& by, int64_t now_ms) {

@@ -38,21 +38,18 @@ Done SqliteStore::set_desired_config(const DesiredConfig& config) {
 
 Fetched<std::optional<DesiredConfig>> SqliteStore::desired_config(ConfigScope scope,
                                                                   const std::string& target) {
-    Fetched<std::optional<DesiredConfig>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement get = reader->query(
-        "SELECT version, content_type, body, updated_ms FROM desired_configs "
-        "WHERE scope = ?1 AND target = ?2",
-        result.error, static_cast<int64_t>(scope), target);
-    if (get && get.next_row("desired config", result.error)) {
-        result.value =
-            DesiredConfig{scope,       target,      static_cast<uint32_t>(get.integer(0)),
-                          get.text(1), get.blob(2), get.integer(3)};
-    }
-    return result;
+    return with_reader<std::optional<DesiredConfig>>(
+        [&](Connection& reader, Fetched<std::optional<DesiredConfig>>& result) {
+            Statement get = reader.query(
+                "SELECT version, content_type, body, updated_ms FROM desired_configs "
+                "WHERE scope = ?1 AND target = ?2",
+                result.error, static_cast<int64_t>(scope), target);
+            if (get && get.next_row("desired config", result.error)) {
+                result.value =
+                    DesiredConfig{scope,       target,      static_cast<uint32_t>(get.integer(0)),
+                                  get.text(1), get.blob(2), get.integer(3)};
+            }
+        });
 }
 
 }  // namespace vigil::hub::sqlite

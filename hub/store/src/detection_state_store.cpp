@@ -24,19 +24,16 @@ bool SqliteStore::upsert_detection_state(const std::string& device_id,
 
 Fetched<std::optional<std::vector<uint8_t>>> SqliteStore::load_detection_state(
     const std::string& device_id) {
-    Fetched<std::optional<std::vector<uint8_t>>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement load = reader->query(
-        "SELECT s.state FROM detection_state s "
-        "JOIN devices d ON d.device_key = s.device_key WHERE d.id = ?1",
-        result.error, device_id);
-    if (load && load.next_row("load detection state", result.error)) {
-        result.value = load.blob(0);
-    }
-    return result;
+    return with_reader<std::optional<std::vector<uint8_t>>>(
+        [&](Connection& reader, Fetched<std::optional<std::vector<uint8_t>>>& result) {
+            Statement load = reader.query(
+                "SELECT s.state FROM detection_state s "
+                "JOIN devices d ON d.device_key = s.device_key WHERE d.id = ?1",
+                result.error, device_id);
+            if (load && load.next_row("load detection state", result.error)) {
+                result.value = load.blob(0);
+            }
+        });
 }
 
 }  // namespace vigil::hub::sqlite

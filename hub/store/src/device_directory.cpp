@@ -61,70 +61,63 @@ DeviceRow read_device_row(const Statement& row) {
 }  // namespace
 
 Fetched<DevicePage> SqliteStore::list_devices(const DeviceFilter& filter) {
-    Fetched<DevicePage> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement list =
-        reader->query("SELECT " VIGIL_DEVICE_COLUMNS
-                      " FROM devices "
-                      "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
-                      "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
-                      "AND (?5 IS NULL OR last_seen_ms < ?5) AND id > ?6 ORDER BY id LIMIT ?7",
-                      result.error, filter.state, filter.format, filter.enrolment,
-                      filter.seen_since_ms, filter.seen_before_ms, filter.after,
-                      // One row more than asked says whether another page follows.
-                      static_cast<int64_t>(filter.limit) + 1);
-    while (list && list.next_row("list devices", result.error)) {
-        if (result.value.devices.size() == filter.limit) {
-            result.value.next_after = result.value.devices.back().id;
-            break;
+    return with_reader<DevicePage>([&](Connection& reader, Fetched<DevicePage>& result) {
+        Statement list = reader.query(
+            "SELECT " VIGIL_DEVICE_COLUMNS
+            " FROM devices "
+            "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+            "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+            "AND (?5 IS NULL OR last_seen_ms < ?5) AND id > ?6 ORDER BY id LIMIT ?7",
+            result.error, filter.state, filter.format, filter.enrolment, filter.seen_since_ms,
+            filter.seen_before_ms, filter.after,
+            // One row more than asked says whether another page follows.
+            static_cast<int64_t>(filter.limit) + 1);
+        while (list && list.next_row("list devices", result.error)) {
+            if (result.value.devices.size() == filter.limit) {
+                result.value.next_after = result.value.devices.back().id;
+                break;
+            }
+            result.value.devices.push_back(read_device_row(list));
         }
-        result.value.devices.push_back(read_device_row(list));
-    }
-    return result;
+    });
 }
 
 Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuery& query) {
-    Fetched<std::optional<DeviceDetail>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    // One read transaction: the device row and its traffic are one snapshot.
-    Transaction snapshot(*reader);
-    if (!snapshot.begin("BEGIN", result.error)) {
-        return result;
-    }
-    Statement device =
-        reader->query("SELECT " VIGIL_DEVICE_COLUMNS
-                      ", device_key, system_json, system_received_ms, "
-                      "ports_json, ports_received_ms, status_json, status_received_ms "
-                      "FROM devices WHERE id = ?1",
-                      result.error, query.device_id);
-    if (!device || !device.next_row("device detail", result.error)) {
-        return result;
-    }
-    DeviceDetail detail;
-    detail.device = read_device_row(device);
-    if (!device.is_null(11)) {
-        detail.system = parse_system_json(device.text(11));
-        detail.system_received_ms = device.integer(12);
-    }
-    if (!device.is_null(13)) {
-        detail.listening_ports = parse_ports_json(device.text(13));
-        detail.ports_received_ms = device.integer(14);
-    }
-    if (!device.is_null(15)) {
-        detail.status = parse_status_json(device.text(15));
-        detail.status_received_ms = device.integer(16);
-    }
-    if (!traffic_summary(*reader, device.integer(10), query, detail.traffic, result.error)) {
-        return result;
-    }
-    result.value = std::move(detail);
-    return result;
+    return with_reader<std::optional<DeviceDetail>>(
+        [&](Connection& reader, Fetched<std::optional<DeviceDetail>>& result) {
+            // One read transaction: the device row and its traffic are one snapshot.
+            Transaction snapshot(reader);
+            if (!snapshot.begin("BEGIN", result.error)) {
+                return;
+            }
+            Statement device =
+                reader.query("SELECT " VIGIL_DEVICE_COLUMNS
+                             ", device_key, system_json, system_received_ms, "
+                             "ports_json, ports_received_ms, status_json, status_received_ms "
+                             "FROM devices WHERE id = ?1",
+                             result.error, query.device_id);
+            if (!device || !device.next_row("device detail", result.error)) {
+                return;
+            }
+            DeviceDetail detail;
+            detail.device = read_device_row(device);
+            if (!device.is_null(11)) {
+                detail.system = parse_system_json(device.text(11));
+                detail.system_received_ms = device.integer(12);
+            }
+            if (!device.is_null(13)) {
+                detail.listening_ports = parse_ports_json(device.text(13));
+                detail.ports_received_ms = device.integer(14);
+            }
+            if (!device.is_null(15)) {
+                detail.status = parse_status_json(device.text(15));
+                detail.status_received_ms = device.integer(16);
+            }
+            if (!traffic_summary(reader, device.integer(10), query, detail.traffic, result.error)) {
+                return;
+            }
+            result.value = std::move(detail);
+        });
 }
 
 bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
@@ -220,36 +213,32 @@ StoredFlow read_flow(const Statement& row) {
 }  // namespace
 
 Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
-    Fetched<FlowPage> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    // (m.time_ms, m.id) >= the cursor lets the index seek to the page; the seq term then skips
-    // the flows of the cursor's own window already returned.
-    Statement list = reader->query(
-        "SELECT m.id, f.seq, m.time_ms, m.received_ms, m.window_duration_ms, f.local, "
-        "f.remote, f.protocol, f.local_port, f.remote_port, f.bytes_in, f.bytes_out, "
-        "f.packets_in, f.packets_out, f.remote_opened, f.handshake, f.local_interface "
-        "FROM messages m JOIN flows f ON f.message_id = m.id "
-        "WHERE m.device_key = (SELECT device_key FROM devices WHERE id = ?1) "
-        "AND m.time_ms >= ?2 AND m.time_ms < ?3 AND (m.time_ms, m.id) >= (?4, ?5) "
-        "AND (m.time_ms, m.id, f.seq) > (?4, ?5, ?6) "
-        "ORDER BY m.time_ms, m.id, f.seq LIMIT ?7",
-        result.error, query.device_id, query.from_ms, query.to_ms,
-        query.after ? query.after->time_ms : kSmallest,
-        query.after ? query.after->message_id : kSmallest,
-        query.after ? static_cast<int64_t>(query.after->index) : kSmallest,
-        static_cast<int64_t>(query.limit) + 1);
-    while (list && list.next_row("flows", result.error)) {
-        if (result.value.flows.size() == query.limit) {
-            const StoredFlow& last = result.value.flows.back();
-            result.value.next = FlowCursor{last.time_ms, last.message_id, last.index};
-            break;
+    return with_reader<FlowPage>([&](Connection& reader, Fetched<FlowPage>& result) {
+        // (m.time_ms, m.id) >= the cursor lets the index seek to the page; the seq term then skips
+        // the flows of the cursor's own window already returned.
+        Statement list = reader.query(
+            "SELECT m.id, f.seq, m.time_ms, m.received_ms, m.window_duration_ms, f.local, "
+            "f.remote, f.protocol, f.local_port, f.remote_port, f.bytes_in, f.bytes_out, "
+            "f.packets_in, f.packets_out, f.remote_opened, f.handshake, f.local_interface "
+            "FROM messages m JOIN flows f ON f.message_id = m.id "
+            "WHERE m.device_key = (SELECT device_key FROM devices WHERE id = ?1) "
+            "AND m.time_ms >= ?2 AND m.time_ms < ?3 AND (m.time_ms, m.id) >= (?4, ?5) "
+            "AND (m.time_ms, m.id, f.seq) > (?4, ?5, ?6) "
+            "ORDER BY m.time_ms, m.id, f.seq LIMIT ?7",
+            result.error, query.device_id, query.from_ms, query.to_ms,
+            query.after ? query.after->time_ms : kSmallest,
+            query.after ? query.after->message_id : kSmallest,
+            query.after ? static_cast<int64_t>(query.after->index) : kSmallest,
+            static_cast<int64_t>(query.limit) + 1);
+        while (list && list.next_row("flows", result.error)) {
+            if (result.value.flows.size() == query.limit) {
+                const StoredFlow& last = result.value.flows.back();
+                result.value.next = FlowCursor{last.time_ms, last.message_id, last.index};
+                break;
+            }
+            result.value.flows.push_back(read_flow(list));
         }
-        result.value.flows.push_back(read_flow(list));
-    }
-    return result;
+    });
 }
 
 Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolment) {
@@ -265,22 +254,18 @@ Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolmen
 }
 
 Fetched<uint64_t> SqliteStore::count_devices(const DeviceFilter& filter) {
-    Fetched<uint64_t> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement count = reader->query(
-        "SELECT count(*) FROM devices "
-        "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
-        "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
-        "AND (?5 IS NULL OR last_seen_ms < ?5)",
-        result.error, filter.state, filter.format, filter.enrolment, filter.seen_since_ms,
-        filter.seen_before_ms);
-    if (count && count.only_row("count devices", result.error)) {
-        result.value = as_counter(count.integer(0));
-    }
-    return result;
+    return with_reader<uint64_t>([&](Connection& reader, Fetched<uint64_t>& result) {
+        Statement count = reader.query(
+            "SELECT count(*) FROM devices "
+            "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+            "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+            "AND (?5 IS NULL OR last_seen_ms < ?5)",
+            result.error, filter.state, filter.format, filter.enrolment, filter.seen_since_ms,
+            filter.seen_before_ms);
+        if (count && count.only_row("count devices", result.error)) {
+            result.value = as_counter(count.integer(0));
+        }
+    });
 }
 
 Done SqliteStore::set_device_group(const std::string& device_id, const std::string& group) {
@@ -303,32 +288,27 @@ Done SqliteStore::set_device_group(const std::string& device_id, const std::stri
 }
 
 Fetched<std::optional<std::string>> SqliteStore::device_group(const std::string& device_id) {
-    Fetched<std::optional<std::string>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement get = reader->query("SELECT group_name FROM device_groups WHERE device_id = ?1",
-                                  result.error, device_id);
-    if (get && get.next_row("device group", result.error)) {
-        result.value = get.text(0);
-    }
-    return result;
+    return with_reader<std::optional<std::string>>(
+        [&](Connection& reader, Fetched<std::optional<std::string>>& result) {
+            Statement get =
+                reader.query("SELECT group_name FROM device_groups WHERE device_id = ?1",
+                             result.error, device_id);
+            if (get && get.next_row("device group", result.error)) {
+                result.value = get.text(0);
+            }
+        });
 }
 
 Fetched<std::vector<std::string>> SqliteStore::group_members(const std::string& group) {
-    Fetched<std::vector<std::string>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement members = reader->query(
-        "SELECT device_id FROM device_groups WHERE group_name = ?1 ORDER BY device_id",
-        result.error, group);
-    while (members && members.next_row("group members", result.error)) {
-        result.value.push_back(members.text(0));
-    }
-    return result;
+    return with_reader<std::vector<std::string>>(
+        [&](Connection& reader, Fetched<std::vector<std::string>>& result) {
+            Statement members = reader.query(
+                "SELECT device_id FROM device_groups WHERE group_name = ?1 ORDER BY device_id",
+                result.error, group);
+            while (members && members.next_row("group members", result.error)) {
+                result.value.push_back(members.text(0));
+            }
+        });
 }
 
 }  // namespace vigil::hub::sqlite

@@ -23,23 +23,20 @@ Done SqliteStore::put_recommendation(const Recommendation& recommendation) {
 
 Fetched<std::vector<Recommendation>> SqliteStore::recommendations(
     const std::optional<std::string>& device_id, const std::optional<RecommendationState>& state) {
-    Fetched<std::vector<Recommendation>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement list = reader->query(
-        "SELECT d.id, r.kind, r.state, r.details_json, r.created_ms, r.updated_ms "
-        "FROM recommendations r JOIN devices d ON d.device_key = r.device_key "
-        "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR r.state = ?2) "
-        "ORDER BY d.id, r.kind",
-        result.error, device_id, state);
-    while (list && list.next_row("recommendations", result.error)) {
-        result.value.push_back({list.text(0), list.text(1),
-                                static_cast<RecommendationState>(list.integer(2)), list.text(3),
-                                list.integer(4), list.integer(5)});
-    }
-    return result;
+    return with_reader<std::vector<Recommendation>>(
+        [&](Connection& reader, Fetched<std::vector<Recommendation>>& result) {
+            Statement list = reader.query(
+                "SELECT d.id, r.kind, r.state, r.details_json, r.created_ms, r.updated_ms "
+                "FROM recommendations r JOIN devices d ON d.device_key = r.device_key "
+                "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR r.state = ?2) "
+                "ORDER BY d.id, r.kind",
+                result.error, device_id, state);
+            while (list && list.next_row("recommendations", result.error)) {
+                result.value.push_back({list.text(0), list.text(1),
+                                        static_cast<RecommendationState>(list.integer(2)),
+                                        list.text(3), list.integer(4), list.integer(5)});
+            }
+        });
 }
 
 }  // namespace vigil::hub::sqlite

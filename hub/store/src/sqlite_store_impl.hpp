@@ -97,6 +97,17 @@ class SqliteStore final : public Store {
     Fetched<StoreStats> stats() override;
 
   private:
+    /// Runs read(reader, result) on a reader borrowed for the call; the result carries the
+    /// error when no reader can be had.
+    template <typename T, typename Read>
+    Fetched<T> with_reader(Read&& read) {
+        Fetched<T> result;
+        if (auto reader = readers_.borrow(result.error)) {
+            read(*reader, result);
+        }
+        return result;
+    }
+
     // telemetry_writer.cpp
     bool write_report(const Report& report, bool& duplicate, RowDeltas& deltas, std::string& error);
     bool find_or_add_device(const Report& report, int64_t& device_key, std::string& error);

@@ -79,38 +79,34 @@ RetentionResult SqliteStore::apply_retention(int64_t now_ms) {
 }
 
 Fetched<StoreStats> SqliteStore::stats() {
-    Fetched<StoreStats> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement counts = reader->statement(
-        "SELECT (SELECT count(*) FROM devices), "
-        "(SELECT rows FROM row_counts WHERE name = 'messages'), "
-        "(SELECT rows FROM row_counts WHERE name = 'flows'), "
-        "(SELECT rows FROM row_counts WHERE name = 'flow_overflow'), "
-        "(SELECT rows FROM row_counts WHERE name = 'interface_totals'), "
-        "(SELECT rows FROM row_counts WHERE name = 'port_snapshots'), "
-        "(SELECT rows FROM row_counts WHERE name = 'heartbeats'), "
-        "(SELECT count(*) FROM alerts), "
-        "(SELECT count(*) FROM alerts WHERE state <> 2), "
-        "(SELECT count(*) FROM recommendations)",
-        result.error);
-    if (!counts || !counts.only_row("stats", result.error)) {
-        return result;
-    }
-    StoreStats& stats = result.value;
-    // In the order of the columns above.
-    uint64_t* const fields[] = {
-        &stats.devices,          &stats.messages,       &stats.flows,      &stats.overflow,
-        &stats.interface_totals, &stats.port_snapshots, &stats.heartbeats, &stats.alerts,
-        &stats.open_alerts,      &stats.recommendations};
-    int column = 0;
-    for (uint64_t* field : fields) {
-        *field = as_counter(counts.integer(column++));
-    }
-    stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
-    return result;
+    return with_reader<StoreStats>([&](Connection& reader, Fetched<StoreStats>& result) {
+        Statement counts = reader.statement(
+            "SELECT (SELECT count(*) FROM devices), "
+            "(SELECT rows FROM row_counts WHERE name = 'messages'), "
+            "(SELECT rows FROM row_counts WHERE name = 'flows'), "
+            "(SELECT rows FROM row_counts WHERE name = 'flow_overflow'), "
+            "(SELECT rows FROM row_counts WHERE name = 'interface_totals'), "
+            "(SELECT rows FROM row_counts WHERE name = 'port_snapshots'), "
+            "(SELECT rows FROM row_counts WHERE name = 'heartbeats'), "
+            "(SELECT count(*) FROM alerts), "
+            "(SELECT count(*) FROM alerts WHERE state <> 2), "
+            "(SELECT count(*) FROM recommendations)",
+            result.error);
+        if (!counts || !counts.only_row("stats", result.error)) {
+            return;
+        }
+        StoreStats& stats = result.value;
+        // In the order of the columns above.
+        uint64_t* const fields[] = {
+            &stats.devices,          &stats.messages,       &stats.flows,      &stats.overflow,
+            &stats.interface_totals, &stats.port_snapshots, &stats.heartbeats, &stats.alerts,
+            &stats.open_alerts,      &stats.recommendations};
+        int column = 0;
+        for (uint64_t* field : fields) {
+            *field = as_counter(counts.integer(column++));
+        }
+        stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
+    });
 }
 
 }  // namespace vigil::hub::sqlite
