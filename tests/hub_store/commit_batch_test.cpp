@@ -59,6 +59,19 @@ struct CountingDetection {
     }
 };
 
+// Whether a batch was committed, storing `stored` reports and skipping `duplicates` redelivered.
+::testing::AssertionResult committed(const WriteResult& result, size_t stored, size_t duplicates) {
+    if (!result.ok) {
+        return ::testing::AssertionFailure() << result.error;
+    }
+    if (result.stored != stored || result.duplicates != duplicates) {
+        return ::testing::AssertionFailure()
+               << "stored " << result.stored << " with " << result.duplicates
+               << " duplicates; expected " << stored << " with " << duplicates;
+    }
+    return ::testing::AssertionSuccess();
+}
+
 std::string state_of(DetectionStateStore& states, const std::string& device) {
     const auto saved = states.load_detection_state(device);
     EXPECT_TRUE(saved.ok()) << saved.error;
@@ -79,9 +92,7 @@ TEST_F(SqliteStore, CommitBatch_writesReportsStateAndAlertsInOneCommit) {
         {make_report("dev-1", "boot1:1", 1'000), make_report("dev-2", "boot1:1", 1'500),
          make_report("dev-1", "boot1:2", 2'000)},
         detection.step(detection_state_store()));
-    ASSERT_TRUE(result.ok) << result.error;
-    EXPECT_EQ(result.stored, 3u);
-    EXPECT_EQ(result.duplicates, 0u);
+    ASSERT_TRUE(committed(result, 3, 0));
     EXPECT_EQ(detection.shown,
               (std::vector<std::string>{"dev-1/boot1:1", "dev-2/boot1:1", "dev-1/boot1:2"}));
 
@@ -112,9 +123,7 @@ TEST_F(SqliteStore, CommitBatch_redeliveredBatchChangesNeitherStateNorAlerts) {
 
     CountingDetection again;
     const WriteResult result = writer().commit_batch(batch, again.step(detection_state_store()));
-    ASSERT_TRUE(result.ok) << result.error;
-    EXPECT_EQ(result.stored, 0u);
-    EXPECT_EQ(result.duplicates, 2u);
+    ASSERT_TRUE(committed(result, 0, 2));
     EXPECT_TRUE(result.alert_ids.empty());
     EXPECT_TRUE(again.shown.empty());
     EXPECT_EQ(state_of(detection_state_store(), "dev-1"), "boot1:1;boot1:2;");
@@ -136,9 +145,7 @@ TEST_F(SqliteStore, CommitBatch_detectionSeesOnlyTheNewReports) {
         {make_report("dev-1", "boot1:1", 1'000), make_report("dev-1", "boot1:2", 2'000),
          make_report("dev-1", "boot1:2", 2'000), make_report("dev-1", "boot1:3", 3'000)},
         detection.step(detection_state_store()));
-    ASSERT_TRUE(result.ok) << result.error;
-    EXPECT_EQ(result.stored, 2u);
-    EXPECT_EQ(result.duplicates, 2u);
+    ASSERT_TRUE(committed(result, 2, 2));
     EXPECT_EQ(detection.shown,
               (std::vector<std::string>{"dev-1/boot1:1", "dev-1/boot1:2", "dev-1/boot1:3"}));
     EXPECT_EQ(state_of(detection_state_store(), "dev-1"), "boot1:1;boot1:2;boot1:3;");

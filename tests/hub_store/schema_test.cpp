@@ -4,8 +4,8 @@
 
 #include <fstream>
 
-#include "vigil/hub/sqlite/schema.hpp"
 #include "store_fixture.hpp"
+#include "vigil/hub/sqlite/schema.hpp"
 
 namespace vigil::hub::testing {
 namespace {
@@ -35,6 +35,18 @@ class Schema : public ::testing::Test {
         return value;
     }
 
+    // Creates the file at an older schema version, as that version of the store left it.
+    void create_at_version(int version, bool foreign_keys) {
+        sqlite::Connection connection;
+        std::string error;
+        ASSERT_TRUE(connection.open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error));
+        if (foreign_keys) {
+            ASSERT_TRUE(connection.execute("PRAGMA foreign_keys = ON", error)) << error;
+        }
+        ASSERT_TRUE(sqlite::migrate(connection, version, error)) << error;
+        EXPECT_EQ(sqlite::schema_version(connection, error), version);
+    }
+
     std::unique_ptr<Store> open(std::string& error) {
         SqliteOptions options;
         options.path = path_;
@@ -57,13 +69,7 @@ TEST_F(Schema, Open_createsTheCurrentVersion) {
 // A file as version 1 of the store left it, with data, upgrades to the current version: the data
 // stays and the row counts that version 2 keeps start from what was there.
 TEST_F(Schema, Open_upgradesAVersion1File) {
-    {
-        sqlite::Connection connection;
-        std::string error;
-        ASSERT_TRUE(connection.open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error));
-        ASSERT_TRUE(sqlite::migrate(connection, 1, error)) << error;
-        EXPECT_EQ(sqlite::schema_version(connection, error), 1);
-    }
+    ASSERT_NO_FATAL_FAILURE(create_at_version(1, /*foreign_keys=*/false));
     execute(
         "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, messages) "
         "VALUES ('old-1', 0, 10, 20, 2);"
@@ -94,14 +100,7 @@ TEST_F(Schema, Open_upgradesAVersion1File) {
 // Version 5 lets a device's format and seen times be NULL (enrolled, never seen). A version 4
 // file keeps its devices, their messages and what hangs off them (nothing is cascaded away).
 TEST_F(Schema, Open_upgradesAVersion4FileToNullableSeenTimes) {
-    {
-        sqlite::Connection connection;
-        std::string error;
-        ASSERT_TRUE(connection.open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error));
-        ASSERT_TRUE(connection.execute("PRAGMA foreign_keys = ON", error)) << error;
-        ASSERT_TRUE(sqlite::migrate(connection, 4, error)) << error;
-        EXPECT_EQ(sqlite::schema_version(connection, error), 4);
-    }
+    ASSERT_NO_FATAL_FAILURE(create_at_version(4, /*foreign_keys=*/true));
     execute(
         "PRAGMA foreign_keys = ON;"
         "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, enrolment, messages) "

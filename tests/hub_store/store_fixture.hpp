@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "temp_dir.hpp"
@@ -53,24 +54,35 @@ inline Report make_report(const std::string& device, const std::string& key, int
     return report;
 }
 
-inline FlowQuery flow_query(const std::string& device, int64_t from_ms = 0,
-                            int64_t to_ms = INT64_MAX, uint32_t limit = 1000) {
-    FlowQuery query;
+/// A query (FlowQuery, DetailQuery) of one device's telemetry in [from_ms, to_ms).
+template <typename Query>
+Query window_query(const std::string& device, int64_t from_ms, int64_t to_ms) {
+    Query query;
     query.device_id = device;
     query.from_ms = from_ms;
     query.to_ms = to_ms;
+    return query;
+}
+
+inline FlowQuery flow_query(const std::string& device, int64_t from_ms = 0,
+                            int64_t to_ms = INT64_MAX, uint32_t limit = 1000) {
+    auto query = window_query<FlowQuery>(device, from_ms, to_ms);
     query.limit = limit;
     return query;
 }
 
 inline DetailQuery detail_query(const std::string& device, int64_t from_ms = 0,
                                 int64_t to_ms = INT64_MAX, uint32_t top_remotes = 10) {
-    DetailQuery query;
-    query.device_id = device;
-    query.from_ms = from_ms;
-    query.to_ms = to_ms;
+    auto query = window_query<DetailQuery>(device, from_ms, to_ms);
     query.top_remotes = top_remotes;
     return query;
+}
+
+/// Every field of a flow, comparable as one value (a mismatch prints both).
+inline auto flow_fields(const Flow& flow) {
+    return std::tie(flow.local, flow.remote, flow.protocol, flow.local_port, flow.remote_port,
+                    flow.bytes_in, flow.bytes_out, flow.packets_in, flow.packets_out,
+                    flow.remote_opened, flow.handshake, flow.local_interface);
 }
 
 class StoreTest : public ::testing::Test {

@@ -31,18 +31,7 @@ TEST_F(SqliteStore, WriteBatch_roundTripsNetworkWindow) {
         EXPECT_EQ(stored.time_ms, report.device_time_ms);
         EXPECT_EQ(stored.received_ms, report.received_ms);
         EXPECT_EQ(stored.window_duration_ms, 10000u);
-        EXPECT_EQ(stored.flow.local, expected.local);
-        EXPECT_EQ(stored.flow.remote, expected.remote);
-        EXPECT_EQ(stored.flow.protocol, expected.protocol);
-        EXPECT_EQ(stored.flow.local_port, expected.local_port);
-        EXPECT_EQ(stored.flow.remote_port, expected.remote_port);
-        EXPECT_EQ(stored.flow.bytes_in, expected.bytes_in);
-        EXPECT_EQ(stored.flow.bytes_out, expected.bytes_out);
-        EXPECT_EQ(stored.flow.packets_in, expected.packets_in);
-        EXPECT_EQ(stored.flow.packets_out, expected.packets_out);
-        EXPECT_EQ(stored.flow.remote_opened, expected.remote_opened);
-        EXPECT_EQ(stored.flow.handshake, expected.handshake);
-        EXPECT_EQ(stored.flow.local_interface, expected.local_interface);
+        EXPECT_EQ(flow_fields(stored.flow), flow_fields(expected)) << "flow " << i;
     }
     EXPECT_FALSE(page.value.next);
 }

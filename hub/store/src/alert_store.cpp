@@ -11,12 +11,11 @@ Fetched<int64_t> SqliteStore::raise_alert(const AlertRaise& alert) {
 }
 
 bool SqliteStore::upsert_alert(const AlertRaise& alert, int64_t& id, std::string& error) {
-    const auto device_key = device_key_of(writer_, alert.device_id, error);
+    const auto device_key = known_device_key(writer_, alert.device_id, error);
     if (!device_key) {
-        error = error.empty() ? "no device '" + alert.device_id + "'" : error;
         return false;
     }
-    Statement raise = writer_.statement(
+    Statement raise = writer_.query(
         "INSERT INTO alerts (device_key, kind, subject, severity, state, "
         "first_seen_ms, last_seen_ms, count, details_json) "
         "VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, 1, ?6) "
@@ -24,26 +23,13 @@ bool SqliteStore::upsert_alert(const AlertRaise& alert, int64_t& id, std::string
         "last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), count = count + 1, "
         "severity = max(severity, excluded.severity), "
         "details_json = excluded.details_json RETURNING id",
-        error);
-    if (!raise) {
-        return false;
-    }
-    raise.bind(1, *device_key);
-    raise.bind(2, alert.kind);
-    raise.bind(3, alert.subject);
-    raise.bind(4, static_cast<int64_t>(alert.severity));
-    raise.bind(5, alert.seen_ms);
-    raise.bind(6, alert.details_json);
-    if (raise.step() != SQLITE_ROW) {
-        error = writer_.describe("raise alert");
+        error, *device_key, alert.kind, alert.subject, static_cast<int64_t>(alert.severity),
+        alert.seen_ms, alert.details_json);
+    if (!raise || !raise.only_row("raise alert", error)) {
         return false;
     }
     id = raise.integer(0);
-    if (raise.step() != SQLITE_DONE) {
-        error = writer_.describe("raise alert");
-        return false;
-    }
-    return true;
+    return raise.run("raise alert", error);
 }
 
 namespace {
@@ -68,42 +54,22 @@ Alert read_alert(const Statement& row) {
 }  // namespace
 
 Fetched<std::vector<Alert>> SqliteStore::alerts(const AlertFilter& filter) {
-    Fetched<std::vector<Alert>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement list = reader->statement(
-        "SELECT a.id, d.id, a.kind, a.subject, a.severity, a.state, a.first_seen_ms, "
-        "a.last_seen_ms, a.count, a.details_json, a.changed_ms, a.changed_by "
-        "FROM alerts a JOIN devices d ON d.device_key = a.device_key "
-        "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR a.kind = ?2) "
-        "AND (?3 IS NULL OR a.state = ?3) AND (?4 IS NULL OR a.severity >= ?4) "
-        "AND (?5 IS NULL OR a.last_seen_ms >= ?5) AND (?6 IS NULL OR a.id < ?6) "
-        "ORDER BY a.id DESC LIMIT ?7",
-        result.error);
-    if (!list) {
-        return result;
-    }
-    if (filter.device_id) {
-        list.bind(1, *filter.device_id);
-    }
-    if (filter.kind) {
-        list.bind(2, *filter.kind);
-    }
-    list.bind(3, filter.state);
-    list.bind(4, filter.min_severity);
-    list.bind(5, filter.seen_since_ms);
-    list.bind(6, filter.before_id);
-    list.bind(7, static_cast<int64_t>(filter.limit));
-    int step = SQLITE_ROW;
-    while ((step = list.step()) == SQLITE_ROW) {
-        result.value.push_back(read_alert(list));
-    }
-    if (step != SQLITE_DONE) {
-        result.error = reader->describe("alerts");
-    }
-    return result;
+    return with_reader<std::vector<Alert>>(
+        [&](Connection& reader, Fetched<std::vector<Alert>>& result) {
+            Statement list = reader.query(
+                "SELECT a.id, d.id, a.kind, a.subject, a.severity, a.state, a.first_seen_ms, "
+                "a.last_seen_ms, a.count, a.details_json, a.changed_ms, a.changed_by "
+                "FROM alerts a JOIN devices d ON d.device_key = a.device_key "
+                "WHERE (?1 IS NULL OR d.id = ?1) AND (?2 IS NULL OR a.kind = ?2) "
+                "AND (?3 IS NULL OR a.state = ?3) AND (?4 IS NULL OR a.severity >= ?4) "
+                "AND (?5 IS NULL OR a.last_seen_ms >= ?5) AND (?6 IS NULL OR a.id < ?6) "
+                "ORDER BY a.id DESC LIMIT ?7",
+                result.error, filter.device_id, filter.kind, filter.state, filter.min_severity,
+                filter.seen_since_ms, filter.before_id, static_cast<int64_t>(filter.limit));
+            while (list && list.next_row("alerts", result.error)) {
+                result.value.push_back(read_alert(list));
+            }
+        });
 }
 
 Done SqliteStore::acknowledge_alert(int64_t id, const std::string& by, int64_t now_ms) {
@@ -119,25 +85,17 @@ Done SqliteStore::change_alert(int64_t id, AlertState target, const std::string&
                                int64_t now_ms) {
     Done result;
     std::lock_guard<std::mutex> lock(writer_mutex_);
-    Statement change = writer_.statement(
-        "UPDATE alerts SET state = ?2, changed_ms = ?3, changed_by = ?4 "
-        "WHERE id = ?1 AND state < ?2",
-        result.error);
-    if (!change) {
+    if (!writer_.run("write",
+                     "UPDATE alerts SET state = ?2, changed_ms = ?3, changed_by = ?4 "
+                     "WHERE id = ?1 AND state < ?2",
+                     result.error, id, static_cast<int64_t>(target), now_ms, by) ||
+        writer_.changes() != 0) {
         return result;
     }
-    change.bind(1, id);
-    change.bind(2, static_cast<int64_t>(target));
-    change.bind(3, now_ms);
-    change.bind(4, by);
-    if (!change.run("write", result.error) || writer_.changes() != 0) {
-        return result;
-    }
-    Statement exists = writer_.statement("SELECT 1 FROM alerts WHERE id = ?1", result.error);
+    Statement exists = writer_.query("SELECT 1 FROM alerts WHERE id = ?1", result.error, id);
     if (!exists) {
         return result;
     }
-    exists.bind(1, id);
     if (exists.step() != SQLITE_ROW) {
         result.error = "no alert " + std::to_string(id);
     }

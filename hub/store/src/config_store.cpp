@@ -11,23 +11,15 @@ Done SqliteStore::set_desired_config(const DesiredConfig& config) {
     if (!transaction.begin("BEGIN IMMEDIATE", result.error)) {
         return result;
     }
-    Statement set = writer_.statement(
-        "INSERT INTO desired_configs (scope, target, version, content_type, body, "
-        "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT (scope, target) DO UPDATE SET version = excluded.version, "
-        "content_type = excluded.content_type, body = excluded.body, "
-        "updated_ms = excluded.updated_ms WHERE excluded.version > version",
-        result.error);
-    if (!set) {
-        return result;
-    }
-    set.bind(1, static_cast<int64_t>(config.scope));
-    set.bind(2, config.target);
-    set.bind(3, static_cast<int64_t>(config.version));
-    set.bind(4, config.content_type);
-    set.bind(5, config.body);
-    set.bind(6, config.updated_ms);
-    if (!set.run("write", result.error)) {
+    if (!writer_.run("write",
+                     "INSERT INTO desired_configs (scope, target, version, content_type, body, "
+                     "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                     "ON CONFLICT (scope, target) DO UPDATE SET version = excluded.version, "
+                     "content_type = excluded.content_type, body = excluded.body, "
+                     "updated_ms = excluded.updated_ms WHERE excluded.version > version",
+                     result.error, static_cast<int64_t>(config.scope), config.target,
+                     static_cast<int64_t>(config.version), config.content_type, config.body,
+                     config.updated_ms)) {
         return result;
     }
     if (writer_.changes() == 0) {
@@ -35,17 +27,10 @@ Done SqliteStore::set_desired_config(const DesiredConfig& config) {
                        " is not newer than the stored configuration";
         return result;
     }
-    if (config.scope == ConfigScope::Device) {
-        Statement device = writer_.statement(
-            "UPDATE devices SET desired_config_version = ?2 WHERE id = ?1", result.error);
-        if (!device) {
-            return result;
-        }
-        device.bind(1, config.target);
-        device.bind(2, static_cast<int64_t>(config.version));
-        if (!device.run("write", result.error)) {
-            return result;
-        }
+    if (config.scope == ConfigScope::Device &&
+        !writer_.run("write", "UPDATE devices SET desired_config_version = ?2 WHERE id = ?1",
+                     result.error, config.target, static_cast<int64_t>(config.version))) {
+        return result;
     }
     transaction.commit(result.error);
     return result;
@@ -53,29 +38,18 @@ Done SqliteStore::set_desired_config(const DesiredConfig& config) {
 
 Fetched<std::optional<DesiredConfig>> SqliteStore::desired_config(ConfigScope scope,
                                                                   const std::string& target) {
-    Fetched<std::optional<DesiredConfig>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement get = reader->statement(
-        "SELECT version, content_type, body, updated_ms FROM desired_configs "
-        "WHERE scope = ?1 AND target = ?2",
-        result.error);
-    if (!get) {
-        return result;
-    }
-    get.bind(1, static_cast<int64_t>(scope));
-    get.bind(2, target);
-    const int step = get.step();
-    if (step == SQLITE_ROW) {
-        result.value =
-            DesiredConfig{scope,       target,      static_cast<uint32_t>(get.integer(0)),
-                          get.text(1), get.blob(2), get.integer(3)};
-    } else if (step != SQLITE_DONE) {
-        result.error = reader->describe("desired config");
-    }
-    return result;
+    return with_reader<std::optional<DesiredConfig>>(
+        [&](Connection& reader, Fetched<std::optional<DesiredConfig>>& result) {
+            Statement get = reader.query(
+                "SELECT version, content_type, body, updated_ms FROM desired_configs "
+                "WHERE scope = ?1 AND target = ?2",
+                result.error, static_cast<int64_t>(scope), target);
+            if (get && get.next_row("desired config", result.error)) {
+                result.value =
+                    DesiredConfig{scope,       target,      static_cast<uint32_t>(get.integer(0)),
+                                  get.text(1), get.blob(2), get.integer(3)};
+            }
+        });
 }
 
 }  // namespace vigil::hub::sqlite

@@ -53,12 +53,43 @@ int Statement::step() {
     return sqlite3_step(statement_);
 }
 
+void Statement::bind(int index, const std::optional<std::string>& value) {
+    if (value) {
+        bind(index, *value);
+    } else {
+        bind_null(index);
+    }
+}
+
 bool Statement::run(const char* what, std::string& error) {
     if (step() != SQLITE_DONE) {
-        error = describe(sqlite3_db_handle(statement_), what);
+        error = describe(what);
         return false;
     }
     return true;
+}
+
+bool Statement::next_row(const char* what, std::string& error) {
+    const int status = step();
+    if (status == SQLITE_ROW) {
+        return true;
+    }
+    if (status != SQLITE_DONE) {
+        error = describe(what);
+    }
+    return false;
+}
+
+bool Statement::only_row(const char* what, std::string& error) {
+    if (step() != SQLITE_ROW) {
+        error = describe(what);
+        return false;
+    }
+    return true;
+}
+
+std::string Statement::describe(const char* what) const {
+    return sqlite::describe(sqlite3_db_handle(statement_), what);
 }
 
 void Statement::reset() {

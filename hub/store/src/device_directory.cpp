@@ -7,19 +7,21 @@ namespace vigil::hub::sqlite {
 
 std::optional<int64_t> device_key_of(Connection& connection, const std::string& device_id,
                                      std::string& error) {
-    Statement find = connection.statement("SELECT device_key FROM devices WHERE id = ?1", error);
-    if (!find) {
-        return std::nullopt;
-    }
-    find.bind(1, device_id);
-    const int found = find.step();
-    if (found == SQLITE_ROW) {
+    Statement find =
+        connection.query("SELECT device_key FROM devices WHERE id = ?1", error, device_id);
+    if (find && find.next_row("find device", error)) {
         return find.integer(0);
     }
-    if (found != SQLITE_DONE) {
-        error = connection.describe("find device");
-    }
     return std::nullopt;
+}
+
+std::optional<int64_t> known_device_key(Connection& connection, const std::string& device_id,
+                                        std::string& error) {
+    auto device_key = device_key_of(connection, device_id, error);
+    if (!device_key && error.empty()) {
+        error = "no device '" + device_id + "'";
+    }
+    return device_key;
 }
 
 namespace {
@@ -59,98 +61,69 @@ DeviceRow read_device_row(const Statement& row) {
 }  // namespace
 
 Fetched<DevicePage> SqliteStore::list_devices(const DeviceFilter& filter) {
-    Fetched<DevicePage> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement list = reader->statement(
-        "SELECT " VIGIL_DEVICE_COLUMNS
-        " FROM devices "
-        "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
-        "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
-        "AND (?5 IS NULL OR last_seen_ms < ?5) AND id > ?6 ORDER BY id LIMIT ?7",
-        result.error);
-    if (!list) {
-        return result;
-    }
-    if (filter.state) {
-        list.bind(1, *filter.state);
-    }
-    list.bind(2, filter.format);
-    list.bind(3, filter.enrolment);
-    list.bind(4, filter.seen_since_ms);
-    list.bind(5, filter.seen_before_ms);
-    list.bind(6, filter.after);
-    // One row more than asked says whether another page follows.
-    list.bind(7, static_cast<int64_t>(filter.limit) + 1);
-    int step = SQLITE_ROW;
-    while ((step = list.step()) == SQLITE_ROW) {
-        if (result.value.devices.size() == filter.limit) {
-            result.value.next_after = result.value.devices.back().id;
-            break;
+    return with_reader<DevicePage>([&](Connection& reader, Fetched<DevicePage>& result) {
+        Statement list = reader.query(
+            "SELECT " VIGIL_DEVICE_COLUMNS
+            " FROM devices "
+            "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+            "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+            "AND (?5 IS NULL OR last_seen_ms < ?5) AND id > ?6 ORDER BY id LIMIT ?7",
+            result.error, filter.state, filter.format, filter.enrolment, filter.seen_since_ms,
+            filter.seen_before_ms, filter.after,
+            // One row more than asked says whether another page follows.
+            static_cast<int64_t>(filter.limit) + 1);
+        while (list && list.next_row("list devices", result.error)) {
+            if (result.value.devices.size() == filter.limit) {
+                result.value.next_after = result.value.devices.back().id;
+                break;
+            }
+            result.value.devices.push_back(read_device_row(list));
         }
-        result.value.devices.push_back(read_device_row(list));
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        result.error = reader->describe("list devices");
-    }
-    return result;
+    });
 }
 
 Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuery& query) {
-    Fetched<std::optional<DeviceDetail>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    // One read transaction: the device row and its traffic are one snapshot.
-    Transaction snapshot(*reader);
-    if (!snapshot.begin("BEGIN", result.error)) {
-        return result;
-    }
-    Statement device =
-        reader->statement("SELECT " VIGIL_DEVICE_COLUMNS
-                          ", device_key, system_json, system_received_ms, "
-                          "ports_json, ports_received_ms, status_json, status_received_ms "
-                          "FROM devices WHERE id = ?1",
-                          result.error);
-    if (!device) {
-        return result;
-    }
-    device.bind(1, query.device_id);
-    const int step = device.step();
-    if (step != SQLITE_ROW) {
-        if (step != SQLITE_DONE) {
-            result.error = reader->describe("device detail");
-        }
-        return result;
-    }
-    DeviceDetail detail;
-    detail.device = read_device_row(device);
-    if (!device.is_null(11)) {
-        detail.system = parse_system_json(device.text(11));
-        detail.system_received_ms = device.integer(12);
-    }
-    if (!device.is_null(13)) {
-        detail.listening_ports = parse_ports_json(device.text(13));
-        detail.ports_received_ms = device.integer(14);
-    }
-    if (!device.is_null(15)) {
-        detail.status = parse_status_json(device.text(15));
-        detail.status_received_ms = device.integer(16);
-    }
-    if (!traffic_summary(*reader, device.integer(10), query, detail.traffic, result.error)) {
-        return result;
-    }
-    result.value = std::move(detail);
-    return result;
+    return with_reader<std::optional<DeviceDetail>>(
+        [&](Connection& reader, Fetched<std::optional<DeviceDetail>>& result) {
+            // One read transaction: the device row and its traffic are one snapshot.
+            Transaction snapshot(reader);
+            if (!snapshot.begin("BEGIN", result.error)) {
+                return;
+            }
+            Statement device =
+                reader.query("SELECT " VIGIL_DEVICE_COLUMNS
+                             ", device_key, system_json, system_received_ms, "
+                             "ports_json, ports_received_ms, status_json, status_received_ms "
+                             "FROM devices WHERE id = ?1",
+                             result.error, query.device_id);
+            if (!device || !device.next_row("device detail", result.error)) {
+                return;
+            }
+            DeviceDetail detail;
+            detail.device = read_device_row(device);
+            if (!device.is_null(11)) {
+                detail.system = parse_system_json(device.text(11));
+                detail.system_received_ms = device.integer(12);
+            }
+            if (!device.is_null(13)) {
+                detail.listening_ports = parse_ports_json(device.text(13));
+                detail.ports_received_ms = device.integer(14);
+            }
+            if (!device.is_null(15)) {
+                detail.status = parse_status_json(device.text(15));
+                detail.status_received_ms = device.integer(16);
+            }
+            if (!traffic_summary(reader, device.integer(10), query, detail.traffic, result.error)) {
+                return;
+            }
+            result.value = std::move(detail);
+        });
 }
 
 bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
                                   const DetailQuery& query, TrafficSummary& traffic,
                                   std::string& error) {
-    Statement totals = connection.statement(
+    Statement totals = connection.query(
         "WITH window AS (SELECT id FROM messages "
         "                WHERE device_key = ?1 AND time_ms >= ?2 AND time_ms < ?3), "
         "f AS (SELECT count(*) AS flows, coalesce(sum(bytes_in), 0) AS bytes_in, "
@@ -172,15 +145,8 @@ bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
         "  f.packets_in + o.packets_in, f.packets_out + o.packets_out, "
         "  o.bytes_in + o.bytes_out, i.bytes_in, i.bytes_out, i.packets_in, "
         "  i.packets_out FROM f, o, i",
-        error);
-    if (!totals) {
-        return false;
-    }
-    totals.bind(1, device_key);
-    totals.bind(2, query.from_ms);
-    totals.bind(3, query.to_ms);
-    if (totals.step() != SQLITE_ROW) {
-        error = connection.describe("traffic totals");
+        error, device_key, query.from_ms, query.to_ms);
+    if (!totals || !totals.only_row("traffic totals", error)) {
         return false;
     }
     traffic.flows = as_counter(totals.integer(0));
@@ -196,30 +162,21 @@ bool SqliteStore::traffic_summary(Connection& connection, int64_t device_key,
 
 bool SqliteStore::top_remotes(Connection& connection, int64_t device_key, const DetailQuery& query,
                               TrafficSummary& traffic, std::string& error) {
-    Statement top = connection.statement(
+    Statement top = connection.query(
         "SELECT f.remote, sum(f.bytes_in), sum(f.bytes_out), count(*) "
         "FROM messages m JOIN flows f ON f.message_id = m.id "
         "WHERE m.device_key = ?1 AND m.time_ms >= ?2 AND m.time_ms < ?3 "
         "GROUP BY f.remote ORDER BY sum(f.bytes_in) + sum(f.bytes_out) DESC, f.remote "
         "LIMIT ?4",
-        error);
+        error, device_key, query.from_ms, query.to_ms, static_cast<int64_t>(query.top_remotes));
     if (!top) {
         return false;
     }
-    top.bind(1, device_key);
-    top.bind(2, query.from_ms);
-    top.bind(3, query.to_ms);
-    top.bind(4, static_cast<int64_t>(query.top_remotes));
-    int step = SQLITE_ROW;
-    while ((step = top.step()) == SQLITE_ROW) {
+    while (top.next_row("top remotes", error)) {
         traffic.top_remotes.push_back({top.text(0), as_counter(top.integer(1)),
                                        as_counter(top.integer(2)), as_counter(top.integer(3))});
     }
-    if (step != SQLITE_DONE) {
-        error = connection.describe("top remotes");
-        return false;
-    }
-    return true;
+    return error.empty();
 }
 
 namespace {
@@ -256,46 +213,32 @@ StoredFlow read_flow(const Statement& row) {
 }  // namespace
 
 Fetched<FlowPage> SqliteStore::flows(const FlowQuery& query) {
-    Fetched<FlowPage> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    // (m.time_ms, m.id) >= the cursor lets the index seek to the page; the seq term then skips
-    // the flows of the cursor's own window already returned.
-    Statement list = reader->statement(
-        "SELECT m.id, f.seq, m.time_ms, m.received_ms, m.window_duration_ms, f.local, "
-        "f.remote, f.protocol, f.local_port, f.remote_port, f.bytes_in, f.bytes_out, "
-        "f.packets_in, f.packets_out, f.remote_opened, f.handshake, f.local_interface "
-        "FROM messages m JOIN flows f ON f.message_id = m.id "
-        "WHERE m.device_key = (SELECT device_key FROM devices WHERE id = ?1) "
-        "AND m.time_ms >= ?2 AND m.time_ms < ?3 AND (m.time_ms, m.id) >= (?4, ?5) "
-        "AND (m.time_ms, m.id, f.seq) > (?4, ?5, ?6) "
-        "ORDER BY m.time_ms, m.id, f.seq LIMIT ?7",
-        result.error);
-    if (!list) {
-        return result;
-    }
-    list.bind(1, query.device_id);
-    list.bind(2, query.from_ms);
-    list.bind(3, query.to_ms);
-    list.bind(4, query.after ? query.after->time_ms : kSmallest);
-    list.bind(5, query.after ? query.after->message_id : kSmallest);
-    list.bind(6, query.after ? static_cast<int64_t>(query.after->index) : kSmallest);
-    list.bind(7, static_cast<int64_t>(query.limit) + 1);
-    int step = SQLITE_ROW;
-    while ((step = list.step()) == SQLITE_ROW) {
-        if (result.value.flows.size() == query.limit) {
-            const StoredFlow& last = result.value.flows.back();
-            result.value.next = FlowCursor{last.time_ms, last.message_id, last.index};
-            break;
+    return with_reader<FlowPage>([&](Connection& reader, Fetched<FlowPage>& result) {
+        // (m.time_ms, m.id) >= the cursor lets the index seek to the page; the seq term then skips
+        // the flows of the cursor's own window already returned.
+        Statement list = reader.query(
+            "SELECT m.id, f.seq, m.time_ms, m.received_ms, m.window_duration_ms, f.local, "
+            "f.remote, f.protocol, f.local_port, f.remote_port, f.bytes_in, f.bytes_out, "
+            "f.packets_in, f.packets_out, f.remote_opened, f.handshake, f.local_interface "
+            "FROM messages m JOIN flows f ON f.message_id = m.id "
+            "WHERE m.device_key = (SELECT device_key FROM devices WHERE id = ?1) "
+            "AND m.time_ms >= ?2 AND m.time_ms < ?3 AND (m.time_ms, m.id) >= (?4, ?5) "
+            "AND (m.time_ms, m.id, f.seq) > (?4, ?5, ?6) "
+            "ORDER BY m.time_ms, m.id, f.seq LIMIT ?7",
+            result.error, query.device_id, query.from_ms, query.to_ms,
+            query.after ? query.after->time_ms : kSmallest,
+            query.after ? query.after->message_id : kSmallest,
+            query.after ? static_cast<int64_t>(query.after->index) : kSmallest,
+            static_cast<int64_t>(query.limit) + 1);
+        while (list && list.next_row("flows", result.error)) {
+            if (result.value.flows.size() == query.limit) {
+                const StoredFlow& last = result.value.flows.back();
+                result.value.next = FlowCursor{last.time_ms, last.message_id, last.index};
+                break;
+            }
+            result.value.flows.push_back(read_flow(list));
         }
-        result.value.flows.push_back(read_flow(list));
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        result.error = reader->describe("flows");
-    }
-    return result;
+    });
 }
 
 Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolment) {
@@ -303,47 +246,26 @@ Done SqliteStore::set_enrolment(const std::string& device_id, Enrolment enrolmen
     std::lock_guard<std::mutex> lock(writer_mutex_);
     // A device enrolled (or revoked) before it ever reported gets its row now, never seen, so
     // it is listed at once; its first message fills in the rest and keeps the enrolment.
-    Statement upsert = writer_.statement(
-        "INSERT INTO devices (id, enrolment) VALUES (?1, ?2) "
-        "ON CONFLICT (id) DO UPDATE SET enrolment = excluded.enrolment",
-        result.error);
-    if (!upsert) {
-        return result;
-    }
-    upsert.bind(1, device_id);
-    upsert.bind(2, static_cast<int64_t>(enrolment));
-    upsert.run("write", result.error);
+    writer_.run("write",
+                "INSERT INTO devices (id, enrolment) VALUES (?1, ?2) "
+                "ON CONFLICT (id) DO UPDATE SET enrolment = excluded.enrolment",
+                result.error, device_id, static_cast<int64_t>(enrolment));
     return result;
 }
 
 Fetched<uint64_t> SqliteStore::count_devices(const DeviceFilter& filter) {
-    Fetched<uint64_t> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement count = reader->statement(
-        "SELECT count(*) FROM devices "
-        "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
-        "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
-        "AND (?5 IS NULL OR last_seen_ms < ?5)",
-        result.error);
-    if (!count) {
-        return result;
-    }
-    if (filter.state) {
-        count.bind(1, *filter.state);
-    }
-    count.bind(2, filter.format);
-    count.bind(3, filter.enrolment);
-    count.bind(4, filter.seen_since_ms);
-    count.bind(5, filter.seen_before_ms);
-    if (count.step() != SQLITE_ROW) {
-        result.error = reader->describe("count devices");
-        return result;
-    }
-    result.value = as_counter(count.integer(0));
-    return result;
+    return with_reader<uint64_t>([&](Connection& reader, Fetched<uint64_t>& result) {
+        Statement count = reader.query(
+            "SELECT count(*) FROM devices "
+            "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR format = ?2) "
+            "AND (?3 IS NULL OR enrolment = ?3) AND (?4 IS NULL OR last_seen_ms >= ?4) "
+            "AND (?5 IS NULL OR last_seen_ms < ?5)",
+            result.error, filter.state, filter.format, filter.enrolment, filter.seen_since_ms,
+            filter.seen_before_ms);
+        if (count && count.only_row("count devices", result.error)) {
+            result.value = as_counter(count.integer(0));
+        }
+    });
 }
 
 Done SqliteStore::set_device_group(const std::string& device_id, const std::string& group) {
@@ -354,70 +276,39 @@ Done SqliteStore::set_device_group(const std::string& device_id, const std::stri
     }
     std::lock_guard<std::mutex> lock(writer_mutex_);
     if (group.empty()) {
-        Statement remove =
-            writer_.statement("DELETE FROM device_groups WHERE device_id = ?1", result.error);
-        if (!remove) {
-            return result;
-        }
-        remove.bind(1, device_id);
-        remove.run("write", result.error);
+        writer_.run("write", "DELETE FROM device_groups WHERE device_id = ?1", result.error,
+                    device_id);
         return result;
     }
-    Statement set = writer_.statement(
-        "INSERT INTO device_groups (device_id, group_name) VALUES (?1, ?2) "
-        "ON CONFLICT (device_id) DO UPDATE SET group_name = excluded.group_name",
-        result.error);
-    if (!set) {
-        return result;
-    }
-    set.bind(1, device_id);
-    set.bind(2, group);
-    set.run("write", result.error);
+    writer_.run("write",
+                "INSERT INTO device_groups (device_id, group_name) VALUES (?1, ?2) "
+                "ON CONFLICT (device_id) DO UPDATE SET group_name = excluded.group_name",
+                result.error, device_id, group);
     return result;
 }
 
 Fetched<std::optional<std::string>> SqliteStore::device_group(const std::string& device_id) {
-    Fetched<std::optional<std::string>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement get = reader->statement("SELECT group_name FROM device_groups WHERE device_id = ?1",
-                                      result.error);
-    if (!get) {
-        return result;
-    }
-    get.bind(1, device_id);
-    const int step = get.step();
-    if (step == SQLITE_ROW) {
-        result.value = get.text(0);
-    } else if (step != SQLITE_DONE) {
-        result.error = reader->describe("device group");
-    }
-    return result;
+    return with_reader<std::optional<std::string>>(
+        [&](Connection& reader, Fetched<std::optional<std::string>>& result) {
+            Statement get =
+                reader.query("SELECT group_name FROM device_groups WHERE device_id = ?1",
+                             result.error, device_id);
+            if (get && get.next_row("device group", result.error)) {
+                result.value = get.text(0);
+            }
+        });
 }
 
 Fetched<std::vector<std::string>> SqliteStore::group_members(const std::string& group) {
-    Fetched<std::vector<std::string>> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement members = reader->statement(
-        "SELECT device_id FROM device_groups WHERE group_name = ?1 ORDER BY device_id",
-        result.error);
-    if (!members) {
-        return result;
-    }
-    members.bind(1, group);
-    int step = SQLITE_ROW;
-    while ((step = members.step()) == SQLITE_ROW) {
-        result.value.push_back(members.text(0));
-    }
-    if (step != SQLITE_DONE) {
-        result.error = reader->describe("group members");
-    }
-    return result;
+    return with_reader<std::vector<std::string>>(
+        [&](Connection& reader, Fetched<std::vector<std::string>>& result) {
+            Statement members = reader.query(
+                "SELECT device_id FROM device_groups WHERE group_name = ?1 ORDER BY device_id",
+                result.error, group);
+            while (members && members.next_row("group members", result.error)) {
+                result.value.push_back(members.text(0));
+            }
+        });
 }
 
 }  // namespace vigil::hub::sqlite

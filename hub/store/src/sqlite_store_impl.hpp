@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "checkpointer.hpp"
-#include "vigil/hub/sqlite/connection.hpp"
 #include "reader_pool.hpp"
+#include "vigil/hub/sqlite/connection.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
 namespace vigil::hub::sqlite {
@@ -43,6 +43,9 @@ bool add_row_counts(Connection& connection, const RowDeltas& deltas, std::string
 /// failed.
 std::optional<int64_t> device_key_of(Connection& connection, const std::string& device_id,
                                      std::string& error);
+/// The key of a device that must exist; nullopt with error set when there is none.
+std::optional<int64_t> known_device_key(Connection& connection, const std::string& device_id,
+                                        std::string& error);
 
 class SqliteStore final : public Store {
   public:
@@ -94,6 +97,17 @@ class SqliteStore final : public Store {
     Fetched<StoreStats> stats() override;
 
   private:
+    /// Runs read(reader, result) on a reader borrowed for the call; the result carries the
+    /// error when no reader can be had.
+    template <typename T, typename Read>
+    Fetched<T> with_reader(Read&& read) {
+        Fetched<T> result;
+        if (auto reader = readers_.borrow(result.error)) {
+            read(*reader, result);
+        }
+        return result;
+    }
+
     // telemetry_writer.cpp
     bool write_report(const Report& report, bool& duplicate, RowDeltas& deltas, std::string& error);
     bool find_or_add_device(const Report& report, int64_t& device_key, std::string& error);

@@ -25,23 +25,17 @@ uint64_t file_size(const std::string& path) {
 
 bool SqliteStore::count_expired(int64_t cutoff_ms, RowDeltas& deltas, std::string& error) {
     Statement count =
-        writer_.statement("WITH expired AS (" VIGIL_EXPIRED
-                          ") SELECT "
-                          "(SELECT count(*) FROM expired), "
-                          "(SELECT coalesce(sum(json_array_length(flows)), 0) FROM window_flows "
-                          "WHERE message_id IN expired), "
-                          "(SELECT count(*) FROM flow_overflow WHERE message_id IN expired), "
-                          "(SELECT count(*) FROM interface_totals WHERE message_id IN expired), "
-                          "(SELECT count(*) FROM port_snapshots WHERE message_id IN expired), "
-                          "(SELECT count(*) FROM heartbeats WHERE message_id IN expired)",
-                          error);
-    if (!count) {
-        return false;
-    }
-    count.bind(1, cutoff_ms);
-    count.bind(2, static_cast<int64_t>(options_.retention_chunk_messages));
-    if (count.step() != SQLITE_ROW) {
-        error = writer_.describe("retention");
+        writer_.query("WITH expired AS (" VIGIL_EXPIRED
+                      ") SELECT "
+                      "(SELECT count(*) FROM expired), "
+                      "(SELECT coalesce(sum(json_array_length(flows)), 0) FROM window_flows "
+                      "WHERE message_id IN expired), "
+                      "(SELECT count(*) FROM flow_overflow WHERE message_id IN expired), "
+                      "(SELECT count(*) FROM interface_totals WHERE message_id IN expired), "
+                      "(SELECT count(*) FROM port_snapshots WHERE message_id IN expired), "
+                      "(SELECT count(*) FROM heartbeats WHERE message_id IN expired)",
+                      error, cutoff_ms, static_cast<int64_t>(options_.retention_chunk_messages));
+    if (!count || !count.only_row("retention", error)) {
         return false;
     }
     deltas.messages = -count.integer(0);
@@ -68,15 +62,10 @@ RetentionResult SqliteStore::apply_retention(int64_t now_ms) {
         if (deltas.messages == 0) {
             return result;
         }
-        Statement chunk =
-            writer_.statement("DELETE FROM messages WHERE id IN (" VIGIL_EXPIRED ")", result.error);
-        if (!chunk) {
-            return result;
-        }
-        chunk.bind(1, cutoff_ms);
-        chunk.bind(2, static_cast<int64_t>(options_.retention_chunk_messages));
-        if (!chunk.run("write", result.error) || !add_row_counts(writer_, deltas, result.error) ||
-            !transaction.commit(result.error)) {
+        if (!writer_.run("write", "DELETE FROM messages WHERE id IN (" VIGIL_EXPIRED ")",
+                         result.error, cutoff_ms,
+                         static_cast<int64_t>(options_.retention_chunk_messages)) ||
+            !add_row_counts(writer_, deltas, result.error) || !transaction.commit(result.error)) {
             return result;
         }
         result.messages += as_counter(-deltas.messages);
@@ -90,42 +79,34 @@ RetentionResult SqliteStore::apply_retention(int64_t now_ms) {
 }
 
 Fetched<StoreStats> SqliteStore::stats() {
-    Fetched<StoreStats> result;
-    auto reader = readers_.borrow(result.error);
-    if (!reader) {
-        return result;
-    }
-    Statement counts = reader->statement(
-        "SELECT (SELECT count(*) FROM devices), "
-        "(SELECT rows FROM row_counts WHERE name = 'messages'), "
-        "(SELECT rows FROM row_counts WHERE name = 'flows'), "
-        "(SELECT rows FROM row_counts WHERE name = 'flow_overflow'), "
-        "(SELECT rows FROM row_counts WHERE name = 'interface_totals'), "
-        "(SELECT rows FROM row_counts WHERE name = 'port_snapshots'), "
-        "(SELECT rows FROM row_counts WHERE name = 'heartbeats'), "
-        "(SELECT count(*) FROM alerts), "
-        "(SELECT count(*) FROM alerts WHERE state <> 2), "
-        "(SELECT count(*) FROM recommendations)",
-        result.error);
-    if (!counts) {
-        return result;
-    }
-    if (counts.step() != SQLITE_ROW) {
-        result.error = reader->describe("stats");
-        return result;
-    }
-    StoreStats& stats = result.value;
-    // In the order of the columns above.
-    uint64_t* const fields[] = {
-        &stats.devices,          &stats.messages,       &stats.flows,      &stats.overflow,
-        &stats.interface_totals, &stats.port_snapshots, &stats.heartbeats, &stats.alerts,
-        &stats.open_alerts,      &stats.recommendations};
-    int column = 0;
-    for (uint64_t* field : fields) {
-        *field = as_counter(counts.integer(column++));
-    }
-    stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
-    return result;
+    return with_reader<StoreStats>([&](Connection& reader, Fetched<StoreStats>& result) {
+        Statement counts = reader.statement(
+            "SELECT (SELECT count(*) FROM devices), "
+            "(SELECT rows FROM row_counts WHERE name = 'messages'), "
+            "(SELECT rows FROM row_counts WHERE name = 'flows'), "
+            "(SELECT rows FROM row_counts WHERE name = 'flow_overflow'), "
+            "(SELECT rows FROM row_counts WHERE name = 'interface_totals'), "
+            "(SELECT rows FROM row_counts WHERE name = 'port_snapshots'), "
+            "(SELECT rows FROM row_counts WHERE name = 'heartbeats'), "
+            "(SELECT count(*) FROM alerts), "
+            "(SELECT count(*) FROM alerts WHERE state <> 2), "
+            "(SELECT count(*) FROM recommendations)",
+            result.error);
+        if (!counts || !counts.only_row("stats", result.error)) {
+            return;
+        }
+        StoreStats& stats = result.value;
+        // In the order of the columns above.
+        uint64_t* const fields[] = {
+            &stats.devices,          &stats.messages,       &stats.flows,      &stats.overflow,
+            &stats.interface_totals, &stats.port_snapshots, &stats.heartbeats, &stats.alerts,
+            &stats.open_alerts,      &stats.recommendations};
+        int column = 0;
+        for (uint64_t* field : fields) {
+            *field = as_counter(counts.integer(column++));
+        }
+        stats.file_bytes = file_size(options_.path) + file_size(options_.path + "-wal");
+    });
 }
 
 }  // namespace vigil::hub::sqlite

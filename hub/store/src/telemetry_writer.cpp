@@ -89,24 +89,16 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     if (!find_or_add_device(report, device_key, error)) {
         return false;
     }
-    Statement message = writer_.statement(
-        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, "
-        "time_ms, window_duration_ms, format, payload_bytes) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-        "ON CONFLICT (device_key, message_key) DO NOTHING",
-        error);
-    if (!message) {
-        return false;
-    }
-    message.bind(1, device_key);
-    message.bind(2, report.message_key);
-    message.bind(3, report.received_ms);
-    message.bind(4, report.device_time_ms);
-    message.bind(5, report.device_time_ms != 0 ? report.device_time_ms : report.received_ms);
-    message.bind(6, static_cast<int64_t>(report.window_duration_ms));
-    message.bind(7, static_cast<int64_t>(report.format));
-    message.bind(8, static_cast<int64_t>(report.payload_bytes));
-    if (!message.run("write", error)) {
+    if (!writer_.run(
+            "write",
+            "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, "
+            "time_ms, window_duration_ms, format, payload_bytes) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+            "ON CONFLICT (device_key, message_key) DO NOTHING",
+            error, device_key, report.message_key, report.received_ms, report.device_time_ms,
+            report.device_time_ms != 0 ? report.device_time_ms : report.received_ms,
+            static_cast<int64_t>(report.window_duration_ms), static_cast<int64_t>(report.format),
+            static_cast<int64_t>(report.payload_bytes))) {
         return false;
     }
     duplicate = writer_.changes() == 0;
@@ -117,56 +109,33 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     ++deltas.messages;
     // The latest message decides format and agent version; a late redelivery does not. A device
     // enrolled before it reported has no times yet (NULL): its first message sets them.
-    Statement seen = writer_.statement(
-        "UPDATE devices SET messages = messages + 1, "
-        "first_seen_ms = min(coalesce(first_seen_ms, ?2), ?2), "
-        "last_seen_ms = max(coalesce(last_seen_ms, ?2), ?2), "
-        "format = CASE WHEN ?2 >= coalesce(last_seen_ms, ?2) THEN ?3 ELSE format END, "
-        "agent_version = CASE WHEN ?4 <> '' AND ?2 >= coalesce(last_seen_ms, ?2) "
-        "THEN ?4 ELSE agent_version END WHERE device_key = ?1",
-        error);
-    if (!seen) {
-        return false;
-    }
-    seen.bind(1, device_key);
-    seen.bind(2, report.received_ms);
-    seen.bind(3, static_cast<int64_t>(report.format));
-    seen.bind(4, report.agent_version);
-    if (!seen.run("write", error)) {
-        return false;
-    }
-    return write_flows(report, message_id, deltas, error) &&
+    return writer_.run(
+               "write",
+               "UPDATE devices SET messages = messages + 1, "
+               "first_seen_ms = min(coalesce(first_seen_ms, ?2), ?2), "
+               "last_seen_ms = max(coalesce(last_seen_ms, ?2), ?2), "
+               "format = CASE WHEN ?2 >= coalesce(last_seen_ms, ?2) THEN ?3 ELSE format END, "
+               "agent_version = CASE WHEN ?4 <> '' AND ?2 >= coalesce(last_seen_ms, ?2) "
+               "THEN ?4 ELSE agent_version END WHERE device_key = ?1",
+               error, device_key, report.received_ms, static_cast<int64_t>(report.format),
+               report.agent_version) &&
+           write_flows(report, message_id, deltas, error) &&
            write_interface_totals(report, message_id, deltas, error) &&
            write_latest(report, device_key, message_id, deltas, error);
 }
 
 bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
                                      std::string& error) {
-    Statement find = writer_.statement("SELECT device_key FROM devices WHERE id = ?1", error);
-    if (!find) {
-        return false;
-    }
-    find.bind(1, report.device_id);
-    const int found = find.step();
-    if (found == SQLITE_ROW) {
-        device_key = find.integer(0);
+    if (const auto found = device_key_of(writer_, report.device_id, error)) {
+        device_key = *found;
         return true;
     }
-    if (found != SQLITE_DONE) {
-        error = writer_.describe("find device");
-        return false;
-    }
-    Statement add = writer_.statement(
-        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
-        "VALUES (?1, ?2, ?3, ?3)",
-        error);
-    if (!add) {
-        return false;
-    }
-    add.bind(1, report.device_id);
-    add.bind(2, static_cast<int64_t>(report.format));
-    add.bind(3, report.received_ms);
-    if (!add.run("write", error)) {
+    if (!error.empty() ||
+        !writer_.run("write",
+                     "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
+                     "VALUES (?1, ?2, ?3, ?3)",
+                     error, report.device_id, static_cast<int64_t>(report.format),
+                     report.received_ms)) {
         return false;
     }
     device_key = writer_.last_insert_rowid();
@@ -176,13 +145,12 @@ bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
 bool SqliteStore::write_flows(const Report& report, int64_t message_id, RowDeltas& deltas,
                               std::string& error) {
     if (!report.flows.empty()) {
-        Statement flows = writer_.statement(
-            "INSERT INTO window_flows (message_id, flows) VALUES (?1, ?2)", error);
+        const size_t length = encode_window_flows(report.flows, flows_json_);
+        Statement flows = writer_.query(
+            "INSERT INTO window_flows (message_id, flows) VALUES (?1, ?2)", error, message_id);
         if (!flows) {
             return false;
         }
-        const size_t length = encode_window_flows(report.flows, flows_json_);
-        flows.bind(1, message_id);
         flows.bind_text(2, flows_json_.data(), length);
         if (!flows.run("write", error)) {
             return false;
@@ -199,14 +167,10 @@ bool SqliteStore::write_flows(const Report& report, int64_t message_id, RowDelta
     }
     seq = 0;
     for (const Overflow& record : report.overflow) {
-        overflow.bind(1, message_id);
-        overflow.bind(2, seq++);
-        overflow.bind(3, static_cast<int64_t>(record.family));
-        overflow.bind(4, static_cast<int64_t>(record.protocol));
-        overflow.bind(5, as_integer(record.bytes_in));
-        overflow.bind(6, as_integer(record.bytes_out));
-        overflow.bind(7, as_integer(record.packets_in));
-        overflow.bind(8, as_integer(record.packets_out));
+        overflow.bind_all(message_id, seq++, static_cast<int64_t>(record.family),
+                          static_cast<int64_t>(record.protocol), as_integer(record.bytes_in),
+                          as_integer(record.bytes_out), as_integer(record.packets_in),
+                          as_integer(record.packets_out));
         if (!overflow.run("write", error)) {
             return false;
         }
@@ -222,19 +186,11 @@ bool SqliteStore::write_interface_totals(const Report& report, int64_t message_i
         return true;
     }
     const InterfaceTotals& totals = *report.interface_totals;
-    Statement insert = writer_.statement(
-        "INSERT INTO interface_totals (message_id, bytes_in, bytes_out, packets_in, "
-        "packets_out) VALUES (?1, ?2, ?3, ?4, ?5)",
-        error);
-    if (!insert) {
-        return false;
-    }
-    insert.bind(1, message_id);
-    insert.bind(2, as_integer(totals.bytes_in));
-    insert.bind(3, as_integer(totals.bytes_out));
-    insert.bind(4, as_integer(totals.packets_in));
-    insert.bind(5, as_integer(totals.packets_out));
-    if (!insert.run("write", error)) {
+    if (!writer_.run("write",
+                     "INSERT INTO interface_totals (message_id, bytes_in, bytes_out, packets_in, "
+                     "packets_out) VALUES (?1, ?2, ?3, ?4, ?5)",
+                     error, message_id, as_integer(totals.bytes_in), as_integer(totals.bytes_out),
+                     as_integer(totals.packets_in), as_integer(totals.packets_out))) {
         return false;
     }
     ++deltas.interface_totals;
@@ -246,41 +202,23 @@ bool SqliteStore::write_interface_totals(const Report& report, int64_t message_i
 bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t message_id,
                                RowDeltas& deltas, std::string& error) {
     if (report.system) {
-        Statement system = writer_.statement(
-            "UPDATE devices SET system_json = ?2, system_received_ms = ?3 "
-            "WHERE device_key = ?1 AND coalesce(system_received_ms, ?3) <= ?3",
-            error);
-        if (!system) {
-            return false;
-        }
         const std::string document = to_json_text(*report.system);
-        system.bind(1, device_key);
-        system.bind(2, document);
-        system.bind(3, report.received_ms);
-        if (!system.run("write", error)) {
+        if (!writer_.run("write",
+                         "UPDATE devices SET system_json = ?2, system_received_ms = ?3 "
+                         "WHERE device_key = ?1 AND coalesce(system_received_ms, ?3) <= ?3",
+                         error, device_key, document, report.received_ms)) {
             return false;
         }
     }
     if (report.listening_ports) {
         const std::string ports = to_json_text(*report.listening_ports);
-        Statement snapshot = writer_.statement(
-            "INSERT INTO port_snapshots (message_id, ports_json) VALUES (?1, ?2)", error);
-        if (!snapshot) {
-            return false;
-        }
-        snapshot.bind(1, message_id);
-        snapshot.bind(2, ports);
-        Statement latest = writer_.statement(
-            "UPDATE devices SET ports_json = ?2, ports_received_ms = ?3 "
-            "WHERE device_key = ?1 AND coalesce(ports_received_ms, ?3) <= ?3",
-            error);
-        if (!latest) {
-            return false;
-        }
-        latest.bind(1, device_key);
-        latest.bind(2, ports);
-        latest.bind(3, report.received_ms);
-        if (!snapshot.run("write", error) || !latest.run("write", error)) {
+        if (!writer_.run("write",
+                         "INSERT INTO port_snapshots (message_id, ports_json) VALUES (?1, ?2)",
+                         error, message_id, ports) ||
+            !writer_.run("write",
+                         "UPDATE devices SET ports_json = ?2, ports_received_ms = ?3 "
+                         "WHERE device_key = ?1 AND coalesce(ports_received_ms, ?3) <= ?3",
+                         error, device_key, ports, report.received_ms)) {
             return false;
         }
         ++deltas.port_snapshots;
@@ -297,45 +235,27 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
 bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
                                   std::string& error) {
     const AgentStatus& status = *report.status;
-    Statement heartbeat = writer_.statement(
-        "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
-        "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "
-        "send_failures, messages_dropped, backlog_messages, backlog_bytes, "
-        "rejected_config_version, rejected_config_reason) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        error);
-    if (!heartbeat) {
-        return false;
-    }
-    heartbeat.bind(1, message_id);
-    heartbeat.bind(2, status.state);
-    heartbeat.bind(3, static_cast<int64_t>(status.config_version));
-    heartbeat.bind(4, as_integer(status.packets_seen));
-    heartbeat.bind(5, as_integer(status.packets_unparsed));
-    heartbeat.bind(6, as_integer(status.packets_ignored));
-    heartbeat.bind(7, as_integer(status.overflow_packets));
-    heartbeat.bind(8, as_integer(status.messages_sent));
-    heartbeat.bind(9, as_integer(status.send_failures));
-    heartbeat.bind(10, as_integer(status.messages_dropped));
-    heartbeat.bind(11, static_cast<int64_t>(status.backlog_messages));
-    heartbeat.bind(12, static_cast<int64_t>(status.backlog_bytes));
-    heartbeat.bind(13, status.rejected_config_version);
-    heartbeat.bind(14, status.rejected_config_reason);
-    Statement latest = writer_.statement(
-        "UPDATE devices SET status_json = ?2, status_received_ms = ?3, state = ?4, "
-        "applied_config_version = ?5 "
-        "WHERE device_key = ?1 AND coalesce(status_received_ms, ?3) <= ?3",
-        error);
-    if (!latest) {
-        return false;
-    }
     const std::string document = to_json_text(status);
-    latest.bind(1, device_key);
-    latest.bind(2, document);
-    latest.bind(3, report.received_ms);
-    latest.bind(4, status.state);
-    latest.bind(5, static_cast<int64_t>(status.config_version));
-    return heartbeat.run("write", error) && latest.run("write", error);
+    return writer_.run("write",
+                       "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
+                       "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "
+                       "send_failures, messages_dropped, backlog_messages, backlog_bytes, "
+                       "rejected_config_version, rejected_config_reason) VALUES "
+                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                       error, message_id, status.state, static_cast<int64_t>(status.config_version),
+                       as_integer(status.packets_seen), as_integer(status.packets_unparsed),
+                       as_integer(status.packets_ignored), as_integer(status.overflow_packets),
+                       as_integer(status.messages_sent), as_integer(status.send_failures),
+                       as_integer(status.messages_dropped),
+                       static_cast<int64_t>(status.backlog_messages),
+                       static_cast<int64_t>(status.backlog_bytes), status.rejected_config_version,
+                       status.rejected_config_reason) &&
+           writer_.run("write",
+                       "UPDATE devices SET status_json = ?2, status_received_ms = ?3, "
+                       "state = ?4, applied_config_version = ?5 "
+                       "WHERE device_key = ?1 AND coalesce(status_received_ms, ?3) <= ?3",
+                       error, device_key, document, report.received_ms, status.state,
+                       static_cast<int64_t>(status.config_version));
 }
 
 }  // namespace vigil::hub::sqlite

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace vigil::hub::sqlite {
@@ -38,6 +39,9 @@ class Statement {
     /// Text of `size` bytes at `data`, which must outlive the step.
     void bind_text(int index, const char* data, size_t size);
     void bind_null(int index);
+    /// Text, or NULL when there is none.
+    void bind(int index, const std::optional<std::string>& value);
+    void bind(int index, std::optional<std::string>&& value) = delete;
     template <typename T>
     void bind(int index, const std::optional<T>& value) {
         if (value) {
@@ -51,6 +55,17 @@ class Statement {
     int step();
     /// Steps a statement that returns no rows; false with error set (naming `what`) otherwise.
     bool run(const char* what, std::string& error);
+    /// Binds values to ?1, ?2, ... in order; temporary text and blobs do not compile (see bind).
+    template <typename... Values>
+    void bind_all(Values&&... values) {
+        int index = 0;
+        (bind(++index, std::forward<Values>(values)), ...);
+    }
+    /// Steps to the next row: true at a row; false at the end, and with error set (naming
+    /// `what`) when the step failed instead.
+    bool next_row(const char* what, std::string& error);
+    /// Steps to the one row a statement must return; false with error set otherwise.
+    bool only_row(const char* what, std::string& error);
     /// Ready to bind and step again; the bindings stay.
     void reset();
 
@@ -60,6 +75,8 @@ class Statement {
     std::vector<uint8_t> blob(int column) const;
 
   private:
+    std::string describe(const char* what) const;
+
     sqlite3_stmt* statement_;
 };
 
@@ -82,6 +99,23 @@ class Connection {
     /// prepare(), ready to use: empty (false) with error set when sql does not compile.
     Statement statement(const char* sql, std::string& error) {
         return Statement(prepare(sql, error));
+    }
+    /// statement() with values bound to ?1, ?2, ...: empty (false) with error set when sql does
+    /// not compile.
+    template <typename... Values>
+    Statement query(const char* sql, std::string& error, Values&&... values) {
+        Statement statement = this->statement(sql, error);
+        if (statement) {
+            statement.bind_all(std::forward<Values>(values)...);
+        }
+        return statement;
+    }
+    /// Runs a statement that returns no rows with values bound to ?1, ?2, ...; false with error
+    /// set (naming `what`) when it does not compile or fails.
+    template <typename... Values>
+    bool run(const char* what, const char* sql, std::string& error, Values&&... values) {
+        Statement statement = query(sql, error, std::forward<Values>(values)...);
+        return statement && statement.run(what, error);
     }
     /// Rows the latest INSERT, UPDATE or DELETE changed.
     int changes() const { return sqlite3_changes(db_); }
