@@ -189,43 +189,12 @@ bool Reader::read_null() {
     return true;
 }
 
-bool Reader::read_bytes(const uint8_t*& data, size_t& length) {
+bool Reader::head_within_input(MajorType expected, size_t unit_bytes, size_t& count) {
     uint64_t size = 0;
-    if (!head(MajorType::Bytes, size)) {
+    if (!head(expected, size)) {
         return false;
     }
-    if (size > length_ - offset_) {
-        fail(ReadError::Truncated);
-        return false;
-    }
-    data = data_ + offset_;
-    length = static_cast<size_t>(size);
-    offset_ += length;
-    return true;
-}
-
-bool Reader::read_text(const char*& data, size_t& length) {
-    uint64_t size = 0;
-    if (!head(MajorType::Text, size)) {
-        return false;
-    }
-    if (size > length_ - offset_) {
-        fail(ReadError::Truncated);
-        return false;
-    }
-    data = reinterpret_cast<const char*>(data_ + offset_);
-    length = static_cast<size_t>(size);
-    offset_ += length;
-    return true;
-}
-
-bool Reader::read_array(size_t& count) {
-    uint64_t size = 0;
-    if (!head(MajorType::Array, size)) {
-        return false;
-    }
-    // Every element takes at least one byte, so a count beyond the remaining input is a lie.
-    if (size > length_ - offset_) {
+    if (size > (length_ - offset_) / unit_bytes) {
         fail(ReadError::Truncated);
         return false;
     }
@@ -233,17 +202,30 @@ bool Reader::read_array(size_t& count) {
     return true;
 }
 
-bool Reader::read_map(size_t& pairs) {
-    uint64_t size = 0;
-    if (!head(MajorType::Map, size)) {
+bool Reader::read_bytes(const uint8_t*& data, size_t& length) {
+    if (!head_within_input(MajorType::Bytes, 1, length)) {
         return false;
     }
-    if (size > (length_ - offset_) / 2) {
-        fail(ReadError::Truncated);
-        return false;
-    }
-    pairs = static_cast<size_t>(size);
+    data = data_ + offset_;
+    offset_ += length;
     return true;
+}
+
+bool Reader::read_text(const char*& data, size_t& length) {
+    if (!head_within_input(MajorType::Text, 1, length)) {
+        return false;
+    }
+    data = reinterpret_cast<const char*>(data_ + offset_);
+    offset_ += length;
+    return true;
+}
+
+bool Reader::read_array(size_t& count) {
+    return head_within_input(MajorType::Array, 1, count);
+}
+
+bool Reader::read_map(size_t& pairs) {
+    return head_within_input(MajorType::Map, 2, pairs);
 }
 
 bool Reader::skip() {

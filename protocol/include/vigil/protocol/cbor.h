@@ -157,6 +157,10 @@ class Reader {
 
   private:
     bool head(MajorType expected, uint64_t& argument);
+    /// The head of an item whose argument counts what follows it in units of `unit_bytes` at
+    /// least (a byte of a string, an element, a key and its value): an argument beyond the
+    /// remaining input is a lie, refused as truncated.
+    bool head_within_input(MajorType expected, size_t unit_bytes, size_t& count);
     bool skip_depth(unsigned depth);
 
     const uint8_t* data_;
