@@ -15,6 +15,15 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& body);
 /// {error: code, detail}; `code` is stable (clients test it), `detail` is for people.
 void send_error(httplib::Response& res, int status, const std::string& code,
                 const std::string& detail);
+/// True, with 500 store_error answered, when a store query or write (Fetched, Done) failed.
+template <typename StoreResult>
+bool store_failed(httplib::Response& res, const StoreResult& result) {
+    if (result.ok()) {
+        return false;
+    }
+    send_error(res, 500, "store_error", result.error);
+    return true;
+}
 
 /// Parses the body as JSON (nesting at most 32 deep); on failure answers 400 malformed_json
 /// with the parser's reason and returns false.

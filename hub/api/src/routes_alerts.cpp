@@ -46,19 +46,14 @@ void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const Fetched<std::vector<Alert>> alerts = store_.alerts.alerts(filter);
-    if (!alerts.ok()) {
-        api::send_error(res, 500, "store_error", alerts.error);
+    if (api::store_failed(res, alerts)) {
         return;
-    }
-    nlohmann::json list = nlohmann::json::array();
-    for (const Alert& alert : alerts.value) {
-        list.push_back(api::to_json(alert));
     }
     // A full page may have a next one; its cursor is the oldest id shown.
     const bool full = alerts.value.size() == filter.limit;
     api::send_json(
         res, 200,
-        {{"alerts", list},
+        {{"alerts", api::to_json_array(alerts.value)},
          {"next_before", full ? nlohmann::json(alerts.value.back().id) : nlohmann::json(nullptr)}});
 }
 
@@ -102,15 +97,10 @@ void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse&
     }
     const Fetched<std::vector<Recommendation>> found =
         store_.recommendations.recommendations(device, state);
-    if (!found.ok()) {
-        api::send_error(res, 500, "store_error", found.error);
+    if (api::store_failed(res, found)) {
         return;
     }
-    nlohmann::json list = nlohmann::json::array();
-    for (const Recommendation& recommendation : found.value) {
-        list.push_back(api::to_json(recommendation));
-    }
-    api::send_json(res, 200, {{"recommendations", list}});
+    api::send_json(res, 200, {{"recommendations", api::to_json_array(found.value)}});
 }
 
 }  // namespace vigil::hub

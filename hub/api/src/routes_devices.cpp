@@ -70,25 +70,6 @@ std::optional<std::string> ApiServer::Impl::path_device(const HttpRequest& req, 
     return id;
 }
 
-std::optional<DeviceRow> ApiServer::Impl::find_device(const std::string& device_id,
-                                                      std::string& error) {
-    // An empty traffic range keeps the lookup cheap: only the device's own row is read.
-    DetailQuery query;
-    query.device_id = device_id;
-    query.from_ms = 0;
-    query.to_ms = 0;
-    query.top_remotes = 0;
-    Fetched<std::optional<DeviceDetail>> detail = store_.devices.device_detail(query);
-    if (!detail.ok()) {
-        error = detail.error;
-        return std::nullopt;
-    }
-    if (!detail.value) {
-        return std::nullopt;
-    }
-    return detail.value->device;
-}
-
 void ApiServer::Impl::list_devices(const HttpRequest& req, HttpResponse& res) {
     api::QueryReader query(req, res);
     DeviceFilter filter;
@@ -108,17 +89,12 @@ void ApiServer::Impl::list_devices(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const Fetched<DevicePage> page = store_.devices.list_devices(filter);
-    if (!page.ok()) {
-        api::send_error(res, 500, "store_error", page.error);
+    if (api::store_failed(res, page)) {
         return;
-    }
-    nlohmann::json devices = nlohmann::json::array();
-    for (const DeviceRow& device : page.value.devices) {
-        devices.push_back(api::to_json(device));
     }
     api::send_json(
         res, 200,
-        {{"devices", devices},
+        {{"devices", api::to_json_array(page.value.devices)},
          {"next_after", page.value.next_after.empty() ? nlohmann::json(nullptr)
                                                       : nlohmann::json(page.value.next_after)}});
 }
@@ -138,8 +114,7 @@ void ApiServer::Impl::device_detail(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const Fetched<std::optional<DeviceDetail>> detail = store_.devices.device_detail(query);
-    if (!detail.ok()) {
-        api::send_error(res, 500, "store_error", detail.error);
+    if (api::store_failed(res, detail)) {
         return;
     }
     if (!detail.value) {
@@ -236,23 +211,18 @@ void ApiServer::Impl::device_flows(const HttpRequest& req, HttpResponse& res) {
         }
     }
     std::string error;
-    if (!find_device(*id, error)) {
+    if (!find_device_row(store_.devices, *id, error)) {
         error.empty() ? api::send_error(res, 404, "not_found", "no device '" + *id + "'")
                       : api::send_error(res, 500, "store_error", error);
         return;
     }
     const Fetched<FlowPage> page = store_.devices.flows(query);
-    if (!page.ok()) {
-        api::send_error(res, 500, "store_error", page.error);
+    if (api::store_failed(res, page)) {
         return;
-    }
-    nlohmann::json flows = nlohmann::json::array();
-    for (const StoredFlow& flow : page.value.flows) {
-        flows.push_back(api::to_json(flow));
     }
     api::send_json(res, 200,
                    {{"device_id", *id},
-                    {"flows", flows},
+                    {"flows", api::to_json_array(page.value.flows)},
                     {"next", page.value.next ? nlohmann::json(cursor_text(*page.value.next))
                                              : nlohmann::json(nullptr)}});
 }

@@ -74,8 +74,6 @@ class ApiServer::Impl {
                         const std::vector<uint8_t>& body);
     /// The device id from the path, or an answer of 400 and nullopt.
     std::optional<std::string> path_device(const HttpRequest& req, HttpResponse& res);
-    /// The device's row, or nullopt with `error` set when the store failed.
-    std::optional<DeviceRow> find_device(const std::string& device_id, std::string& error);
 
     ApiSettings settings_;
     ApiStores store_;
