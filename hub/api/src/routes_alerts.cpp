@@ -18,14 +18,12 @@ constexpr const char* kRecommendationStates[] = {"open", "dismissed", "done", nu
 }  // namespace
 
 void ApiServer::Impl::add_alert_routes() {
-    route("GET", "/api/alerts", "/api/alerts",
-          [this](const HttpRequest& req, HttpResponse& res) { list_alerts(req, res); });
+    route("GET", "/api/alerts", "/api/alerts", &Impl::list_alerts);
     route("POST", "/api/alerts/([0-9]+)/ack", "/api/alerts/{id}/ack",
           [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, false); });
     route("POST", "/api/alerts/([0-9]+)/resolve", "/api/alerts/{id}/resolve",
           [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, true); });
-    route("GET", "/api/recommendations", "/api/recommendations",
-          [this](const HttpRequest& req, HttpResponse& res) { list_recommendations(req, res); });
+    route("GET", "/api/recommendations", "/api/recommendations", &Impl::list_recommendations);
 }
 
 void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {

@@ -38,15 +38,14 @@ nlohmann::json desired_json(const std::optional<DesiredConfig>& desired) {
 
 void ApiServer::Impl::add_config_routes() {
     route("GET", "/api/devices/([^/]+)/config", "/api/devices/{id}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { get_device_config(req, res); });
+          &Impl::get_device_config);
     route("PUT", "/api/devices/([^/]+)/config", "/api/devices/{id}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { put_device_config(req, res); });
-    route("PUT", "/api/devices/([^/]+)/group", "/api/devices/{id}/group",
-          [this](const HttpRequest& req, HttpResponse& res) { put_device_group(req, res); });
+          &Impl::put_device_config);
+    route("PUT", "/api/devices/([^/]+)/group", "/api/devices/{id}/group", &Impl::put_device_group);
     route("GET", "/api/groups/([^/]+)/config", "/api/groups/{group}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { get_group_config(req, res); });
+          &Impl::get_group_config);
     route("PUT", "/api/groups/([^/]+)/config", "/api/groups/{group}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { put_group_config(req, res); });
+          &Impl::put_group_config);
 }
 
 bool ApiServer::Impl::next_device_version(const std::string& device_id, uint32_t& version,

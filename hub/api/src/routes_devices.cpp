@@ -48,16 +48,11 @@ nlohmann::json to_json(const EnrolmentCredentials& credentials) {
 }  // namespace
 
 void ApiServer::Impl::add_device_routes() {
-    route("GET", "/api/devices", "/api/devices",
-          [this](const HttpRequest& req, HttpResponse& res) { list_devices(req, res); });
-    route("POST", "/api/devices", "/api/devices",
-          [this](const HttpRequest& req, HttpResponse& res) { enrol_device(req, res); });
-    route("GET", "/api/devices/([^/]+)", "/api/devices/{id}",
-          [this](const HttpRequest& req, HttpResponse& res) { device_detail(req, res); });
-    route("DELETE", "/api/devices/([^/]+)", "/api/devices/{id}",
-          [this](const HttpRequest& req, HttpResponse& res) { revoke_device(req, res); });
-    route("GET", "/api/devices/([^/]+)/flows", "/api/devices/{id}/flows",
-          [this](const HttpRequest& req, HttpResponse& res) { device_flows(req, res); });
+    route("GET", "/api/devices", "/api/devices", &Impl::list_devices);
+    route("POST", "/api/devices", "/api/devices", &Impl::enrol_device);
+    route("GET", "/api/devices/([^/]+)", "/api/devices/{id}", &Impl::device_detail);
+    route("DELETE", "/api/devices/([^/]+)", "/api/devices/{id}", &Impl::revoke_device);
+    route("GET", "/api/devices/([^/]+)/flows", "/api/devices/{id}/flows", &Impl::device_flows);
 }
 
 std::optional<std::string> ApiServer::Impl::path_device(const HttpRequest& req, HttpResponse& res) {

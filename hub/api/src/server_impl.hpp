@@ -33,6 +33,9 @@ class ApiServer::Impl {
 
     /// Registers `handler` for method and path pattern; `label` names the route in metrics.
     void route(const char* method, const char* pattern, const char* label, Handler handler);
+    /// The same, for a handler that is one of ours taking the request and the response.
+    void route(const char* method, const char* pattern, const char* label,
+               void (Impl::*handler)(const HttpRequest&, HttpResponse&));
     void add_routes();
     void add_token_routes();
     void add_device_routes();
