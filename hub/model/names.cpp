@@ -1,22 +1,15 @@
 // The model's names for its enums, as the API, the store and the metrics spell them.
 #include <array>
-#include <cstddef>
 
 #include "vigil/hub/alert.hpp"
 #include "vigil/hub/enrolment.hpp"
+#include "vigil/hub/enum_names.hpp"
 #include "vigil/hub/recommendation.hpp"
 #include "vigil/hub/report.hpp"
 
 namespace vigil::hub {
 
 namespace {
-
-// Every enum here counts up from 0 without gaps, so its value indexes its names.
-template <typename Enum, std::size_t N>
-const char* name_of(Enum value, const std::array<const char*, N>& names) {
-    const auto index = static_cast<std::size_t>(value);
-    return index < N ? names[index] : "unknown";
-}
 
 constexpr std::array<const char*, 3> kAlertStates = {"open", "acknowledged", "resolved"};
 constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
