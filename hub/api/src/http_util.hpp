@@ -5,9 +5,11 @@
 #include <httplib.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vigil::hub::api {
 
@@ -39,6 +41,20 @@ class QueryReader {
     std::optional<std::string> text(const char* name);
     /// One of `choices` (nullptr-terminated); its index.
     std::optional<size_t> choice(const char* name, const char* const* choices);
+    /// One of `values`, by the model's name for it (to_string).
+    template <typename Enum>
+    std::optional<Enum> named(const char* name, std::initializer_list<Enum> values) {
+        std::vector<const char*> names;
+        for (Enum value : values) {
+            names.push_back(to_string(value));
+        }
+        names.push_back(nullptr);
+        const std::optional<size_t> index = choice(name, names.data());
+        if (!index) {
+            return std::nullopt;
+        }
+        return values.begin()[*index];
+    }
     bool ok() const { return ok_; }
 
   private:

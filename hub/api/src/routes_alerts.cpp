@@ -9,14 +9,6 @@
 
 namespace vigil::hub {
 
-namespace {
-
-constexpr const char* kAlertStates[] = {"open", "acknowledged", "resolved", nullptr};
-constexpr const char* kSeverities[] = {"info", "low", "medium", "high", "critical", nullptr};
-constexpr const char* kRecommendationStates[] = {"open", "dismissed", "done", nullptr};
-
-}  // namespace
-
 void ApiServer::Impl::add_alert_routes() {
     route("GET", "/api/alerts", "/api/alerts", &Impl::list_alerts);
     route("POST", "/api/alerts/([0-9]+)/ack", "/api/alerts/{id}/ack",
@@ -31,11 +23,14 @@ void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
     AlertFilter filter;
     filter.device_id = query.text("device");
     filter.kind = query.text("kind");
-    if (const auto state = query.choice("state", kAlertStates)) {
-        filter.state = static_cast<AlertState>(*state);
+    if (const auto state = query.named(
+            "state", {AlertState::Open, AlertState::Acknowledged, AlertState::Resolved})) {
+        filter.state = *state;
     }
-    if (const auto severity = query.choice("severity", kSeverities)) {
-        filter.min_severity = static_cast<Severity>(*severity);
+    if (const auto severity =
+            query.named("severity", {Severity::Info, Severity::Low, Severity::Medium,
+                                     Severity::High, Severity::Critical})) {
+        filter.min_severity = *severity;
     }
     filter.seen_since_ms = query.integer("seen_since", 0, INT64_MAX);
     filter.before_id = query.integer("before", 1, INT64_MAX);
@@ -86,10 +81,9 @@ void ApiServer::Impl::change_alert(const HttpRequest& req, HttpResponse& res, bo
 void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse& res) {
     api::QueryReader query(req, res);
     const auto device = query.text("device");
-    std::optional<RecommendationState> state;
-    if (const auto index = query.choice("state", kRecommendationStates)) {
-        state = static_cast<RecommendationState>(*index);
-    }
+    const std::optional<RecommendationState> state = query.named(
+        "state",
+        {RecommendationState::Open, RecommendationState::Dismissed, RecommendationState::Done});
     if (!query.ok()) {
         return;
     }

@@ -12,8 +12,6 @@ namespace vigil::hub {
 namespace {
 
 constexpr const char* kStates[] = {"not_initialised", "pending", "active", "suspended", nullptr};
-constexpr const char* kFormats[] = {"vigil", "legacy-defender", "aws-defender", nullptr};
-constexpr const char* kEnrolments[] = {"pending", "enrolled", "blocked", nullptr};
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 
 // A flow page's cursor in text: "<time_ms>:<message_id>:<index>".
@@ -71,11 +69,13 @@ void ApiServer::Impl::list_devices(const HttpRequest& req, HttpResponse& res) {
     if (const auto state = query.choice("state", kStates)) {
         filter.state = kStates[*state];
     }
-    if (const auto format = query.choice("format", kFormats)) {
-        filter.format = static_cast<Format>(*format);
+    if (const auto format =
+            query.named("format", {Format::Vigil, Format::LegacyDefender, Format::AwsDefender})) {
+        filter.format = *format;
     }
-    if (const auto enrolment = query.choice("enrolment", kEnrolments)) {
-        filter.enrolment = static_cast<Enrolment>(*enrolment);
+    if (const auto enrolment = query.named(
+            "enrolment", {Enrolment::Pending, Enrolment::Enrolled, Enrolment::Blocked})) {
+        filter.enrolment = *enrolment;
     }
     filter.seen_since_ms = query.integer("seen_since", 0, INT64_MAX);
     filter.limit = static_cast<uint32_t>(query.integer("limit", 1, 1000).value_or(100));
