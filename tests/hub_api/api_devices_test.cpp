@@ -24,13 +24,7 @@ class Devices : public ApiTest {
     }
 
     nlohmann::json listed(const std::string& id) {
-        const Reply reply = call("GET", "/api/devices");
-        for (const auto& device : reply.body["devices"]) {
-            if (device["id"] == id) {
-                return device;
-            }
-        }
-        return nullptr;
+        return listed_entry("/api/devices", "devices", "id", id);
     }
 };
 

@@ -150,6 +150,18 @@ class ApiTest : public ::testing::Test {
 
     std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
 
+    /// The entry of GET `path`'s array `list` whose `key` is `value`; null when none is.
+    nlohmann::json listed_entry(const std::string& path, const char* list, const char* key,
+                                const std::string& value) {
+        const Reply reply = call("GET", path);
+        for (const auto& entry : reply.body[list]) {
+            if (entry[key] == value) {
+                return entry;
+            }
+        }
+        return nullptr;
+    }
+
     Reply call(const std::string& method, const std::string& path, const std::string& body = "",
                const std::optional<std::string>& token = std::nullopt) {
         httplib::Client client(url());

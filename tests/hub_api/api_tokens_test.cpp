@@ -47,13 +47,7 @@ class Tokens : public ApiTest {
     }
 
     nlohmann::json listed(const std::string& name) {
-        const Reply reply = call("GET", "/api/tokens");
-        for (const auto& token : reply.body["tokens"]) {
-            if (token["name"] == name) {
-                return token;
-            }
-        }
-        return nullptr;
+        return listed_entry("/api/tokens", "tokens", "name", name);
     }
 
     /// start() of a second server on the same directory; the error when it fails.

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "api_fixture.hpp"
 #include "vigil/protocol/message.h"
@@ -22,6 +24,26 @@ class Cli : public ApiTest {
                                     " " + env + " " + VIGIL_CLI + " --hub " + url() + " " + args +
                                     " 2>&1";
         return run_command(command);
+    }
+
+    /// Whether vigil with `args` fails (exit status 1) with each of `expected` in what it prints.
+    ::testing::AssertionResult fails_saying(const std::string& args,
+                                            const std::vector<std::string>& expected,
+                                            const std::string& env = "") {
+        const CliRun run = vigil(args, env);
+        if (run.exit_code != 1) {
+            return ::testing::AssertionFailure()
+                   << "vigil " << args << " exited " << run.exit_code << ", not 1:\n"
+                   << run.output;
+        }
+        for (const std::string& text : expected) {
+            if (run.output.find(text) == std::string::npos) {
+                return ::testing::AssertionFailure()
+                       << "vigil " << args << " does not say \"" << text << "\":\n"
+                       << run.output;
+            }
+        }
+        return ::testing::AssertionSuccess();
     }
 };
 
@@ -46,9 +68,7 @@ TEST_F(Cli, AddAndRevoke_printTheCredentialsAndCutOff) {
     const CliRun added = vigil("devices add dev-new");
     EXPECT_EQ(added.exit_code, 0) << added.output;
     EXPECT_NE(added.output.find("secret-of-dev-new"), std::string::npos) << added.output;
-    const CliRun again = vigil("devices add dev-new");
-    EXPECT_EQ(again.exit_code, 1);
-    EXPECT_NE(again.output.find("already enrolled"), std::string::npos) << again.output;
+    EXPECT_TRUE(fails_saying("devices add dev-new", {"already enrolled"}));
     const CliRun revoked = vigil("devices revoke dev-new");
     EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
     EXPECT_EQ(control_.revoked, std::vector<std::string>{"dev-new"});
@@ -84,10 +104,7 @@ TEST_F(Cli, AddThenList_showsTheDeviceAtOnceNeverSeen) {
 
     ASSERT_EQ(vigil("devices revoke dev-new").exit_code, 0);
     EXPECT_NE(vigil("devices").output.find("blocked"), std::string::npos);
-    const CliRun unknown = vigil("devices revoke nobody");
-    EXPECT_EQ(unknown.exit_code, 1);
-    EXPECT_NE(unknown.output.find("404"), std::string::npos) << unknown.output;
-    EXPECT_NE(unknown.output.find("nobody"), std::string::npos) << unknown.output;
+    EXPECT_TRUE(fails_saying("devices revoke nobody", {"404", "nobody"}));
 }
 
 TEST_F(Cli, Tokens_listAddAndRevoke) {
@@ -104,10 +121,7 @@ TEST_F(Cli, Tokens_listAddAndRevoke) {
     EXPECT_NE(added.output.find("only this once"), std::string::npos);
     EXPECT_EQ(vigil("devices --token " + secret).exit_code, 0);
     // A read token may not list tokens.
-    const CliRun forbidden = vigil("tokens --token " + secret);
-    EXPECT_EQ(forbidden.exit_code, 1);
-    EXPECT_NE(forbidden.output.find("403"), std::string::npos) << forbidden.output;
-    EXPECT_NE(forbidden.output.find("admin token"), std::string::npos) << forbidden.output;
+    EXPECT_TRUE(fails_saying("tokens --token " + secret, {"403", "admin token"}));
 
     const CliRun json = vigil("tokens --json");
     ASSERT_EQ(json.exit_code, 0) << json.output;
@@ -117,27 +131,17 @@ TEST_F(Cli, Tokens_listAddAndRevoke) {
     EXPECT_EQ(parsed["tokens"][1]["role"], "read");
     EXPECT_EQ(json.output.find(secret), std::string::npos);
 
-    const CliRun duplicate = vigil("tokens add grafana --role admin");
-    EXPECT_EQ(duplicate.exit_code, 1);
-    EXPECT_NE(duplicate.output.find("409"), std::string::npos) << duplicate.output;
-    const CliRun bad_name = vigil("tokens add 'a b' --role read");
-    EXPECT_EQ(bad_name.exit_code, 1);
-    EXPECT_NE(bad_name.output.find("400"), std::string::npos) << bad_name.output;
+    EXPECT_TRUE(fails_saying("tokens add grafana --role admin", {"409"}));
+    EXPECT_TRUE(fails_saying("tokens add 'a b' --role read", {"400"}));
     EXPECT_EQ(vigil("tokens add x --role root").exit_code, 2);
     EXPECT_EQ(vigil("tokens add x").exit_code, 2);
 
     const CliRun revoked = vigil("tokens revoke grafana");
     EXPECT_EQ(revoked.exit_code, 0) << revoked.output;
     EXPECT_NE(revoked.output.find("revoked"), std::string::npos);
-    const CliRun dead = vigil("devices --token " + secret);
-    EXPECT_EQ(dead.exit_code, 1);
-    EXPECT_NE(dead.output.find("401"), std::string::npos) << dead.output;
-    const CliRun missing = vigil("tokens revoke grafana");
-    EXPECT_EQ(missing.exit_code, 1);
-    EXPECT_NE(missing.output.find("404"), std::string::npos) << missing.output;
-    const CliRun last = vigil("tokens revoke admin");
-    EXPECT_EQ(last.exit_code, 1);
-    EXPECT_NE(last.output.find("last admin"), std::string::npos) << last.output;
+    EXPECT_TRUE(fails_saying("devices --token " + secret, {"401"}));
+    EXPECT_TRUE(fails_saying("tokens revoke grafana", {"404"}));
+    EXPECT_TRUE(fails_saying("tokens revoke admin", {"last admin"}));
 }
 
 TEST_F(Cli, AlertsAckResolve) {
@@ -171,29 +175,19 @@ TEST_F(Cli, ConfigPush_toADeviceAndAGroup) {
     EXPECT_EQ(control_.published.size(), 2u);
     EXPECT_EQ(vigil("config push dev-1 --high 5").exit_code, 2);  // intervals go together
     EXPECT_EQ(vigil("config push").exit_code, 2);
-    const CliRun refused = vigil("config push dev-1 --retry 99999");
-    EXPECT_EQ(refused.exit_code, 1);
-    EXPECT_NE(refused.output.find("retry_s"), std::string::npos) << refused.output;
+    EXPECT_TRUE(fails_saying("config push dev-1 --retry 99999", {"retry_s"}));
 }
 
 TEST_F(Cli, Errors_sayWhatToDo) {
-    const CliRun wrong = vigil("devices --token vigil_nope");
-    EXPECT_EQ(wrong.exit_code, 1);
-    EXPECT_NE(wrong.output.find("401"), std::string::npos) << wrong.output;
-    EXPECT_NE(wrong.output.find("--token"), std::string::npos) << wrong.output;
+    EXPECT_TRUE(fails_saying("devices --token vigil_nope", {"401", "--token"}));
     const std::string reader = read_token();
-    const CliRun forbidden = vigil("devices add dev-x", "VIGIL_TOKEN=" + reader);
-    EXPECT_EQ(forbidden.exit_code, 1);
-    EXPECT_NE(forbidden.output.find("admin token"), std::string::npos) << forbidden.output;
+    EXPECT_TRUE(fails_saying("devices add dev-x", {"admin token"}, "VIGIL_TOKEN=" + reader));
     EXPECT_EQ(vigil("devices", "VIGIL_TOKEN=" + reader).exit_code, 0);
     const CliRun usage = vigil("frobnicate");
     EXPECT_EQ(usage.exit_code, 2);
     // A hub that is not there: the port of a server that was stopped.
     server_->stop();
-    const CliRun unreachable = vigil("devices");
-    EXPECT_EQ(unreachable.exit_code, 1);
-    EXPECT_NE(unreachable.output.find("cannot reach the hub"), std::string::npos)
-        << unreachable.output;
+    EXPECT_TRUE(fails_saying("devices", {"cannot reach the hub"}));
 }
 
 void expect_decodes(const CliRun& run, const std::string& format) {
@@ -239,9 +233,7 @@ TEST_F(Cli, Decode_readsAllThreeFormatsWithoutAHub) {
     }
     EXPECT_NE(indented.output.find('\n'), indented.output.size() - 1) << indented.output;
 
-    const CliRun wrong = vigil("decode " + vigil_file + " --format aws-json");
-    EXPECT_EQ(wrong.exit_code, 1);
-    EXPECT_NE(wrong.output.find("malformed"), std::string::npos) << wrong.output;
+    EXPECT_TRUE(fails_saying("decode " + vigil_file + " --format aws-json", {"malformed"}));
     EXPECT_EQ(vigil("decode " + dir_.file("missing.bin")).exit_code, 1);
     EXPECT_EQ(vigil("decode " + vigil_file + " --format xml").exit_code, 2);
 }

@@ -5,9 +5,11 @@
 #include <httplib.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vigil::hub::api {
 
@@ -15,6 +17,15 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& body);
 /// {error: code, detail}; `code` is stable (clients test it), `detail` is for people.
 void send_error(httplib::Response& res, int status, const std::string& code,
                 const std::string& detail);
+/// True, with 500 store_error answered, when a store query or write (Fetched, Done) failed.
+template <typename StoreResult>
+bool store_failed(httplib::Response& res, const StoreResult& result) {
+    if (result.ok()) {
+        return false;
+    }
+    send_error(res, 500, "store_error", result.error);
+    return true;
+}
 
 /// Parses the body as JSON (nesting at most 32 deep); on failure answers 400 malformed_json
 /// with the parser's reason and returns false.
@@ -30,6 +41,20 @@ class QueryReader {
     std::optional<std::string> text(const char* name);
     /// One of `choices` (nullptr-terminated); its index.
     std::optional<size_t> choice(const char* name, const char* const* choices);
+    /// One of `values`, by the model's name for it (to_string).
+    template <typename Enum>
+    std::optional<Enum> named(const char* name, std::initializer_list<Enum> values) {
+        std::vector<const char*> names;
+        for (Enum value : values) {
+            names.push_back(to_string(value));
+        }
+        names.push_back(nullptr);
+        const std::optional<size_t> index = choice(name, names.data());
+        if (!index) {
+            return std::nullopt;
+        }
+        return values.begin()[*index];
+    }
     bool ok() const { return ok_; }
 
   private:

@@ -16,6 +16,16 @@ nlohmann::json to_json(const StoredFlow& flow);
 nlohmann::json to_json(const Alert& alert);
 nlohmann::json to_json(const Recommendation& recommendation);
 
+/// Each of `items` through to_json, in order, as one array.
+template <typename Items>
+nlohmann::json to_json_array(const Items& items) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : items) {
+        out.push_back(to_json(item));
+    }
+    return out;
+}
+
 /// details_json as stored, parsed; an unreadable one comes back as its text.
 nlohmann::json embedded_json(const std::string& text);
 

@@ -9,23 +9,13 @@
 
 namespace vigil::hub {
 
-namespace {
-
-constexpr const char* kAlertStates[] = {"open", "acknowledged", "resolved", nullptr};
-constexpr const char* kSeverities[] = {"info", "low", "medium", "high", "critical", nullptr};
-constexpr const char* kRecommendationStates[] = {"open", "dismissed", "done", nullptr};
-
-}  // namespace
-
 void ApiServer::Impl::add_alert_routes() {
-    route("GET", "/api/alerts", "/api/alerts",
-          [this](const HttpRequest& req, HttpResponse& res) { list_alerts(req, res); });
+    route("GET", "/api/alerts", "/api/alerts", &Impl::list_alerts);
     route("POST", "/api/alerts/([0-9]+)/ack", "/api/alerts/{id}/ack",
           [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, false); });
     route("POST", "/api/alerts/([0-9]+)/resolve", "/api/alerts/{id}/resolve",
           [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, true); });
-    route("GET", "/api/recommendations", "/api/recommendations",
-          [this](const HttpRequest& req, HttpResponse& res) { list_recommendations(req, res); });
+    route("GET", "/api/recommendations", "/api/recommendations", &Impl::list_recommendations);
 }
 
 void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
@@ -33,11 +23,14 @@ void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
     AlertFilter filter;
     filter.device_id = query.text("device");
     filter.kind = query.text("kind");
-    if (const auto state = query.choice("state", kAlertStates)) {
-        filter.state = static_cast<AlertState>(*state);
+    if (const auto state = query.named(
+            "state", {AlertState::Open, AlertState::Acknowledged, AlertState::Resolved})) {
+        filter.state = *state;
     }
-    if (const auto severity = query.choice("severity", kSeverities)) {
-        filter.min_severity = static_cast<Severity>(*severity);
+    if (const auto severity =
+            query.named("severity", {Severity::Info, Severity::Low, Severity::Medium,
+                                     Severity::High, Severity::Critical})) {
+        filter.min_severity = *severity;
     }
     filter.seen_since_ms = query.integer("seen_since", 0, INT64_MAX);
     filter.before_id = query.integer("before", 1, INT64_MAX);
@@ -46,19 +39,14 @@ void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const Fetched<std::vector<Alert>> alerts = store_.alerts.alerts(filter);
-    if (!alerts.ok()) {
-        api::send_error(res, 500, "store_error", alerts.error);
+    if (api::store_failed(res, alerts)) {
         return;
-    }
-    nlohmann::json list = nlohmann::json::array();
-    for (const Alert& alert : alerts.value) {
-        list.push_back(api::to_json(alert));
     }
     // A full page may have a next one; its cursor is the oldest id shown.
     const bool full = alerts.value.size() == filter.limit;
     api::send_json(
         res, 200,
-        {{"alerts", list},
+        {{"alerts", api::to_json_array(alerts.value)},
          {"next_before", full ? nlohmann::json(alerts.value.back().id) : nlohmann::json(nullptr)}});
 }
 
@@ -93,24 +81,18 @@ void ApiServer::Impl::change_alert(const HttpRequest& req, HttpResponse& res, bo
 void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse& res) {
     api::QueryReader query(req, res);
     const auto device = query.text("device");
-    std::optional<RecommendationState> state;
-    if (const auto index = query.choice("state", kRecommendationStates)) {
-        state = static_cast<RecommendationState>(*index);
-    }
+    const std::optional<RecommendationState> state = query.named(
+        "state",
+        {RecommendationState::Open, RecommendationState::Dismissed, RecommendationState::Done});
     if (!query.ok()) {
         return;
     }
     const Fetched<std::vector<Recommendation>> found =
         store_.recommendations.recommendations(device, state);
-    if (!found.ok()) {
-        api::send_error(res, 500, "store_error", found.error);
+    if (api::store_failed(res, found)) {
         return;
     }
-    nlohmann::json list = nlohmann::json::array();
-    for (const Recommendation& recommendation : found.value) {
-        list.push_back(api::to_json(recommendation));
-    }
-    api::send_json(res, 200, {{"recommendations", list}});
+    api::send_json(res, 200, {{"recommendations", api::to_json_array(found.value)}});
 }
 
 }  // namespace vigil::hub

@@ -38,15 +38,14 @@ nlohmann::json desired_json(const std::optional<DesiredConfig>& desired) {
 
 void ApiServer::Impl::add_config_routes() {
     route("GET", "/api/devices/([^/]+)/config", "/api/devices/{id}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { get_device_config(req, res); });
+          &Impl::get_device_config);
     route("PUT", "/api/devices/([^/]+)/config", "/api/devices/{id}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { put_device_config(req, res); });
-    route("PUT", "/api/devices/([^/]+)/group", "/api/devices/{id}/group",
-          [this](const HttpRequest& req, HttpResponse& res) { put_device_group(req, res); });
+          &Impl::put_device_config);
+    route("PUT", "/api/devices/([^/]+)/group", "/api/devices/{id}/group", &Impl::put_device_group);
     route("GET", "/api/groups/([^/]+)/config", "/api/groups/{group}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { get_group_config(req, res); });
+          &Impl::get_group_config);
     route("PUT", "/api/groups/([^/]+)/config", "/api/groups/{group}/config",
-          [this](const HttpRequest& req, HttpResponse& res) { put_group_config(req, res); });
+          &Impl::put_group_config);
 }
 
 bool ApiServer::Impl::next_device_version(const std::string& device_id, uint32_t& version,
@@ -57,7 +56,7 @@ bool ApiServer::Impl::next_device_version(const std::string& device_id, uint32_t
         return false;
     }
     uint32_t highest = desired.value ? desired.value->version : 0;
-    const auto device = find_device(device_id, error);
+    const auto device = find_device_row(store_.devices, device_id, error);
     if (!error.empty()) {
         return false;
     }
@@ -149,8 +148,7 @@ void ApiServer::Impl::put_group_config(const HttpRequest& req, HttpResponse& res
     const std::vector<uint8_t> message = api::encode_config_message(config, version);
     const Done stored = store_.configs.set_desired_config(
         {ConfigScope::Group, group, version, "application/cbor", message, now_ms()});
-    if (!stored.ok()) {
-        api::send_error(res, 500, "store_error", stored.error);
+    if (api::store_failed(res, stored)) {
         return;
     }
     nlohmann::json devices = nlohmann::json::array();
@@ -182,7 +180,7 @@ void ApiServer::Impl::get_device_config(const HttpRequest& req, HttpResponse& re
         return;
     }
     std::string error;
-    const auto device = find_device(*id, error);
+    const auto device = find_device_row(store_.devices, *id, error);
     const auto desired = store_.configs.desired_config(ConfigScope::Device, *id);
     const auto group = store_.devices.device_group(*id);
     if (!error.empty() || !desired.ok() || !group.ok()) {
@@ -254,8 +252,7 @@ void ApiServer::Impl::put_device_group(const HttpRequest& req, HttpResponse& res
     const std::string group = leave ? "" : body["group"].get<std::string>();
     std::lock_guard<std::mutex> lock(config_mutex_);
     const Done done = store_.devices.set_device_group(*id, group);
-    if (!done.ok()) {
-        api::send_error(res, 500, "store_error", done.error);
+    if (api::store_failed(res, done)) {
         return;
     }
     nlohmann::json answer = {{"device_id", *id},

@@ -12,8 +12,6 @@ namespace vigil::hub {
 namespace {
 
 constexpr const char* kStates[] = {"not_initialised", "pending", "active", "suspended", nullptr};
-constexpr const char* kFormats[] = {"vigil", "legacy-defender", "aws-defender", nullptr};
-constexpr const char* kEnrolments[] = {"pending", "enrolled", "blocked", nullptr};
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 
 // A flow page's cursor in text: "<time_ms>:<message_id>:<index>".
@@ -48,16 +46,11 @@ nlohmann::json to_json(const EnrolmentCredentials& credentials) {
 }  // namespace
 
 void ApiServer::Impl::add_device_routes() {
-    route("GET", "/api/devices", "/api/devices",
-          [this](const HttpRequest& req, HttpResponse& res) { list_devices(req, res); });
-    route("POST", "/api/devices", "/api/devices",
-          [this](const HttpRequest& req, HttpResponse& res) { enrol_device(req, res); });
-    route("GET", "/api/devices/([^/]+)", "/api/devices/{id}",
-          [this](const HttpRequest& req, HttpResponse& res) { device_detail(req, res); });
-    route("DELETE", "/api/devices/([^/]+)", "/api/devices/{id}",
-          [this](const HttpRequest& req, HttpResponse& res) { revoke_device(req, res); });
-    route("GET", "/api/devices/([^/]+)/flows", "/api/devices/{id}/flows",
-          [this](const HttpRequest& req, HttpResponse& res) { device_flows(req, res); });
+    route("GET", "/api/devices", "/api/devices", &Impl::list_devices);
+    route("POST", "/api/devices", "/api/devices", &Impl::enrol_device);
+    route("GET", "/api/devices/([^/]+)", "/api/devices/{id}", &Impl::device_detail);
+    route("DELETE", "/api/devices/([^/]+)", "/api/devices/{id}", &Impl::revoke_device);
+    route("GET", "/api/devices/([^/]+)/flows", "/api/devices/{id}/flows", &Impl::device_flows);
 }
 
 std::optional<std::string> ApiServer::Impl::path_device(const HttpRequest& req, HttpResponse& res) {
@@ -70,36 +63,19 @@ std::optional<std::string> ApiServer::Impl::path_device(const HttpRequest& req, 
     return id;
 }
 
-std::optional<DeviceRow> ApiServer::Impl::find_device(const std::string& device_id,
-                                                      std::string& error) {
-    // An empty traffic range keeps the lookup cheap: only the device's own row is read.
-    DetailQuery query;
-    query.device_id = device_id;
-    query.from_ms = 0;
-    query.to_ms = 0;
-    query.top_remotes = 0;
-    Fetched<std::optional<DeviceDetail>> detail = store_.devices.device_detail(query);
-    if (!detail.ok()) {
-        error = detail.error;
-        return std::nullopt;
-    }
-    if (!detail.value) {
-        return std::nullopt;
-    }
-    return detail.value->device;
-}
-
 void ApiServer::Impl::list_devices(const HttpRequest& req, HttpResponse& res) {
     api::QueryReader query(req, res);
     DeviceFilter filter;
     if (const auto state = query.choice("state", kStates)) {
         filter.state = kStates[*state];
     }
-    if (const auto format = query.choice("format", kFormats)) {
-        filter.format = static_cast<Format>(*format);
+    if (const auto format =
+            query.named("format", {Format::Vigil, Format::LegacyDefender, Format::AwsDefender})) {
+        filter.format = *format;
     }
-    if (const auto enrolment = query.choice("enrolment", kEnrolments)) {
-        filter.enrolment = static_cast<Enrolment>(*enrolment);
+    if (const auto enrolment = query.named(
+            "enrolment", {Enrolment::Pending, Enrolment::Enrolled, Enrolment::Blocked})) {
+        filter.enrolment = *enrolment;
     }
     filter.seen_since_ms = query.integer("seen_since", 0, INT64_MAX);
     filter.limit = static_cast<uint32_t>(query.integer("limit", 1, 1000).value_or(100));
@@ -108,17 +84,12 @@ void ApiServer::Impl::list_devices(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const Fetched<DevicePage> page = store_.devices.list_devices(filter);
-    if (!page.ok()) {
-        api::send_error(res, 500, "store_error", page.error);
+    if (api::store_failed(res, page)) {
         return;
-    }
-    nlohmann::json devices = nlohmann::json::array();
-    for (const DeviceRow& device : page.value.devices) {
-        devices.push_back(api::to_json(device));
     }
     api::send_json(
         res, 200,
-        {{"devices", devices},
+        {{"devices", api::to_json_array(page.value.devices)},
          {"next_after", page.value.next_after.empty() ? nlohmann::json(nullptr)
                                                       : nlohmann::json(page.value.next_after)}});
 }
@@ -138,8 +109,7 @@ void ApiServer::Impl::device_detail(const HttpRequest& req, HttpResponse& res) {
         return;
     }
     const Fetched<std::optional<DeviceDetail>> detail = store_.devices.device_detail(query);
-    if (!detail.ok()) {
-        api::send_error(res, 500, "store_error", detail.error);
+    if (api::store_failed(res, detail)) {
         return;
     }
     if (!detail.value) {
@@ -236,23 +206,18 @@ void ApiServer::Impl::device_flows(const HttpRequest& req, HttpResponse& res) {
         }
     }
     std::string error;
-    if (!find_device(*id, error)) {
+    if (!find_device_row(store_.devices, *id, error)) {
         error.empty() ? api::send_error(res, 404, "not_found", "no device '" + *id + "'")
                       : api::send_error(res, 500, "store_error", error);
         return;
     }
     const Fetched<FlowPage> page = store_.devices.flows(query);
-    if (!page.ok()) {
-        api::send_error(res, 500, "store_error", page.error);
+    if (api::store_failed(res, page)) {
         return;
-    }
-    nlohmann::json flows = nlohmann::json::array();
-    for (const StoredFlow& flow : page.value.flows) {
-        flows.push_back(api::to_json(flow));
     }
     api::send_json(res, 200,
                    {{"device_id", *id},
-                    {"flows", flows},
+                    {"flows", api::to_json_array(page.value.flows)},
                     {"next", page.value.next ? nlohmann::json(cursor_text(*page.value.next))
                                              : nlohmann::json(nullptr)}});
 }

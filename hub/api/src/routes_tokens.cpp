@@ -18,25 +18,31 @@ nlohmann::json to_json(const api::TokenRecord& token) {
              token.last_used_ms ? nlohmann::json(*token.last_used_ms) : nlohmann::json(nullptr)}};
 }
 
-void send_change_error(HttpResponse& res, api::TokenChange change, const std::string& error) {
+struct ErrorAnswer {
+    int status;
+    const char* code;
+};
+
+ErrorAnswer answer_to(api::TokenChange change) {
     switch (change) {
         case api::TokenChange::BadName:
-            api::send_error(res, 400, "bad_token_name", error);
-            return;
+            return {400, "bad_token_name"};
         case api::TokenChange::Exists:
-            api::send_error(res, 409, "token_exists", error);
-            return;
+            return {409, "token_exists"};
         case api::TokenChange::NotFound:
-            api::send_error(res, 404, "not_found", error);
-            return;
+            return {404, "not_found"};
         case api::TokenChange::LastAdmin:
-            api::send_error(res, 409, "last_admin_token", error);
-            return;
+            return {409, "last_admin_token"};
         case api::TokenChange::Done:
         case api::TokenChange::Failed:
             break;
     }
-    api::send_error(res, 500, "token_error", error);
+    return {500, "token_error"};
+}
+
+void send_change_error(HttpResponse& res, api::TokenChange change, const std::string& error) {
+    const ErrorAnswer answer = answer_to(change);
+    api::send_error(res, answer.status, answer.code, error);
 }
 
 }  // namespace
@@ -44,10 +50,8 @@ void send_change_error(HttpResponse& res, api::TokenChange change, const std::st
 void ApiServer::Impl::add_token_routes() {
     route("GET", "/api/tokens", "/api/tokens",
           [this](const HttpRequest&, HttpResponse& res) { list_tokens(res); });
-    route("POST", "/api/tokens", "/api/tokens",
-          [this](const HttpRequest& req, HttpResponse& res) { create_token(req, res); });
-    route("DELETE", "/api/tokens/([^/]+)", "/api/tokens/{name}",
-          [this](const HttpRequest& req, HttpResponse& res) { revoke_token(req, res); });
+    route("POST", "/api/tokens", "/api/tokens", &Impl::create_token);
+    route("DELETE", "/api/tokens/([^/]+)", "/api/tokens/{name}", &Impl::revoke_token);
 }
 
 bool ApiServer::Impl::require_admin(HttpResponse& res) {

@@ -66,6 +66,13 @@ int64_t ApiServer::Impl::now_ms() const {
 }
 
 void ApiServer::Impl::route(const char* method, const char* pattern, const char* label,
+                            void (Impl::*handler)(const HttpRequest&, HttpResponse&)) {
+    route(method, pattern, label, [this, handler](const HttpRequest& req, HttpResponse& res) {
+        (this->*handler)(req, res);
+    });
+}
+
+void ApiServer::Impl::route(const char* method, const char* pattern, const char* label,
                             Handler handler) {
     Handler labelled = [label, handler = std::move(handler)](const HttpRequest& req,
                                                              HttpResponse& res) {

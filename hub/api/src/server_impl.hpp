@@ -33,6 +33,9 @@ class ApiServer::Impl {
 
     /// Registers `handler` for method and path pattern; `label` names the route in metrics.
     void route(const char* method, const char* pattern, const char* label, Handler handler);
+    /// The same, for a handler that is one of ours taking the request and the response.
+    void route(const char* method, const char* pattern, const char* label,
+               void (Impl::*handler)(const HttpRequest&, HttpResponse&));
     void add_routes();
     void add_token_routes();
     void add_device_routes();
@@ -74,8 +77,6 @@ class ApiServer::Impl {
                         const std::vector<uint8_t>& body);
     /// The device id from the path, or an answer of 400 and nullopt.
     std::optional<std::string> path_device(const HttpRequest& req, HttpResponse& res);
-    /// The device's row, or nullopt with `error` set when the store failed.
-    std::optional<DeviceRow> find_device(const std::string& device_id, std::string& error);
 
     ApiSettings settings_;
     ApiStores store_;

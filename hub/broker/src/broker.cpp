@@ -197,41 +197,37 @@ bool write_private(const std::string& path, const std::string& content) {
     return ok && rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-// A key and a certificate signed by the hub's CA, with the openssl command line (OpenSSL 3's
-// `req -x509 -CA` signs in one step).
+// `openssl req -x509`: a new P-256 key, unencrypted, in `key` and its certificate in `cert`,
+// signed by the CA in `ca_dir` (OpenSSL 3's `-CA` signs in one step) or, with `ca_dir` empty, by
+// itself. Each of `extensions` is one -addext.
+bool create_certificate(const std::string& ca_dir, const std::string& key, const std::string& cert,
+                        const char* days, const std::string& subject_cn,
+                        const std::vector<std::string>& extensions) {
+    std::vector<std::string> args = {kOpenssl, "req", "-x509"};
+    if (!ca_dir.empty()) {
+        args.insert(args.end(), {"-CA", ca_dir + "/ca.crt", "-CAkey", ca_dir + "/ca.key"});
+    }
+    args.insert(args.end(),
+                {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                 key, "-out", cert, "-days", days, "-subj", "/CN=" + subject_cn});
+    for (const std::string& extension : extensions) {
+        args.push_back("-addext");
+        args.push_back(extension);
+    }
+    return run(args);
+}
+
+// A key and a certificate signed by the hub's CA, for the broker (`server`) or a device.
 bool issue_certificate(const std::string& pki, const std::string& subject_cn,
                        const std::string& extensions_san, bool server, const std::string& key,
                        const std::string& cert) {
-    std::vector<std::string> args = {
-        kOpenssl,
-        "req",
-        "-x509",
-        "-CA",
-        pki + "/ca.crt",
-        "-CAkey",
-        pki + "/ca.key",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "825",
-        "-subj",
-        "/CN=" + subject_cn,
-        "-addext",
+    std::vector<std::string> extensions = {
         "basicConstraints=critical,CA:FALSE",
-        "-addext",
         server ? "extendedKeyUsage=serverAuth" : "extendedKeyUsage=clientAuth"};
     if (!extensions_san.empty()) {
-        args.push_back("-addext");
-        args.push_back("subjectAltName=" + extensions_san);
+        extensions.push_back("subjectAltName=" + extensions_san);
     }
-    return run(args);
+    return create_certificate(pki, key, cert, "825", subject_cn, extensions);
 }
 
 bool gone_within(pid_t pid, int timeout_ms) {
@@ -361,26 +357,9 @@ BrokerResult Broker::prepare_files() {
     }
     if (settings_.tls) {
         const std::string ca_key = pki_dir_ + "/ca.key", ca_crt = pki_dir_ + "/ca.crt";
-        if (!fs::exists(ca_crt) && !run({kOpenssl,
-                                         "req",
-                                         "-x509",
-                                         "-newkey",
-                                         "ec",
-                                         "-pkeyopt",
-                                         "ec_paramgen_curve:prime256v1",
-                                         "-nodes",
-                                         "-keyout",
-                                         ca_key,
-                                         "-out",
-                                         ca_crt,
-                                         "-days",
-                                         "3650",
-                                         "-subj",
-                                         "/CN=Vigil hub CA",
-                                         "-addext",
-                                         "basicConstraints=critical,CA:TRUE",
-                                         "-addext",
-                                         "keyUsage=critical,keyCertSign,cRLSign"})) {
+        if (!fs::exists(ca_crt) && !create_certificate("", ca_key, ca_crt, "3650", "Vigil hub CA",
+                                                       {"basicConstraints=critical,CA:TRUE",
+                                                        "keyUsage=critical,keyCertSign,cRLSign"})) {
             return {"openssl could not create the hub's CA in " + pki_dir_};
         }
         std::string san;

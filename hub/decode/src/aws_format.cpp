@@ -197,6 +197,32 @@ std::string item_path(const std::string& path, const Key& key, size_t index) {
     return path + "." + key.long_name + "[" + std::to_string(index) + "]";
 }
 
+// A group's list beside its total (checked, not kept): each entry must be an object and goes to
+// read_entry(entry, entry_path). An absent list reads as empty.
+template <typename ReadEntry>
+bool read_counted_list(ReportReader& reader, const json& group, const Key& list_key,
+                       const std::string& path, ReadEntry read_entry) {
+    std::optional<uint64_t> total;
+    if (!reader.uint_member(group, kTotal, path, UINT32_MAX, total)) {
+        return false;
+    }
+    const json* list = reader.list_member(group, list_key, path);
+    if (list == nullptr) {
+        return !reader.failed();
+    }
+    for (size_t i = 0; i < list->size(); ++i) {
+        const json& entry = (*list)[i];
+        const std::string entry_path = item_path(path, list_key, i);
+        if (!entry.is_object()) {
+            return reader.fail_with(reason::kMalformed, entry_path + ": not an object");
+        }
+        if (!read_entry(entry, entry_path)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool read_ports(ReportReader& reader, const json& metrics, const Key& group, Protocol protocol,
                 Report& report) {
     const std::string path = std::string("metrics.") + group.long_name;
@@ -207,34 +233,22 @@ bool read_ports(ReportReader& reader, const json& metrics, const Key& group, Pro
     if (!report.listening_ports) {
         report.listening_ports.emplace();
     }
-    std::optional<uint64_t> total;
-    if (!reader.uint_member(*ports_group, kTotal, path, UINT32_MAX, total)) {
-        return false;
-    }
-    const json* ports = reader.list_member(*ports_group, kPorts, path);
-    if (ports == nullptr) {
-        return !reader.failed();
-    }
-    for (size_t i = 0; i < ports->size(); ++i) {
-        const json& entry = (*ports)[i];
-        const std::string entry_path = item_path(path, kPorts, i);
-        if (!entry.is_object()) {
-            return reader.fail_with(reason::kMalformed, entry_path + ": not an object");
-        }
-        ListeningPort port;
-        port.protocol = protocol;
-        std::optional<uint64_t> number;
-        if (!reader.uint_member(entry, kPort, entry_path, 65535, number) ||
-            !reader.string_member(entry, kInterface, entry_path, port.interface_name)) {
-            return false;
-        }
-        if (!number || *number == 0) {
-            return reader.fail_with(reason::kBadValue, entry_path + ".port: missing or 0");
-        }
-        port.port = static_cast<uint16_t>(*number);
-        report.listening_ports->push_back(std::move(port));
-    }
-    return true;
+    return read_counted_list(
+        reader, *ports_group, kPorts, path, [&](const json& entry, const std::string& entry_path) {
+            ListeningPort port;
+            port.protocol = protocol;
+            std::optional<uint64_t> number;
+            if (!reader.uint_member(entry, kPort, entry_path, 65535, number) ||
+                !reader.string_member(entry, kInterface, entry_path, port.interface_name)) {
+                return false;
+            }
+            if (!number || *number == 0) {
+                return reader.fail_with(reason::kBadValue, entry_path + ".port: missing or 0");
+            }
+            port.port = static_cast<uint16_t>(*number);
+            report.listening_ports->push_back(std::move(port));
+            return true;
+        });
 }
 
 /// "192.0.2.1:443", "[2001:db8::1]:443" or "2001:db8::1:443" (the last colon splits off the
@@ -282,41 +296,31 @@ bool read_connections(ReportReader& reader, const json& metrics, Report& report)
         return !reader.failed();
     }
     const std::string path = tcp_path + ".established_connections";
-    std::optional<uint64_t> total;
-    if (!reader.uint_member(*established, kTotal, path, UINT32_MAX, total)) {
-        return false;
-    }
-    const json* connections = reader.list_member(*established, kConnections, path);
-    if (connections == nullptr) {
-        return !reader.failed();
-    }
-    for (size_t i = 0; i < connections->size(); ++i) {
-        const json& entry = (*connections)[i];
-        const std::string entry_path = item_path(path, kConnections, i);
-        if (!entry.is_object()) {
-            return reader.fail_with(reason::kMalformed, entry_path + ": not an object");
-        }
-        Flow flow;
-        flow.protocol = Protocol::Tcp;
-        flow.handshake = "completed";
-        std::string remote;
-        std::optional<uint64_t> local_port;
-        if (!reader.string_member(entry, kRemoteAddr, entry_path, remote) ||
-            !reader.uint_member(entry, kLocalPort, entry_path, 65535, local_port) ||
-            !reader.string_member(entry, kLocalInterface, entry_path, flow.local_interface)) {
-            return false;
-        }
-        if (reader.find(entry, kRemoteAddr, entry_path) == nullptr) {
-            return reader.fail_with(reason::kMissingField, entry_path + ".remote_addr: missing");
-        }
-        if (!parse_remote(remote, flow.remote, flow.remote_port)) {
-            return reader.fail_with(reason::kBadValue,
-                                    entry_path + ".remote_addr: \"" + remote + "\" is not ip:port");
-        }
-        flow.local_port = static_cast<uint16_t>(local_port.value_or(0));
-        report.flows.push_back(std::move(flow));
-    }
-    return true;
+    return read_counted_list(
+        reader, *established, kConnections, path,
+        [&](const json& entry, const std::string& entry_path) {
+            Flow flow;
+            flow.protocol = Protocol::Tcp;
+            flow.handshake = "completed";
+            std::string remote;
+            std::optional<uint64_t> local_port;
+            if (!reader.string_member(entry, kRemoteAddr, entry_path, remote) ||
+                !reader.uint_member(entry, kLocalPort, entry_path, 65535, local_port) ||
+                !reader.string_member(entry, kLocalInterface, entry_path, flow.local_interface)) {
+                return false;
+            }
+            if (reader.find(entry, kRemoteAddr, entry_path) == nullptr) {
+                return reader.fail_with(reason::kMissingField,
+                                        entry_path + ".remote_addr: missing");
+            }
+            if (!parse_remote(remote, flow.remote, flow.remote_port)) {
+                return reader.fail_with(reason::kBadValue, entry_path + ".remote_addr: \"" +
+                                                               remote + "\" is not ip:port");
+            }
+            flow.local_port = static_cast<uint16_t>(local_port.value_or(0));
+            report.flows.push_back(std::move(flow));
+            return true;
+        });
 }
 
 bool read_network_stats(ReportReader& reader, const json& metrics, Report& report) {

@@ -2,10 +2,12 @@
 // from the payload here (see decode_file for the one place that may).
 #include "vigil/hub/decode.hpp"
 
+#include <array>
 #include <cstring>
 #include <limits>
 
 #include "formats.hpp"
+#include "vigil/hub/enum_names.hpp"
 
 namespace vigil::hub {
 
@@ -94,30 +96,19 @@ DecodeOutcome decode(const Incoming& message) {
     return outcome;
 }
 
+namespace {
+
+constexpr std::array<const char*, 5> kFileFormats = {"auto", "vigil", "legacy-defender", "aws-json",
+                                                     "aws-cbor"};
+
+}  // namespace
+
 const char* to_string(FileFormat format) {
-    switch (format) {
-        case FileFormat::Auto:
-            return "auto";
-        case FileFormat::Vigil:
-            return "vigil";
-        case FileFormat::LegacyDefender:
-            return "legacy-defender";
-        case FileFormat::AwsJson:
-            return "aws-json";
-        case FileFormat::AwsCbor:
-            return "aws-cbor";
-    }
-    return "unknown";
+    return name_of(format, kFileFormats);
 }
 
 std::optional<FileFormat> parse_file_format(const std::string& name) {
-    for (FileFormat format : {FileFormat::Auto, FileFormat::Vigil, FileFormat::LegacyDefender,
-                              FileFormat::AwsJson, FileFormat::AwsCbor}) {
-        if (name == to_string(format)) {
-            return format;
-        }
-    }
-    return std::nullopt;
+    return value_named<FileFormat>(name, kFileFormats);
 }
 
 DecodeOutcome decode_file(const std::vector<uint8_t>& payload, FileFormat format) {

@@ -128,43 +128,43 @@ void map_system(const fb::SystemInformation& in, Report& report) {
     report.system = std::move(system);
 }
 
+// One address family's listening ports; address_of gives an entry's address, "" for every one.
+template <typename Entries, typename AddressOf>
+bool map_port_family(const Entries* entries, const char* field, size_t event,
+                     DecodeOutcome& outcome, AddressOf address_of) {
+    if (entries == nullptr) {
+        return true;
+    }
+    for (flatbuffers::uoffset_t i = 0; i < entries->size(); ++i) {
+        const auto* entry = entries->Get(i);
+        ListeningPort port;
+        if (!protocol_of(entry->protocol(), port.protocol)) {
+            return fail(outcome, reason::kBadValue, where(event, field, i) + ": protocol");
+        }
+        port.port = entry->local_port();
+        port.address = address_of(*entry);
+        outcome.report.listening_ports->push_back(std::move(port));
+    }
+    return true;
+}
+
 bool map_ports(const fb::ListeningPorts& in, size_t event, DecodeOutcome& outcome) {
     Report& report = outcome.report;
     if (!report.listening_ports) {
         report.listening_ports.emplace();
     }
-    if (const auto* v4 = in.ipv4_ports()) {
-        for (flatbuffers::uoffset_t i = 0; i < v4->size(); ++i) {
-            const fb::ListeningPortV4* entry = v4->Get(i);
-            ListeningPort port;
-            if (!protocol_of(entry->protocol(), port.protocol)) {
-                return fail(outcome, reason::kBadValue,
-                            where(event, "ipv4_ports", i) + ": protocol");
-            }
-            port.port = entry->local_port();
-            if (entry->local_address() != 0) {
-                port.address = ipv4_text(entry->local_address());
-            }
-            report.listening_ports->push_back(std::move(port));
-        }
-    }
-    if (const auto* v6 = in.ipv6_ports()) {
-        for (flatbuffers::uoffset_t i = 0; i < v6->size(); ++i) {
-            const fb::ListeningPortV6* entry = v6->Get(i);
-            ListeningPort port;
-            if (!protocol_of(entry->protocol(), port.protocol)) {
-                return fail(outcome, reason::kBadValue,
-                            where(event, "ipv6_ports", i) + ": protocol");
-            }
-            port.port = entry->local_port();
-            const fb::IPv6Address* address = entry->local_address();
-            if (address != nullptr && !all_zero(*address->value())) {
-                port.address = ipv6_text(*address->value());
-            }
-            report.listening_ports->push_back(std::move(port));
-        }
-    }
-    return true;
+    return map_port_family(in.ipv4_ports(), "ipv4_ports", event, outcome,
+                           [](const fb::ListeningPortV4& entry) {
+                               return entry.local_address() != 0 ? ipv4_text(entry.local_address())
+                                                                 : std::string();
+                           }) &&
+           map_port_family(in.ipv6_ports(), "ipv6_ports", event, outcome,
+                           [](const fb::ListeningPortV6& entry) {
+                               const fb::IPv6Address* address = entry.local_address();
+                               return address != nullptr && !all_zero(*address->value())
+                                          ? ipv6_text(*address->value())
+                                          : std::string();
+                           });
 }
 
 std::string hex_of(const flatbuffers::Array<uint8_t, 16>& bytes) {

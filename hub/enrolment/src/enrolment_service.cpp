@@ -4,18 +4,14 @@
 
 namespace vigil::hub {
 
-namespace {
-
-// The device's row alone: an empty traffic range keeps the lookup cheap. nullopt with `error`
-// empty when the store does not know the device.
-std::optional<DeviceRow> device_row(DeviceDirectory& store, const std::string& device_id,
-                                    std::string& error) {
+std::optional<DeviceRow> find_device_row(DeviceDirectory& devices, const std::string& device_id,
+                                         std::string& error) {
     DetailQuery query;
     query.device_id = device_id;
     query.from_ms = 0;
     query.to_ms = 0;
     query.top_remotes = 0;
-    Fetched<std::optional<DeviceDetail>> detail = store.device_detail(query);
+    Fetched<std::optional<DeviceDetail>> detail = devices.device_detail(query);
     if (!detail.ok()) {
         error = detail.error;
         return std::nullopt;
@@ -25,8 +21,6 @@ std::optional<DeviceRow> device_row(DeviceDirectory& store, const std::string& d
     }
     return detail.value->device;
 }
-
-}  // namespace
 
 EnrolmentService::EnrolmentService(DeviceAccounts& accounts, DeviceDirectory* devices)
     : accounts_(accounts), devices_(devices) {}
@@ -56,7 +50,7 @@ RevokeOutcome EnrolmentService::revoke(const std::string& device_id) {
             return {Revocation::BrokerRefused, refused};
         }
         std::string lookup_error;
-        const std::optional<DeviceRow> device = device_row(*devices_, device_id, lookup_error);
+        const std::optional<DeviceRow> device = find_device_row(*devices_, device_id, lookup_error);
         if (!device && lookup_error.empty()) {
             return {Revocation::UnknownDevice, "no device '" + device_id + "': " + refused};
         }

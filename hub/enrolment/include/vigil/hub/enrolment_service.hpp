@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "vigil/hub/device_directory.hpp"
@@ -72,6 +73,12 @@ struct [[nodiscard]] RevokeOutcome {
         return result == Revocation::Revoked || result == Revocation::AlreadyBlocked;
     }
 };
+
+/// The device's own row, without its traffic (an empty traffic range keeps the lookup cheap).
+/// nullopt with `error` empty when the store does not know the device; with `error` set when the
+/// store failed.
+std::optional<DeviceRow> find_device_row(DeviceDirectory& devices, const std::string& device_id,
+                                         std::string& error);
 
 class EnrolmentService {
   public:

@@ -1,0 +1,47 @@
+// The model's names for its enums, as the API, the store and the metrics spell them.
+#include <array>
+
+#include "vigil/hub/alert.hpp"
+#include "vigil/hub/enrolment.hpp"
+#include "vigil/hub/enum_names.hpp"
+#include "vigil/hub/recommendation.hpp"
+#include "vigil/hub/report.hpp"
+
+namespace vigil::hub {
+
+namespace {
+
+constexpr std::array<const char*, 3> kAlertStates = {"open", "acknowledged", "resolved"};
+constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
+constexpr std::array<const char*, 3> kEnrolments = {"pending", "enrolled", "blocked"};
+constexpr std::array<const char*, 3> kRecommendationStates = {"open", "dismissed", "done"};
+constexpr std::array<const char*, 3> kFormats = {"vigil", "legacy-defender", "aws-defender"};
+constexpr std::array<const char*, 3> kProtocols = {"tcp", "udp", "icmp"};
+
+}  // namespace
+
+const char* to_string(AlertState state) {
+    return name_of(state, kAlertStates);
+}
+
+const char* to_string(Severity severity) {
+    return name_of(severity, kSeverities);
+}
+
+const char* to_string(Enrolment enrolment) {
+    return name_of(enrolment, kEnrolments);
+}
+
+const char* to_string(RecommendationState state) {
+    return name_of(state, kRecommendationStates);
+}
+
+const char* to_string(Format format) {
+    return name_of(format, kFormats);
+}
+
+const char* to_string(Protocol protocol) {
+    return name_of(protocol, kProtocols);
+}
+
+}  // namespace vigil::hub
