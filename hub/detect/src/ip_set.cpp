@@ -89,16 +89,22 @@ void IpSet::Ranges<Key>::build(std::vector<std::pair<Cidr, uint32_t>>& blocks) {
 
     starts = std::move(segments.starts);
     ids = std::move(segments.ids);
-    index.assign(65537, 0);
+    int index_bits = 1;
+    while (index_bits < 16 && (size_t{1} << index_bits) < starts.size()) {
+        ++index_bits;
+    }
+    shift = kKeyBits - index_bits;
+    const size_t slices = size_t{1} << index_bits;
+    index.assign(slices + 1, 0);
     size_t range = 0;
-    for (size_t top = 0; top < 65536; ++top) {
-        const Key first = static_cast<Key>(static_cast<Key>(top) << kShift);
+    for (size_t top = 0; top < slices; ++top) {
+        const Key first = static_cast<Key>(static_cast<Key>(top) << shift);
         while (range + 1 < starts.size() && starts[range + 1] <= first) {
             ++range;
         }
         index[top] = static_cast<uint32_t>(range);
     }
-    index[65536] = static_cast<uint32_t>(starts.size() - 1);
+    index[slices] = static_cast<uint32_t>(starts.size() - 1);
 }
 
 }  // namespace vigil::hub::detect

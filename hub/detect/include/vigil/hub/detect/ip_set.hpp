@@ -3,8 +3,9 @@
 // while a new set is being built elsewhere.
 //
 // The blocks are flattened into disjoint ranges (a /32 inside a /16 splits the /16 around it),
-// sorted by first address, with an index on the top 16 bits that leaves a lookup one table read
-// and a binary search over the few ranges that start in the same /16 (the D16R layout of DXR).
+// sorted by first address, with an index on the top bits (up to 16) that leaves a lookup one
+// table read and a binary search over the few ranges that start in the same slice of the space
+// (the D16R layout of DXR).
 // Written here rather than taken from a library: none of the chosen dependencies does
 // longest-prefix lookup, and the structure is small.
 #pragma once
@@ -37,13 +38,17 @@ class IpSet {
   private:
     template <typename Key>
     struct Ranges {
-        static constexpr int kShift = static_cast<int>(sizeof(Key) * 8) - 16;
+        static constexpr int kKeyBits = static_cast<int>(sizeof(Key) * 8);
         std::vector<Key> starts;  ///< starts[0] == 0: the ranges cover the whole space
         std::vector<uint32_t> ids;
-        std::vector<uint32_t> index;  ///< 65,537 entries: the range holding (k << kShift)
+        /// 2^index_bits + 1 entries: entry k is the range holding (k << shift). As many bits as
+        /// it takes for about one range per entry, 16 at most (65,537 entries), so a small set
+        /// costs little to build and a large one is still found in a step or two.
+        std::vector<uint32_t> index;
+        int shift = kKeyBits - 1;
 
         uint32_t find(Key address) const {
-            const size_t top = static_cast<size_t>(address >> kShift);
+            const size_t top = static_cast<size_t>(address >> shift);
             size_t low = index[top];
             size_t high = index[top + 1];
             while (low < high) {  // the last range in [low, high] that starts at or before
