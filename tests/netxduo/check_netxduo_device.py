@@ -161,11 +161,11 @@ def start_subscriber(ns):
                      "-v", "-F", "%t %x", "-i", "e2e-sub"], "sub.err", "sub.txt")
 
 
-def start_device(ns):
+def start_device(ns, *extra):
     return ns.start([DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
                      "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
                      "--echo-port", str(ECHO_PORT), "--udp-port", str(UDP_PORT),
-                     "--interval", "1"], "device.log")
+                     "--interval", "1", *extra], "device.log")
 
 
 def stop(process, sig=signal.SIGTERM, timeout=15):
@@ -375,78 +375,91 @@ def wait_ipv6(ns):
 
 # --- the tests ----------------------------------------------------------------------------------
 
+def run_scenario(ns, *device_args):
+    """Starts the capture and the device, runs the peer's traffic, waits out the collection
+    windows and stops the device; returns the captured IP packets (None if the device never
+    connected)."""
+    dump = ns.start(["tcpdump", "-i", TAP, "-n", "-U", "-s", "256", "-w",
+                     ns.path("tap.pcap")], "tcpdump.log")
+    wait_for(lambda: "listening on" in ns.read("tcpdump.log"), 10, "tcpdump")
+    device = start_device(ns, *device_args)
+    if not wait_started(ns, device):
+        log("device log:\n" + ns.read("device.log"))
+        return None
+
+    ping(ns, DEVICE4, 3)
+    wait_ipv6(ns)
+    ping(ns, DEVICE6, 3)
+    peer = ns.python(PEER, DEVICE4, DEVICE6, str(ECHO_PORT), str(UDP_PORT),
+                     str(CLOSED_TCP_PORT), str(CLOSED_UDP_PORT), timeout=60)
+    if check(peer.returncode == 0, f"peer traffic ran: {peer.stderr.strip()}"):
+        for what, ok in json.loads(peer.stdout).items():
+            check(ok, f"peer: {what}")
+
+    time.sleep(3.5)  # every window holding the traffic above is closed and published
+    check(stop(device) == 0, "the device exits 0 on SIGTERM")
+    time.sleep(0.5)
+    stop(dump, signal.SIGINT)
+    log("device log:\n" + ns.read("device.log"))
+    return [p for p in map(parse_frame, read_pcap(ns.path("tap.pcap"))) if p]
+
+
+def compare_flows(packets, reported, where):
+    """Every flow of the capture equals what `where` holds, except the device's outbound
+    neighbour solicitations (counted exactly) and the still open MQTT connection."""
+    expected, solicitations = expected_flows(packets)
+
+    # The device's own MQTT connection is still open when the capture ends: its last packets
+    # belong to a window never published. Everything the agent reported of it was on the wire.
+    mqtt = [k for k in set(expected) | set(reported) if is_mqtt(k)]
+    check(len(mqtt) >= 1, "the MQTT connection to the broker is a flow")
+    for key in mqtt:
+        got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
+        log(f"{key}: {where} {got}, capture {wire} (open connection)")
+        check(got[2] > 0 and all(a <= w for a, w in zip(got, wire)),
+              f"MQTT flow {key}: {where} {got} within capture {wire}")
+
+    others = sorted(k for k in set(expected) | set(reported) if not is_mqtt(k))
+    for key in others:
+        got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
+        log(f"{key}: {where} {got}, capture {wire}")
+        check(got == wire, f"flow {key}: {where} {got} == capture {wire} (in pkts/bytes, "
+                           "out pkts/bytes)")
+    wire_out = sum(1 for p in packets if p.outbound and p.protocol in (1, 6, 17, 58) and
+                   not to_broker(p))
+    agent_out = sum(reported[k][2] for k in others if k in reported)
+    log(f"outbound IP packets (MQTT aside): capture {wire_out}, {where} {agent_out}, "
+        f"neighbour solicitations {solicitations}")
+    check(solicitations >= 3, f"NetX's duplicate address detection was on the wire "
+                              f"({solicitations} neighbour solicitations)")
+    check(wire_out - agent_out == solicitations,
+          "the outbound neighbour solicitations are exactly what the agent did not see")
+
+    def has(protocol, local, local_port, remote):
+        return any(k[0] == protocol and k[1] == local and k[2] == local_port and
+                   k[3] == remote for k in reported)
+    check(has("icmp", DEVICE4, 8, HOST4) and has("icmp", DEVICE6, 128, HOST6),
+          "pings over IPv4 and IPv6 reported")
+    check(has("tcp", DEVICE4, ECHO_PORT, HOST4) and has("tcp", DEVICE6, ECHO_PORT, HOST6),
+          "echo sessions over IPv4 and IPv6 reported")
+    check(has("udp", DEVICE4, UDP_PORT, HOST4) and has("udp", DEVICE6, UDP_PORT, HOST6),
+          "datagrams over IPv4 and IPv6 reported")
+    check(has("tcp", DEVICE4, CLOSED_TCP_PORT, HOST4) and
+          has("tcp", DEVICE6, CLOSED_TCP_PORT, HOST6), "closed-port probes reported")
+
+
 def test_flows():
     with Namespace() as ns:
-        dump = ns.start(["tcpdump", "-i", TAP, "-n", "-U", "-s", "256", "-w",
-                         ns.path("tap.pcap")], "tcpdump.log")
-        wait_for(lambda: "listening on" in ns.read("tcpdump.log"), 10, "tcpdump")
         start_broker(ns)
         sub = start_subscriber(ns)
         time.sleep(0.3)
-        device = start_device(ns)
-        if not wait_started(ns, device):
-            log("device log:\n" + ns.read("device.log"))
+        packets = run_scenario(ns)
+        if packets is None:
             return
-
-        ping(ns, DEVICE4, 3)
-        wait_ipv6(ns)
-        ping(ns, DEVICE6, 3)
-        peer = ns.python(PEER, DEVICE4, DEVICE6, str(ECHO_PORT), str(UDP_PORT),
-                         str(CLOSED_TCP_PORT), str(CLOSED_UDP_PORT), timeout=60)
-        if check(peer.returncode == 0, f"peer traffic ran: {peer.stderr.strip()}"):
-            for what, ok in json.loads(peer.stdout).items():
-                check(ok, f"peer: {what}")
-
-        time.sleep(3.5)  # every window holding the traffic above is closed and published
-        check(stop(device) == 0, "the device exits 0 on SIGTERM")
-        time.sleep(0.5)
         stop(sub)
-        stop(dump, signal.SIGINT)
-        log("device log:\n" + ns.read("device.log"))
-
-        packets = [p for p in map(parse_frame, read_pcap(ns.path("tap.pcap"))) if p]
         messages = decode(ns)
         check(len(messages) >= 3, f"at least 3 messages, got {len(messages)}")
-        expected, solicitations = expected_flows(packets)
-        reported = reported_flows(messages)
-
-        # The device's own MQTT connection is still open when the capture ends: its last packets
-        # belong to a window never published. Everything the agent reported of it was on the wire.
-        mqtt = [k for k in set(expected) | set(reported) if is_mqtt(k)]
-        check(len(mqtt) >= 1, "the MQTT connection to the broker is a flow")
-        for key in mqtt:
-            got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
-            log(f"{key}: agent {got}, capture {wire} (open connection)")
-            check(got[2] > 0 and all(a <= w for a, w in zip(got, wire)),
-                  f"MQTT flow {key}: agent {got} within capture {wire}")
-
-        others = sorted(k for k in set(expected) | set(reported) if not is_mqtt(k))
-        for key in others:
-            got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
-            log(f"{key}: agent {got}, capture {wire}")
-            check(got == wire, f"flow {key}: agent {got} == capture {wire} (in pkts/bytes, "
-                               "out pkts/bytes)")
-        wire_out = sum(1 for p in packets if p.outbound and p.protocol in (1, 6, 17, 58) and
-                       not to_broker(p))
-        agent_out = sum(reported[k][2] for k in others)
-        log(f"outbound IP packets (MQTT aside): capture {wire_out}, agent {agent_out}, "
-            f"neighbour solicitations {solicitations}")
-        check(solicitations >= 3, f"NetX's duplicate address detection was on the wire "
-                                  f"({solicitations} neighbour solicitations)")
-        check(wire_out - agent_out == solicitations,
-              "the outbound neighbour solicitations are exactly what the agent did not see")
-
-        def has(protocol, local, local_port, remote):
-            return any(k[0] == protocol and k[1] == local and k[2] == local_port and
-                       k[3] == remote for k in reported)
-        check(has("icmp", DEVICE4, 8, HOST4) and has("icmp", DEVICE6, 128, HOST6),
-              "pings over IPv4 and IPv6 reported")
-        check(has("tcp", DEVICE4, ECHO_PORT, HOST4) and has("tcp", DEVICE6, ECHO_PORT, HOST6),
-              "echo sessions over IPv4 and IPv6 reported")
-        check(has("udp", DEVICE4, UDP_PORT, HOST4) and has("udp", DEVICE6, UDP_PORT, HOST6),
-              "datagrams over IPv4 and IPv6 reported")
-        check(has("tcp", DEVICE4, CLOSED_TCP_PORT, HOST4) and
-              has("tcp", DEVICE6, CLOSED_TCP_PORT, HOST6), "closed-port probes reported")
+        compare_flows(packets, reported_flows(messages), "agent")
 
         systems = [m["system"] for m in messages if m.get("system")]
         if check(systems, "system information published"):
