@@ -21,6 +21,7 @@ of Vigil's parser. Exit 77 (skipped) without the rights to create network namesp
 import collections
 import ipaddress
 import json
+import re
 import os
 import signal
 import socket
@@ -478,6 +479,111 @@ def test_flows():
               f"heartbeats present: {heartbeats[-1:]}")
 
 
+# Runs in the namespace: the peer's side of the hub's broker. vigil-hub's plain listener is on
+# 127.0.0.1 only (devices are meant to use its TLS listener, which NetX Duo's MQTT client is not
+# built for here), so the peer relays HOST4:BROKER_PORT to it byte for byte.
+RELAY = r"""
+import socket, sys, threading
+host, port, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((host, port))
+server.listen(8)
+print("relaying", flush=True)
+def pipe(source, sink):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+while True:
+    client, _ = server.accept()
+    upstream = socket.create_connection(("127.0.0.1", target))
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+"""
+
+HUB_BROKER_PORT = 18830
+HUB_API_PORT = 18080
+HUB_PROTOCOLS = {0: "tcp", 1: "udp", 2: "icmp"}  # the hub stores wire::Protocol
+
+
+def hub_flows(db_path, device_id):
+    """{key: [packets in, bytes in, packets out, bytes out]} the hub stored for the device."""
+    import sqlite3
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
+        rows = db.execute(
+            "SELECT f.protocol, f.local, f.local_port, f.remote, f.remote_port, "
+            "sum(f.packets_in), sum(f.bytes_in), sum(f.packets_out), sum(f.bytes_out) "
+            "FROM flows f JOIN messages m ON m.id = f.message_id "
+            "JOIN devices d ON d.device_key = m.device_key WHERE d.id = ? "
+            "GROUP BY 1, 2, 3, 4, 5", (device_id,)).fetchall()
+        overflow = db.execute(
+            "SELECT count(*) FROM flow_overflow o JOIN messages m ON m.id = o.message_id "
+            "JOIN devices d ON d.device_key = m.device_key WHERE d.id = ?",
+            (device_id,)).fetchone()[0]
+    check(overflow == 0, f"nothing in the hub's overflow rows ({overflow})")
+    flows = {}
+    for protocol, local, local_port, remote, remote_port, *totals in rows:
+        name = HUB_PROTOCOLS.get(protocol, str(protocol))
+        flows[flow_key(name, local, local_port, remote, remote_port)] = list(totals)
+    return flows
+
+
+def hub_messages(db_path, device_id):
+    import sqlite3
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
+            return db.execute("SELECT count(*) FROM messages m JOIN devices d "
+                              "ON d.device_key = m.device_key WHERE d.id = ?",
+                              (device_id,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_hub():
+    with Namespace() as ns:
+        data = ns.path("hub-data")
+        hub_args = [HUB, "--data", data, "--broker-port", str(HUB_BROKER_PORT), "--api-port",
+                    str(HUB_API_PORT)]
+        hub = ns.start(hub_args, "hub.log")
+        if not wait_for(lambda: "running;" in ns.read("hub.log") or hub.poll() is not None, 30,
+                        "vigil-hub") or hub.poll() is not None:
+            log("hub log:\n" + ns.read("hub.log"))
+            return
+        added = ns.run([HUB, "devices", "add", DEVICE_ID, "--data", data, "--broker-port",
+                        str(HUB_BROKER_PORT)])
+        if not check(added.returncode == 0, f"devices add: {added.stderr}"):
+            return
+        credentials = json.loads(added.stdout)
+        relay = ns.start(["/usr/bin/python3", "-c", RELAY, HOST4, str(BROKER_PORT),
+                          str(HUB_BROKER_PORT)], "relay.err", "relay.out")
+        wait_for(lambda: "relaying" in ns.read("relay.out") or relay.poll() is not None, 10,
+                 "the relay")
+        packets = run_scenario(ns, "--username", credentials["username"], "--password",
+                               credentials["password"])
+        if packets is None:
+            log("hub log:\n" + ns.read("hub.log")[-2000:])
+            return
+        published = re.search(r"published (\d+)", ns.read("device.log"))
+        count = int(published.group(1)) if published else 0
+        db_path = os.path.join(data, "vigil.db")
+        check(wait_for(lambda: hub_messages(db_path, DEVICE_ID) >= count > 0, 15,
+                       f"the hub storing the device's {count} messages"),
+              "every message the device published is stored")
+        compare_flows(packets, hub_flows(db_path, DEVICE_ID), "hub")
+        check(stop(hub) == 0, "vigil-hub exits 0 on SIGTERM")
+        stop(relay)
+
+
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -504,12 +610,13 @@ def test_idle_cpu():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5) or (sys.argv[1] == "hub") != (len(sys.argv) == 5):
         print(__doc__)
         sys.exit(2)
     mode, DEVICE, DECODER = sys.argv[1], sys.argv[2], sys.argv[3]
+    HUB = sys.argv[4] if len(sys.argv) > 4 else None
     if os.geteuid() != 0:
         print("skipped: needs root for network namespaces and TAP devices")
         sys.exit(77)
-    {"flows": test_flows, "idle-cpu": test_idle_cpu}[mode]()
+    {"flows": test_flows, "hub": test_hub, "idle-cpu": test_idle_cpu}[mode]()
     finish()
