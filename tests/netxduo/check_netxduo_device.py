@@ -85,7 +85,9 @@ class Namespace:
         if made.returncode != 0:
             print("skipped: cannot create a network namespace:", made.stderr.strip())
             sys.exit(77)
-        tap = self.run(["ip", "tuntap", "add", "dev", TAP, "mode", "tap"])
+        # Persistent and owned by this user: the device opens it with no capability at all.
+        tap = self.run(["ip", "tuntap", "add", "dev", TAP, "mode", "tap", "user",
+                        str(os.getuid())])
         if tap.returncode != 0:
             subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
             print("skipped: cannot create a TAP device:", tap.stderr.strip())
@@ -162,8 +164,19 @@ def start_subscriber(ns):
                      "-v", "-F", "%t %x", "-i", "e2e-sub"], "sub.err", "sub.txt")
 
 
+# The device runs with every capability dropped (CapEff 0), as a device would where its TAP
+# exists: nothing it does needs privileges.
+NO_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
+
+
+def capabilities(pid):
+    with open(f"/proc/{pid}/status") as f:
+        found = re.search(r"^CapEff:\s*([0-9a-f]+)", f.read(), re.M)
+    return int(found.group(1), 16) if found else None
+
+
 def start_device(ns, *extra):
-    return ns.start([DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
+    return ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
                      "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
                      "--echo-port", str(ECHO_PORT), "--udp-port", str(UDP_PORT),
                      "--interval", "1", *extra], "device.log")
@@ -387,6 +400,7 @@ def run_scenario(ns, *device_args):
     if not wait_started(ns, device):
         log("device log:\n" + ns.read("device.log"))
         return None
+    check(capabilities(device.pid) == 0, "the device runs with no capability")
 
     ping(ns, DEVICE4, 3)
     wait_ipv6(ns)
