@@ -389,10 +389,10 @@ def wait_ipv6(ns):
 
 # --- the tests ----------------------------------------------------------------------------------
 
-def run_scenario(ns, *device_args):
+def run_scenario(ns, *device_args, interruption=None):
     """Starts the capture and the device, runs the peer's traffic, waits out the collection
     windows and stops the device; returns the captured IP packets (None if the device never
-    connected)."""
+    connected). `interruption`, if given, runs after the traffic, followed by more pings."""
     dump = ns.start(["tcpdump", "-i", TAP, "-n", "-U", "-s", "256", "-w",
                      ns.path("tap.pcap")], "tcpdump.log")
     wait_for(lambda: "listening on" in ns.read("tcpdump.log"), 10, "tcpdump")
@@ -410,6 +410,10 @@ def run_scenario(ns, *device_args):
     if check(peer.returncode == 0, f"peer traffic ran: {peer.stderr.strip()}"):
         for what, ok in json.loads(peer.stdout).items():
             check(ok, f"peer: {what}")
+
+    if interruption:
+        interruption()
+        ping(ns, DEVICE4, 3)
 
     time.sleep(3.5)  # every window holding the traffic above is closed and published
     check(stop(device) == 0, "the device exits 0 on SIGTERM")
@@ -520,7 +524,11 @@ def pipe(source, sink):
             pass
 while True:
     client, _ = server.accept()
-    upstream = socket.create_connection(("127.0.0.1", target))
+    try:
+        upstream = socket.create_connection(("127.0.0.1", target))
+    except OSError:  # the hub is restarting: the device tries again
+        client.close()
+        continue
     threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
     threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
 """
@@ -563,15 +571,21 @@ def hub_messages(db_path, device_id):
         return 0
 
 
-def test_hub():
+def start_hub(ns, data):
+    hub = ns.start([HUB, "--data", data, "--broker-port", str(HUB_BROKER_PORT), "--api-port",
+                    str(HUB_API_PORT)], "hub.log")
+    if wait_for(lambda: "running;" in ns.read("hub.log") or hub.poll() is not None, 30,
+                "vigil-hub") and hub.poll() is None:
+        return hub
+    log("hub log:\n" + ns.read("hub.log")[-2000:])
+    return None
+
+
+def test_hub(restart=False):
     with Namespace() as ns:
         data = ns.path("hub-data")
-        hub_args = [HUB, "--data", data, "--broker-port", str(HUB_BROKER_PORT), "--api-port",
-                    str(HUB_API_PORT)]
-        hub = ns.start(hub_args, "hub.log")
-        if not wait_for(lambda: "running;" in ns.read("hub.log") or hub.poll() is not None, 30,
-                        "vigil-hub") or hub.poll() is not None:
-            log("hub log:\n" + ns.read("hub.log"))
+        hub = start_hub(ns, data)
+        if hub is None:
             return
         added = ns.run([HUB, "devices", "add", DEVICE_ID, "--data", data, "--broker-port",
                         str(HUB_BROKER_PORT)])
@@ -582,8 +596,25 @@ def test_hub():
                           str(HUB_BROKER_PORT)], "relay.err", "relay.out")
         wait_for(lambda: "relaying" in ns.read("relay.out") or relay.poll() is not None, 10,
                  "the relay")
+        hubs = [hub]
+
+        def restart_hub():
+            # The hub (and its broker) go away for a few collection windows and come back on the
+            # same data directory; the device keeps collecting into its backlog meanwhile.
+            check(stop(hubs[-1]) == 0, "vigil-hub exits 0 on SIGTERM")
+            reconnects = ns.read("device.log").count("MQTT connected")
+            time.sleep(4)
+            os.rename(ns.path("hub.log"), ns.path("hub-first.log"))
+            again = start_hub(ns, data)
+            if check(again is not None, "vigil-hub starts again"):
+                hubs.append(again)
+            wait_for(lambda: ns.read("device.log").count("MQTT connected") > reconnects, 20,
+                     "the device reconnecting")
+
         packets = run_scenario(ns, "--username", credentials["username"], "--password",
-                               credentials["password"])
+                               credentials["password"],
+                               interruption=restart_hub if restart else None)
+        hub = hubs[-1]
         if packets is None:
             log("hub log:\n" + ns.read("hub.log")[-2000:])
             return
@@ -624,7 +655,7 @@ def test_idle_cpu():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5) or (sys.argv[1] == "hub") != (len(sys.argv) == 5):
+    if len(sys.argv) not in (4, 5) or sys.argv[1].startswith("hub") != (len(sys.argv) == 5):
         print(__doc__)
         sys.exit(2)
     mode, DEVICE, DECODER = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -632,5 +663,6 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("skipped: needs root for network namespaces and TAP devices")
         sys.exit(77)
-    {"flows": test_flows, "hub": test_hub, "idle-cpu": test_idle_cpu}[mode]()
+    {"flows": test_flows, "hub": test_hub, "hub-restart": lambda: test_hub(restart=True),
+     "idle-cpu": test_idle_cpu}[mode]()
     finish()

@@ -216,11 +216,23 @@ bool mqtt_connected() {
 }
 
 void connect_broker() {
+    // The add-on forgets the credentials at every disconnect: set them before each connect.
+    if (!g_options.username.empty() &&
+        nxd_mqtt_client_login_set(&g_client, const_cast<CHAR*>(g_options.username.c_str()),
+                                  static_cast<UINT>(g_options.username.size()),
+                                  const_cast<CHAR*>(g_options.password.c_str()),
+                                  static_cast<UINT>(g_options.password.size())) !=
+            NXD_MQTT_SUCCESS) {
+        note("error: the MQTT client refused the credentials");
+        return;
+    }
     NXD_ADDRESS broker{};
     broker.nxd_ip_version = NX_IP_VERSION_V4;
     broker.nxd_ip_address.v4 = g_options.broker;
+    // A persistent session (clean session 0): QoS 1 messages the broker had not acknowledged
+    // when the connection dropped stay in the client's queue and are sent again on reconnect.
     const UINT status =
-        nxd_mqtt_client_connect(&g_client, &broker, g_options.broker_port, 60, 1, kWait);
+        nxd_mqtt_client_connect(&g_client, &broker, g_options.broker_port, 60, NX_FALSE, kWait);
     if (status == NXD_MQTT_SUCCESS) {
         note("MQTT connected to the broker");
     } else {
@@ -252,15 +264,6 @@ bool enable_vigil() {
                                g_client_stack, sizeof g_client_stack, 3, g_client_memory,
                                sizeof g_client_memory) != NXD_MQTT_SUCCESS) {
         note("error: cannot create the MQTT client");
-        return false;
-    }
-    if (!g_options.username.empty() &&
-        nxd_mqtt_client_login_set(&g_client, const_cast<CHAR*>(g_options.username.c_str()),
-                                  static_cast<UINT>(g_options.username.size()),
-                                  const_cast<CHAR*>(g_options.password.c_str()),
-                                  static_cast<UINT>(g_options.password.size())) !=
-            NXD_MQTT_SUCCESS) {
-        note("error: the MQTT credentials were refused by the client");
         return false;
     }
     VIGIL_NETXDUO_SETTINGS settings{};
