@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "tx_api.h"
@@ -34,7 +35,13 @@ NX_IP* g_ip = nullptr;
 NX_INTERFACE* g_interface = nullptr;
 int g_fd = -1;
 pthread_t g_reader;
-TapCounts g_counts;
+// Written by the reader pthread, read by ThreadX threads.
+struct {
+    std::atomic<ULONG> frames_in{0};
+    std::atomic<ULONG> frames_out{0};
+    std::atomic<ULONG> dropped_in{0};
+    std::atomic<ULONG> read_failed{0};
+} g_counts;
 
 bool open_tap(const char* name) {
     g_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -188,7 +195,12 @@ bool tap_open(const TapSettings& settings) {
 }
 
 TapCounts tap_counts() {
-    return g_counts;
+    TapCounts out;
+    out.frames_in = g_counts.frames_in.load(std::memory_order_relaxed);
+    out.frames_out = g_counts.frames_out.load(std::memory_order_relaxed);
+    out.dropped_in = g_counts.dropped_in.load(std::memory_order_relaxed);
+    out.read_failed = g_counts.read_failed.load(std::memory_order_relaxed);
+    return out;
 }
 
 extern "C" VOID tap_driver(NX_IP_DRIVER* request) {
