@@ -21,10 +21,10 @@ of Vigil's parser. Exit 77 (skipped) without the rights to create network namesp
 import collections
 import ipaddress
 import json
-import re
 import os
+import re
 import signal
-import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -540,7 +540,6 @@ HUB_PROTOCOLS = {0: "tcp", 1: "udp", 2: "icmp"}  # the hub stores wire::Protocol
 
 def hub_flows(db_path, device_id):
     """{key: [packets in, bytes in, packets out, bytes out]} the hub stored for the device."""
-    import sqlite3
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
         rows = db.execute(
             "SELECT f.protocol, f.local, f.local_port, f.remote, f.remote_port, "
@@ -561,7 +560,6 @@ def hub_flows(db_path, device_id):
 
 
 def hub_messages(db_path, device_id):
-    import sqlite3
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
             return db.execute("SELECT count(*) FROM messages m JOIN devices d "
@@ -649,7 +647,7 @@ def test_idle_cpu():
         used = (cpu_ticks(device.pid) - before) / os.sysconf("SC_CLK_TCK")
         elapsed = time.monotonic() - started
         percent = 100.0 * used / elapsed
-        print(f"BENCH netxduo_device_idle_cpu_percent {percent:.1f}", flush=True)
+        print(f"BENCH netxduo_device_idle_cpu_percent {percent:.1f} %", flush=True)
         check(device.poll() is None, "the device kept running")
         check(stop(device) == 0, "the device exits 0 on SIGTERM")
 
