@@ -13,9 +13,16 @@ side of the TAP (the peer), and a tcpdump capture of that side as the ground tru
                                                    filter), whose number is checked exactly
   check_netxduo_device.py idle-cpu DEVICE DECODER  the device connected and idle: its CPU use
                                                    (BENCH netxduo_device_idle_cpu_percent)
+  check_netxduo_device.py hub DEVICE DECODER HUB   the same traffic through vigil-hub with
+                                                   enrolled credentials: the flows the hub
+                                                   stored equal the capture
+  check_netxduo_device.py hub-restart DEVICE DECODER HUB
+                                                   the hub stopped for a few windows and started
+                                                   again mid-run: every flow still stored
 
 The pcap reader and the per-flow counts are written here from the file formats, independently
-of Vigil's parser. Exit 77 (skipped) without the rights to create network namespaces and TAPs.
+of Vigil's parser. The device runs with every capability dropped. Exit 77 (skipped) without the
+rights to create network namespaces and TAPs.
 """
 
 import collections
