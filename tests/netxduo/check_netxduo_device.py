@@ -1,0 +1,673 @@
+#!/usr/bin/python3
+"""End-to-end checks of vigil-netxduo-device: ThreadX and NetX Duo as a Linux process on a TAP
+device inside a network namespace that this script creates, a real mosquitto bound to the host
+side of the TAP (the peer), and a tcpdump capture of that side as the ground truth.
+
+  check_netxduo_device.py flows DEVICE DECODER     the peer pings the device over IPv4 and IPv6,
+                                                   echoes through its TCP service over both,
+                                                   sends UDP over both, probes closed TCP and UDP
+                                                   ports; every flow the agent published equals
+                                                   the capture, packets and bytes each way, except
+                                                   the device's outbound neighbour solicitations
+                                                   (NetX hands them to the driver past the
+                                                   filter), whose number is checked exactly
+  check_netxduo_device.py idle-cpu DEVICE DECODER  the device connected and idle: its CPU use
+                                                   (BENCH netxduo_device_idle_cpu_percent)
+  check_netxduo_device.py hub DEVICE DECODER HUB   the same traffic through vigil-hub with
+                                                   enrolled credentials: the flows the hub
+                                                   stored equal the capture
+  check_netxduo_device.py hub-restart DEVICE DECODER HUB
+                                                   the hub stopped for a few windows and started
+                                                   again mid-run: every flow still stored
+
+The pcap reader and the per-flow counts are written here from the file formats, independently
+of Vigil's parser. The device runs with every capability dropped. Exit 77 (skipped) without the
+rights to create network namespaces and TAPs.
+"""
+
+import collections
+import ipaddress
+import json
+import os
+import re
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST4 = "198.18.1.1"
+DEVICE4 = "198.18.1.2"
+HOST6 = "2001:db8:8::1"
+DEVICE6 = "2001:db8:8::2"
+DEVICE_MAC = bytes.fromhex("02005e100002")  # the device's fixed MAC (main.cpp)
+TAP = "nxtap0"
+BROKER_PORT = 1883
+ECHO_PORT = 7000
+UDP_PORT = 7001
+CLOSED_TCP_PORT = 7998
+CLOSED_UDP_PORT = 7999
+DEVICE_ID = "netxduo-e2e"
+TOPIC = f"devices/{DEVICE_ID}/messages/events/#"
+
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return condition
+
+
+def finish():
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("ok")
+    sys.exit(0)
+
+
+def log(*args):
+    print("[check]", *args, flush=True)
+
+
+# --- the namespace and the processes in it ------------------------------------------------------
+
+class Namespace:
+    """A network namespace with a persistent TAP whose host side (the peer) holds HOST4 / HOST6.
+    Every process it starts is ended by its PID on exit; the namespace is deleted."""
+
+    def __init__(self):
+        self.name = f"vigil-netxduo-{os.getpid()}"
+        self.processes = []
+        self.dir = tempfile.mkdtemp(prefix="vigil_netxduo_")
+        # mosquitto started as root drops to its own user, which must read its files here.
+        os.chmod(self.dir, 0o755)
+
+    def __enter__(self):
+        made = subprocess.run(["ip", "netns", "add", self.name], capture_output=True, text=True)
+        if made.returncode != 0:
+            print("skipped: cannot create a network namespace:", made.stderr.strip())
+            sys.exit(77)
+        # Persistent and owned by this user: the device opens it with no capability at all.
+        tap = self.run(["ip", "tuntap", "add", "dev", TAP, "mode", "tap", "user",
+                        str(os.getuid())])
+        if tap.returncode != 0:
+            subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+            print("skipped: cannot create a TAP device:", tap.stderr.strip())
+            sys.exit(77)
+        for command in (["ip", "link", "set", "lo", "up"],
+                        ["ip", "addr", "add", f"{HOST4}/24", "dev", TAP],
+                        ["ip", "-6", "addr", "add", f"{HOST6}/64", "dev", TAP, "nodad"],
+                        ["ip", "link", "set", TAP, "up"]):
+            self.run(command, check=True)
+        return self
+
+    def __exit__(self, *exc):
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        subprocess.run(["rm", "-rf", self.dir])
+
+    def command(self, argv):
+        return ["ip", "netns", "exec", self.name] + argv
+
+    def run(self, argv, **kwargs):
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        kwargs.setdefault("timeout", 30)
+        return subprocess.run(self.command(argv), **kwargs)
+
+    def start(self, argv, log_name, stdout_name=None):
+        err = open(os.path.join(self.dir, log_name), "w")
+        out = open(os.path.join(self.dir, stdout_name), "w") if stdout_name else err
+        process = subprocess.Popen(self.command(argv), stdout=out, stderr=err)
+        self.processes.append(process)
+        return process
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def read(self, name):
+        try:
+            with open(self.path(name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def python(self, code, *args, timeout=30):
+        return self.run(["/usr/bin/python3", "-c", code, *args], timeout=timeout)
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    check(False, f"timed out waiting for {what}")
+    return False
+
+
+def start_broker(ns):
+    conf = ns.path("mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write(f"listener {BROKER_PORT} {HOST4}\nallow_anonymous true\npersistence false\n"
+                "log_dest stderr\nlog_type all\n")
+    broker = ns.start(["mosquitto", "-c", conf], "mosquitto.log")
+    listening = wait_for(lambda: f"Opening ipv4 listen socket on port {BROKER_PORT}" in
+                         ns.read("mosquitto.log") or broker.poll() is not None, 5, "mosquitto")
+    check(listening and broker.poll() is None, f"mosquitto runs: {ns.read('mosquitto.log')}")
+    return broker
+
+
+def start_subscriber(ns):
+    return ns.start(["mosquitto_sub", "-h", HOST4, "-p", str(BROKER_PORT), "-t", TOPIC, "-q", "1",
+                     "-v", "-F", "%t %x", "-i", "e2e-sub"], "sub.err", "sub.txt")
+
+
+# The device runs with every capability dropped (CapEff 0), as a device would where its TAP
+# exists: nothing it does needs privileges.
+NO_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
+
+
+def capabilities(pid):
+    with open(f"/proc/{pid}/status") as f:
+        found = re.search(r"^CapEff:\s*([0-9a-f]+)", f.read(), re.M)
+    return int(found.group(1), 16) if found else None
+
+
+def start_device(ns, *extra):
+    return ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
+                     "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
+                     "--echo-port", str(ECHO_PORT), "--udp-port", str(UDP_PORT),
+                     "--interval", "1", *extra], "device.log")
+
+
+def stop(process, sig=signal.SIGTERM, timeout=15):
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        check(False, f"{process.args[3:5]} did not stop on signal {sig}")
+        process.kill()
+        return process.wait()
+
+
+def decode(ns):
+    """Every message the subscriber received, decoded by Vigil's hosted decoder."""
+    result = subprocess.run([DECODER], input=ns.read("sub.txt"), capture_output=True, text=True,
+                            timeout=30)
+    messages = []
+    for line in result.stdout.splitlines():
+        item = json.loads(line)
+        if check("error" not in item, f"message decodes: {item.get('error')}"):
+            check(item["topic"].startswith(f"devices/{DEVICE_ID}/messages/events/mti=vigil.1&"),
+                  f"IoT-hub topic with the property bag: {item['topic']}")
+            messages.append(item["message"])
+    return messages
+
+
+def wait_started(ns, device):
+    return wait_for(lambda: "MQTT connected" in ns.read("device.log") or device.poll() is not None,
+                    15, "the device's MQTT connection") and device.poll() is None
+
+
+# --- the capture --------------------------------------------------------------------------------
+
+def read_pcap(path):
+    """[frame bytes] of a classic pcap file with Ethernet frames."""
+    data = open(path, "rb").read()
+    if len(data) < 24:
+        return []
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    if struct.unpack(order + "I", data[20:24])[0] != 1:
+        raise ValueError("not an Ethernet capture")
+    frames, offset = [], 24
+    while offset + 16 <= len(data):
+        captured = struct.unpack(order + "I", data[offset + 8:offset + 12])[0]
+        offset += 16
+        frames.append(data[offset:offset + captured])
+        offset += captured
+    return frames
+
+
+Packet = collections.namedtuple("Packet", "outbound family src dst protocol l4 ip_length multicast")
+
+
+def parse_frame(frame):
+    """The IP facts of one Ethernet frame, or None for ARP and anything else not IP."""
+    if len(frame) < 14:
+        return None
+    outbound = frame[6:12] == DEVICE_MAC
+    ethertype, ip = struct.unpack("!H", frame[12:14])[0], frame[14:]
+    if ethertype == 0x0800 and len(ip) >= 20:
+        length = struct.unpack("!H", ip[2:4])[0]
+        protocol, l4 = ip[9], ip[(ip[0] & 0x0F) * 4:]
+        src, dst = ipaddress.ip_address(ip[12:16]), ipaddress.ip_address(ip[16:20])
+        multicast = dst.is_multicast or dst == ipaddress.ip_address("255.255.255.255")
+        return Packet(outbound, 4, str(src), str(dst), protocol, l4, length, multicast)
+    if ethertype == 0x86DD and len(ip) >= 40:
+        length = struct.unpack("!H", ip[4:6])[0] + 40
+        protocol, offset = ip[6], 40
+        # Hop-by-hop, routing and destination options (the kernel's MLD reports carry one).
+        while protocol in (0, 43, 60) and offset + 8 <= len(ip):
+            protocol, offset = ip[offset], offset + (ip[offset + 1] + 1) * 8
+        src, dst = ipaddress.ip_address(ip[8:24]), ipaddress.ip_address(ip[24:40])
+        return Packet(outbound, 6, str(src), str(dst), protocol, ip[offset:], length,
+                      dst.is_multicast)
+    return None
+
+
+ICMP4_REQUEST_OF_REPLY = {0: 8, 14: 13, 16: 15, 18: 17}
+
+
+def flow_key(protocol, local, local_port, remote, remote_port):
+    return (protocol, local, local_port, remote, remote_port)
+
+
+def expected_flows(packets):
+    """{key: [packets in, bytes in, packets out, bytes out]} as the agent should report them, and
+    the number of outbound neighbour solicitations. Outbound: every IP packet the device sent,
+    except neighbour solicitations. Inbound: every unicast IP packet the peer sent it (the agent
+    counts no inbound broadcast or multicast by default)."""
+    flows = collections.defaultdict(lambda: [0, 0, 0, 0])
+    solicitations = 0
+    for p in packets:
+        icmp = p.protocol == (58 if p.family == 6 else 1)
+        if not icmp and p.protocol not in (6, 17):
+            continue
+        local, remote = (p.src, p.dst) if p.outbound else (p.dst, p.src)
+        if icmp:
+            # Replies are folded onto their request's type, as the agent keys ICMP flows.
+            kind = p.l4[0]
+            if p.family == 4:
+                kind = ICMP4_REQUEST_OF_REPLY.get(kind, kind)
+            elif kind == 129:
+                kind = 128
+            key = flow_key("icmp", local, kind, remote, p.l4[1])
+        else:
+            sport, dport = struct.unpack("!HH", p.l4[:4])
+            local_port, remote_port = (sport, dport) if p.outbound else (dport, sport)
+            key = flow_key("tcp" if p.protocol == 6 else "udp", local, local_port, remote,
+                           remote_port)
+        if p.outbound:
+            if p.family == 6 and icmp and p.l4[0] == 135:
+                solicitations += 1
+                continue
+            flows[key][2] += 1
+            flows[key][3] += p.ip_length
+        elif not p.multicast:
+            flows[key][0] += 1
+            flows[key][1] += p.ip_length
+    return flows, solicitations
+
+
+def reported_flows(messages):
+    flows = collections.defaultdict(lambda: [0, 0, 0, 0])
+    for m in messages:
+        for f in (m.get("network") or {}).get("flows", []):
+            if f["protocol"] == "icmp":
+                key = flow_key("icmp", f["local"], f["icmp_type"], f["remote"], f["icmp_code"])
+            else:
+                key = flow_key(f["protocol"], f["local"], f.get("local_port"), f["remote"],
+                               f.get("remote_port"))
+            totals = flows[key]
+            totals[0] += f["packets_in"]
+            totals[1] += f["bytes_in"]
+            totals[2] += f["packets_out"]
+            totals[3] += f["bytes_out"]
+    return flows
+
+
+def to_broker(p):
+    return p.protocol == 6 and p.dst == HOST4 and struct.unpack("!H", p.l4[2:4])[0] == BROKER_PORT
+
+
+def is_mqtt(key):
+    return key[0] == "tcp" and key[3] == HOST4 and key[4] == BROKER_PORT
+
+
+# --- traffic from the peer ----------------------------------------------------------------------
+
+# Runs in the namespace: echo sessions, datagrams and closed-port probes; prints what it got.
+PEER = r"""
+import socket, sys, json
+device4, device6, echo, udp, closed_tcp, closed_udp = sys.argv[1:7]
+results = {}
+def echo_session(host, size):
+    s = socket.create_connection((host, int(echo)), timeout=10)
+    data = bytes((i * 7 + 3) & 0xFF for i in range(size))
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    return got == data
+def datagram(family, host, port, expect_reply):
+    u = socket.socket(family, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    u.sendto(b"vigil datagram", (host, int(port)))
+    try:
+        return u.recvfrom(100)[0] == b"vigil datagram"
+    except OSError:
+        return False
+    finally:
+        u.close()
+def refused(host):
+    try:
+        socket.create_connection((host, int(closed_tcp)), timeout=5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+results["echo4_3000"] = echo_session(device4, 3000)
+results["echo4_20000"] = echo_session(device4, 20000)
+results["echo6_5000"] = echo_session(device6, 5000)
+results["udp4"] = datagram(socket.AF_INET, device4, udp, True)
+results["udp6"] = datagram(socket.AF_INET6, device6, udp, True)
+results["udp4_closed_no_reply"] = not datagram(socket.AF_INET, device4, closed_udp, False)
+results["tcp4_closed_refused"] = refused(device4)
+results["tcp6_closed_refused"] = refused(device6)
+print(json.dumps(results))
+"""
+
+
+def ping(ns, host, count):
+    family = ["-6"] if ":" in host else []
+    done = ns.run(["ping", *family, "-c", str(count), "-i", "0.2", "-W", "2", host])
+    return check(done.returncode == 0, f"ping {host}: {done.stdout[-200:]}")
+
+
+def wait_ipv6(ns):
+    # NetX Duo keeps the address tentative for about 3 s of duplicate address detection.
+    return wait_for(lambda: ns.run(["ping", "-6", "-c", "1", "-W", "1", DEVICE6]).returncode == 0,
+                    15, "the device's IPv6 address")
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+def run_scenario(ns, *device_args, interruption=None):
+    """Starts the capture and the device, runs the peer's traffic, waits out the collection
+    windows and stops the device; returns the captured IP packets (None if the device never
+    connected). `interruption`, if given, runs after the traffic, followed by more pings."""
+    dump = ns.start(["tcpdump", "-i", TAP, "-n", "-U", "-s", "256", "-w",
+                     ns.path("tap.pcap")], "tcpdump.log")
+    wait_for(lambda: "listening on" in ns.read("tcpdump.log"), 10, "tcpdump")
+    device = start_device(ns, *device_args)
+    if not wait_started(ns, device):
+        log("device log:\n" + ns.read("device.log"))
+        return None
+    check(capabilities(device.pid) == 0, "the device runs with no capability")
+
+    ping(ns, DEVICE4, 3)
+    wait_ipv6(ns)
+    ping(ns, DEVICE6, 3)
+    peer = ns.python(PEER, DEVICE4, DEVICE6, str(ECHO_PORT), str(UDP_PORT),
+                     str(CLOSED_TCP_PORT), str(CLOSED_UDP_PORT), timeout=60)
+    if check(peer.returncode == 0, f"peer traffic ran: {peer.stderr.strip()}"):
+        for what, ok in json.loads(peer.stdout).items():
+            check(ok, f"peer: {what}")
+
+    if interruption:
+        interruption()
+        ping(ns, DEVICE4, 3)
+
+    time.sleep(3.5)  # every window holding the traffic above is closed and published
+    check(stop(device) == 0, "the device exits 0 on SIGTERM")
+    time.sleep(0.5)
+    stop(dump, signal.SIGINT)
+    log("device log:\n" + ns.read("device.log"))
+    return [p for p in map(parse_frame, read_pcap(ns.path("tap.pcap"))) if p]
+
+
+def compare_flows(packets, reported, where):
+    """Every flow of the capture equals what `where` holds, except the device's outbound
+    neighbour solicitations (counted exactly) and the still open MQTT connection."""
+    expected, solicitations = expected_flows(packets)
+
+    # The device's own MQTT connection is still open when the capture ends: its last packets
+    # belong to a window never published. Everything the agent reported of it was on the wire.
+    mqtt = [k for k in set(expected) | set(reported) if is_mqtt(k)]
+    check(len(mqtt) >= 1, "the MQTT connection to the broker is a flow")
+    for key in mqtt:
+        got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
+        log(f"{key}: {where} {got}, capture {wire} (open connection)")
+        check(got[2] > 0 and all(a <= w for a, w in zip(got, wire)),
+              f"MQTT flow {key}: {where} {got} within capture {wire}")
+
+    others = sorted(k for k in set(expected) | set(reported) if not is_mqtt(k))
+    for key in others:
+        got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
+        log(f"{key}: {where} {got}, capture {wire}")
+        check(got == wire, f"flow {key}: {where} {got} == capture {wire} (in pkts/bytes, "
+                           "out pkts/bytes)")
+    wire_out = sum(1 for p in packets if p.outbound and p.protocol in (1, 6, 17, 58) and
+                   not to_broker(p))
+    agent_out = sum(reported[k][2] for k in others if k in reported)
+    log(f"outbound IP packets (MQTT aside): capture {wire_out}, {where} {agent_out}, "
+        f"neighbour solicitations {solicitations}")
+    check(solicitations >= 3, f"NetX's duplicate address detection was on the wire "
+                              f"({solicitations} neighbour solicitations)")
+    check(wire_out - agent_out == solicitations,
+          "the outbound neighbour solicitations are exactly what the agent did not see")
+
+    def has(protocol, local, local_port, remote):
+        return any(k[0] == protocol and k[1] == local and k[2] == local_port and
+                   k[3] == remote for k in reported)
+    check(has("icmp", DEVICE4, 8, HOST4) and has("icmp", DEVICE6, 128, HOST6),
+          "pings over IPv4 and IPv6 reported")
+    check(has("tcp", DEVICE4, ECHO_PORT, HOST4) and has("tcp", DEVICE6, ECHO_PORT, HOST6),
+          "echo sessions over IPv4 and IPv6 reported")
+    check(has("udp", DEVICE4, UDP_PORT, HOST4) and has("udp", DEVICE6, UDP_PORT, HOST6),
+          "datagrams over IPv4 and IPv6 reported")
+    check(has("tcp", DEVICE4, CLOSED_TCP_PORT, HOST4) and
+          has("tcp", DEVICE6, CLOSED_TCP_PORT, HOST6), "closed-port probes reported")
+
+
+def test_flows():
+    with Namespace() as ns:
+        start_broker(ns)
+        sub = start_subscriber(ns)
+        time.sleep(0.3)
+        packets = run_scenario(ns)
+        if packets is None:
+            return
+        stop(sub)
+        messages = decode(ns)
+        check(len(messages) >= 3, f"at least 3 messages, got {len(messages)}")
+        compare_flows(packets, reported_flows(messages), "agent")
+
+        systems = [m["system"] for m in messages if m.get("system")]
+        if check(systems, "system information published"):
+            system = systems[-1]
+            check(system.get("os_name") == "Eclipse ThreadX" and
+                  system.get("stack_name") == "NetX Duo", f"ThreadX and NetX Duo: {system}")
+            check(DEVICE4 in system.get("addresses", []) and
+                  DEVICE6 in system.get("addresses", []), "the device's addresses listed")
+            check("02:00:5e:10:00:02" in system.get("macs", []), "the TAP driver's MAC listed")
+        ports = [m["listening_ports"] for m in messages if m.get("listening_ports") is not None]
+        check(ports and {(p["protocol"], p["port"]) for p in ports[-1]} >=
+              {("tcp", ECHO_PORT), ("udp", UDP_PORT)},
+              f"listening ports from NetX's own lists: {ports[-1:]}")
+        heartbeats = [m["heartbeat"] for m in messages if m.get("heartbeat")]
+        check(heartbeats and heartbeats[-1]["state"] == "active",
+              f"heartbeats present: {heartbeats[-1:]}")
+
+
+# Runs in the namespace: the peer's side of the hub's broker. vigil-hub's plain listener is on
+# 127.0.0.1 only (devices are meant to use its TLS listener, which NetX Duo's MQTT client is not
+# built for here), so the peer relays HOST4:BROKER_PORT to it byte for byte.
+RELAY = r"""
+import socket, sys, threading
+host, port, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((host, port))
+server.listen(8)
+print("relaying", flush=True)
+def pipe(source, sink):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+while True:
+    client, _ = server.accept()
+    try:
+        upstream = socket.create_connection(("127.0.0.1", target))
+    except OSError:  # the hub is restarting: the device tries again
+        client.close()
+        continue
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+"""
+
+HUB_BROKER_PORT = 18830
+HUB_API_PORT = 18080
+HUB_PROTOCOLS = {0: "tcp", 1: "udp", 2: "icmp"}  # the hub stores wire::Protocol
+
+
+def hub_flows(db_path, device_id):
+    """{key: [packets in, bytes in, packets out, bytes out]} the hub stored for the device."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
+        rows = db.execute(
+            "SELECT f.protocol, f.local, f.local_port, f.remote, f.remote_port, "
+            "sum(f.packets_in), sum(f.bytes_in), sum(f.packets_out), sum(f.bytes_out) "
+            "FROM flows f JOIN messages m ON m.id = f.message_id "
+            "JOIN devices d ON d.device_key = m.device_key WHERE d.id = ? "
+            "GROUP BY 1, 2, 3, 4, 5", (device_id,)).fetchall()
+        overflow = db.execute(
+            "SELECT count(*) FROM flow_overflow o JOIN messages m ON m.id = o.message_id "
+            "JOIN devices d ON d.device_key = m.device_key WHERE d.id = ?",
+            (device_id,)).fetchone()[0]
+    check(overflow == 0, f"nothing in the hub's overflow rows ({overflow})")
+    flows = {}
+    for protocol, local, local_port, remote, remote_port, *totals in rows:
+        name = HUB_PROTOCOLS.get(protocol, str(protocol))
+        flows[flow_key(name, local, local_port, remote, remote_port)] = list(totals)
+    return flows
+
+
+def hub_messages(db_path, device_id):
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
+            return db.execute("SELECT count(*) FROM messages m JOIN devices d "
+                              "ON d.device_key = m.device_key WHERE d.id = ?",
+                              (device_id,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def start_hub(ns, data):
+    hub = ns.start([HUB, "--data", data, "--broker-port", str(HUB_BROKER_PORT), "--api-port",
+                    str(HUB_API_PORT)], "hub.log")
+    if wait_for(lambda: "running;" in ns.read("hub.log") or hub.poll() is not None, 30,
+                "vigil-hub") and hub.poll() is None:
+        return hub
+    log("hub log:\n" + ns.read("hub.log")[-2000:])
+    return None
+
+
+def test_hub(restart=False):
+    with Namespace() as ns:
+        data = ns.path("hub-data")
+        hub = start_hub(ns, data)
+        if hub is None:
+            return
+        added = ns.run([HUB, "devices", "add", DEVICE_ID, "--data", data, "--broker-port",
+                        str(HUB_BROKER_PORT)])
+        if not check(added.returncode == 0, f"devices add: {added.stderr}"):
+            return
+        credentials = json.loads(added.stdout)
+        relay = ns.start(["/usr/bin/python3", "-c", RELAY, HOST4, str(BROKER_PORT),
+                          str(HUB_BROKER_PORT)], "relay.err", "relay.out")
+        wait_for(lambda: "relaying" in ns.read("relay.out") or relay.poll() is not None, 10,
+                 "the relay")
+        hubs = [hub]
+
+        def restart_hub():
+            # The hub (and its broker) go away for a few collection windows and come back on the
+            # same data directory; the device keeps collecting into its backlog meanwhile.
+            check(stop(hubs[-1]) == 0, "vigil-hub exits 0 on SIGTERM")
+            reconnects = ns.read("device.log").count("MQTT connected")
+            time.sleep(4)
+            os.rename(ns.path("hub.log"), ns.path("hub-first.log"))
+            again = start_hub(ns, data)
+            if check(again is not None, "vigil-hub starts again"):
+                hubs.append(again)
+            wait_for(lambda: ns.read("device.log").count("MQTT connected") > reconnects, 20,
+                     "the device reconnecting")
+
+        packets = run_scenario(ns, "--username", credentials["username"], "--password",
+                               credentials["password"],
+                               interruption=restart_hub if restart else None)
+        hub = hubs[-1]
+        if packets is None:
+            log("hub log:\n" + ns.read("hub.log")[-2000:])
+            return
+        published = re.search(r"published (\d+)", ns.read("device.log"))
+        count = int(published.group(1)) if published else 0
+        db_path = os.path.join(data, "vigil.db")
+        check(wait_for(lambda: hub_messages(db_path, DEVICE_ID) >= count > 0, 15,
+                       f"the hub storing the device's {count} messages"),
+              "every message the device published is stored")
+        compare_flows(packets, hub_flows(db_path, DEVICE_ID), "hub")
+        check(stop(hub) == 0, "vigil-hub exits 0 on SIGTERM")
+        stop(relay)
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime of every thread
+
+
+def test_idle_cpu():
+    with Namespace() as ns:
+        start_broker(ns)
+        device = start_device(ns)
+        if not wait_started(ns, device):
+            log("device log:\n" + ns.read("device.log"))
+            return
+        time.sleep(2)
+        seconds = 5.0
+        before, started = cpu_ticks(device.pid), time.monotonic()
+        time.sleep(seconds)
+        used = (cpu_ticks(device.pid) - before) / os.sysconf("SC_CLK_TCK")
+        elapsed = time.monotonic() - started
+        percent = 100.0 * used / elapsed
+        print(f"BENCH netxduo_device_idle_cpu_percent {percent:.1f} %", flush=True)
+        check(device.poll() is None, "the device kept running")
+        check(stop(device) == 0, "the device exits 0 on SIGTERM")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (4, 5) or sys.argv[1].startswith("hub") != (len(sys.argv) == 5):
+        print(__doc__)
+        sys.exit(2)
+    mode, DEVICE, DECODER = sys.argv[1], sys.argv[2], sys.argv[3]
+    HUB = sys.argv[4] if len(sys.argv) > 4 else None
+    if os.geteuid() != 0:
+        print("skipped: needs root for network namespaces and TAP devices")
+        sys.exit(77)
+    {"flows": test_flows, "hub": test_hub, "hub-restart": lambda: test_hub(restart=True),
+     "idle-cpu": test_idle_cpu}[mode]()
+    finish()
