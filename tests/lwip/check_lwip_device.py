@@ -21,7 +21,6 @@ of Vigil's parser. Exit 77 (skipped) without the rights to create network namesp
 
 import collections
 import ipaddress
-import json
 import os
 import pathlib
 import re
@@ -29,11 +28,11 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
-from vigil_testlib import check, finish  # noqa: E402
+from tap_namespace import TapNamespace, decoded_messages, stop  # noqa: E402
+from vigil_testlib import check, finish, wait_or_fail as wait_for  # noqa: E402
 
 HOST4 = "198.18.0.1"
 DEVICE4 = "198.18.0.2"
@@ -52,80 +51,9 @@ def log(*args):
 
 # --- the namespace and the processes in it ------------------------------------------------------
 
-class Namespace:
-    """A network namespace with a persistent TAP whose host side holds HOST4 / HOST6."""
-
+class Namespace(TapNamespace):
     def __init__(self):
-        self.name = f"vigil-lwip-{os.getpid()}"
-        self.processes = []
-        self.dir = tempfile.mkdtemp(prefix="vigil_lwip_")
-        # mosquitto started as root drops to its own user, which must read its files here.
-        os.chmod(self.dir, 0o755)
-
-    def __enter__(self):
-        made = subprocess.run(["ip", "netns", "add", self.name], capture_output=True, text=True)
-        if made.returncode != 0:
-            print("skipped: cannot create a network namespace:", made.stderr.strip())
-            sys.exit(77)
-        for command in (["ip", "link", "set", "lo", "up"],
-                        ["ip", "tuntap", "add", "dev", TAP, "mode", "tap"],
-                        ["ip", "addr", "add", f"{HOST4}/24", "dev", TAP],
-                        ["ip", "-6", "addr", "add", f"{HOST6}/64", "dev", TAP, "nodad"],
-                        ["ip", "link", "set", TAP, "up"]):
-            self.run(command, check=True)
-        return self
-
-    def __exit__(self, *exc):
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
-        subprocess.run(["rm", "-rf", self.dir])
-
-    def command(self, argv):
-        return ["ip", "netns", "exec", self.name] + argv
-
-    def run(self, argv, **kwargs):
-        kwargs.setdefault("capture_output", True)
-        kwargs.setdefault("text", True)
-        kwargs.setdefault("timeout", 30)
-        return subprocess.run(self.command(argv), **kwargs)
-
-    def start(self, argv, log_name, stdout_name=None):
-        err = open(os.path.join(self.dir, log_name), "w")
-        out = open(os.path.join(self.dir, stdout_name), "w") if stdout_name else err
-        process = subprocess.Popen(self.command(argv), stdout=out, stderr=err)
-        self.processes.append(process)
-        return process
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def read(self, name):
-        try:
-            with open(self.path(name)) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def python(self, code, *args, timeout=30):
-        return self.run(["/usr/bin/python3", "-c", code, *args], timeout=timeout)
-
-    def tap_counters(self):
-        shown = self.run(["ip", "-s", "-j", "link", "show", TAP], check=True)
-        stats = json.loads(shown.stdout)[0]["stats64"]
-        return stats["rx"], stats["tx"]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    check(False, f"timed out waiting for {what}")
-    return False
+        super().__init__("vigil-lwip", TAP, HOST4, HOST6)
 
 
 def start_broker(ns, extra="allow_anonymous true\n", name="mosquitto"):
@@ -154,27 +82,10 @@ def start_device(ns, *extra, interval=1, broker=f"{HOST4}:{BROKER_PORT}"):
                      "--retry", "1", *extra], "device.log")
 
 
-def stop(process, sig=signal.SIGTERM, timeout=15):
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        check(False, f"{process.args[3:5]} did not stop on signal {sig}")
-        process.kill()
-        return process.wait()
-
-
 def decode(ns, *names):
     """Every message the subscribers received, decoded by Vigil's hosted decoder."""
     text = "".join(ns.read(f"{name}.txt") for name in names)
-    result = subprocess.run([DECODER], input=text, capture_output=True, text=True, timeout=30)
-    messages = []
-    for line in result.stdout.splitlines():
-        item = json.loads(line)
-        if check("error" not in item, f"message decodes: {item.get('error')}"):
-            messages.append(item["message"])
-    return messages
+    return [message for _, message in decoded_messages(DECODER, text)]
 
 
 # --- the capture --------------------------------------------------------------------------------

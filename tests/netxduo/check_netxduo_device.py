@@ -29,14 +29,17 @@ import collections
 import ipaddress
 import json
 import os
+import pathlib
 import re
 import signal
 import sqlite3
 import struct
-import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from tap_namespace import TapNamespace, decoded_messages, stop  # noqa: E402
+from vigil_testlib import check, finish, wait_or_fail as wait_for  # noqa: E402
 
 HOST4 = "198.18.1.1"
 DEVICE4 = "198.18.1.2"
@@ -52,106 +55,16 @@ CLOSED_UDP_PORT = 7999
 DEVICE_ID = "netxduo-e2e"
 TOPIC = f"devices/{DEVICE_ID}/messages/events/#"
 
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return condition
-
-
-def finish():
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("ok")
-    sys.exit(0)
-
-
 def log(*args):
     print("[check]", *args, flush=True)
 
 
 # --- the namespace and the processes in it ------------------------------------------------------
 
-class Namespace:
-    """A network namespace with a persistent TAP whose host side (the peer) holds HOST4 / HOST6.
-    Every process it starts is ended by its PID on exit; the namespace is deleted."""
-
+class Namespace(TapNamespace):
     def __init__(self):
-        self.name = f"vigil-netxduo-{os.getpid()}"
-        self.processes = []
-        self.dir = tempfile.mkdtemp(prefix="vigil_netxduo_")
-        # mosquitto started as root drops to its own user, which must read its files here.
-        os.chmod(self.dir, 0o755)
-
-    def __enter__(self):
-        made = subprocess.run(["ip", "netns", "add", self.name], capture_output=True, text=True)
-        if made.returncode != 0:
-            print("skipped: cannot create a network namespace:", made.stderr.strip())
-            sys.exit(77)
-        # Persistent and owned by this user: the device opens it with no capability at all.
-        tap = self.run(["ip", "tuntap", "add", "dev", TAP, "mode", "tap", "user",
-                        str(os.getuid())])
-        if tap.returncode != 0:
-            subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
-            print("skipped: cannot create a TAP device:", tap.stderr.strip())
-            sys.exit(77)
-        for command in (["ip", "link", "set", "lo", "up"],
-                        ["ip", "addr", "add", f"{HOST4}/24", "dev", TAP],
-                        ["ip", "-6", "addr", "add", f"{HOST6}/64", "dev", TAP, "nodad"],
-                        ["ip", "link", "set", TAP, "up"]):
-            self.run(command, check=True)
-        return self
-
-    def __exit__(self, *exc):
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
-        subprocess.run(["rm", "-rf", self.dir])
-
-    def command(self, argv):
-        return ["ip", "netns", "exec", self.name] + argv
-
-    def run(self, argv, **kwargs):
-        kwargs.setdefault("capture_output", True)
-        kwargs.setdefault("text", True)
-        kwargs.setdefault("timeout", 30)
-        return subprocess.run(self.command(argv), **kwargs)
-
-    def start(self, argv, log_name, stdout_name=None):
-        err = open(os.path.join(self.dir, log_name), "w")
-        out = open(os.path.join(self.dir, stdout_name), "w") if stdout_name else err
-        process = subprocess.Popen(self.command(argv), stdout=out, stderr=err)
-        self.processes.append(process)
-        return process
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def read(self, name):
-        try:
-            with open(self.path(name)) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def python(self, code, *args, timeout=30):
-        return self.run(["/usr/bin/python3", "-c", code, *args], timeout=timeout)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    check(False, f"timed out waiting for {what}")
-    return False
+        # A persistent TAP owned by this user: the device opens it with no capability at all.
+        super().__init__("vigil-netxduo", TAP, HOST4, HOST6, tap_owner=os.getuid())
 
 
 def start_broker(ns):
@@ -189,28 +102,13 @@ def start_device(ns, *extra):
                      "--interval", "1", *extra], "device.log")
 
 
-def stop(process, sig=signal.SIGTERM, timeout=15):
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        check(False, f"{process.args[3:5]} did not stop on signal {sig}")
-        process.kill()
-        return process.wait()
-
-
 def decode(ns):
     """Every message the subscriber received, decoded by Vigil's hosted decoder."""
-    result = subprocess.run([DECODER], input=ns.read("sub.txt"), capture_output=True, text=True,
-                            timeout=30)
     messages = []
-    for line in result.stdout.splitlines():
-        item = json.loads(line)
-        if check("error" not in item, f"message decodes: {item.get('error')}"):
-            check(item["topic"].startswith(f"devices/{DEVICE_ID}/messages/events/mti=vigil.1&"),
-                  f"IoT-hub topic with the property bag: {item['topic']}")
-            messages.append(item["message"])
+    for topic, message in decoded_messages(DECODER, ns.read("sub.txt")):
+        check(topic.startswith(f"devices/{DEVICE_ID}/messages/events/mti=vigil.1&"),
+              f"IoT-hub topic with the property bag: {topic}")
+        messages.append(message)
     return messages
 
 

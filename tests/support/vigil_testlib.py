@@ -92,6 +92,14 @@ class Processes:
                 process.wait()
 
 
+def wait_or_fail(condition, timeout, what):
+    """wait_for() that fails a check, naming what it waited for, when the time runs out."""
+    if wait_for(condition, timeout):
+        return True
+    check(False, f"timed out waiting for {what}")
+    return False
+
+
 def mosquitto_pub(port, topic, *payload_args, prefix=(), qos=1, credentials=None, timeout=15):
     """One message through mosquitto_pub to 127.0.0.1:port. payload_args is ("-m", text) or
     ("-f", path); credentials, when given, holds username, password and client_id; prefix runs
