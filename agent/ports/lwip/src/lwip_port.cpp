@@ -17,18 +17,13 @@
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
 #include "lwip/udp.h"
+#include "vigil/ports/ethertype.hpp"
 #include "vigil/ports/host_facts.hpp"
 #include "vigil/ports/lwip.hpp"
 
 namespace vigil::ports::lwip {
 
 namespace {
-
-constexpr uint16_t kEthertypeIpv4 = 0x0800;
-constexpr uint16_t kEthertypeIpv6 = 0x86DD;
-constexpr uint16_t kEthertypeVlan = 0x8100;
-constexpr size_t kEthernetHeader = 14;
-constexpr size_t kVlanTag = 4;
 
 // Bytes copied out of a chained pbuf so the agent sees contiguous headers: Ethernet + VLAN,
 // an IPv6 header with a few extension headers, and a TCP header with options. The agent takes
@@ -38,10 +33,6 @@ constexpr uint16_t kHeaderCopyBytes = 256;
 // The hooks are C function pointers without a context argument, so they find the port here.
 std::atomic<LwipPort*> g_port{nullptr};
 netif_init_fn g_driver_init = nullptr;
-
-uint16_t read16(const uint8_t* p) {
-    return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
 
 // The netif function pointers are read by the driver's rx thread and by transmitting threads
 // without any lock; an aligned pointer store is atomic on every target lwIP runs on, and the
@@ -84,22 +75,7 @@ vigil_address to_vigil(const ip_addr_t& address) {
 }  // namespace
 
 int ip_offset(const uint8_t* frame, size_t length) {
-    if (length < kEthernetHeader) {
-        return -1;
-    }
-    size_t offset = kEthernetHeader;
-    uint16_t type = read16(frame + 12);
-    if (type == kEthertypeVlan) {
-        if (length < kEthernetHeader + kVlanTag) {
-            return -1;
-        }
-        type = read16(frame + 16);
-        offset += kVlanTag;
-    }
-    if (type != kEthertypeIpv4 && type != kEthertypeIpv6) {
-        return -1;
-    }
-    return static_cast<int>(offset);
+    return static_cast<int>(ip_offset_after_ethertype(frame, length, 12));
 }
 
 LwipPort::LwipPort() : LwipPort(Options{}) {}

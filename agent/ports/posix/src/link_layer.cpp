@@ -2,17 +2,11 @@
 
 #include <pcap/pcap.h>
 
+#include "vigil/ports/ethertype.hpp"
+
 namespace vigil::ports::posix {
 
 namespace {
-
-constexpr uint16_t kEtherIpv4 = 0x0800;
-constexpr uint16_t kEtherIpv6 = 0x86DD;
-constexpr uint16_t kEtherVlan = 0x8100;
-constexpr uint16_t kEtherQinQ = 0x88A8;
-constexpr uint16_t kEtherQinQOld = 0x9100;
-/// Stacked VLAN tags beyond this are not real traffic; stop rather than walk on.
-constexpr int kMaxVlanTags = 4;
 
 // DLT_IPV4 and DLT_IPV6 are recent enough that older headers may lack them.
 constexpr int kDltIpv4 = 228;
@@ -31,27 +25,13 @@ uint16_t load16(const uint8_t* p) {
 
 /// `type_offset` points at an EtherType; VLAN tags (TPID, TCI) may precede the real one.
 bool after_ethertype(const uint8_t* frame, size_t captured, size_t type_offset, IpSlice& out) {
-    for (int tags = 0; tags <= kMaxVlanTags; ++tags) {
-        if (captured < type_offset + 2) {
-            return false;
-        }
-        const uint16_t type = load16(frame + type_offset);
-        if (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
-            type_offset += 4;
-            continue;
-        }
-        if (type != kEtherIpv4 && type != kEtherIpv6) {
-            return false;
-        }
-        const size_t start = type_offset + 2;
-        if (captured <= start) {
-            return false;
-        }
-        out.data = frame + start;
-        out.length = captured - start;
-        return true;
+    const long start = ip_offset_after_ethertype(frame, captured, type_offset);
+    if (start < 0) {
+        return false;
     }
-    return false;
+    out.data = frame + start;
+    out.length = captured - static_cast<size_t>(start);
+    return true;
 }
 
 /// Link types that say nothing reliable about the payload: the IP version nibble decides.
@@ -134,7 +114,7 @@ bool ip_payload(int dlt, const uint8_t* frame, size_t captured, IpSlice& out) {
                 return false;
             }
             const uint16_t type = load16(frame);
-            return (type == kEtherIpv4 || type == kEtherIpv6) &&
+            return (type == kEthertypeIpv4 || type == kEthertypeIpv6) &&
                    raw_ip(frame, captured, kSll2Header, out);
         }
         case DLT_NULL:
