@@ -13,6 +13,7 @@
 
 #include "nx_api.h"
 #include "nxd_mqtt_client.h"
+#include "one_second_config.hpp"
 #include "two_instances.hpp"
 #include "tx_api.h"
 #include "vigil/ports/netxduo.h"
@@ -117,17 +118,6 @@ void receive_into(std::vector<uint8_t>& stream, ULONG wait) {
     nx_packet_data_retrieve(packet, bytes.data(), &copied);
     stream.insert(stream.end(), bytes.begin(), bytes.begin() + static_cast<long>(copied));
     nx_packet_release(packet);
-}
-
-std::vector<uint8_t> one_second_config() {
-    vigil::wire::ConfigFields config;
-    for (uint32_t& interval : config.interval_s) {
-        interval = 1;
-    }
-    uint8_t buffer[256];
-    vigil::cbor::Writer writer(buffer, sizeof(buffer));
-    vigil::wire::encode_config(writer, config);
-    return std::vector<uint8_t>(buffer, buffer + writer.size());
 }
 
 TEST(NetxduoMqtt, PublishesVigilMessagesThroughNetxDuosMqttClient) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nx_api.h"
+#include "one_second_config.hpp"
 #include "two_instances.hpp"
 #include "tx_api.h"
 #include "vigil/agent/config.h"
@@ -101,18 +102,6 @@ bool echo_request_v4(const NX_PACKET* packet) {
 UINT firewall(NX_IP*, NX_PACKET* packet, UINT) {
     __atomic_fetch_add(&g_firewall_calls, 1UL, __ATOMIC_RELAXED);
     return g_refuse_echo_requests && echo_request_v4(packet) ? NX_NOT_SUCCESSFUL : NX_SUCCESS;
-}
-
-std::vector<uint8_t> one_second_config() {
-    vigil::wire::ConfigFields config;
-    config.version = 0;
-    for (uint32_t& interval : config.interval_s) {
-        interval = 1;
-    }
-    uint8_t buffer[256];
-    vigil::cbor::Writer writer(buffer, sizeof(buffer));
-    vigil::wire::encode_config(writer, config);
-    return std::vector<uint8_t>(buffer, buffer + writer.size());
 }
 
 NXD_ADDRESS v4(ULONG address) {
