@@ -32,9 +32,11 @@ struct DetectionStateChange {
 /// What detection made of the new reports of one batch.
 struct DetectionEffects {
     std::vector<DetectionStateChange> states;
-    /// Raised in this order, each as AlertStore::raise_alert would: one alert per device, kind
+    /// Raised in this order, each as AlertStore::raise_alert would: one alert per device, type
     /// and subject until it is resolved, counting repeats.
     std::vector<AlertRaise> alerts;
+    /// Applied after the raises, each as AlertStore::clear_alert would.
+    std::vector<AlertClear> clears;
 };
 
 /// Detection's step for one batch. It gets the reports the store did not hold before, in batch
@@ -51,7 +53,9 @@ struct WriteResult {
     bool ok = false;                 ///< false: nothing of the batch was written (see error)
     size_t stored = 0;               ///< reports written
     size_t duplicates = 0;           ///< reports already stored, skipped
-    std::vector<int64_t> alert_ids;  ///< of DetectionEffects::alerts, in their order
+    /// What the raises and clears did, in their order (a clear that found no unresolved
+    /// alert is left out), for the outputs and live consumers once the batch is durable.
+    std::vector<AlertEvent> alert_events;
     std::string error;
 };
 

@@ -1,0 +1,74 @@
+// The detection engine: every report the hub commits, turned into alerts. It is a library: ingest
+// hands it each batch's new reports inside the store's write transaction (a DetectionStep of
+// TelemetryWriter::commit_batch), and it keeps each device's state as a value in the store
+// (DetectionStateStore), so the state changes and the alerts they raise commit with the reports
+// that caused them, or not at all.
+//
+// Detections run on the device's own window times (event time), never on the hub's clock; only
+// device silence (silence.hpp) does. A device's reports are applied in its own order: a report
+// older than what the state has already seen is still counted where it fits, and one seen twice
+// never reaches the engine (the store skips duplicates).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/hub/detect/device_state.hpp"
+#include "vigil/hub/detect/policy.hpp"
+#include "vigil/hub/detect/threat_intel.hpp"
+#include "vigil/hub/detection_state_store.hpp"
+#include "vigil/hub/report.hpp"
+#include "vigil/hub/telemetry_writer.hpp"
+
+namespace vigil::hub::detect {
+
+/// One report applied to one device's state: the alerts it raises and clears are appended to
+/// `effects`. Pure: the same settings, intel, state and report give the same result; `now_ms` is
+/// only written into the alerts as the hub time they were raised.
+void process_report(const DeviceSettings& settings, const ThreatIntel& intel, DeviceState& state,
+                    const Report& report, int64_t now_ms, DetectionEffects& effects);
+
+struct EngineSources {
+    std::function<std::shared_ptr<const Policy>()> policy;
+    std::function<std::shared_ptr<const ThreatIntel>()> intel;
+    /// The device's group, "" none.
+    std::function<std::string(const std::string& device_id)> group_of;
+    DetectionStateStore* states = nullptr;
+    std::function<int64_t()> now_ms;  ///< the hub clock
+};
+
+class Engine {
+  public:
+    explicit Engine(EngineSources sources);
+
+    /// The DetectionStep: the states of the batch's devices (cached, else loaded from the
+    /// store) advanced by the reports, and every effect. The new states are held aside until
+    /// settle() says whether the batch committed.
+    Fetched<DetectionEffects> step(const std::vector<const Report*>& fresh);
+    /// After commit_batch returned: adopt the held states (true) or forget them (false), so a
+    /// batch that rolled back leaves the engine as it was.
+    void settle(bool committed);
+
+    /// A TelemetryWriter step bound to this engine.
+    DetectionStep detection_step() {
+        return [this](const std::vector<const Report*>& fresh) { return step(fresh); };
+    }
+
+    /// Bytes of state held in memory for every device it has seen, serialised.
+    size_t state_bytes() const;
+    size_t devices() const;
+
+  private:
+    EngineSources sources_;
+    mutable std::mutex mutex_;
+    std::map<std::string, DeviceState> states_;   // committed
+    std::map<std::string, DeviceState> pending_;  // of the step not yet settled
+};
+
+}  // namespace vigil::hub::detect
