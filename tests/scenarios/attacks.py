@@ -1,0 +1,110 @@
+"""The attack captures, recorded live: real tools (nmap, hping3, curl) run in the scenario's
+namespaces, aimed only at their documentation addresses, bounded in count and time, while tcpdump
+records the device's interface.
+
+Each recorder returns a Scenario: the capture, the device's addresses, the alerts it must raise
+(category and the subjects allowed) and the remote addresses whose first packet starts the attack.
+"""
+
+import collections
+import os
+
+from scenario_net import ATTACKER_V4, DEVICE_V4, DEVICE_V6, Recording
+from vigil_testlib import check
+
+# expected: [(category, {subjects})]; an empty set takes any subject. forbidden: [(category,
+# subject)] that must not be raised.
+Scenario = collections.namedtuple("Scenario", "name pcap locals expected forbidden attackers")
+
+LISTED_V4, NEIGHBOUR_V4 = "203.0.113.80", "203.0.113.81"
+LISTED_V6, NEIGHBOUR_V6 = "2001:db8:66::80", "2001:db8:66::81"
+# The outbound scan's targets: a /26 of which a few hosts exist, one with telnet open.
+SCANNED_NET = "203.0.113.0/26"
+SWEPT_NET = "203.0.113.128/26"
+FLOOD_VICTIM = "203.0.113.90"
+
+
+def tool(net, ns, argv, timeout, what, codes=(0,)):
+    result = net.run(ns, ["timeout", str(timeout), *argv], timeout=timeout + 10)
+    check(result.returncode in codes, f"{what}: exit {result.returncode} {result.stderr[-300:]}")
+    return result
+
+
+def inbound_scan(net, work, ports=100):
+    """nmap SYN and UDP scans of the device from the attacker; two ports open, so some handshakes
+    complete and the rest are refused."""
+    net.serve_tcp(net.device, [DEVICE_V4], [22, 80], b"SSH-2.0-device\r\n")
+    pcap = os.path.join(work, "inbound_scan.pcap")
+    with Recording(net, pcap):
+        tool(net, net.internet, ["nmap", "-sS", "-n", "-Pn", "-p", f"1-{ports}", "--max-retries",
+                                 "1", "-T4", DEVICE_V4], 60, f"nmap -sS of {ports} ports")
+        tool(net, net.internet, ["nmap", "-sU", "-n", "-Pn", "-p", "53,69,123,161,500,1900,5353,5683",
+                                 "--max-retries", "1", "-T4", DEVICE_V4], 60, "nmap -sU")
+    return Scenario("inbound_scan", pcap, [DEVICE_V4, DEVICE_V6],
+                    [("port_scan_inbound", {ATTACKER_V4})], [], [ATTACKER_V4 + "/32"])
+
+
+def outbound_scan(net, work):
+    """The device SYN-scans port 23 of 64 hosts (Mirai's pattern) and sweeps 64 more with ICMP
+    echo; a few of the hosts exist and one accepts."""
+    targets = ["203.0.113.10", "203.0.113.11", "203.0.113.12", "203.0.113.130", "203.0.113.131"]
+    for address in targets:
+        net.add_internet_host(address)
+    net.serve_tcp(net.internet, [targets[0]], [23], b"login: ")
+    pcap = os.path.join(work, "outbound_scan.pcap")
+    with Recording(net, pcap):
+        tool(net, net.device, ["nmap", "-sS", "-n", "-Pn", "-p", "23", "--max-retries", "0",
+                               "--min-rate", "500", SCANNED_NET], 60, "nmap -sS -p23 of a /26")
+        tool(net, net.device, ["nmap", "-sn", "-PE", "-n", "--max-retries", "0", "--min-rate",
+                               "500", SWEPT_NET], 60, "nmap -sn -PE of a /26")
+    return Scenario("outbound_scan", pcap, [DEVICE_V4, DEVICE_V6], [("scan_outbound", set())], [],
+                    [SCANNED_NET, SWEPT_NET])
+
+
+def flood(net, work, count=20000):
+    """A SYN flood from the attacker at the device's web port, then a UDP flood out of the
+    device at one host: hping3 with a count, so each is bounded."""
+    net.add_internet_host(FLOOD_VICTIM)
+    net.serve_tcp(net.device, [DEVICE_V4], [80])
+    pcap = os.path.join(work, "flood.pcap")
+    with Recording(net, pcap):
+        # hping3 picks its source from the first interface (loopback) unless told, and exits 1
+        # when nothing answers, as a flood's victim may not. One source port (-k): each flood is
+        # one flow, so its source and victim are in the report, not only in the overflow counts.
+        tool(net, net.internet, ["hping3", "-q", "-I", "vnet", "-a", ATTACKER_V4, "-s", "40000",
+                                 "-k", "-S", "-p", "80", "-i", "u100", "-c", str(count),
+                                 DEVICE_V4], 40, "hping3 SYN flood in", codes=(0, 1))
+        tool(net, net.device, ["hping3", "-q", "-I", "vdev", "-a", DEVICE_V4, "--udp", "-s", "5353",
+                               "-k", "-p", "9999", "-i", "u100", "-c", str(count), FLOOD_VICTIM],
+             40, "hping3 UDP flood out", codes=(0, 1))
+    return Scenario("flood", pcap, [DEVICE_V4, DEVICE_V6], [("flood", {ATTACKER_V4, FLOOD_VICTIM})],
+                    [], [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"])
+
+
+def feed_text():
+    """The feed the hub is given: the listed addresses, exact, among comments and blank lines."""
+    return ("# Vigil scenario feed: command-and-control servers\n\n"
+            f"{LISTED_V4}  # the device downloads from it\n"
+            f"{LISTED_V6}/128\n"
+            "192.0.2.0/25\n")
+
+
+def malicious_ip(net, work):
+    """The device fetches a page over HTTP from a listed server (IPv4 and IPv6) and from its
+    unlisted neighbour in the same /24 (/64)."""
+    for address in (LISTED_V4, NEIGHBOUR_V4):
+        net.add_internet_host(address)
+    for address in (LISTED_V6, NEIGHBOUR_V6):
+        net.ip("-n", net.internet, "addr", "add", address + "/128", "dev", "vnet", "nodad")
+    net.serve_tcp(net.internet, [LISTED_V4, NEIGHBOUR_V4, LISTED_V6, NEIGHBOUR_V6], [80],
+                  b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    pcap = os.path.join(work, "malicious_ip.pcap")
+    with Recording(net, pcap):
+        for url in (f"http://{LISTED_V4}/payload", f"http://{NEIGHBOUR_V4}/payload",
+                    f"http://[{LISTED_V6}]/payload", f"http://[{NEIGHBOUR_V6}]/payload"):
+            tool(net, net.device, ["curl", "-sS", "-g", "--max-time", "5", "-o", "/dev/null", url],
+                 10, f"curl {url}")
+    return Scenario("malicious_ip", pcap, [DEVICE_V4, DEVICE_V6],
+                    [("malicious_ip", {LISTED_V4}), ("malicious_ip", {LISTED_V6})],
+                    [("malicious_ip", NEIGHBOUR_V4), ("malicious_ip", NEIGHBOUR_V6)],
+                    [LISTED_V4 + "/32", LISTED_V6 + "/128"])
