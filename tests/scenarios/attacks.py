@@ -13,8 +13,11 @@ from scenario_net import ATTACKER_V4, DEVICE_V4, DEVICE_V6, Recording
 from vigil_testlib import check
 
 # expected: [(category, {subjects})]; an empty set takes any subject. forbidden: [(category,
-# subject)] that must not be raised.
-Scenario = collections.namedtuple("Scenario", "name pcap locals expected forbidden attackers")
+# subject)] that must not be raised. stored: [(what, aggregate, condition, at least)] over the
+# flows the hub stored for the device (protocol 0 TCP, 1 UDP, 2 ICMP with its type in local_port),
+# which show the attack whatever the detections make of it.
+Scenario = collections.namedtuple("Scenario",
+                                  "name pcap locals expected forbidden attackers stored")
 
 LISTED_V4, NEIGHBOUR_V4 = "203.0.113.80", "203.0.113.81"
 LISTED_V6, NEIGHBOUR_V6 = "2001:db8:66::80", "2001:db8:66::81"
@@ -26,7 +29,8 @@ FLOOD_VICTIM = "203.0.113.90"
 
 def tool(net, ns, argv, timeout, what, codes=(0,)):
     result = net.run(ns, ["timeout", str(timeout), *argv], timeout=timeout + 10)
-    check(result.returncode in codes, f"{what}: exit {result.returncode} {result.stderr[-300:]}")
+    if not check(result.returncode in codes, f"{what} (exit {result.returncode})"):
+        print(result.stdout[-1000:], result.stderr[-1000:])
     return result
 
 
@@ -41,7 +45,11 @@ def inbound_scan(net, work, ports=100):
         tool(net, net.internet, ["nmap", "-sU", "-n", "-Pn", "-p", "53,69,123,161,500,1900,5353,5683",
                                  "--max-retries", "1", "-T4", DEVICE_V4], 60, "nmap -sU")
     return Scenario("inbound_scan", pcap, [DEVICE_V4, DEVICE_V6],
-                    [("port_scan_inbound", {ATTACKER_V4})], [], [ATTACKER_V4 + "/32"])
+                    [("port_scan_inbound", {ATTACKER_V4})], [], [ATTACKER_V4 + "/32"],
+                    [("local TCP ports the attacker opened to", "count(DISTINCT local_port)",
+                      f"remote = '{ATTACKER_V4}' AND protocol = 0 AND remote_opened = 1", ports),
+                     ("local UDP ports it probed", "count(DISTINCT local_port)",
+                      f"remote = '{ATTACKER_V4}' AND protocol = 1", 8)])
 
 
 def outbound_scan(net, work):
@@ -58,7 +66,11 @@ def outbound_scan(net, work):
         tool(net, net.device, ["nmap", "-sn", "-PE", "-n", "--max-retries", "0", "--min-rate",
                                "500", SWEPT_NET], 60, "nmap -sn -PE of a /26")
     return Scenario("outbound_scan", pcap, [DEVICE_V4, DEVICE_V6], [("scan_outbound", set())], [],
-                    [SCANNED_NET, SWEPT_NET])
+                    [SCANNED_NET, SWEPT_NET],
+                    [("hosts the device opened port 23 of", "count(DISTINCT remote)",
+                      "remote_port = 23 AND protocol = 0 AND remote_opened = 0", 64),
+                     ("hosts it sent ICMP echo", "count(DISTINCT remote)",
+                      "protocol = 2 AND local_port = 8 AND remote LIKE '203.0.113.%'", 64)])
 
 
 def flood(net, work, count=20000):
@@ -78,7 +90,11 @@ def flood(net, work, count=20000):
                                "-k", "-p", "9999", "-i", "u100", "-c", str(count), FLOOD_VICTIM],
              40, "hping3 UDP flood out", codes=(0, 1))
     return Scenario("flood", pcap, [DEVICE_V4, DEVICE_V6], [("flood", {ATTACKER_V4, FLOOD_VICTIM})],
-                    [], [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"])
+                    [], [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"],
+                    [("SYN packets in from the attacker", "coalesce(sum(packets_in), 0)",
+                      f"remote = '{ATTACKER_V4}' AND protocol = 0", count),
+                     ("UDP packets out to the victim", "coalesce(sum(packets_out), 0)",
+                      f"remote = '{FLOOD_VICTIM}' AND protocol = 1", count)])
 
 
 def feed_text():
@@ -107,4 +123,8 @@ def malicious_ip(net, work):
     return Scenario("malicious_ip", pcap, [DEVICE_V4, DEVICE_V6],
                     [("malicious_ip", {LISTED_V4}), ("malicious_ip", {LISTED_V6})],
                     [("malicious_ip", NEIGHBOUR_V4), ("malicious_ip", NEIGHBOUR_V6)],
-                    [LISTED_V4 + "/32", LISTED_V6 + "/128"])
+                    [LISTED_V4 + "/32", LISTED_V6 + "/128"],
+                    [("listed and unlisted servers the device fetched from",
+                      "count(DISTINCT remote)",
+                      "remote_port = 80 AND remote_opened = 0 AND remote IN "
+                      f"('{LISTED_V4}', '{NEIGHBOUR_V4}', '{LISTED_V6}', '{NEIGHBOUR_V6}')", 4)])

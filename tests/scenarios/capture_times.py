@@ -30,3 +30,7 @@ def attack_start_ms(path, device_addresses, networks):
         if any(remote.version == n.version and remote in n for n in wanted):
             return frame_ms(seconds, micros)
     return None
+
+
+def frame_count(path):
+    return len(read_pcap(path)[1])

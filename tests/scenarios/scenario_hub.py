@@ -57,8 +57,8 @@ class ScenarioHub(Hub):
             self.enrol(device_id)
         result = subprocess.run(self.agent_args(agent, device_id, pcap, local_addresses, work),
                                 capture_output=True, text=True, timeout=120)
-        check(result.returncode == 0,
-              f"{device_id}: replay exits 0: {result.returncode} {result.stderr[-600:]}")
+        if not check(result.returncode == 0, f"{device_id}: the replay exits 0 ({result.returncode})"):
+            print(result.stderr[-1500:])
         check(wait_for(lambda: self.messages_stored(device_id) >= sent_messages(result.stderr),
                        30), f"{device_id}: the agent's {sent_messages(result.stderr)} messages "
                             f"stored ({self.messages_stored(device_id)})")
@@ -68,6 +68,12 @@ class ScenarioHub(Hub):
         rows = self.sql("SELECT count(*) FROM messages m JOIN devices d USING (device_key) "
                         "WHERE d.id = ?", device_id)
         return rows[0][0] if rows else 0
+
+    def stored_flows(self, device_id, aggregate, condition):
+        rows = self.sql(f"SELECT {aggregate} FROM flows f JOIN messages m ON m.id = f.message_id "
+                        f"JOIN devices d USING (device_key) WHERE d.id = ? AND ({condition})",
+                        device_id)
+        return rows[0][0] if rows else None
 
     def sql(self, text, *args):
         try:
@@ -105,8 +111,8 @@ class ScenarioHub(Hub):
             if device_id:
                 path += f"&device={device_id}"
             status, body = self.api(path)
-            if not check(status == 200 and isinstance(body, dict) and "alerts" in body,
-                         f"GET {path}: {status} {str(body)[:300]}"):
+            if status != 200 or not isinstance(body, dict) or "alerts" not in body:
+                check(False, f"GET {path}: {status} {str(body)[:300]}")
                 return found
             found += body["alerts"]
             before = body.get("next_before")
