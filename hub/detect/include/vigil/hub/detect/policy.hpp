@@ -54,7 +54,7 @@ struct SilenceSettings {
     bool enabled = true;
     uint32_t intervals = 3;
     /// The low-priority interval when the device's config does not say (the agent's default).
-    uint32_t default_interval_s = 3600;
+    uint32_t default_interval_s = 60;
     Severity severity = Severity::Medium;
 };
 
