@@ -91,6 +91,11 @@ void Engine::note_silent(const std::string& device_id) {
     silent_.insert(device_id);
 }
 
+bool Engine::is_silent(const std::string& device_id) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return silent_.count(device_id) != 0;
+}
+
 size_t Engine::state_bytes() const {
     std::lock_guard<std::mutex> lock(mutex_);
     size_t bytes = 0;

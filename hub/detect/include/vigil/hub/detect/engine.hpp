@@ -66,6 +66,7 @@ class Engine {
 
     /// The device has an open device-silence alert (silence.hpp): its next report clears it.
     void note_silent(const std::string& device_id);
+    bool is_silent(const std::string& device_id) const;
 
     /// Bytes of state held in memory for every device it has seen, serialised.
     size_t state_bytes() const;
