@@ -12,12 +12,14 @@ import os
 from scenario_net import ATTACKER_V4, DEVICE_V4, DEVICE_V6, Recording
 from vigil_testlib import check
 
-# expected: [(category, {subjects})]; an empty set takes any subject. forbidden: [(category,
-# subject)] that must not be raised. stored: [(what, aggregate, condition, at least)] over the
+# expected: [Expect]; forbidden: [(category, subject)] that must not be raised. stored: [(what, aggregate, condition, at least)] over the
 # flows the hub stored for the device (protocol 0 TCP, 1 UDP, 2 ICMP with its type in local_port),
 # which show the attack whatever the detections make of it.
 Scenario = collections.namedtuple("Scenario",
                                   "name pcap locals expected forbidden attackers stored")
+# An alert the scenario must raise: its category, type and subject, and a text its evidence must
+# hold (None: any).
+Expect = collections.namedtuple("Expect", "category type subject evidence")
 
 LISTED_V4, NEIGHBOUR_V4 = "203.0.113.80", "203.0.113.81"
 LISTED_V6, NEIGHBOUR_V6 = "2001:db8:66::80", "2001:db8:66::81"
@@ -45,7 +47,7 @@ def inbound_scan(net, work, ports=100):
         tool(net, net.internet, ["nmap", "-sU", "-n", "-Pn", "-p", "53,69,123,161,500,1900,5353,5683",
                                  "--max-retries", "1", "-T4", DEVICE_V4], 60, "nmap -sU")
     return Scenario("inbound_scan", pcap, [DEVICE_V4, DEVICE_V6],
-                    [("port_scan_inbound", {ATTACKER_V4})], [], [ATTACKER_V4 + "/32"],
+                    [Expect("port_scan_inbound", "scan.port_inbound", ATTACKER_V4, None)], [], [ATTACKER_V4 + "/32"],
                     [("local TCP ports the attacker opened to", "count(DISTINCT local_port)",
                       f"remote = '{ATTACKER_V4}' AND protocol = 0 AND remote_opened = 1", ports),
                      ("local UDP ports it probed", "count(DISTINCT local_port)",
@@ -65,7 +67,9 @@ def outbound_scan(net, work):
                                "--min-rate", "500", SCANNED_NET], 60, "nmap -sS -p23 of a /26")
         tool(net, net.device, ["nmap", "-sn", "-PE", "-n", "--max-retries", "0", "--min-rate",
                                "500", SWEPT_NET], 60, "nmap -sn -PE of a /26")
-    return Scenario("outbound_scan", pcap, [DEVICE_V4, DEVICE_V6], [("scan_outbound", set())], [],
+    return Scenario("outbound_scan", pcap, [DEVICE_V4, DEVICE_V6],
+                    [Expect("scan_outbound", "scan.outbound", "tcp/23", None),
+                     Expect("scan_outbound", "scan.icmp_sweep", None, None)], [],
                     [SCANNED_NET, SWEPT_NET],
                     [("hosts the device opened port 23 of", "count(DISTINCT remote)",
                       "remote_port = 23 AND protocol = 0 AND remote_opened = 0", 64),
@@ -89,8 +93,10 @@ def flood(net, work, count=20000):
         tool(net, net.device, ["hping3", "-q", "-I", "vdev", "-a", DEVICE_V4, "--udp", "-s", "5353",
                                "-k", "-p", "9999", "-i", "u100", "-c", str(count), FLOOD_VICTIM],
              40, "hping3 UDP flood out", codes=(0, 1))
-    return Scenario("flood", pcap, [DEVICE_V4, DEVICE_V6], [("flood", {ATTACKER_V4, FLOOD_VICTIM})],
-                    [], [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"],
+    # A flood's subject is its protocol; the source or victim is in the evidence.
+    return Scenario("flood", pcap, [DEVICE_V4, DEVICE_V6],
+                    [Expect("flood", None, "tcp", f'"{ATTACKER_V4}"'),
+                     Expect("flood", None, "udp", f'"{FLOOD_VICTIM}"')], [], [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"],
                     [("SYN packets in from the attacker", "coalesce(sum(packets_in), 0)",
                       f"remote = '{ATTACKER_V4}' AND protocol = 0", count),
                      ("UDP packets out to the victim", "coalesce(sum(packets_out), 0)",
@@ -121,7 +127,8 @@ def malicious_ip(net, work):
             tool(net, net.device, ["curl", "-sS", "-g", "--max-time", "5", "-o", "/dev/null", url],
                  10, f"curl {url}")
     return Scenario("malicious_ip", pcap, [DEVICE_V4, DEVICE_V6],
-                    [("malicious_ip", {LISTED_V4}), ("malicious_ip", {LISTED_V6})],
+                    [Expect("malicious_ip", "intel.malicious_ip", LISTED_V4, None),
+                     Expect("malicious_ip", "intel.malicious_ip", LISTED_V6, None)],
                     [("malicious_ip", NEIGHBOUR_V4), ("malicious_ip", NEIGHBOUR_V6)],
                     [LISTED_V4 + "/32", LISTED_V6 + "/128"],
                     [("listed and unlisted servers the device fetched from",

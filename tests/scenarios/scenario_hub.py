@@ -43,7 +43,10 @@ class ScenarioHub(Hub):
         with open(settings, "w") as f:
             f.write(f'device_id = "{device_id}"\n[mqtt]\nhost = "127.0.0.1"\n'
                     f'port = {self.broker_port}\nusername = "{creds["username"]}"\n'
-                    f'password = "{creds["password"]}"\n')
+                    f'password = "{creds["password"]}"\n'
+                    # A capture holds no sockets: replaying, the agent would report the test
+                    # machine's listening ports, which other tests open and close meanwhile.
+                    '[collection.listening_ports]\nenabled = false\n')
         args = [agent, "-c", settings, "--pcap", pcap, "--broker", f"127.0.0.1:{self.broker_port}",
                 "--high-interval", str(HIGH_INTERVAL_S), "--replay-pps", str(pps)]
         for address in local_addresses:
