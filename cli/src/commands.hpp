@@ -20,5 +20,7 @@ void add_alert_commands(CLI::App& app, Context& context);
 void add_config_commands(CLI::App& app, Context& context);
 /// decode <file> [--format ...]: local, no hub
 void add_decode_command(CLI::App& app, Context& context);
+/// rules validate <file>: local, no hub
+void add_rules_commands(CLI::App& app, Context& context);
 
 }  // namespace vigil::cli
