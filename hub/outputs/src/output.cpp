@@ -32,6 +32,11 @@ void Output::deliver(const AlertEvent& event) {
     if (!accepts(event)) {
         return;
     }
+    // A full queue is the case to be fast in: a receiver that hangs must not slow ingest down.
+    if (depth_.load(std::memory_order_relaxed) >= capacity_) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) {
@@ -42,6 +47,7 @@ void Output::deliver(const AlertEvent& event) {
             return;
         }
         queue_.push_back(PendingEvent{event, next_sequence_++});
+        depth_.store(queue_.size(), std::memory_order_relaxed);
     }
     queued_.fetch_add(1, std::memory_order_relaxed);
     wake_.notify_one();
@@ -58,12 +64,14 @@ void Output::run() {
             }
             pending = std::move(queue_.front());
             queue_.pop_front();
+            depth_.store(queue_.size(), std::memory_order_relaxed);
         }
         send_with_retries(pending);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     abandoned_.fetch_add(queue_.size(), std::memory_order_relaxed);
     queue_.clear();
+    depth_.store(0, std::memory_order_relaxed);
     finished_ = true;
     wake_.notify_all();
 }

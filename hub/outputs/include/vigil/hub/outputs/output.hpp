@@ -106,6 +106,7 @@ class Output : public AlertSubscriber {
     bool finished_ = false;
     std::chrono::steady_clock::time_point deadline_;
 
+    std::atomic<size_t> depth_{0};  ///< queue_.size(), read without the lock
     std::atomic<uint64_t> queued_{0}, sent_{0}, failed_{0}, dropped_{0}, given_up_{0},
         abandoned_{0};
     std::thread thread_;
