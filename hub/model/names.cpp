@@ -13,6 +13,12 @@ namespace {
 
 constexpr std::array<const char*, 3> kAlertStates = {"open", "acknowledged", "resolved"};
 constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
+constexpr std::array<const char*, 4> kAlertChanges = {"opened", "repeated", "acknowledged",
+                                                      "resolved"};
+constexpr std::array<const char*, 12> kAlertCategories = {
+    "malicious_ip",        "port_scan_inbound",  "scan_outbound", "flood",
+    "allowlist_violation", "new_listening_port", "exfiltration",  "beaconing",
+    "device_silence",      "baseline_deviation", "threshold",     "agent_health"};
 constexpr std::array<const char*, 3> kEnrolments = {"pending", "enrolled", "blocked"};
 constexpr std::array<const char*, 3> kRecommendationStates = {"open", "dismissed", "done"};
 constexpr std::array<const char*, 3> kFormats = {"vigil", "legacy-defender", "aws-defender"};
@@ -26,6 +32,14 @@ const char* to_string(AlertState state) {
 
 const char* to_string(Severity severity) {
     return name_of(severity, kSeverities);
+}
+
+const char* to_string(AlertChange change) {
+    return name_of(change, kAlertChanges);
+}
+
+const char* to_string(AlertCategory category) {
+    return name_of(category, kAlertCategories);
 }
 
 const char* to_string(Enrolment enrolment) {
