@@ -64,6 +64,10 @@ void HubDetection::start() {
 
 void HubDetection::stop() {
     {
+        std::lock_guard<std::mutex> lock(outputs_mutex_);
+        outputs_.reset();  // unsubscribes, and abandons what the outputs still hold
+    }
+    {
         std::lock_guard<std::mutex> lock(wake_mutex_);
         stopping_ = true;
     }
@@ -164,6 +168,7 @@ void HubDetection::reload(bool first) {
              std::to_string(snapshot->suppressions.size()) + " suppressions, " +
              std::to_string(snapshot->outputs.size()) + " outputs");
         sync_suppressions(*snapshot);
+        rebuild_outputs(*snapshot);
     } else if (policy == detect::PolicyReload::Refused) {
         const auto errors = policy_file_.last_errors();
         log_("detection: policy " + options_.policy_path + " refused, " +
@@ -204,6 +209,27 @@ void HubDetection::sync_suppressions(const detect::Policy& policy) {
     const Done done = store_.replace_policy_suppressions(policy.suppressions, wall_ms());
     if (!done.ok()) {
         log_("detection: cannot store the policy's suppressions: " + done.error);
+    }
+}
+
+void HubDetection::rebuild_outputs(const detect::Policy& policy) {
+    auto next = std::make_unique<outputs::OutputSet>(policy.outputs, options_.broker);
+    for (const std::string& error : next->errors()) {
+        log_("detection: output left out: " + error);
+    }
+    std::unique_ptr<outputs::OutputSet> previous;
+    {
+        std::lock_guard<std::mutex> lock(outputs_mutex_);
+        previous = std::move(outputs_);
+        outputs_ = std::move(next);
+    }
+    if (previous) {
+        previous->replace(*outputs_, std::chrono::milliseconds(options_.output_drain_ms));
+    } else {
+        outputs_->subscribe(events_);
+    }
+    if (outputs_->size() > 0) {
+        log_("detection: " + std::to_string(outputs_->size()) + " alert outputs");
     }
 }
 
@@ -252,6 +278,17 @@ DetectionMetrics HubDetection::metrics() const {
     DetectionMetrics copy = metrics_;
     copy.devices = engine_.devices();
     return copy;
+}
+
+std::string HubDetection::metrics_text() const {
+    std::string text = prometheus_text(metrics());
+    std::lock_guard<std::mutex> lock(outputs_mutex_);
+    if (outputs_) {
+        PrometheusWriter out;
+        outputs_->write_metrics(out);
+        text += out.text();
+    }
+    return text;
 }
 
 std::string prometheus_text(const DetectionMetrics& metrics) {

@@ -19,6 +19,7 @@
 #include "vigil/hub/detect/threat_intel.hpp"
 #include "vigil/hub/ingest.hpp"
 #include "vigil/hub/outputs/alert_events.hpp"
+#include "vigil/hub/outputs/output_set.hpp"
 #include "vigil/hub/store.hpp"
 
 namespace vigil::hub {
@@ -65,6 +66,8 @@ class HubDetection {
     }
     std::string group_of(const std::string& device_id);
     DetectionMetrics metrics() const;
+    /// The detection and output families in Prometheus text format.
+    std::string metrics_text() const;
 
   private:
     WriteResult write(const std::vector<Report>& reports);
@@ -73,6 +76,7 @@ class HubDetection {
     void reload(bool first);
     void sweep_silence();
     void sync_suppressions(const detect::Policy& policy);
+    void rebuild_outputs(const detect::Policy& policy);
 
     DetectionOptions options_;
     Store& store_;
@@ -81,6 +85,8 @@ class HubDetection {
     detect::FeedDirectory feeds_;
     detect::Engine engine_;
     AlertEvents events_;
+    mutable std::mutex outputs_mutex_;  // guards outputs_ (replaced by the watcher)
+    std::unique_ptr<outputs::OutputSet> outputs_;
 
     std::mutex groups_mutex_;
     std::map<std::string, std::pair<std::string, int64_t>> groups_;  // id -> (group, fetched)

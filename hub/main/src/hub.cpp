@@ -146,6 +146,9 @@ bool Hub::start_broker(std::string& error) {
     }
     const BrokerEndpoint e = broker_->ingest_endpoint();
     if (broker_->embedded()) {
+        if (const BrokerResult alerts = broker_->allow_alert_topics(); !alerts.ok()) {
+            log_("broker: the alert topics stay closed to the hub: " + alerts.error);
+        }
         log_("broker: mosquitto on " + e.host + ":" + std::to_string(e.port) +
              (settings.tls
                   ? " and TLS on " + (settings.tls_address.empty() ? "*" : settings.tls_address) +
@@ -166,6 +169,8 @@ void Hub::start_detection() {
     settings.feeds_dir =
         options_.feeds_dir.empty() ? options_.data_dir + "/feeds" : options_.feeds_dir;
     settings.enabled = options_.detection;
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    settings.broker = {e.host, e.port, e.username, e.password, "vigil-hub-output-"};
     detection_ = std::make_unique<HubDetection>(settings, *store_,
                                                 [this](const std::string& line) { log_(line); });
     detection_->start();
@@ -303,7 +308,7 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 
 std::string Hub::ingest_metrics_text() {
     return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
-           prometheus_text(detection_->metrics());
+           detection_->metrics_text();
 }
 
 bool Hub::ingest_healthy(std::string& detail) {
