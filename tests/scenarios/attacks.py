@@ -36,22 +36,27 @@ def tool(net, ns, argv, timeout, what, codes=(0,)):
     return result
 
 
-def inbound_scan(net, work, ports=100):
-    """nmap SYN and UDP scans of the device from the attacker; two ports open, so some handshakes
-    complete and the rest are refused."""
+def inbound_scan(net, work, ports=100, udp=True):
+    """nmap SYN (and UDP) scans of the device from the attacker; two ports open, so some
+    handshakes complete and the rest are refused."""
+    udp_ports = [53, 69, 123, 161, 500, 1900, 5353, 5683] if udp else []
     net.serve_tcp(net.device, [DEVICE_V4], [22, 80], b"SSH-2.0-device\r\n")
     pcap = os.path.join(work, "inbound_scan.pcap")
     with Recording(net, pcap):
         tool(net, net.internet, ["nmap", "-sS", "-n", "-Pn", "-p", f"1-{ports}", "--max-retries",
                                  "1", "-T4", DEVICE_V4], 60, f"nmap -sS of {ports} ports")
-        tool(net, net.internet, ["nmap", "-sU", "-n", "-Pn", "-p", "53,69,123,161,500,1900,5353,5683",
-                                 "--max-retries", "1", "-T4", DEVICE_V4], 60, "nmap -sU")
+        if udp_ports:
+            tool(net, net.internet, ["nmap", "-sU", "-n", "-Pn", "-p",
+                                     ",".join(map(str, udp_ports)), "--max-retries", "1", "-T4",
+                                     DEVICE_V4], 60, "nmap -sU")
+    stored = [("local TCP ports the attacker opened to", "count(DISTINCT local_port)",
+               f"remote = '{ATTACKER_V4}' AND protocol = 0 AND remote_opened = 1", ports)]
+    if udp_ports:
+        stored.append(("local UDP ports it probed", "count(DISTINCT local_port)",
+                       f"remote = '{ATTACKER_V4}' AND protocol = 1", len(udp_ports)))
     return Scenario("inbound_scan", pcap, [DEVICE_V4, DEVICE_V6],
-                    [Expect("port_scan_inbound", "scan.port_inbound", ATTACKER_V4, None)], [], [ATTACKER_V4 + "/32"],
-                    [("local TCP ports the attacker opened to", "count(DISTINCT local_port)",
-                      f"remote = '{ATTACKER_V4}' AND protocol = 0 AND remote_opened = 1", ports),
-                     ("local UDP ports it probed", "count(DISTINCT local_port)",
-                      f"remote = '{ATTACKER_V4}' AND protocol = 1", 8)])
+                    [Expect("port_scan_inbound", "scan.port_inbound", ATTACKER_V4, None)], [],
+                    [ATTACKER_V4 + "/32"], stored)
 
 
 def outbound_scan(net, work):

@@ -265,17 +265,17 @@ def policy_errors(hub):
 
 def check_bad_policy(hub_binary, agent, work):
     """A policy with a low inbound scan threshold (5 ports) is in force; it is then broken (a
-    syntax error and a value out of range, on known lines): the hub refuses it, reports both lines,
-    and a 10-port scan (below the built-in 15) still alerts under the policy kept. The feed holds
+    syntax error, then a value out of range, on known lines): the hub refuses each, reports its
+    line, and a 10-port TCP scan (below the built-in 15) still alerts under the policy kept. The feed holds
     garbage lines among good ones: those are reported, the good ones still match."""
     good_policy = ("# A tighter inbound scan threshold than the built-in one.\n"
-                   "[defaults.inbound_scan]\n"
+                   "[defaults.port_scan_inbound]\n"
                    "ports = 5\n")
-    broken_policy = ("[defaults.inbound_scan]\n"
+    broken_policy = ("[defaults.port_scan_inbound]\n"
                      "ports = 5\n"
                      "[defaults.flood\n"                      # line 3: syntax
                      "packets_per_second = 10\n")
-    invalid_policy = ("[defaults.inbound_scan]\n"
+    invalid_policy = ("[defaults.port_scan_inbound]\n"
                       "ports = 5\n"
                       "[defaults.flood]\n"
                       "packets_per_second = -4\n")            # line 4: out of range
@@ -287,7 +287,7 @@ def check_bad_policy(hub_binary, agent, work):
                     "\x00\x01binary\n"                        # line 6
                     f"{attacks.LISTED_V6}/128\n")
     with ScenarioNet("p1") as net:
-        first = attacks.inbound_scan(net, os.path.join(work), ports=10)
+        first = attacks.inbound_scan(net, work, ports=10, udp=False)
     malicious_dir = os.path.join(work, "malicious")
     os.makedirs(malicious_dir)
     with ScenarioNet("p2") as net:
