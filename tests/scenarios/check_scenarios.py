@@ -28,6 +28,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -351,6 +352,10 @@ def main():
     command, hub_binary, agent = args
     if os.geteuid() != 0:
         print("skipped: the scenarios make network namespaces, which needs root")
+        return SKIPPED
+    missing = [t for t in ("nmap", "hping3", "tcpdump", "curl", "ethtool") if not shutil.which(t)]
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed (scripts/packages.sh, group test)")
         return SKIPPED
     work = tempfile.mkdtemp(prefix="vigil-scenarios-")
     # Started as root, mosquitto drops to its own user, which must reach <data>/broker.
