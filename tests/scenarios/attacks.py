@@ -2,8 +2,9 @@
 namespaces, aimed only at their documentation addresses, bounded in count and time, while tcpdump
 records the device's interface.
 
-Each recorder returns a Scenario: the capture, the device's addresses, the alerts it must raise
-(category and the subjects allowed) and the remote addresses whose first packet starts the attack.
+Each recorder returns a Scenario: the capture, the device's addresses, the alerts it must and must
+not raise, the remote addresses whose first packet starts the attack, and what the hub must have
+stored of it.
 """
 
 import collections
@@ -12,9 +13,10 @@ import os
 from scenario_net import ATTACKER_V4, DEVICE_V4, DEVICE_V6, Recording
 from vigil_testlib import check
 
-# expected: [Expect]; forbidden: [(category, subject)] that must not be raised. stored: [(what, aggregate, condition, at least)] over the
-# flows the hub stored for the device (protocol 0 TCP, 1 UDP, 2 ICMP with its type in local_port),
-# which show the attack whatever the detections make of it.
+# expected: [Expect]; forbidden: [(category, subject)] that must not be raised; attackers: address
+# blocks; stored: [(what, aggregate, condition, at least)] over the flows the hub stored for the
+# device (protocol 0 TCP, 1 UDP, 2 ICMP with its type in local_port), which show the attack
+# whatever the detections make of it.
 Scenario = collections.namedtuple("Scenario",
                                   "name pcap locals expected forbidden attackers stored")
 # An alert the scenario must raise: its category, type and subject, and a text its evidence must
@@ -102,8 +104,9 @@ def flood(net, work, count=30000):
              90, "hping3 UDP flood out", codes=(0, 1))
     # A flood's subject is its protocol; the source or victim is in the evidence.
     return Scenario("flood", pcap, [DEVICE_V4, DEVICE_V6],
-                    [Expect("flood", None, "tcp", f'"{ATTACKER_V4}"'),
-                     Expect("flood", None, "udp", f'"{FLOOD_VICTIM}"')], [], [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"],
+                    [Expect("flood", "flood.inbound", "tcp", f'"{ATTACKER_V4}"'),
+                     Expect("flood", "flood.outbound", "udp", f'"{FLOOD_VICTIM}"')], [],
+                    [ATTACKER_V4 + "/32", FLOOD_VICTIM + "/32"],
                     # Half the packets sent: tcpdump may drop some of a flood on a loaded machine.
                     [("SYN packets in from the attacker", "coalesce(sum(packets_in), 0)",
                       f"remote = '{ATTACKER_V4}' AND protocol = 0", count // 2),

@@ -284,8 +284,8 @@ def policy_errors(hub):
 def check_bad_policy(hub_binary, agent, work):
     """A policy with a low inbound scan threshold (5 ports) is in force; it is then broken (a
     syntax error, then a value out of range, on known lines): the hub refuses each, reports its
-    line, and a 10-port TCP scan (below the built-in 15) still alerts under the policy kept. The feed holds
-    garbage lines among good ones: those are reported, the good ones still match."""
+    line, and a 10-port TCP scan (below the built-in 15) still alerts under the policy kept. The
+    feed holds garbage lines among good ones: those are reported, the good ones still match."""
     good_policy = ("# A tighter inbound scan threshold than the built-in one.\n"
                    "[defaults.port_scan_inbound]\n"
                    "ports = 5\n")

@@ -60,7 +60,8 @@ class ScenarioHub(Hub):
             self.enrol(device_id)
         result = subprocess.run(self.agent_args(agent, device_id, pcap, local_addresses, work),
                                 capture_output=True, text=True, timeout=120)
-        if not check(result.returncode == 0, f"{device_id}: the replay exits 0 ({result.returncode})"):
+        if not check(result.returncode == 0,
+                     f"{device_id}: the replay exits 0 ({result.returncode})"):
             print(result.stderr[-1500:])
         check(wait_for(lambda: self.messages_stored(device_id) >= sent_messages(result.stderr),
                        30), f"{device_id}: the agent's {sent_messages(result.stderr)} messages "
