@@ -24,13 +24,14 @@ struct StreamEvent {
 /// One client of the stream on a thread of its own; it keeps what it read.
 class StreamClient {
   public:
-    StreamClient(const std::string& url, const std::string& token) {
-        thread_ = std::thread([this, url, token] {
+    StreamClient(const std::string& url, const std::string& token,
+                 const std::string& path = "/api/alerts/stream") {
+        thread_ = std::thread([this, url, token, path] {
             httplib::Client client(url);
             client.set_read_timeout(30, 0);
             const httplib::Headers headers = {{"Authorization", "Bearer " + token}};
             const auto result = client.Get(
-                "/api/alerts/stream", headers,
+                path, headers,
                 [this](const httplib::Response& response) {
                     std::lock_guard<std::mutex> lock(mutex_);
                     status_ = response.status;
@@ -224,6 +225,25 @@ TEST_F(AlertStream, DeliversPublishedEventsAndTheApisOwnChangesInOrder) {
     EXPECT_EQ(got[3].data["changed_by"], "token:admin");
     // With nothing to say, the stream keeps itself open with comments.
     EXPECT_TRUE(client.wait_for_text(": keep-alive")) << client.text();
+}
+
+// Suppressed alerts reach no output, and the stream only when asked for, as in the list.
+TEST_F(AlertStream, SuppressedAlertsOnlyWhenAskedFor) {
+    StreamClient plain(url(), admin_token_);
+    StreamClient all(url(), admin_token_, "/api/alerts/stream?suppressed=true");
+    ASSERT_TRUE(plain.wait_for_text(": subscribed")) << plain.text();
+    ASSERT_TRUE(all.wait_for_text(": subscribed")) << all.text();
+    AlertEvent suppressed = raise("quiet");
+    suppressed.alert.suppressed_by = 7;
+    events_.publish(suppressed);
+    events_.publish(raise("loud"));
+    ASSERT_TRUE(plain.wait_for_text("loud")) << plain.text();
+    ASSERT_TRUE(all.wait_for_text("loud")) << all.text();
+    ASSERT_EQ(plain.events().size(), 1u) << plain.text();
+    EXPECT_EQ(plain.events()[0].data["subject"], "loud");
+    ASSERT_EQ(all.events().size(), 2u) << all.text();
+    EXPECT_EQ(all.events()[0].data["suppressed_by"], 7);
+    EXPECT_EQ(call("GET", "/api/alerts/stream?suppressed=maybe").status, 400);
 }
 
 TEST_F(AlertStream, AClientThatLeavesIsUnsubscribed) {
