@@ -79,6 +79,9 @@ TEST_F(Suppress, Alert_groupScopeNeedsAGroupAndEmptyBodyMeansUntilRemoved) {
     ASSERT_EQ(forever.status, 201) << forever.text;
     EXPECT_TRUE(forever.body["expires_ms"].is_null());
     EXPECT_EQ(suppress(999999, "{}").status, 404);
+    const Reply too_long = suppress(raise("dev-a", std::string(600, '*')).alert.id, "{}");
+    EXPECT_EQ(too_long.status, 409) << too_long.text;
+    EXPECT_EQ(too_long.body["error"], "subject_too_long");
 }
 
 TEST_F(Suppress, Alert_refusesBadBodies) {
@@ -110,6 +113,10 @@ TEST_F(Suppress, Suppressions_addListAndRemove) {
                   .status,
               400);
     EXPECT_EQ(call("POST", "/api/suppressions", R"({"type": 3})").status, 400);
+    EXPECT_EQ(
+        call("POST", "/api/suppressions", nlohmann::json{{"reason", std::string(1001, 'r')}}.dump())
+            .status,
+        400);
     EXPECT_EQ(call("POST", "/api/suppressions", R"({"scope": "x"})").status, 400);
     EXPECT_EQ(call("POST", "/api/suppressions", "not json").status, 400);
     // A read token lists them but changes nothing.

@@ -228,6 +228,13 @@ void ApiServer::Impl::suppress_alert(const HttpRequest& req, HttpResponse& res) 
             api::send_json(res, 201, api::to_json(suppression));
             return;
         }
+        if (added.error.find("must have") != std::string::npos) {
+            // A subject longer than a pattern may be cannot be suppressed exactly.
+            api::send_error(res, 409, "subject_too_long",
+                            "alert " + std::to_string(*id) +
+                                "'s subject is too long to suppress exactly: " + added.error);
+            return;
+        }
         if (added.error.find("already exists") == std::string::npos) {
             api::send_error(res, 500, "store_error", added.error);
             return;
