@@ -5,7 +5,8 @@
 #
 #   [INFLIGHT=K] bench/hub_ingest.sh BUILD_DIR [DEVICES] [SECONDS]
 #
-# Each device keeps at most K (default 5) publishes unacknowledged by the broker.
+# Each device keeps at most K (default 5) publishes unacknowledged by the broker. HUB_ARGS are
+# added to vigil-hub's arguments and LOAD_ARGS to the load program's.
 #
 # Prints BENCH hub_ingest_messages_per_second and BENCH hub_ingest_p99_ms (from the load program:
 # a device's publish until the store holds the message, sampled), then
@@ -18,8 +19,9 @@ seconds=${3:-60}
 work=$(mktemp -d /tmp/vigil-hub-bench.XXXXXX)
 chmod 711 "$work"  # mosquitto, started as root, drops to its own user and must reach its files
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck disable=SC2086 # HUB_ARGS and LOAD_ARGS are lists of words
 "$build/hub/main/vigil-hub" --data "$work/data" --broker-port "$(port)" --api-port "$(port)" \
-  >"$work/hub.log" 2>&1 &
+  ${HUB_ARGS:-} >"$work/hub.log" 2>&1 &
 hub=$!
 trap 'kill -TERM $hub 2>/dev/null || true; wait $hub 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
@@ -29,7 +31,7 @@ done
 broker=$(sed -n 's/.*mosquitto started, pid \([0-9]*\).*/\1/p' "$work/hub.log" | tail -1)
 "$build/bench/vigil_bench_hub_load" --data "$work/data" --devices "$devices" \
   --seconds "$seconds" --inflight "${INFLIGHT:-5}" --timeout $((seconds * 3 + 60)) \
-  --cpu-of "hub=$hub" ${broker:+--cpu-of "broker=$broker"}
+  --cpu-of "hub=$hub" ${broker:+--cpu-of "broker=$broker"} ${LOAD_ARGS:-}
 kill -TERM $hub
 wait $hub || true
 grep "stopped after" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'

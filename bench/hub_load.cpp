@@ -4,7 +4,7 @@
 //
 //   vigil_bench_hub_load --data DIR [--devices N] [--seconds S | --messages M] [--inflight K]
 //                        [--prefix P] [--boot B] [--credentials FILE] [--timeout S] [--quiet]
-//                        [--cpu-of NAME=PID ...]
+//                        [--cpu-of NAME=PID ...] [--steady-peers]
 //
 // Devices are enrolled at the hub's broker with the administrator account of DIR (or their
 // credentials are read back from FILE, so a second run reuses them). Each device publishes
@@ -73,6 +73,9 @@ struct Settings {
     uint32_t boot = 1;
     double timeout_s = 120;
     bool quiet = false;
+    // Each device talks to the same 20 peers in every message, as a device at rest does, instead
+    // of moving on to new ones (which to detection looks like a device scanning port 443).
+    bool steady_peers = false;
     std::vector<std::pair<std::string, int>> cpu_of;  // --cpu-of NAME=PID, repeatable
 };
 
@@ -119,7 +122,8 @@ std::vector<uint8_t> make_message(const Settings& s, int device, uint32_t sequen
     for (uint32_t i = 0; i < 20; ++i) {
         vigil::protocol::Flow f;
         f.remote.family = 4;
-        const uint8_t there[4] = {203, 0, 113, static_cast<uint8_t>((sequence * 7 + i) % 250)};
+        const uint32_t peer = s.steady_peers ? static_cast<uint32_t>(device) + i : sequence * 7 + i;
+        const uint8_t there[4] = {203, 0, 113, static_cast<uint8_t>(peer % 250)};
         std::copy(there, there + 4, f.remote.bytes);
         f.fields.flags = static_cast<uint8_t>(i % 4 == 0 ? vigil::wire::Protocol::Udp
                                                          : vigil::wire::Protocol::Tcp);
@@ -224,6 +228,8 @@ bool parse(int argc, char** argv, Settings& s) {
                 return false;
             }
             s.cpu_of.emplace_back(named.substr(0, eq), std::atoi(named.c_str() + eq + 1));
+        } else if (o == "--steady-peers") {
+            s.steady_peers = true;
         } else if (o == "--quiet") {
             s.quiet = true;
         } else {

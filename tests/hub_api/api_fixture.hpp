@@ -84,6 +84,12 @@ class RecordingControl : public HubControl {
         }
         return healthy;
     }
+    std::string detection_policy_json(const std::string& device_id) override {
+        return nlohmann::json{{"policy", {{"source", "test"}}},
+                              {"errors", nlohmann::json::array()},
+                              {"device", device_id}}
+            .dump();
+    }
 
     std::mutex mutex_;
     std::vector<std::string> added, revoked;

@@ -167,6 +167,74 @@ TEST_F(Cli, AlertsAckResolve) {
     EXPECT_TRUE(fails_saying("alerts ack 424242", {"404"}));
 }
 
+TEST_F(Cli, AlertsListFiltersShowAndSuppress) {
+    write({report("dev-1", "k1", kNowMs - 1000), report("dev-2", "k1", kNowMs - 1000)});
+    ASSERT_EQ(call("PUT", "/api/devices/dev-2/group", R"({"group":"lab"})").status, 200);
+    AlertRaise raise;
+    raise.device_id = "dev-1";
+    raise.type = "beacon.periodic";
+    raise.category = AlertCategory::Beaconing;
+    raise.title = "Beaconing to 198.51.100.7";
+    raise.subject = "198.51.100.7";
+    raise.severity = Severity::High;
+    raise.description = "Every 60 s for an hour";
+    raise.remediation = "Find the process that connects";
+    raise.first_observed_ms = 1'000;
+    raise.last_observed_ms = 2'000;
+    raise.raised_ms = kNowMs;
+    raise.evidence_json = R"({"interval_s":60,"connections":61})";
+    const int64_t beacon = store_->raise_alert(raise).value.alert.id;
+    raise.device_id = "dev-2";
+    raise.type = "scan.port_inbound";
+    raise.category = AlertCategory::PortScanInbound;
+    raise.title = "Inbound port scan";
+    raise.severity = Severity::Low;
+    raise.first_observed_ms = 5'000;
+    raise.last_observed_ms = 6'000;
+    ASSERT_TRUE(store_->raise_alert(raise).ok());
+
+    const auto listed = [this](const std::string& filters) {
+        const CliRun run = vigil("alerts list " + filters);
+        EXPECT_EQ(run.exit_code, 0) << filters << ": " << run.output;
+        return run.output;
+    };
+    EXPECT_NE(listed("--category beaconing").find("Beaconing"), std::string::npos);
+    EXPECT_EQ(listed("--category beaconing").find("Inbound"), std::string::npos);
+    EXPECT_EQ(listed("--group lab").find("Beaconing"), std::string::npos);
+    EXPECT_NE(listed("--group lab").find("Inbound"), std::string::npos);
+    EXPECT_EQ(listed("--severity high").find("Inbound"), std::string::npos);
+    EXPECT_EQ(listed("--type scan.port_inbound").find("Beaconing"), std::string::npos);
+    EXPECT_EQ(listed("--since 5000").find("Beaconing"), std::string::npos);
+    EXPECT_EQ(listed("--until 4000").find("Inbound"), std::string::npos);
+    EXPECT_EQ(listed("--state resolved --device dev-1").find("Beaconing"), std::string::npos);
+    EXPECT_TRUE(fails_saying("alerts list --category nonsense", {"400", "category"}));
+    EXPECT_EQ(vigil("alerts list --since yesterday").exit_code, 2);
+
+    const CliRun shown = vigil("alerts show " + std::to_string(beacon));
+    ASSERT_EQ(shown.exit_code, 0) << shown.output;
+    for (const char* part :
+         {"Beaconing to 198.51.100.7", "beacon.periodic", "beaconing", "Every 60 s for an hour",
+          "Find the process that connects", "\"interval_s\": 60"}) {
+        EXPECT_NE(shown.output.find(part), std::string::npos) << part << " in\n" << shown.output;
+    }
+    EXPECT_TRUE(fails_saying("alerts show 999999", {"404"}));
+
+    const CliRun suppressed =
+        vigil("alerts suppress " + std::to_string(beacon) + " --for 24h --reason 'NTP server'");
+    ASSERT_EQ(suppressed.exit_code, 0) << suppressed.output;
+    EXPECT_NE(suppressed.output.find("suppression 1"), std::string::npos) << suppressed.output;
+    EXPECT_EQ(vigil("alerts suppress " + std::to_string(beacon) + " --for soon").exit_code, 2);
+    EXPECT_TRUE(fails_saying("alerts suppress " + std::to_string(beacon) + " --group",
+                             {"409", "no group"}));
+    const CliRun suppressions = vigil("suppressions list");
+    ASSERT_EQ(suppressions.exit_code, 0) << suppressions.output;
+    EXPECT_NE(suppressions.output.find("NTP server"), std::string::npos) << suppressions.output;
+    EXPECT_NE(suppressions.output.find("device dev-1"), std::string::npos) << suppressions.output;
+    const CliRun removed = vigil("suppressions remove 1");
+    EXPECT_EQ(removed.exit_code, 0) << removed.output;
+    EXPECT_TRUE(fails_saying("suppressions remove 1", {"404"}));
+}
+
 TEST_F(Cli, ConfigPush_toADeviceAndAGroup) {
     const CliRun pushed = vigil(
         "config push dev-1 --high 5 --medium 20 --low 60 --retry 9 "

@@ -15,7 +15,13 @@ constexpr std::chrono::milliseconds kStreamPoll{200};
 
 }  // namespace
 
-void ApiServer::Impl::stream_alerts(const HttpRequest&, HttpResponse& res) {
+void ApiServer::Impl::stream_alerts(const HttpRequest& req, HttpResponse& res) {
+    api::QueryReader query(req, res);
+    // As in the list: suppressed alerts are left out unless asked for.
+    const bool include_suppressed = query.flag("suppressed");
+    if (!query.ok()) {
+        return;
+    }
     if (settings_.alert_events == nullptr) {
         api::send_error(res, 503, "unavailable", "this hub publishes no alert events");
         return;
@@ -38,7 +44,7 @@ void ApiServer::Impl::stream_alerts(const HttpRequest&, HttpResponse& res) {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, queue, keepalive, poll, greeted = false,
+        [this, queue, keepalive, poll, include_suppressed, greeted = false,
          last_write = std::chrono::steady_clock::now()](size_t, httplib::DataSink& sink) mutable {
             std::string out;
             if (!greeted) {
@@ -51,7 +57,9 @@ void ApiServer::Impl::stream_alerts(const HttpRequest&, HttpResponse& res) {
                 return false;
             }
             for (const AlertEvent& event : taken.events) {
-                out += api::to_server_sent_event(event);
+                if (include_suppressed || event.alert.suppressed_by == 0) {
+                    out += api::to_server_sent_event(event);
+                }
             }
             if (taken.dropped != 0) {
                 dropped_stream_events_ += taken.dropped;

@@ -218,8 +218,30 @@ void ApiServer::Impl::suppress_alert(const HttpRequest& req, HttpResponse& res) 
     suppression.reason = reason.get<std::string>();
     suppression.created_by = api::current_request().principal;
     suppression.created_ms = now;
-    suppression.name = "alert-" + std::to_string(*id) + "-" + std::to_string(now);
-    add_suppression_answer(suppression, res);
+    // Named after the alert; suppressing it again (another scope, a longer while) counts up.
+    const std::string base = "alert-" + std::to_string(*id);
+    for (int attempt = 1; attempt < 100; ++attempt) {
+        suppression.name = attempt == 1 ? base : base + "-" + std::to_string(attempt);
+        const Fetched<int64_t> added = store_.alerts.add_suppression(suppression);
+        if (added.ok()) {
+            suppression.id = added.value;
+            api::send_json(res, 201, api::to_json(suppression));
+            return;
+        }
+        if (added.error.find("must have") != std::string::npos) {
+            // A subject longer than a pattern may be cannot be suppressed exactly.
+            api::send_error(res, 409, "subject_too_long",
+                            "alert " + std::to_string(*id) +
+                                "'s subject is too long to suppress exactly: " + added.error);
+            return;
+        }
+        if (added.error.find("already exists") == std::string::npos) {
+            api::send_error(res, 500, "store_error", added.error);
+            return;
+        }
+    }
+    api::send_error(res, 409, "suppression_exists",
+                    "alert " + std::to_string(*id) + " has been suppressed 99 times already");
 }
 
 void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse& res) {

@@ -131,6 +131,7 @@ void ApiServer::Impl::add_routes() {
     add_device_routes();
     add_alert_routes();
     add_suppression_routes();
+    add_policy_routes();
     add_config_routes();
 }
 

@@ -44,6 +44,7 @@ class ApiServer::Impl {
     void add_device_routes();
     void add_alert_routes();
     void add_suppression_routes();
+    void add_policy_routes();
     void add_config_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
     int64_t now_ms() const;

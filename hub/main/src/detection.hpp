@@ -30,6 +30,9 @@ struct DetectionOptions {
     uint32_t watch_interval_ms = 1000;    ///< how often the policy and the feeds are checked
     uint32_t silence_interval_ms = 5000;  ///< how often silent devices are looked for
     bool enabled = true;                  ///< false: reports are stored and nothing is detected
+    outputs::MqttConnection broker;  ///< where MQTT alert outputs publish (the hub's broker)
+    /// How long a replaced output may go on sending what it holds when the policy changes.
+    uint32_t output_drain_ms = 2000;
 };
 
 struct DetectionMetrics {

@@ -17,6 +17,7 @@
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
+#include "vigil/hub/detect/policy_json.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/protocol/topic.h"
@@ -309,6 +310,22 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 std::string Hub::ingest_metrics_text() {
     return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
            detection_->metrics_text();
+}
+
+std::string Hub::detection_policy_json(const std::string& device_id) {
+    const auto policy = detection_->policy();
+    nlohmann::json errors = nlohmann::json::array();
+    if (const auto refused = detection_->policy_errors()) {
+        for (const detect::PolicyError& error : *refused) {
+            errors.push_back(
+                {{"line", error.line}, {"column", error.column}, {"message", error.message}});
+        }
+    }
+    nlohmann::json body{{"policy", detect::to_json(*policy)}, {"errors", std::move(errors)}};
+    if (!device_id.empty()) {
+        body["device"] = detect::to_json(policy->resolve(device_id, detection_->group_of(device_id)));
+    }
+    return body.dump();
 }
 
 bool Hub::ingest_healthy(std::string& detail) {

@@ -84,6 +84,7 @@ class Hub final : public HubControl {
                         std::string& error) override;
     std::string ingest_metrics_text() override;
     bool ingest_healthy(std::string& detail) override;
+    std::string detection_policy_json(const std::string& device_id) override;
 
   private:
     bool prepare_data_dir(std::string& error);

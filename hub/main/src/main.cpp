@@ -18,6 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "detection.hpp"
 #include "hub.hpp"
 #ifdef VIGIL_HUB_WITH_API
 #include "vigil/hub/api_server.hpp"
@@ -140,6 +141,7 @@ int run_hub(const HubOptions& options) {
     api.port = options.api_port;
     api.data_dir = options.data_dir;
     api.announce = [](const std::string& line) { log_line("api: " + line); };
+    api.alert_events = &hub.detection().events();
     vigil::hub::ApiServer server(api, hub.store(), hub);
     const vigil::hub::ApiResult listening = server.start();
     if (!listening.ok()) {

@@ -43,7 +43,8 @@ struct ApiSettings {
     /// /metrics counts devices seen within this window as active.
     int64_t active_window_ms = 5 * 60 * 1000;
     /// Where alert events are published (acknowledged and resolved through the API) and followed
-    /// (GET /api/alerts/stream); none: the stream answers 503 and nothing is published.
+    /// (GET /api/alerts/stream); none: the stream answers 503 and nothing is published. It must
+    /// outlive the server.
     AlertEvents* alert_events = nullptr;
     /// Open alert streams at most; each holds one of `threads` while it lasts.
     size_t max_alert_streams = 4;

@@ -23,6 +23,10 @@ class HubControl : public DeviceAccounts {
     virtual std::string ingest_metrics_text() = 0;
     /// Whether ingest is connected to the broker; `detail` says why not.
     virtual bool ingest_healthy(std::string& detail) = 0;
+    /// The detection policy in force as a JSON document: {"policy": what the file sets,
+    /// "errors": why the file in place is refused (empty when it is in force), and with a
+    /// device id, "device": that device's effective settings}.
+    virtual std::string detection_policy_json(const std::string& device_id) = 0;
 };
 
 }  // namespace vigil::hub

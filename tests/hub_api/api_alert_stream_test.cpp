@@ -1,0 +1,326 @@
+// GET /api/alerts/stream with a real HTTP client reading the server-sent events: what is
+// published reaches it in order, a client that leaves is unsubscribed, a slow one loses events
+// but every event is either delivered or counted, and stopping the server does not wait for
+// the clients.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <sstream>
+#include <thread>
+
+#include "api_fixture.hpp"
+#include "vigil/hub/outputs/alert_events.hpp"
+
+namespace vigil::hub::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct StreamEvent {
+    std::string event, id;
+    nlohmann::json data;
+};
+
+/// One client of the stream on a thread of its own; it keeps what it read.
+class StreamClient {
+  public:
+    StreamClient(const std::string& url, const std::string& token,
+                 const std::string& path = "/api/alerts/stream") {
+        thread_ = std::thread([this, url, token, path] {
+            httplib::Client client(url);
+            client.set_read_timeout(30, 0);
+            const httplib::Headers headers = {{"Authorization", "Bearer " + token}};
+            const auto result = client.Get(
+                path, headers,
+                [this](const httplib::Response& response) {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    status_ = response.status;
+                    content_type_ = response.get_header_value("Content-Type");
+                    changed_.notify_all();
+                    return true;
+                },
+                [this](const char* data, size_t length) {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    text_.append(data, length);
+                    changed_.notify_all();
+                    return !leave_.load();
+                });
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (result) {
+                status_ = result->status;
+                if (text_.empty()) {
+                    text_ = result->body;
+                }
+            }
+            ended_ = true;
+            changed_.notify_all();
+        });
+    }
+    ~StreamClient() {
+        leave();
+        thread_.join();
+    }
+
+    /// Whether `ready` holds for what was read within `timeout`.
+    template <typename Ready>
+    bool wait(Ready ready, std::chrono::milliseconds timeout = 10s) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return ready(text_, ended_); });
+    }
+    bool wait_for_text(const std::string& part) {
+        return wait(
+            [&](const std::string& text, bool) { return text.find(part) != std::string::npos; });
+    }
+    bool wait_until_ended(std::chrono::milliseconds timeout = 10s) {
+        return wait([](const std::string&, bool ended) { return ended; }, timeout);
+    }
+    /// Closes the connection at the next bytes that arrive.
+    void leave() { leave_ = true; }
+
+    std::vector<StreamEvent> events() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<StreamEvent> out;
+        std::istringstream lines(text_);
+        std::string line;
+        StreamEvent current;
+        while (std::getline(lines, line)) {
+            if (line.rfind("event: ", 0) == 0) {
+                current.event = line.substr(7);
+            } else if (line.rfind("id: ", 0) == 0) {
+                current.id = line.substr(4);
+            } else if (line.rfind("data: ", 0) == 0) {
+                current.data = nlohmann::json::parse(line.substr(6), nullptr, false);
+            } else if (line.empty() && !current.event.empty()) {
+                out.push_back(current);
+                current = {};
+            }
+        }
+        return out;
+    }
+    /// The events the server said it dropped (": dropped N events" comments).
+    uint64_t dropped() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        uint64_t total = 0;
+        std::istringstream lines(text_);
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind(": dropped ", 0) == 0) {
+                total += std::stoull(line.substr(10));
+            }
+        }
+        return total;
+    }
+    int status() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return status_;
+    }
+    std::string content_type() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return content_type_;
+    }
+    std::string text() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return text_;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::string text_, content_type_;
+    int status_ = 0;
+    bool ended_ = false;
+    std::atomic<bool> leave_{false};
+    std::thread thread_;
+};
+
+class AlertStream : public ApiTest {
+  protected:
+    void SetUp() override {
+        ApiTest::SetUp();
+        write({report("dev-a", "k1", kNowMs - 1000)});
+        restart({});
+    }
+    // The server goes first: its streams unsubscribe from events_ as they end.
+    void TearDown() override { server_.reset(); }
+
+    void restart(ApiSettings settings) {
+        server_.reset();
+        settings.alert_events = &events_;
+        settings.alert_stream_keepalive_ms = keepalive_ms_;
+        start_server(std::move(settings));
+    }
+
+    AlertEvent raise(const std::string& subject) {
+        AlertRaise alert;
+        alert.device_id = "dev-a";
+        alert.type = "scan.port_inbound";
+        alert.category = AlertCategory::PortScanInbound;
+        alert.subject = subject;
+        alert.title = "Inbound port scan from " + subject;
+        alert.raised_ms = kNowMs;
+        alert.evidence_json = R"({"ports":[22,23]})";
+        const auto raised = store_->raise_alert(alert);
+        EXPECT_TRUE(raised.ok()) << raised.error;
+        return raised.value;
+    }
+
+    double metric(const std::string& name) {
+        const Reply reply = call("GET", "/metrics");
+        std::istringstream lines(reply.text);
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind(name + " ", 0) == 0) {
+                return std::stod(line.substr(name.size() + 1));
+            }
+        }
+        ADD_FAILURE() << "no " << name << " in /metrics";
+        return -1;
+    }
+
+    /// Whether the metric reaches `value` within 10 s.
+    bool metric_becomes(const std::string& name, double value) {
+        for (int i = 0; i < 100; ++i) {
+            if (metric(name) == value) {
+                return true;
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    }
+
+    AlertEvents events_;
+    int64_t keepalive_ms_ = 100;
+};
+
+TEST_F(AlertStream, DeliversPublishedEventsAndTheApisOwnChangesInOrder) {
+    StreamClient client(url(), admin_token_);
+    ASSERT_TRUE(client.wait_for_text(": subscribed")) << client.text();
+    EXPECT_EQ(client.status(), 200);
+    EXPECT_EQ(client.content_type(), "text/event-stream");
+
+    const AlertEvent opened = raise("203.0.113.9");
+    events_.publish(opened);
+    const AlertEvent repeated = raise("203.0.113.9");
+    events_.publish(repeated);
+    const std::string id = std::to_string(opened.alert.id);
+    ASSERT_EQ(call("POST", "/api/alerts/" + id + "/ack").status, 200);
+    ASSERT_EQ(call("POST", "/api/alerts/" + id + "/ack").status, 200);  // no change: no event
+    ASSERT_EQ(call("POST", "/api/alerts/" + id + "/resolve").status, 200);
+
+    ASSERT_TRUE(client.wait([](const std::string& text, bool) {
+        return text.find("event: resolved") != std::string::npos;
+    })) << client.text();
+    const std::vector<StreamEvent> got = client.events();
+    ASSERT_EQ(got.size(), 4u) << client.text();
+    const char* expected[] = {"opened", "repeated", "acknowledged", "resolved"};
+    for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].event, expected[i]);
+        EXPECT_EQ(got[i].id, id);
+        EXPECT_EQ(got[i].data["id"], opened.alert.id);
+        EXPECT_EQ(got[i].data["evidence"]["ports"], (nlohmann::json{22, 23}));
+    }
+    EXPECT_EQ(got[1].data["count"], 2);
+    EXPECT_EQ(got[2].data["state"], "acknowledged");
+    EXPECT_EQ(got[3].data["state"], "resolved");
+    EXPECT_EQ(got[3].data["changed_by"], "token:admin");
+    // With nothing to say, the stream keeps itself open with comments.
+    EXPECT_TRUE(client.wait_for_text(": keep-alive")) << client.text();
+}
+
+// Suppressed alerts reach no output, and the stream only when asked for, as in the list.
+TEST_F(AlertStream, SuppressedAlertsOnlyWhenAskedFor) {
+    StreamClient plain(url(), admin_token_);
+    StreamClient all(url(), admin_token_, "/api/alerts/stream?suppressed=true");
+    ASSERT_TRUE(plain.wait_for_text(": subscribed")) << plain.text();
+    ASSERT_TRUE(all.wait_for_text(": subscribed")) << all.text();
+    AlertEvent suppressed = raise("quiet");
+    suppressed.alert.suppressed_by = 7;
+    events_.publish(suppressed);
+    events_.publish(raise("loud"));
+    ASSERT_TRUE(plain.wait_for_text("loud")) << plain.text();
+    ASSERT_TRUE(all.wait_for_text("loud")) << all.text();
+    ASSERT_EQ(plain.events().size(), 1u) << plain.text();
+    EXPECT_EQ(plain.events()[0].data["subject"], "loud");
+    ASSERT_EQ(all.events().size(), 2u) << all.text();
+    EXPECT_EQ(all.events()[0].data["suppressed_by"], 7);
+    EXPECT_EQ(call("GET", "/api/alerts/stream?suppressed=maybe").status, 400);
+}
+
+TEST_F(AlertStream, AClientThatLeavesIsUnsubscribed) {
+    {
+        StreamClient client(url(), read_token());  // a read token may follow the stream
+        ASSERT_TRUE(client.wait_for_text(": subscribed")) << client.text();
+        EXPECT_EQ(metric("vigil_api_alert_streams"), 1);
+        client.leave();
+        ASSERT_TRUE(client.wait_until_ended());
+    }
+    EXPECT_TRUE(metric_becomes("vigil_api_alert_streams", 0));
+    // Publishing to nobody is fine, and a new client is served.
+    events_.publish(raise("x"));
+    StreamClient again(url(), admin_token_);
+    ASSERT_TRUE(again.wait_for_text(": subscribed")) << again.text();
+    events_.publish(raise("y"));
+    EXPECT_TRUE(again.wait_for_text("event: opened")) << again.text();
+}
+
+// The publisher never waits: with a queue of one, a burst overflows it, and each event is either
+// delivered or counted as dropped (to the client and in /metrics).
+TEST_F(AlertStream, ASlowClientLosesEventsButEveryOneIsDeliveredOrCounted) {
+    ApiSettings settings;
+    settings.alert_stream_queue = 1;
+    restart(settings);
+    StreamClient client(url(), admin_token_);
+    ASSERT_TRUE(client.wait_for_text(": subscribed")) << client.text();
+    const AlertEvent event = raise("burst");
+    constexpr uint64_t kBurst = 200;
+    for (uint64_t i = 0; i < kBurst; ++i) {
+        events_.publish(event);
+    }
+    // The stream writes what it has at its next wake-up; counted until it adds up.
+    bool balanced = false;
+    for (int i = 0; i < 50 && !balanced; ++i) {
+        balanced = client.events().size() + client.dropped() == kBurst;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(balanced) << client.events().size() << " delivered, " << client.dropped()
+                          << " dropped";
+    EXPECT_GT(client.dropped(), 0u);
+    EXPECT_GE(client.events().size(), 1u);
+    EXPECT_EQ(metric("vigil_api_alert_stream_dropped_events_total"),
+              static_cast<double>(client.dropped()));
+}
+
+TEST_F(AlertStream, StopDoesNotWaitForOpenStreams) {
+    keepalive_ms_ = 15'000;  // as deployed: stopping must not wait for a keep-alive
+    restart({});
+    StreamClient first(url(), admin_token_);
+    StreamClient second(url(), admin_token_);
+    ASSERT_TRUE(first.wait_for_text(": subscribed"));
+    ASSERT_TRUE(second.wait_for_text(": subscribed"));
+    const auto start = std::chrono::steady_clock::now();
+    server_->stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+    EXPECT_TRUE(first.wait_until_ended(5s));
+    EXPECT_TRUE(second.wait_until_ended(5s));
+}
+
+TEST_F(AlertStream, RefusedWithoutEventsOverTheLimitOrWithoutAToken) {
+    ApiSettings settings;
+    settings.max_alert_streams = 1;
+    restart(settings);
+    StreamClient first(url(), admin_token_);
+    ASSERT_TRUE(first.wait_for_text(": subscribed"));
+    const Reply busy = call("GET", "/api/alerts/stream");
+    EXPECT_EQ(busy.status, 503);
+    EXPECT_EQ(busy.body["error"], "too_many_streams");
+    EXPECT_EQ(call("GET", "/api/alerts/stream", "", "").status, 401);
+
+    server_.reset();
+    start_server({});  // no AlertEvents
+    const Reply none = call("GET", "/api/alerts/stream");
+    EXPECT_EQ(none.status, 503);
+    EXPECT_EQ(none.body["error"], "unavailable");
+}
+
+}  // namespace
+}  // namespace vigil::hub::testing
