@@ -104,7 +104,8 @@ TEST_F(PolicyFileTest, UnreadableAndOversizedFilesAreRefused) {
     fs::create_directory(path_);  // a directory where the file should be
     PolicyFile file(path_);
     EXPECT_EQ(file.reload_if_changed(), PolicyReload::Refused);
-    ASSERT_FALSE(file.last_errors()->empty());
+    ASSERT_EQ(file.last_errors()->size(), 1u);
+    EXPECT_EQ(file.last_errors()->at(0).message, "is not a regular file");
     fs::remove(path_);
 
     std::ofstream(path_) << std::string(kMaxPolicyBytes + 1, '#');
