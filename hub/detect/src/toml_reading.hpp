@@ -3,6 +3,7 @@
 // pass reports every error of the file.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
