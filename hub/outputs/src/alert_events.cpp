@@ -5,26 +5,30 @@
 namespace vigil::hub {
 
 void AlertEvents::publish(const AlertEvent& event) {
-    std::vector<std::shared_ptr<AlertSubscriber>> subscribers;
+    std::shared_ptr<const Subscribers> subscribers;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         subscribers = subscribers_;
     }
-    for (const auto& subscriber : subscribers) {
+    for (const auto& subscriber : *subscribers) {
         subscriber->deliver(event);
     }
 }
 
 void AlertEvents::subscribe(std::shared_ptr<AlertSubscriber> subscriber) {
     std::lock_guard<std::mutex> lock(mutex_);
-    subscribers_.push_back(std::move(subscriber));
+    auto next = std::make_shared<Subscribers>(*subscribers_);
+    next->push_back(std::move(subscriber));
+    subscribers_ = std::move(next);
 }
 
 void AlertEvents::unsubscribe(const AlertSubscriber* subscriber) {
     std::lock_guard<std::mutex> lock(mutex_);
-    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                      [&](const auto& held) { return held.get() == subscriber; }),
-                       subscribers_.end());
+    auto next = std::make_shared<Subscribers>(*subscribers_);
+    next->erase(std::remove_if(next->begin(), next->end(),
+                               [&](const auto& held) { return held.get() == subscriber; }),
+                next->end());
+    subscribers_ = std::move(next);
 }
 
 }  // namespace vigil::hub

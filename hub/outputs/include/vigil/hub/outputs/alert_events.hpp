@@ -26,8 +26,11 @@ class AlertEvents {
     void unsubscribe(const AlertSubscriber* subscriber);
 
   private:
+    using Subscribers = std::vector<std::shared_ptr<AlertSubscriber>>;
     std::mutex mutex_;
-    std::vector<std::shared_ptr<AlertSubscriber>> subscribers_;
+    /// Replaced, never changed in place: publish() takes the list of the moment with one
+    /// reference count instead of copying it for every event.
+    std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
 };
 
 }  // namespace vigil::hub
