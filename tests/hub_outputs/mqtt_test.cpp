@@ -14,7 +14,9 @@ namespace {
 
 using vigil::test::TestBroker;
 
-// Collects "topic payload" of every message on the filter it subscribed to.
+// Collects "topic payload" of every message on the filter it subscribed to. Its network loop is a
+// thread of its own that ends by a flag: libmosquitto's loop_stop(force) cancels its thread while
+// it may hold a lock.
 class Subscriber {
   public:
     Subscriber(uint16_t port, const std::string& filter) : filter_(filter) {
@@ -35,12 +37,20 @@ class Subscriber {
             s->messages_.emplace_back(m->topic, std::string(static_cast<const char*>(m->payload),
                                                             static_cast<size_t>(m->payloadlen)));
         });
-        mosquitto_connect_async(client_, "127.0.0.1", port, 30);
-        mosquitto_loop_start(client_);
+        network_ = std::thread([this, port] {
+            while (!stop_ &&
+                   mosquitto_connect(client_, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            while (!stop_) {
+                mosquitto_loop(client_, 50, 1);
+            }
+        });
     }
     ~Subscriber() {
+        stop_ = true;
+        network_.join();
         mosquitto_disconnect(client_);
-        mosquitto_loop_stop(client_, true);
         mosquitto_destroy(client_);
     }
     bool wait_subscribed() {
@@ -55,6 +65,8 @@ class Subscriber {
     std::string filter_;
     mosquitto* client_ = nullptr;
     std::atomic<bool> subscribed_{false};
+    std::atomic<bool> stop_{false};
+    std::thread network_;
     std::mutex mutex_;
     std::vector<std::pair<std::string, std::string>> messages_;
 };

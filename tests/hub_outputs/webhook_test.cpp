@@ -15,6 +15,20 @@
 namespace vigil::hub::outputs::test {
 namespace {
 
+// What publishing 100,000 events may take: well under a second in a plain build; ThreadSanitizer
+// makes every atomic and lock several times slower.
+#if defined(__SANITIZE_THREAD__)
+constexpr int64_t kPublishBudgetMs = 5000;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr int64_t kPublishBudgetMs = 5000;
+#else
+constexpr int64_t kPublishBudgetMs = 1000;
+#endif
+#else
+constexpr int64_t kPublishBudgetMs = 1000;
+#endif
+
 // Computed here from OpenSSL directly, not with the output's own function.
 std::string expected_signature(const std::string& body, const std::string& secret) {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -157,7 +171,7 @@ TEST(Webhook, ClosedPortIsGivenUpAfterTheRetries) {
 }
 
 TEST(Webhook, HangingReceiverNeverBlocksPublishAndStopIsBounded) {
-    WebhookReceiver hang_receiver([](size_t) { return WebhookReceiver::kHang; });
+    HangingReceiver hang_receiver;
     detect::OutputSettings s = hook_settings(hang_receiver.url());
     s.timeout_ms = 300;
     s.queue = 100;
@@ -175,13 +189,13 @@ TEST(Webhook, HangingReceiverNeverBlocksPublishAndStopIsBounded) {
     const int64_t publish_ms = elapsed_ms(start);
     std::printf("publish() of %llu events into a hanging webhook: %lld ms\n",
                 static_cast<unsigned long long>(kEvents), static_cast<long long>(publish_ms));
-    EXPECT_LT(publish_ms, 1000);
+    EXPECT_LT(publish_ms, kPublishBudgetMs);
 
     OutputMetrics m = output->metrics();
     EXPECT_LE(m.queued, 101u);  // the queue and at most one taken by the sender
     EXPECT_EQ(m.queued + m.dropped, kEvents);
     EXPECT_EQ(m.queue_depth, 100u);
-    ASSERT_TRUE(wait_for([&] { return hang_receiver.count() >= 1; }, 3000));
+    ASSERT_TRUE(wait_for([&] { return hang_receiver.connections() >= 1; }, 3000));
 
     const auto stop_start = std::chrono::steady_clock::now();
     output->stop(std::chrono::milliseconds(0));
