@@ -153,6 +153,7 @@ TEST(Webhook, TooManyRequestsIsRetriedButOtherClientErrorsAreNot) {
     const OutputMetrics m = output->metrics();
     EXPECT_EQ(m.failed, 2u);  // 429, then 400 refuses for good
     EXPECT_EQ(m.sent, 0u);
+    EXPECT_EQ(m.last_failure, "HTTP 400");
     EXPECT_EQ(receiver.count(), 2u);
 }
 
@@ -160,7 +161,14 @@ TEST(Webhook, ClosedPortIsGivenUpAfterTheRetries) {
     detect::OutputSettings s =
         hook_settings("http://127.0.0.1:" + std::to_string(free_port()) + "/x");
     s.retries = 2;
-    auto output = webhook(s);
+    std::mutex log_mutex;
+    std::vector<std::string> log;
+    std::string error;
+    auto output = make_webhook_output(s, error, [&](const std::string& line) {
+        std::lock_guard<std::mutex> lock(log_mutex);
+        log.push_back(line);
+    });
+    ASSERT_NE(output, nullptr) << error;
     const auto start = std::chrono::steady_clock::now();
     output->deliver(sample_event(9));
     ASSERT_TRUE(wait_for([&] { return output->metrics().given_up == 1; }, 5000));
@@ -168,6 +176,11 @@ TEST(Webhook, ClosedPortIsGivenUpAfterTheRetries) {
     EXPECT_EQ(m.failed, 3u);  // the first attempt and two retries
     EXPECT_EQ(m.sent, 0u);
     EXPECT_GE(elapsed_ms(start), 20 + 40);  // the doubling backoff between them
+    EXPECT_FALSE(m.last_failure.empty());
+    std::lock_guard<std::mutex> lock(log_mutex);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0], "output \"hook\" (webhook): gave up alert 9 (opened) after 3 attempts: " +
+                          m.last_failure);
 }
 
 TEST(Webhook, HangingReceiverNeverBlocksPublishAndStopIsBounded) {

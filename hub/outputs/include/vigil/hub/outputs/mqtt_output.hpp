@@ -22,7 +22,8 @@ struct MqttConnection {
 
 /// nullptr and `error` set when the topic is empty or holds a wildcard, or the QoS is above 1.
 std::unique_ptr<Output> make_mqtt_output(const detect::OutputSettings& settings,
-                                         const MqttConnection& connection, std::string& error);
+                                         const MqttConnection& connection, std::string& error,
+                                         OutputLog log = nullptr);
 
 /// The topic with {device_id} and {category} filled in; MQTT wildcards in the values become '_'.
 std::string alert_topic(const std::string& pattern, const Alert& alert);
