@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <stdlib.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "support.hpp"
+#include "temp_dir.hpp"
 #include "vigil/hub/outputs/webhook_output.hpp"
 
 namespace vigil::hub::outputs::test {
@@ -221,6 +225,71 @@ TEST(Webhook, HangingReceiverNeverBlocksPublishAndStopIsBounded) {
     EXPECT_GE(m.abandoned, 99u);
     events.unsubscribe(output.get());
 }
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+// An HTTPS receiver with a certificate for 127.0.0.1 made by the openssl command line.
+class WebhookHttps : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (std::system("command -v openssl >/dev/null") != 0) {
+            GTEST_SKIP() << "openssl is missing (apt-get install openssl)";
+        }
+        const std::string command =
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+            "-subj /CN=vigil-test-receiver -addext subjectAltName=IP:127.0.0.1 -keyout " +
+            dir_.file("receiver.key") + " -out " + dir_.file("receiver.crt") + " 2>/dev/null";
+        ASSERT_EQ(std::system(command.c_str()), 0);
+        server_ = std::make_unique<httplib::SSLServer>(dir_.file("receiver.crt").c_str(),
+                                                       dir_.file("receiver.key").c_str());
+        ASSERT_TRUE(server_->is_valid());
+        server_->Post("/hooks/vigil", [this](const httplib::Request&, httplib::Response& res) {
+            ++requests_;
+            res.status = 204;
+        });
+        port_ = server_->bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_->listen_after_bind(); });
+    }
+    void TearDown() override {
+        if (server_) {
+            server_->stop();
+            thread_.join();
+        }
+        unsetenv("SSL_CERT_FILE");
+    }
+    detect::OutputSettings https_settings() {
+        detect::OutputSettings s =
+            hook_settings("https://127.0.0.1:" + std::to_string(port_) + "/hooks/vigil");
+        s.retries = 1;
+        return s;
+    }
+
+    vigil::test::TempDir dir_;
+    std::unique_ptr<httplib::SSLServer> server_;
+    int port_ = 0;
+    std::thread thread_;
+    std::atomic<int> requests_{0};
+};
+
+TEST_F(WebhookHttps, UntrustedCertificateGetsNothing) {
+    auto output = webhook(https_settings());
+    output->deliver(sample_event(70));
+    ASSERT_TRUE(wait_for([&] { return output->metrics().given_up == 1; }, 5000));
+    EXPECT_EQ(requests_.load(), 0);
+    EXPECT_EQ(output->metrics().failed, 2u);
+    EXPECT_NE(output->metrics().last_failure.find("SSL"), std::string::npos)
+        << output->metrics().last_failure;
+}
+
+TEST_F(WebhookHttps, TrustedCertificateGetsTheEvent) {
+    // OpenSSL's default trust store, which the client uses, is the file this names.
+    setenv("SSL_CERT_FILE", dir_.file("receiver.crt").c_str(), 1);
+    auto output = webhook(https_settings());
+    output->deliver(sample_event(71));
+    ASSERT_TRUE(wait_for([&] { return output->metrics().sent == 1; }, 5000))
+        << output->metrics().last_failure;
+    EXPECT_EQ(requests_.load(), 1);
+}
+#endif
 
 TEST(Webhook, RefusesUrlsItCannotUse) {
     std::string error;

@@ -51,7 +51,7 @@ void Output::deliver(const AlertEvent& event) {
         depth_.store(queue_.size(), std::memory_order_relaxed);
     }
     queued_.fetch_add(1, std::memory_order_relaxed);
-    wake_.notify_one();
+    wake_.notify_all();  // the sender, whichever wait of its own it is in
 }
 
 void Output::run() {
