@@ -54,7 +54,8 @@ if(VIGIL_BUILD_LINUX_AGENT OR VIGIL_BUILD_HUB OR VIGIL_BUILD_CLI)
   find_package(CLI11 REQUIRED)
 endif()
 
-if(VIGIL_BUILD_LINUX_AGENT)
+# The agent's settings and the hub's detection policy.
+if(VIGIL_BUILD_LINUX_AGENT OR VIGIL_BUILD_HUB)
   find_package(tomlplusplus REQUIRED)
 endif()
 

@@ -14,11 +14,14 @@ namespace vigil::cli {
 void add_device_commands(CLI::App& app, Context& context);
 /// tokens [add <name> --role read|admin | revoke <name>]
 void add_token_commands(CLI::App& app, Context& context);
-/// alerts [filters], ack <id>, resolve <id>
+/// alerts [list [filters] | show <id> | ack <id> | resolve <id> | suppress <id> [--for ...]],
+/// suppressions [list | remove <id>]
 void add_alert_commands(CLI::App& app, Context& context);
 /// config push (<device> | --group <name>) [settings]
 void add_config_commands(CLI::App& app, Context& context);
 /// decode <file> [--format ...]: local, no hub
 void add_decode_command(CLI::App& app, Context& context);
+/// rules validate <file>: local, no hub
+void add_rules_commands(CLI::App& app, Context& context);
 
 }  // namespace vigil::cli

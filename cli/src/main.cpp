@@ -1,6 +1,6 @@
 // vigil: the command line for people. Queries the hub's HTTP API (devices, alerts, configs,
-// tokens) and decodes saved messages locally. Exit codes: 0 done, 1 the hub or the input refused
-// (or could not be reached), 2 the command line itself was wrong.
+// tokens), decodes saved messages and checks policy files locally. Exit codes: 0 done, 1 the hub or
+// the input refused (or could not be reached), 2 the command line itself was wrong.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <string>
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     add_alert_commands(app, context);
     add_decode_command(app, context);
     add_config_commands(app, context);
+    add_rules_commands(app, context);
 
     try {
         app.parse(argc, argv);

@@ -6,19 +6,21 @@
 #include "vigil/hub/enum_names.hpp"
 #include "vigil/hub/recommendation.hpp"
 #include "vigil/hub/report.hpp"
+#include "vigil/hub/suppression.hpp"
 
 namespace vigil::hub {
 
 namespace {
 
 constexpr std::array<const char*, 3> kAlertStates = {"open", "acknowledged", "resolved"};
-constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
-constexpr std::array<const char*, 4> kAlertChanges = {"opened", "repeated", "acknowledged",
-                                                      "resolved"};
 constexpr std::array<const char*, 12> kAlertCategories = {
     "malicious_ip",        "port_scan_inbound",  "scan_outbound", "flood",
     "allowlist_violation", "new_listening_port", "exfiltration",  "beaconing",
     "device_silence",      "baseline_deviation", "threshold",     "agent_health"};
+constexpr std::array<const char*, 4> kAlertChanges = {"opened", "repeated", "acknowledged",
+                                                      "resolved"};
+constexpr std::array<const char*, 2> kSuppressionSources = {"policy", "operator"};
+constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
 constexpr std::array<const char*, 3> kEnrolments = {"pending", "enrolled", "blocked"};
 constexpr std::array<const char*, 3> kRecommendationStates = {"open", "dismissed", "done"};
 constexpr std::array<const char*, 3> kFormats = {"vigil", "legacy-defender", "aws-defender"};
@@ -34,12 +36,28 @@ const char* to_string(Severity severity) {
     return name_of(severity, kSeverities);
 }
 
-const char* to_string(AlertChange change) {
-    return name_of(change, kAlertChanges);
+std::optional<AlertState> alert_state_named(const std::string& name) {
+    return value_named<AlertState>(name, kAlertStates);
+}
+
+std::optional<Severity> severity_named(const std::string& name) {
+    return value_named<Severity>(name, kSeverities);
 }
 
 const char* to_string(AlertCategory category) {
     return name_of(category, kAlertCategories);
+}
+
+std::optional<AlertCategory> alert_category_named(const std::string& name) {
+    return value_named<AlertCategory>(name, kAlertCategories);
+}
+
+const char* to_string(AlertChange change) {
+    return name_of(change, kAlertChanges);
+}
+
+const char* to_string(SuppressionSource source) {
+    return name_of(source, kSuppressionSources);
 }
 
 const char* to_string(Enrolment enrolment) {

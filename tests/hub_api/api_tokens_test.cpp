@@ -108,11 +108,13 @@ TEST_F(Tokens, Create_showsTheSecretOnceAndItWorksWithItsRole) {
     write({report("dev-1", "k1", kNowMs)});
     AlertRaise raise;
     raise.device_id = "dev-1";
-    raise.kind = "port-scan";
-    raise.seen_ms = kNowMs;
+    raise.type = "scan.port_inbound";
+    raise.title = "Inbound port scan";
+    raise.raised_ms = kNowMs;
     const auto id = store_->raise_alert(raise);
     ASSERT_TRUE(id.ok()) << id.error;
-    const Reply ack = call("POST", "/api/alerts/" + std::to_string(id.value) + "/ack", "", ops);
+    const Reply ack =
+        call("POST", "/api/alerts/" + std::to_string(id.value.alert.id) + "/ack", "", ops);
     EXPECT_EQ(ack.body["changed_by"], "token:ops-2") << ack.text;
 }
 

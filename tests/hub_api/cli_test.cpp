@@ -148,19 +148,23 @@ TEST_F(Cli, AlertsAckResolve) {
     write({report("dev-1", "k1", kNowMs - 1000)});
     AlertRaise raise;
     raise.device_id = "dev-1";
-    raise.kind = "port-scan";
+    raise.type = "scan.port_inbound";
+    raise.title = "Inbound port scan";
     raise.subject = "203.0.113.9";
-    raise.seen_ms = kNowMs;
+    raise.raised_ms = kNowMs;
     const auto id = store_->raise_alert(raise);
     ASSERT_TRUE(id.ok());
-    const CliRun list = vigil("alerts --device dev-1");
+    const std::string alert_id = std::to_string(id.value.alert.id);
+    const CliRun list = vigil("alerts list --device dev-1");
     EXPECT_EQ(list.exit_code, 0) << list.output;
-    EXPECT_NE(list.output.find("port-scan"), std::string::npos);
-    const CliRun ack = vigil("ack " + std::to_string(id.value));
+    EXPECT_NE(list.output.find("Inbound port scan"), std::string::npos) << list.output;
+    const CliRun bare = vigil("alerts");
+    EXPECT_NE(bare.output.find("Inbound port scan"), std::string::npos) << bare.output;
+    const CliRun ack = vigil("alerts ack " + alert_id);
     EXPECT_EQ(ack.exit_code, 0) << ack.output;
     EXPECT_NE(ack.output.find("acknowledged"), std::string::npos);
-    EXPECT_EQ(vigil("resolve " + std::to_string(id.value)).exit_code, 0);
-    EXPECT_EQ(vigil("ack 424242").exit_code, 1);
+    EXPECT_EQ(vigil("alerts resolve " + alert_id).exit_code, 0);
+    EXPECT_TRUE(fails_saying("alerts ack 424242", {"404"}));
 }
 
 TEST_F(Cli, ConfigPush_toADeviceAndAGroup) {

@@ -18,11 +18,21 @@ std::vector<uint8_t> bytes(const std::string& text) {
 AlertRaise port_scan(const std::string& device, int64_t seen_ms, const std::string& subject) {
     AlertRaise alert;
     alert.device_id = device;
-    alert.kind = "port-scan";
+    alert.type = "scan.port_inbound";
+    alert.category = AlertCategory::PortScanInbound;
     alert.subject = subject;
     alert.severity = Severity::High;
-    alert.seen_ms = seen_ms;
+    alert.first_observed_ms = alert.last_observed_ms = seen_ms;
+    alert.raised_ms = seen_ms + 5;
     return alert;
+}
+
+std::vector<int64_t> event_ids(const WriteResult& result) {
+    std::vector<int64_t> ids;
+    for (const AlertEvent& event : result.alert_events) {
+        ids.push_back(event.alert.id);
+    }
+    return ids;
 }
 
 // A stand-in for a detection engine: per device, its state is the message keys it has seen, and
@@ -98,17 +108,22 @@ TEST_F(SqliteStore, CommitBatch_writesReportsStateAndAlertsInOneCommit) {
 
     EXPECT_EQ(state_of(detection_state_store(), "dev-1"), "boot1:1;boot1:2;");
     EXPECT_EQ(state_of(detection_state_store(), "dev-2"), "boot1:1;");
-    // One open alert per device, kind and subject, counting each raise.
+    // One open alert per device, type and subject, counting each raise.
     const std::vector<Alert> alerts = alerts_of(alert_store(), "dev-1");
     ASSERT_EQ(alerts.size(), 1u);
     EXPECT_EQ(alerts[0].count, 2u);
-    EXPECT_EQ(alerts[0].first_seen_ms, 1'000);
-    EXPECT_EQ(alerts[0].last_seen_ms, 2'000);
+    EXPECT_EQ(alerts[0].first_observed_ms, 1'000);
+    EXPECT_EQ(alerts[0].last_observed_ms, 2'000);
     EXPECT_EQ(alerts[0].severity, Severity::High);
-    ASSERT_EQ(result.alert_ids.size(), 3u);
-    EXPECT_EQ(result.alert_ids[0], alerts[0].id);
-    EXPECT_EQ(result.alert_ids[2], alerts[0].id);
-    EXPECT_EQ(result.alert_ids[1], alerts_of(alert_store(), "dev-2").at(0).id);
+    EXPECT_EQ(event_ids(result),
+              (std::vector<int64_t>{alerts[0].id, alerts_of(alert_store(), "dev-2").at(0).id,
+                                    alerts[0].id}));
+    ASSERT_EQ(result.alert_events.size(), 3u);
+    EXPECT_EQ(result.alert_events[0].change, AlertChange::Opened);
+    EXPECT_EQ(result.alert_events[0].alert.count, 1u);
+    EXPECT_EQ(result.alert_events[2].change, AlertChange::Repeated);
+    EXPECT_EQ(result.alert_events[2].alert.count, 2u);  // as it is after the change
+    EXPECT_EQ(result.alert_events[2].alert.last_raised_ms, 2'005);
     EXPECT_EQ(maintenance().stats().value.messages, 3u);
 }
 
@@ -124,13 +139,13 @@ TEST_F(SqliteStore, CommitBatch_redeliveredBatchChangesNeitherStateNorAlerts) {
     CountingDetection again;
     const WriteResult result = writer().commit_batch(batch, again.step(detection_state_store()));
     ASSERT_TRUE(committed(result, 0, 2));
-    EXPECT_TRUE(result.alert_ids.empty());
+    EXPECT_TRUE(result.alert_events.empty());
     EXPECT_TRUE(again.shown.empty());
     EXPECT_EQ(state_of(detection_state_store(), "dev-1"), "boot1:1;boot1:2;");
     const std::vector<Alert> alerts = alerts_of(alert_store(), "dev-1");
     ASSERT_EQ(alerts.size(), 1u);
     EXPECT_EQ(alerts[0].count, 2u);
-    EXPECT_EQ(alerts[0].last_seen_ms, 2'000);
+    EXPECT_EQ(alerts[0].last_observed_ms, 2'000);
 }
 
 // A batch that mixes redelivered and new reports: detection sees only the new ones, in order,
@@ -207,7 +222,7 @@ TEST_F(SqliteStore, CommitBatch_failingEffectRollsBackReportsStateAndAlerts) {
             return effects;
         });
     EXPECT_FALSE(failed.ok);
-    EXPECT_TRUE(failed.alert_ids.empty());
+    EXPECT_TRUE(failed.alert_events.empty());
     EXPECT_NE(failed.error.find("dev-unknown"), std::string::npos) << failed.error;
 
     const auto stats = maintenance().stats();
@@ -233,7 +248,7 @@ TEST_F(SqliteStore, CommitBatch_alertsFollowRaiseAlertRules) {
     write_ok({make_report("dev-1", "boot1:1", 1'000)});
     const auto first = alert_store().raise_alert(port_scan("dev-1", 1'000, "x"));
     ASSERT_TRUE(first.ok()) << first.error;
-    ASSERT_TRUE(alert_store().resolve_alert(first.value, "ops", 1'100).ok());
+    ASSERT_TRUE(alert_store().resolve_alert(first.value.alert.id, "ops", 1'100).ok());
 
     const WriteResult result = writer().commit_batch(
         {make_report("dev-1", "boot1:2", 2'000)}, [](const std::vector<const Report*>&) {
@@ -244,12 +259,13 @@ TEST_F(SqliteStore, CommitBatch_alertsFollowRaiseAlertRules) {
             return effects;
         });
     ASSERT_TRUE(result.ok) << result.error;
-    ASSERT_EQ(result.alert_ids.size(), 2u);
-    EXPECT_NE(result.alert_ids[0], first.value);
-    EXPECT_EQ(result.alert_ids[0], result.alert_ids[1]);
+    const std::vector<int64_t> ids = event_ids(result);
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_NE(ids[0], first.value.alert.id);
+    EXPECT_EQ(ids[0], ids[1]);
     const std::vector<Alert> alerts = alerts_of(alert_store(), "dev-1");
     ASSERT_EQ(alerts.size(), 2u);
-    EXPECT_EQ(alerts[0].id, result.alert_ids[0]);  // newest first
+    EXPECT_EQ(alerts[0].id, ids[0]);  // newest first
     EXPECT_EQ(alerts[0].state, AlertState::Open);
     EXPECT_EQ(alerts[0].count, 2u);
     EXPECT_EQ(alerts[0].severity, Severity::High);

@@ -217,7 +217,8 @@ TEST_F(SqliteStore, Filters_injectionStringsAreInert) {
         EXPECT_FALSE(directory().device_detail(detail_query(attack)).value) << attack;
         AlertFilter alerts;
         alerts.device_id = attack;
-        alerts.kind = attack;
+        alerts.type = attack;
+        alerts.group = attack;
         EXPECT_TRUE(alert_store().alerts(alerts).value.empty()) << attack;
         EXPECT_TRUE(recommendation_store().recommendations(attack, std::nullopt).value.empty())
             << attack;

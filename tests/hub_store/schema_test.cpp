@@ -118,7 +118,7 @@ TEST_F(Schema, Open_upgradesAVersion4FileToNullableSeenTimes) {
     std::string error;
     auto store = open(error);
     ASSERT_TRUE(store) << error;
-    EXPECT_EQ(query_integer("PRAGMA user_version"), 5);
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
     for (const char* column : {"format", "first_seen_ms", "last_seen_ms"}) {
         EXPECT_EQ(query_integer(std::string("SELECT \"notnull\" FROM pragma_table_info('devices') "
                                             "WHERE name = '") +
@@ -158,6 +158,67 @@ TEST_F(Schema, Open_upgradesAVersion4FileToNullableSeenTimes) {
     ASSERT_TRUE(store->write_batch({make_report("old-1", "b:3", 40)}).ok);
     EXPECT_EQ(query_integer("SELECT last_seen_ms FROM devices WHERE id = 'old-1'"), 40);
     EXPECT_EQ(query_integer("SELECT first_seen_ms FROM devices WHERE id = 'old-1'"), 10);
+}
+
+// Version 6 gives alerts types, categories, words for people, evidence and two clocks, and adds
+// suppressions. A version 5 file's alerts keep their ids, states and counts: the kind becomes
+// the type (and the title), the details the evidence, and each seen time both the observed and
+// the raised one; the one-unresolved rule still holds for them.
+TEST_F(Schema, Open_upgradesVersion5AlertsToTypesEvidenceAndTwoClocks) {
+    ASSERT_NO_FATAL_FAILURE(create_at_version(5, /*foreign_keys=*/true));
+    execute(
+        "PRAGMA foreign_keys = ON;"
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
+        "VALUES ('old-1', 0, 10, 20);"
+        "INSERT INTO alerts (device_key, kind, subject, severity, state, first_seen_ms, "
+        "last_seen_ms, count, details_json, changed_ms, changed_by) VALUES "
+        "(1, 'port-scan', '203.0.113.9', 3, 0, 100, 200, 4, '{\"ports\":40}', 0, ''), "
+        "(1, 'port-scan', 'gone', 2, 2, 50, 60, 1, '{}', 70, 'token:ops');");
+
+    std::string error;
+    auto store = open(error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
+    AlertFilter all;
+    all.state = AlertState::Open;
+    const auto open_alerts = store->alerts(all);
+    ASSERT_TRUE(open_alerts.ok()) << open_alerts.error;
+    ASSERT_EQ(open_alerts.value.size(), 1u);
+    const Alert& old = open_alerts.value[0];
+    EXPECT_EQ(old.id, 1);
+    EXPECT_EQ(old.device_id, "old-1");
+    EXPECT_EQ(old.type, "port-scan");
+    EXPECT_EQ(old.title, "port-scan");
+    EXPECT_EQ(old.category, AlertCategory::Threshold);
+    EXPECT_EQ(old.severity, Severity::High);
+    EXPECT_EQ(old.count, 4u);
+    EXPECT_EQ(old.evidence_json, R"({"ports":40})");
+    EXPECT_EQ(old.first_observed_ms, 100);
+    EXPECT_EQ(old.last_observed_ms, 200);
+    EXPECT_EQ(old.raised_ms, 100);
+    EXPECT_EQ(old.last_raised_ms, 200);
+    EXPECT_EQ(old.suppressed_by, 0);
+    const auto resolved = store->alert(2);
+    ASSERT_TRUE(resolved.value.has_value());
+    EXPECT_EQ(resolved.value->state, AlertState::Resolved);
+    EXPECT_EQ(resolved.value->changed_by, "token:ops");
+
+    // The migrated open alert is the one a new raise of it updates; evidence is still checked.
+    AlertRaise again;
+    again.device_id = "old-1";
+    again.type = "port-scan";
+    again.subject = "203.0.113.9";
+    again.raised_ms = 300;
+    const auto raised = store->raise_alert(again);
+    ASSERT_TRUE(raised.ok()) << raised.error;
+    EXPECT_EQ(raised.value.change, AlertChange::Repeated);
+    EXPECT_EQ(raised.value.alert.id, 1);
+    EXPECT_EQ(raised.value.alert.count, 5u);
+    again.evidence_json = "{";
+    again.subject = "new";
+    EXPECT_FALSE(store->raise_alert(again).ok());
+    EXPECT_TRUE(store->suppressions().value.empty());
+    EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
 TEST_F(Schema, Open_refusesANewerSchemaAndLeavesItAlone) {

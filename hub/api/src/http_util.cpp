@@ -82,6 +82,11 @@ std::optional<std::string> QueryReader::text(const char* name) {
     return req_.get_param_value(name);
 }
 
+bool QueryReader::flag(const char* name) {
+    static const char* const kBooleans[] = {"false", "true", nullptr};
+    return choice(name, kBooleans).value_or(0) == 1;
+}
+
 std::optional<size_t> QueryReader::choice(const char* name, const char* const* choices) {
     if (!req_.has_param(name)) {
         return std::nullopt;

@@ -39,6 +39,8 @@ class QueryReader {
 
     std::optional<int64_t> integer(const char* name, int64_t low, int64_t high);
     std::optional<std::string> text(const char* name);
+    /// "true" or "false"; false when absent.
+    bool flag(const char* name);
     /// One of `choices` (nullptr-terminated); its index.
     std::optional<size_t> choice(const char* name, const char* const* choices);
     /// One of `values`, by the model's name for it (to_string).

@@ -96,16 +96,41 @@ nlohmann::json to_json(const StoredFlow& stored) {
 nlohmann::json to_json(const Alert& alert) {
     return {{"id", alert.id},
             {"device_id", alert.device_id},
-            {"kind", alert.kind},
+            {"type", alert.type},
+            {"category", to_string(alert.category)},
             {"subject", alert.subject},
             {"severity", to_string(alert.severity)},
             {"state", to_string(alert.state)},
-            {"first_seen_ms", alert.first_seen_ms},
-            {"last_seen_ms", alert.last_seen_ms},
+            {"title", alert.title},
+            {"description", alert.description},
+            {"remediation", alert.remediation},
+            {"technique", alert.technique},
+            {"first_observed_ms", alert.first_observed_ms},
+            {"last_observed_ms", alert.last_observed_ms},
+            {"raised_ms", alert.raised_ms},
+            {"last_raised_ms", alert.last_raised_ms},
             {"count", alert.count},
-            {"details", embedded_json(alert.details_json)},
             {"changed_ms", alert.changed_ms},
-            {"changed_by", alert.changed_by}};
+            {"changed_by", alert.changed_by},
+            // null when no suppression matched
+            {"suppressed_by", alert.suppressed_by != 0 ? nlohmann::json(alert.suppressed_by)
+                                                       : nlohmann::json(nullptr)},
+            {"evidence", embedded_json(alert.evidence_json)}};
+}
+
+nlohmann::json to_json(const Suppression& suppression) {
+    return {{"id", suppression.id},
+            {"source", to_string(suppression.source)},
+            {"name", suppression.name},
+            {"device_id", suppression.device_id},
+            {"group", suppression.group},
+            {"type", suppression.type},
+            {"subject_pattern", suppression.subject_pattern},
+            {"expires_ms", optional_value(suppression.expires_ms)},
+            {"reason", suppression.reason},
+            {"created_by", suppression.created_by},
+            {"created_ms", suppression.created_ms},
+            {"suppressed", suppression.suppressed}};
 }
 
 nlohmann::json to_json(const Recommendation& recommendation) {

@@ -7,6 +7,7 @@
 #include "vigil/hub/alert.hpp"
 #include "vigil/hub/device_directory.hpp"
 #include "vigil/hub/recommendation.hpp"
+#include "vigil/hub/suppression.hpp"
 
 namespace vigil::hub::api {
 
@@ -14,6 +15,7 @@ nlohmann::json to_json(const DeviceRow& device);
 nlohmann::json to_json(const DeviceDetail& detail);
 nlohmann::json to_json(const StoredFlow& flow);
 nlohmann::json to_json(const Alert& alert);
+nlohmann::json to_json(const Suppression& suppression);
 nlohmann::json to_json(const Recommendation& recommendation);
 
 /// Each of `items` through to_json, in order, as one array.
@@ -26,7 +28,8 @@ nlohmann::json to_json_array(const Items& items) {
     return out;
 }
 
-/// details_json as stored, parsed; an unreadable one comes back as its text.
+/// A JSON column (details_json, evidence_json) as stored, parsed; an unreadable one comes back as
+/// its text.
 nlohmann::json embedded_json(const std::string& text);
 
 }  // namespace vigil::hub::api

@@ -130,6 +130,7 @@ void ApiServer::Impl::add_routes() {
     add_token_routes();
     add_device_routes();
     add_alert_routes();
+    add_suppression_routes();
     add_config_routes();
 }
 
@@ -223,6 +224,7 @@ ApiResult ApiServer::Impl::start() {
 
 void ApiServer::Impl::stop() {
     if (listener_.joinable()) {
+        close_streams();
         server_.stop();
         listener_.join();
         std::string error;
@@ -261,6 +263,12 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
     api::write_store_metrics(out, store_.maintenance.stats(), store_.devices.count_devices(active),
                              settings_.active_window_ms);
     request_metrics_.write(out);
+    out.family("vigil_api_alert_streams", "gauge", "Clients following the alert stream.");
+    out.sample("vigil_api_alert_streams", {}, static_cast<double>(open_streams()));
+    out.family("vigil_api_alert_stream_dropped_events_total", "counter",
+               "Alert events dropped because a stream's client fell behind.");
+    out.sample("vigil_api_alert_stream_dropped_events_total", {},
+               static_cast<double>(dropped_stream_events_.load()));
     res.status = 200;
     res.set_content(text + out.text(), "text/plain; version=0.0.4; charset=utf-8");
 }

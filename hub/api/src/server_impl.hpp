@@ -4,12 +4,15 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "alert_stream.hpp"
 #include "metrics.hpp"
 #include "tokens.hpp"
 #include "vigil/hub/api_server.hpp"
@@ -40,6 +43,7 @@ class ApiServer::Impl {
     void add_token_routes();
     void add_device_routes();
     void add_alert_routes();
+    void add_suppression_routes();
     void add_config_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
     int64_t now_ms() const;
@@ -58,7 +62,25 @@ class ApiServer::Impl {
     void revoke_device(const HttpRequest& req, HttpResponse& res);
     void device_flows(const HttpRequest& req, HttpResponse& res);
     void list_alerts(const HttpRequest& req, HttpResponse& res);
+    void get_alert(const HttpRequest& req, HttpResponse& res);
     void change_alert(const HttpRequest& req, HttpResponse& res, bool resolve);
+    void suppress_alert(const HttpRequest& req, HttpResponse& res);
+    void stream_alerts(const HttpRequest& req, HttpResponse& res);
+    void list_suppressions(const HttpRequest& req, HttpResponse& res);
+    void create_suppression(const HttpRequest& req, HttpResponse& res);
+    void remove_suppression(const HttpRequest& req, HttpResponse& res);
+    /// Adds it and answers 201 with it, or the store's refusal (409 for a taken name).
+    void add_suppression_answer(Suppression suppression, HttpResponse& res);
+    /// The positive id in the path's first group, or an answer of 400 and nullopt.
+    std::optional<int64_t> path_id(const HttpRequest& req, HttpResponse& res, const char* what);
+    /// The alert, or an answer of 404 (500 when the store failed) and nullopt.
+    std::optional<Alert> find_alert(int64_t id, HttpResponse& res);
+
+    // Alert streams (routes_alert_stream.cpp).
+    void end_stream(const api::AlertStreamQueue* queue);
+    /// Ends every open stream at its next wake-up, so stop() does not wait for their clients.
+    void close_streams();
+    size_t open_streams();
     void list_recommendations(const HttpRequest& req, HttpResponse& res);
     void get_device_config(const HttpRequest& req, HttpResponse& res);
     void put_device_config(const HttpRequest& req, HttpResponse& res);
@@ -88,6 +110,9 @@ class ApiServer::Impl {
     std::thread listener_;
     uint16_t port_ = 0;
     std::mutex config_mutex_;  // one config push at a time, so versions are handed out in order
+    std::mutex streams_mutex_;
+    std::vector<std::shared_ptr<api::AlertStreamQueue>> streams_;
+    std::atomic<uint64_t> dropped_stream_events_{0};
 };
 
 }  // namespace vigil::hub

@@ -36,6 +36,8 @@ namespace {
 constexpr const char* kOpenssl = "/usr/bin/openssl";
 constexpr const char* kAdminUser = "vigil-admin";
 constexpr const char* kIngestUser = "vigil-ingest";
+// Where the MQTT alert output publishes; devices' roles never reach it.
+constexpr const char* kAlertTopics = "vigil/#";
 constexpr const char* kControlTopic = "$CONTROL/dynamic-security/v1";
 constexpr const char* kResponseTopic = "$CONTROL/dynamic-security/v1/response";
 
@@ -110,6 +112,8 @@ json initial_dynsec(const std::string& admin_password, const std::string& ingest
     ingest_acls.push_back(acl("publishClientSend", "devices/+/config/#"));
     ingest_acls.push_back(acl("publishClientSend", "$aws/things/+/defender/metrics/+/accepted"));
     ingest_acls.push_back(acl("publishClientSend", "$aws/things/+/defender/metrics/+/rejected"));
+    ingest_acls.push_back(acl("publishClientSend", kAlertTopics));
+    ingest_acls.push_back(acl("subscribePattern", kAlertTopics));
     return json{
         {"defaultACLAccess",
          {{"publishClientSend", false},
@@ -777,6 +781,27 @@ Enrolled Broker::add_device(const std::string& device_id) {
         }
     }
     return out;
+}
+
+BrokerResult Broker::allow_alert_topics() {
+    json commands = json::array();
+    for (const char* type : {"publishClientSend", "subscribePattern"}) {
+        commands.push_back(json{{"command", "addRoleACL"},
+                                {"rolename", kIngestUser},
+                                {"acltype", type},
+                                {"topic", kAlertTopics},
+                                {"allow", true}});
+    }
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    std::vector<std::string> errors;
+    BrokerResult r = admin(json{{"commands", commands}}.dump(), &errors);
+    // A directory made with them already answers "ACL with this topic already exists".
+    for (const std::string& error : errors) {
+        if (r.ok() && !error.empty() && error.find("already exists") == std::string::npos) {
+            r.error = error;
+        }
+    }
+    return r;
 }
 
 BrokerResult Broker::revoke_device(const std::string& device_id) {

@@ -16,6 +16,7 @@
 
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
+#include "detection.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/protocol/topic.h"
@@ -145,6 +146,9 @@ bool Hub::start_broker(std::string& error) {
     }
     const BrokerEndpoint e = broker_->ingest_endpoint();
     if (broker_->embedded()) {
+        if (const BrokerResult alerts = broker_->allow_alert_topics(); !alerts.ok()) {
+            log_("broker: the alert topics stay closed to the hub: " + alerts.error);
+        }
         log_("broker: mosquitto on " + e.host + ":" + std::to_string(e.port) +
              (settings.tls
                   ? " and TLS on " + (settings.tls_address.empty() ? "*" : settings.tls_address) +
@@ -158,6 +162,23 @@ bool Hub::start_broker(std::string& error) {
     return true;
 }
 
+void Hub::start_detection() {
+    DetectionOptions settings;
+    settings.policy_path =
+        options_.policy_path.empty() ? options_.data_dir + "/policy.toml" : options_.policy_path;
+    settings.feeds_dir =
+        options_.feeds_dir.empty() ? options_.data_dir + "/feeds" : options_.feeds_dir;
+    settings.enabled = options_.detection;
+    const BrokerEndpoint e = broker_->ingest_endpoint();
+    settings.broker = {e.host, e.port, e.username, e.password, "vigil-hub-output-"};
+    detection_ = std::make_unique<HubDetection>(settings, *store_,
+                                                [this](const std::string& line) { log_(line); });
+    detection_->start();
+    if (!options_.detection) {
+        log_("detection: off (--no-detection); reports are stored and nothing is detected");
+    }
+}
+
 void Hub::start_ingest() {
     const BrokerEndpoint e = broker_->ingest_endpoint();
     IngestSettings settings;
@@ -168,7 +189,7 @@ void Hub::start_ingest() {
     settings.batch_messages = options_.batch_messages;
     settings.batch_age_ms = options_.batch_age_ms;
     settings.log = [this](const std::string& line) { log_("ingest: " + line); };
-    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, *store_);
+    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, detection_->write_function());
     ingest_->start();
     log_("ingest: subscribing as " + e.username + " to " + e.host + ":" + std::to_string(e.port) +
          " (persistent session vigil-hub-ingest, batches of " +
@@ -182,6 +203,7 @@ bool Hub::start(std::string& error) {
         stop();
         return false;
     }
+    start_detection();
     start_ingest();
     const BrokerEndpoint e = broker_->ingest_endpoint();
     publisher_ = std::make_unique<ConfigPublisher>(e.host, e.port, e.username, e.password);
@@ -236,6 +258,9 @@ void Hub::stop() {
              std::to_string(m.batches) + " batches, " + latency);
         ingest_.reset();
     }
+    if (detection_) {
+        detection_->stop();
+    }
     if (publisher_) {
         publisher_->stop();
         publisher_.reset();
@@ -282,7 +307,8 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 }
 
 std::string Hub::ingest_metrics_text() {
-    return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts());
+    return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
+           detection_->metrics_text();
 }
 
 bool Hub::ingest_healthy(std::string& detail) {

@@ -24,6 +24,7 @@ namespace vigil::hub {
 class BrokerAccounts;
 class ConfigPublisher;
 class DataDirLock;
+class HubDetection;
 
 struct HubOptions {
     std::string data_dir = "./vigil-data";
@@ -46,6 +47,10 @@ struct HubOptions {
     // the ingest latency may take.
     size_t batch_messages = 2000;
     uint32_t batch_age_ms = 50;
+    /// Detection: the policy file (default <data>/policy.toml) and the feeds directory (default
+    /// <data>/feeds); a missing one means the built-in defaults, or no threat intelligence.
+    std::string policy_path, feeds_dir;
+    bool detection = true;
 };
 
 /// The store file inside a data directory.
@@ -68,6 +73,7 @@ class Hub final : public HubControl {
     void stop();
 
     Store& store() { return *store_; }
+    HubDetection& detection() { return *detection_; }
     const HubOptions& options() const { return options_; }
 
     // HubControl
@@ -84,6 +90,7 @@ class Hub final : public HubControl {
     bool lock_data_dir(std::string& error);
     bool open_store(std::string& error);
     bool start_broker(std::string& error);
+    void start_detection();
     void start_ingest();
     void retention_loop();
 
@@ -93,6 +100,7 @@ class Hub final : public HubControl {
     std::unique_ptr<Store> store_;
     std::unique_ptr<Broker> broker_;
     std::unique_ptr<BrokerAccounts> accounts_;  // enrolment at broker_
+    std::unique_ptr<HubDetection> detection_;
     std::unique_ptr<IngestPipeline> ingest_;
     std::unique_ptr<ConfigPublisher> publisher_;
     std::thread retention_;

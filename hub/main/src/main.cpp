@@ -96,6 +96,11 @@ void add_options(CLI::App& app, HubOptions& o) {
 }
 
 void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
+    app.add_option("--policy", o.policy_path,
+                   "Detection policy file (TOML; default DATA/policy.toml, reloaded on change)");
+    app.add_option("--feeds", o.feeds_dir,
+                   "Threat-intelligence feeds directory (default DATA/feeds, reloaded on change)");
+    app.add_flag("!--no-detection", o.detection, "Store reports without running detection");
     app.add_option("--api-port", o.api_port, "HTTP API port")->capture_default_str();
     app.add_option("--api-address", o.api_address, "HTTP API address")->capture_default_str();
     app.add_option("--retention-days", o.retention_days, "Days raw telemetry is kept")

@@ -231,8 +231,46 @@ ALTER TABLE devices DROP COLUMN last_seen_ms_v4;
 CREATE INDEX devices_last_seen ON devices (last_seen_ms);
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4,
-                                       kMigration5};
+// Alerts as detection now explains them: a type (the kind renamed) and category, words for
+// people, the evidence (the details renamed), and two clocks: observed times are the device's,
+// raised times the hub's. Older alerts knew one time per end, which becomes both. Suppressions
+// keep chosen alerts from the outputs; an alert they matched names one in suppressed_by (0 none;
+// the number stays when the suppression is removed). Renaming a column updates the unresolved
+// index and the JSON check with it.
+constexpr const char* kMigration6 = R"sql(
+ALTER TABLE alerts RENAME COLUMN kind TO type;
+ALTER TABLE alerts RENAME COLUMN details_json TO evidence_json;
+ALTER TABLE alerts RENAME COLUMN first_seen_ms TO first_observed_ms;   -- device time
+ALTER TABLE alerts RENAME COLUMN last_seen_ms TO last_observed_ms;
+ALTER TABLE alerts ADD COLUMN category INTEGER NOT NULL DEFAULT 10;   -- AlertCategory::Threshold
+ALTER TABLE alerts ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN remediation TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN technique TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN raised_ms INTEGER NOT NULL DEFAULT 0;       -- hub time
+ALTER TABLE alerts ADD COLUMN last_raised_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN suppressed_by INTEGER NOT NULL DEFAULT 0;
+UPDATE alerts SET title = type, raised_ms = first_observed_ms, last_raised_ms = last_observed_ms;
+
+CREATE TABLE suppressions (
+    id INTEGER PRIMARY KEY,
+    source INTEGER NOT NULL,                -- SuppressionSource
+    name TEXT NOT NULL CHECK (length(name) > 0),
+    device_id TEXT NOT NULL,                -- '' any device (of the group, when one is named)
+    group_name TEXT NOT NULL,               -- '' any group
+    type TEXT NOT NULL,                     -- '' every type
+    subject_pattern TEXT NOT NULL,          -- GLOB over the alert's subject
+    expires_ms INTEGER,                     -- hub time; NULL until removed
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    suppressed INTEGER NOT NULL DEFAULT 0,  -- alerts it has suppressed
+    UNIQUE (source, name)
+) STRICT;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3,
+                                       kMigration4, kMigration5, kMigration6};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {

@@ -1,6 +1,6 @@
 // The SQLite store: one class serving every store role, its methods defined in one file per
-// role (telemetry_writer.cpp, device_directory.cpp, alert_store.cpp, recommendation_store.cpp,
-// config_store.cpp, detection_state_store.cpp, store_maintenance.cpp).
+// role (telemetry_writer.cpp, device_directory.cpp, alert_store.cpp, suppression_store.cpp,
+// recommendation_store.cpp, config_store.cpp, detection_state_store.cpp, store_maintenance.cpp).
 //
 // One writer connection, guarded by a mutex, takes every write; a pool of reader connections
 // serves queries, which WAL lets proceed while a write is in progress. Write transactions start
@@ -70,10 +70,17 @@ class SqliteStore final : public Store {
     Fetched<std::vector<std::string>> group_members(const std::string& group) override;
 
     // AlertStore
-    Fetched<int64_t> raise_alert(const AlertRaise& alert) override;
+    Fetched<AlertEvent> raise_alert(const AlertRaise& alert) override;
+    Fetched<std::optional<AlertEvent>> clear_alert(const AlertClear& clear) override;
     Fetched<std::vector<Alert>> alerts(const AlertFilter& filter) override;
+    Fetched<std::optional<Alert>> alert(int64_t id) override;
     Done acknowledge_alert(int64_t id, const std::string& by, int64_t now_ms) override;
     Done resolve_alert(int64_t id, const std::string& by, int64_t now_ms) override;
+    Fetched<int64_t> add_suppression(const Suppression& suppression) override;
+    Done remove_suppression(int64_t id) override;
+    Done replace_policy_suppressions(const std::vector<Suppression>& suppressions,
+                                     int64_t now_ms) override;
+    Fetched<std::vector<Suppression>> suppressions() override;
 
     // RecommendationStore
     Done put_recommendation(const Recommendation& recommendation) override;
@@ -124,7 +131,11 @@ class SqliteStore final : public Store {
 
     // Writes on the writer connection, inside the caller's transaction and lock; shared by the
     // single calls and by commit_batch().
-    bool upsert_alert(const AlertRaise& alert, int64_t& id, std::string& error);  // alert_store.cpp
+    // alert_store.cpp
+    bool upsert_alert(const AlertRaise& alert, AlertEvent& event, std::string& error);
+    bool suppress_if_matched(int64_t alert_id, const AlertRaise& alert, std::string& error);
+    bool resolve_cleared(const AlertClear& clear, std::optional<AlertEvent>& event,
+                         std::string& error);
     bool upsert_detection_state(const std::string& device_id, const std::vector<uint8_t>& state,
                                 int64_t now_ms,
                                 std::string& error);  // detection_state_store.cpp

@@ -73,12 +73,23 @@ bool SqliteStore::apply_detection(const DetectionStep& detect,
         }
     }
     for (const AlertRaise& alert : effects.value.alerts) {
-        int64_t id = 0;
-        if (!upsert_alert(alert, id, result.error)) {
-            result.error = "alert " + alert.kind + " of '" + alert.device_id + "': " + result.error;
+        AlertEvent event;
+        if (!upsert_alert(alert, event, result.error)) {
+            result.error = "alert " + alert.type + " of '" + alert.device_id + "': " + result.error;
             return false;
         }
-        result.alert_ids.push_back(id);
+        result.alert_events.push_back(std::move(event));
+    }
+    for (const AlertClear& clear : effects.value.clears) {
+        std::optional<AlertEvent> event;
+        if (!resolve_cleared(clear, event, result.error)) {
+            result.error =
+                "clearing alert " + clear.type + " of '" + clear.device_id + "': " + result.error;
+            return false;
+        }
+        if (event) {
+            result.alert_events.push_back(std::move(*event));
+        }
     }
     return true;
 }

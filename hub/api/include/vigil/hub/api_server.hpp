@@ -1,5 +1,6 @@
-// The hub's HTTP API: JSON over REST for devices, flows, alerts, recommendations, desired
-// configs and API tokens, plus /healthz and Prometheus /metrics. docs/hub-api.md lists the
+// The hub's HTTP API: JSON over REST for devices, flows, alerts (and their live stream),
+// suppressions, recommendations, desired configs and API tokens, plus /healthz and Prometheus
+// /metrics. docs/hub-api.md lists the
 // routes, their parameters and answers.
 //
 // Every /api route needs a bearer token (Authorization: Bearer <token>). A read token may only
@@ -18,6 +19,7 @@
 #include "vigil/hub/config_store.hpp"
 #include "vigil/hub/control.hpp"
 #include "vigil/hub/device_directory.hpp"
+#include "vigil/hub/outputs/alert_events.hpp"
 #include "vigil/hub/recommendation_store.hpp"
 #include "vigil/hub/store_maintenance.hpp"
 
@@ -40,6 +42,16 @@ struct ApiSettings {
     bool metrics_need_token = false;
     /// /metrics counts devices seen within this window as active.
     int64_t active_window_ms = 5 * 60 * 1000;
+    /// Where alert events are published (acknowledged and resolved through the API) and followed
+    /// (GET /api/alerts/stream); none: the stream answers 503 and nothing is published.
+    AlertEvents* alert_events = nullptr;
+    /// Open alert streams at most; each holds one of `threads` while it lasts.
+    size_t max_alert_streams = 4;
+    /// Events a stream holds for its client; past that they are dropped (and counted).
+    size_t alert_stream_queue = 256;
+    /// A stream with nothing to say sends a comment this often, so proxies keep it open and a
+    /// client that left is noticed.
+    int64_t alert_stream_keepalive_ms = 15'000;
     /// Where the first admin token is announced; stderr when unset.
     std::function<void(const std::string&)> announce;
     /// Milliseconds since the epoch; the system clock when unset (tests pin it).

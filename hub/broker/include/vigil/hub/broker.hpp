@@ -128,6 +128,9 @@ class Broker {
     /// Deletes the device's account: a connected device is disconnected at once and cannot
     /// connect again.
     BrokerResult revoke_device(const std::string& device_id);
+    /// Lets the hub's ingest account publish and subscribe under the alert topics ("vigil/#",
+    /// where the MQTT alert output writes), also on a data directory made before they existed.
+    BrokerResult allow_alert_topics();
 
   private:
     BrokerResult prepare_files();

@@ -81,12 +81,12 @@ struct Alert {
     AlertState state = AlertState::Open;
     std::string title, description, remediation, technique;
     int64_t first_observed_ms = 0, last_observed_ms = 0;  ///< device time
-    int64_t raised_ms = 0;        ///< hub time of the first raise
-    int64_t last_raised_ms = 0;   ///< hub time of the latest raise
-    uint64_t count = 0;           ///< times raised
-    std::string evidence_json;    ///< of the latest raise
-    int64_t changed_ms = 0;       ///< hub time of the latest acknowledge or resolve; 0 never
-    std::string changed_by;       ///< who: a user, a token, or "detection" (cleared)
+    int64_t raised_ms = 0;                                ///< hub time of the first raise
+    int64_t last_raised_ms = 0;                           ///< hub time of the latest raise
+    uint64_t count = 0;                                   ///< times raised
+    std::string evidence_json;                            ///< of the latest raise
+    int64_t changed_ms = 0;  ///< hub time of the latest acknowledge or resolve; 0 never
+    std::string changed_by;  ///< who: a user, a token, or "detection" (cleared)
     /// The suppression that matched when the alert was opened; 0 none. A suppressed alert is kept
     /// (and counted by its suppression) but sent to no output.
     int64_t suppressed_by = 0;

@@ -18,7 +18,7 @@ struct Suppression {
     std::string name;  ///< unique within its source
     /// Which devices: one device, or every device of a group; both empty: every device.
     std::string device_id, group;
-    std::string type;              ///< an alert type, "" every type
+    std::string type;                   ///< an alert type, "" every type
     std::string subject_pattern = "*";  ///< shell glob over the alert's subject
     std::optional<int64_t> expires_ms;  ///< hub time; none: until removed
     std::string reason, created_by;

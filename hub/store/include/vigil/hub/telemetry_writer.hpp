@@ -50,9 +50,9 @@ using DetectionStep =
     std::function<Fetched<DetectionEffects>(const std::vector<const Report*>& fresh)>;
 
 struct WriteResult {
-    bool ok = false;                 ///< false: nothing of the batch was written (see error)
-    size_t stored = 0;               ///< reports written
-    size_t duplicates = 0;           ///< reports already stored, skipped
+    bool ok = false;        ///< false: nothing of the batch was written (see error)
+    size_t stored = 0;      ///< reports written
+    size_t duplicates = 0;  ///< reports already stored, skipped
     /// What the raises and clears did, in their order (a clear that found no unresolved
     /// alert is left out), for the outputs and live consumers once the batch is durable.
     std::vector<AlertEvent> alert_events;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ namespace vigil::hub::detect {
 /// only written into the alerts as the hub time they were raised.
 void process_report(const DeviceSettings& settings, const ThreatIntel& intel, DeviceState& state,
                     const Report& report, int64_t now_ms, DetectionEffects& effects);
+
+/// The alert type of device silence, raised on the hub's clock (silence.hpp).
+constexpr const char* kSilenceType = "health.silent";
 
 struct EngineSources {
     std::function<std::shared_ptr<const Policy>()> policy;
@@ -60,6 +64,10 @@ class Engine {
         return [this](const std::vector<const Report*>& fresh) { return step(fresh); };
     }
 
+    /// The device has an open device-silence alert (silence.hpp): its next report clears it.
+    void note_silent(const std::string& device_id);
+    bool is_silent(const std::string& device_id) const;
+
     /// Bytes of state held in memory for every device it has seen, serialised.
     size_t state_bytes() const;
     size_t devices() const;
@@ -69,6 +77,7 @@ class Engine {
     mutable std::mutex mutex_;
     std::map<std::string, DeviceState> states_;   // committed
     std::map<std::string, DeviceState> pending_;  // of the step not yet settled
+    std::set<std::string> silent_;
 };
 
 }  // namespace vigil::hub::detect

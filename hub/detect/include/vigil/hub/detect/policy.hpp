@@ -54,7 +54,7 @@ struct SilenceSettings {
     bool enabled = true;
     uint32_t intervals = 3;
     /// The low-priority interval when the device's config does not say (the agent's default).
-    uint32_t default_interval_s = 3600;
+    uint32_t default_interval_s = 60;
     Severity severity = Severity::Medium;
 };
 
@@ -101,8 +101,8 @@ struct CustomRule {
     uint32_t clear_after = 1;
     Severity severity = Severity::Medium;
     AlertCategory category = AlertCategory::Threshold;  ///< e.g. exfiltration for bytes_out
-    std::string description;                            ///< the operator's words, shown in the alert
-    int line = 0;                                       ///< where the file defines it
+    std::string description;  ///< the operator's words, shown in the alert
+    int line = 0;             ///< where the file defines it
 };
 
 /// Everything the engine applies to one device.
@@ -126,10 +126,10 @@ const char* to_string(OutputKind kind);  ///< "webhook", "syslog", "mqtt"
 /// Where alerts go besides the store. Every output has its own bounded queue and thread.
 struct OutputSettings {
     OutputKind kind = OutputKind::Webhook;
-    std::string name;                              ///< unique; the metrics label
-    Severity min_severity = Severity::Low;         ///< alerts below are not sent
+    std::string name;                       ///< unique; the metrics label
+    Severity min_severity = Severity::Low;  ///< alerts below are not sent
     std::vector<AlertChange> changes = {AlertChange::Opened, AlertChange::Resolved};
-    uint32_t queue = 1000;                         ///< events held; more are dropped, counted
+    uint32_t queue = 1000;  ///< events held; more are dropped, counted
     // webhook
     std::string url;     ///< http://host:port/path (https:// when built with OpenSSL)
     std::string secret;  ///< HMAC-SHA256 key of the X-Vigil-Signature header; "" unsigned
@@ -137,9 +137,9 @@ struct OutputSettings {
     uint32_t retries = 5;  ///< after the first attempt, with doubling backoff
     uint32_t retry_min_ms = 500, retry_max_ms = 30000;
     // syslog (RFC 5424; TCP with octet counting, RFC 6587)
-    std::string address;         ///< "host:port"
+    std::string address;  ///< "host:port"
     bool tcp = false;
-    uint8_t facility = 13;       ///< log audit
+    uint8_t facility = 13;  ///< log audit
     std::string app_name = "vigil-hub";
     // mqtt: on the hub's own broker
     std::string topic = "vigil/alerts";
@@ -164,7 +164,7 @@ struct Policy {
     SettingsLayer defaults;
     std::map<std::string, SettingsLayer> groups;   ///< by group name
     std::map<std::string, SettingsLayer> devices;  ///< by device id
-    std::vector<Suppression> suppressions;            ///< source Policy
+    std::vector<Suppression> suppressions;         ///< source Policy
     std::vector<OutputSettings> outputs;
     std::string source;  ///< the file it was read from; "" the built-in defaults
 

@@ -1,0 +1,45 @@
+// One client of GET /api/alerts/stream: a bounded queue of the alert events published since it
+// subscribed, which the connection's worker thread drains into server-sent events. The
+// publisher never waits for a slow client: past the bound, events are dropped and counted.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vigil/hub/outputs/alert_events.hpp"
+
+namespace vigil::hub::api {
+
+class AlertStreamQueue final : public AlertSubscriber {
+  public:
+    explicit AlertStreamQueue(size_t capacity) : capacity_(capacity) {}
+
+    void deliver(const AlertEvent& event) override;
+
+    struct Taken {
+        std::vector<AlertEvent> events;
+        uint64_t dropped = 0;  ///< since the previous take()
+        bool closed = false;   ///< the server is stopping: end the stream
+    };
+    /// What is queued, waiting up to `wait` for something (an event or close()).
+    Taken take(std::chrono::milliseconds wait);
+    void close();
+
+  private:
+    const size_t capacity_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<AlertEvent> queued_;
+    uint64_t dropped_ = 0;
+    bool closed_ = false;
+};
+
+/// The event as text/event-stream: "event: opened\nid: 12\ndata: {...}\n\n".
+std::string to_server_sent_event(const AlertEvent& event);
+
+}  // namespace vigil::hub::api

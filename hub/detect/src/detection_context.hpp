@@ -1,0 +1,72 @@
+// What each detection gets for one report: the device's settings and state, the report with its
+// flows' addresses parsed once, and where to put the alerts it raises and clears.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/hub/detect/device_state.hpp"
+#include "vigil/hub/detect/policy.hpp"
+#include "vigil/hub/detect/threat_intel.hpp"
+#include "vigil/hub/report.hpp"
+#include "vigil/hub/telemetry_writer.hpp"
+
+namespace vigil::hub::detect {
+
+/// Who opened a flow, as far as the report tells.
+enum class Direction : uint8_t { Inbound, Outbound, Unknown };
+
+struct FlowView {
+    const Flow* flow = nullptr;
+    std::optional<IpAddress> remote;  ///< empty when the text is not an address
+    Direction direction = Direction::Unknown;
+};
+
+class DetectionContext {
+  public:
+    DetectionContext(const DeviceSettings& settings, const ThreatIntel& intel, DeviceState& state,
+                     const Report& report, int64_t now_ms, DetectionEffects& effects);
+
+    const DeviceSettings& settings;
+    const ThreatIntel& intel;
+    DeviceState& state;
+    const Report& report;
+    /// The device time the report covers: its window, or the instant it was collected.
+    int64_t start_ms = 0, end_ms = 0;
+    std::vector<FlowView> flows;
+
+    /// A trusted address (the policy's list) is never reported as scanner, target or threat.
+    bool trusted(const IpAddress& address) const;
+
+    /// An alert about this device with its observed times set to the report's window; the
+    /// caller fills in the words and the evidence.
+    AlertRaise& raise(std::string type, AlertCategory category, std::string subject,
+                      Severity severity);
+    void clear(std::string type, std::string subject);
+    /// The alert raise() returned last.
+    AlertRaise& last_raised() { return effects_.alerts.back(); }
+
+  private:
+    int64_t now_ms_;
+    DetectionEffects& effects_;
+};
+
+/// A flow as evidence: its record as the API shows it.
+nlohmann::json flow_evidence(const Flow& flow);
+/// "tcp/23", "udp/53", "icmp/8".
+std::string service_name(ServiceKey service);
+ServiceKey service_of(Protocol protocol, uint16_t port);
+
+// The detections, each in its own file; docs/detect.md describes each.
+void detect_malicious_ip(DetectionContext& context);
+void detect_inbound_scan(DetectionContext& context);
+void detect_outbound_scan(DetectionContext& context);
+void detect_flood(DetectionContext& context);
+void detect_allowlist(DetectionContext& context);
+void detect_listening_ports(DetectionContext& context);
+void detect_custom_rules(DetectionContext& context);
+void detect_agent_health(DetectionContext& context);
+
+}  // namespace vigil::hub::detect

@@ -1,0 +1,106 @@
+// Detection in the running hub: the policy file and the feeds directory watched for changes,
+// the engine that ingest's commits run, device silence swept on the hub's clock, and every alert
+// event passed on to the outputs and the API's stream once the store has made it durable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vigil/hub/detect/engine.hpp"
+#include "vigil/hub/detect/policy_file.hpp"
+#include "vigil/hub/detect/threat_intel.hpp"
+#include "vigil/hub/ingest.hpp"
+#include "vigil/hub/outputs/alert_events.hpp"
+#include "vigil/hub/outputs/output_set.hpp"
+#include "vigil/hub/store.hpp"
+
+namespace vigil::hub {
+
+struct DetectionOptions {
+    std::string policy_path;              ///< a missing file means the built-in defaults
+    std::string feeds_dir;                ///< a missing directory means no threat intelligence
+    uint32_t watch_interval_ms = 1000;    ///< how often the policy and the feeds are checked
+    uint32_t silence_interval_ms = 5000;  ///< how often silent devices are looked for
+    bool enabled = true;                  ///< false: reports are stored and nothing is detected
+};
+
+struct DetectionMetrics {
+    std::map<std::string, uint64_t> alerts_opened;  ///< by category
+    uint64_t alerts_repeated = 0, alerts_resolved = 0;
+    uint64_t policy_reloads = 0, policy_refusals = 0;
+    uint64_t feed_reloads = 0;
+    size_t indicators = 0, feed_errors = 0, policy_errors = 0;
+    size_t devices = 0;
+    uint64_t step_failures = 0;
+};
+
+class HubDetection {
+  public:
+    using Log = std::function<void(const std::string&)>;
+    HubDetection(DetectionOptions options, Store& store, Log log);
+    ~HubDetection();
+    HubDetection(const HubDetection&) = delete;
+    HubDetection& operator=(const HubDetection&) = delete;
+
+    /// Loads the policy and the feeds once (logging what they hold), syncs the policy's
+    /// suppressions to the store, and starts the watcher.
+    void start();
+    void stop();
+
+    /// Ingest's write step: the batch and what detection makes of it in one commit, then the
+    /// alert events published.
+    WriteFunction write_function();
+
+    AlertEvents& events() { return events_; }
+    std::shared_ptr<const detect::Policy> policy() const { return policy_file_.snapshot(); }
+    std::shared_ptr<const std::vector<detect::PolicyError>> policy_errors() const {
+        return policy_file_.last_errors();
+    }
+    std::string group_of(const std::string& device_id);
+    DetectionMetrics metrics() const;
+    /// The detection and output families in Prometheus text format.
+    std::string metrics_text() const;
+
+  private:
+    WriteResult write(const std::vector<Report>& reports);
+    void publish(const std::vector<AlertEvent>& events);
+    void watch_loop();
+    void reload(bool first);
+    void sweep_silence();
+    void sync_suppressions(const detect::Policy& policy);
+    void rebuild_outputs(const detect::Policy& policy);
+
+    DetectionOptions options_;
+    Store& store_;
+    Log log_;
+    detect::PolicyFile policy_file_;
+    detect::FeedDirectory feeds_;
+    detect::Engine engine_;
+    AlertEvents events_;
+    mutable std::mutex outputs_mutex_;  // guards outputs_ (replaced by the watcher)
+    std::unique_ptr<outputs::OutputSet> outputs_;
+
+    std::mutex groups_mutex_;
+    std::map<std::string, std::pair<std::string, int64_t>> groups_;  // id -> (group, fetched)
+
+    mutable std::mutex metrics_mutex_;
+    DetectionMetrics metrics_;
+
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread watcher_;
+};
+
+/// DetectionMetrics in Prometheus text format (vigil_hub_detect_* families).
+std::string prometheus_text(const DetectionMetrics& metrics);
+
+}  // namespace vigil::hub
