@@ -98,14 +98,14 @@ TEST_F(MqttOutputTest, PublishesEventJsonOnTheAlertsTopic) {
     ASSERT_TRUE(broker_.start());
     Subscriber subscriber(broker_.port(), "vigil/alerts/#");
     ASSERT_TRUE(subscriber.wait_subscribed());
-    for (const uint8_t qos : {uint8_t{0}, uint8_t{1}}) {
+    for (const uint8_t qos : {uint8_t{0}, uint8_t{1}, uint8_t{2}}) {
         auto out = output(qos);
         out->deliver(sample_event(50 + qos));
         ASSERT_TRUE(wait_for([&] { return out->metrics().sent == 1; }, 5000)) << int(qos);
     }
-    ASSERT_TRUE(wait_for([&] { return subscriber.messages().size() == 2; }, 5000));
+    ASSERT_TRUE(wait_for([&] { return subscriber.messages().size() == 3; }, 5000));
     const auto messages = subscriber.messages();
-    for (size_t i = 0; i < 2; ++i) {
+    for (size_t i = 0; i < 3; ++i) {
         const auto& [topic, payload] = messages[i];
         EXPECT_EQ(topic, "vigil/alerts/port_scan_inbound/plc-7");
         const auto body = nlohmann::json::parse(payload);
@@ -146,7 +146,7 @@ TEST(MqttTopic, PlaceholdersAndWildcards) {
     s.topic = "vigil/#";
     EXPECT_EQ(make_mqtt_output(s, MqttConnection{}, error), nullptr);
     s.topic = "vigil/alerts";
-    s.qos = 2;
+    s.qos = 3;
     EXPECT_EQ(make_mqtt_output(s, MqttConnection{}, error), nullptr);
 }
 

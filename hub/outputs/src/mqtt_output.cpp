@@ -104,13 +104,15 @@ class MqttTransport : public Transport {
             return Attempt::Sent;
         }
         lock.lock();
-        // Without the broker's PUBACK in time the event is published again: at least once.
+        // Without the broker's PUBACK (QoS 1) or PUBCOMP (QoS 2) in time the event is published
+        // again: at least once, whatever the QoS.
         const bool acked = changed_.wait_for(
             lock, timeout_, [&] { return acknowledged_.count(mid) > 0 || interrupted_; });
         if (acked && acknowledged_.count(mid) > 0) {
             return Attempt::Sent;
         }
-        failure = "no PUBACK from the broker within " + std::to_string(timeout_.count()) + " ms";
+        failure =
+            "no acknowledgement from the broker within " + std::to_string(timeout_.count()) + " ms";
         return Attempt::Retry;
     }
 
@@ -196,8 +198,8 @@ std::unique_ptr<Output> make_mqtt_output(const detect::OutputSettings& settings,
         error = "MQTT topic \"" + settings.topic + "\" is empty or holds a wildcard";
         return nullptr;
     }
-    if (settings.qos > 1) {
-        error = "MQTT QoS " + std::to_string(settings.qos) + " is not 0 or 1";
+    if (settings.qos > 2) {
+        error = "MQTT QoS " + std::to_string(settings.qos) + " is not 0, 1 or 2";
         return nullptr;
     }
     return std::make_unique<Output>(
