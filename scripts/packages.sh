@@ -22,6 +22,9 @@ vigil_packages_run=(
 vigil_packages_test=(
   clang-14 libclang-rt-14-dev clang-format-14
   googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev valgrind
+  # The detection scenarios: real scans and floods inside the tests' own namespaces, the
+  # synthetic device lives written with scapy, and an HTTP client on the device.
+  nmap hping3 python3-scapy curl
 )
 # The Cortex-M build of the agent core and QEMU to run it (tests/cortex_m, the footprint).
 vigil_packages_cortex_m=(

@@ -47,8 +47,10 @@ VIGIL_TOPIC = "devices/{}/messages/events/mti=vigil.1&%24.ct=application%2Fcbor"
 class Hub:
     """vigil-hub on a data directory, started and ended by PID."""
 
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, extra_args=()):
+        """extra_args: more of vigil-hub's options, given at every start."""
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.data = os.path.join(work, "data")
         self.broker_port = free_port()
         self.api_port = free_port()
@@ -60,7 +62,8 @@ class Hub:
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [self.binary, "--data", self.data, "--broker-port", str(self.broker_port),
-             "--api-port", str(self.api_port)], stdout=log, stderr=subprocess.STDOUT)
+             "--api-port", str(self.api_port), *self.extra_args], stdout=log,
+            stderr=subprocess.STDOUT)
         log.close()
         starts = self.log().count("running;")
         ok = wait_for(lambda: self.log().count("running;") > starts
