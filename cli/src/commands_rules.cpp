@@ -1,5 +1,6 @@
 // rules validate: a policy file checked offline, with the hub's own parser, before it is put
 // in place. Errors print as FILE:LINE:COL: message, one a line, as compilers print them.
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -33,6 +34,15 @@ std::string counted(size_t count, const char* one, const char* many) {
 }
 
 int validate(const Context& context, const std::string& path) {
+    // Not /dev/zero, a FIFO or a disk image: the parser would refuse them anyway, once read.
+    std::error_code stat_error;
+    if (!std::filesystem::is_regular_file(path, stat_error)) {
+        return fail("cannot read " + path + ": not a regular file");
+    }
+    if (std::filesystem::file_size(path, stat_error) > hub::detect::kMaxPolicyBytes) {
+        return fail(path + " is larger than a policy can be (" +
+                    std::to_string(hub::detect::kMaxPolicyBytes) + " bytes)");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return fail("cannot read " + path);

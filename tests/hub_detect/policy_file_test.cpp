@@ -104,7 +104,8 @@ TEST_F(PolicyFileTest, UnreadableAndOversizedFilesAreRefused) {
     fs::create_directory(path_);  // a directory where the file should be
     PolicyFile file(path_);
     EXPECT_EQ(file.reload_if_changed(), PolicyReload::Refused);
-    ASSERT_FALSE(file.last_errors()->empty());
+    ASSERT_EQ(file.last_errors()->size(), 1u);
+    EXPECT_EQ(file.last_errors()->at(0).message, "is not a regular file");
     fs::remove(path_);
 
     std::ofstream(path_) << std::string(kMaxPolicyBytes + 1, '#');
@@ -114,27 +115,34 @@ TEST_F(PolicyFileTest, UnreadableAndOversizedFilesAreRefused) {
 }
 
 TEST_F(PolicyFileTest, ReadersNeverSeeAHalfSwappedPolicy) {
+    // Every version of the file sets both fields to the same value.
+    const auto write_version = [this](int version) {
+        const std::string value = std::to_string(1000 + version);
+        write("[groups.g.flood]\npackets_per_second = " + value + "\n[groups.g.scan_outbound]\n" +
+              "hosts = " + value + "\n");
+    };
     PolicyFile file(path_);
+    write_version(0);
+    ASSERT_EQ(file.reload_if_changed(), PolicyReload::Taken);
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> reads{0};
     std::thread reader([&] {
         while (!stop) {
             const auto policy = file.snapshot();
             const DeviceSettings settings = policy->resolve("d", "g");
-            // Every version of the file sets both fields to the same value.
             EXPECT_EQ(settings.flood.packets_per_second, settings.outbound_scan.hosts);
             reads.fetch_add(1);
         }
     });
     for (int version = 1; version <= 30; ++version) {
-        const std::string value = std::to_string(1000 + version);
-        write("[groups.g.flood]\npackets_per_second = " + value + "\n[groups.g.scan_outbound]\n" +
-              "hosts = " + value + "\n");
-        ASSERT_EQ(file.reload_if_changed(), PolicyReload::Taken);
+        write_version(version);
+        EXPECT_EQ(file.reload_if_changed(), PolicyReload::Taken);
+    }
+    while (reads.load() == 0) {
+        std::this_thread::yield();
     }
     stop = true;
     reader.join();
-    EXPECT_GT(reads.load(), 0u);
 }
 
 TEST_F(PolicyFileTest, JsonShowsEffectiveSettings) {

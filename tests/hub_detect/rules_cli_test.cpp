@@ -139,6 +139,10 @@ TEST_F(RulesValidate, MissingFileAndMissingArgument) {
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.err.find("cannot read"), std::string::npos) << run.err;
 
+    run = vigil("rules validate /dev/zero");
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_NE(run.err.find("not a regular file"), std::string::npos) << run.err;
+
     run = vigil("rules validate");
     EXPECT_EQ(run.exit_code, 2) << run.err;
     run = vigil("rules");

@@ -14,7 +14,9 @@ namespace {
 
 using vigil::test::TestBroker;
 
-// Collects "topic payload" of every message on the filter it subscribed to.
+// Collects "topic payload" of every message on the filter it subscribed to. Its network loop is a
+// thread of its own that ends by a flag: libmosquitto's loop_stop(force) cancels its thread while
+// it may hold a lock.
 class Subscriber {
   public:
     Subscriber(uint16_t port, const std::string& filter) : filter_(filter) {
@@ -35,12 +37,20 @@ class Subscriber {
             s->messages_.emplace_back(m->topic, std::string(static_cast<const char*>(m->payload),
                                                             static_cast<size_t>(m->payloadlen)));
         });
-        mosquitto_connect_async(client_, "127.0.0.1", port, 30);
-        mosquitto_loop_start(client_);
+        network_ = std::thread([this, port] {
+            while (!stop_ &&
+                   mosquitto_connect(client_, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            while (!stop_) {
+                mosquitto_loop(client_, 50, 1);
+            }
+        });
     }
     ~Subscriber() {
+        stop_ = true;
+        network_.join();
         mosquitto_disconnect(client_);
-        mosquitto_loop_stop(client_, true);
         mosquitto_destroy(client_);
     }
     bool wait_subscribed() {
@@ -55,6 +65,8 @@ class Subscriber {
     std::string filter_;
     mosquitto* client_ = nullptr;
     std::atomic<bool> subscribed_{false};
+    std::atomic<bool> stop_{false};
+    std::thread network_;
     std::mutex mutex_;
     std::vector<std::pair<std::string, std::string>> messages_;
 };
@@ -86,14 +98,14 @@ TEST_F(MqttOutputTest, PublishesEventJsonOnTheAlertsTopic) {
     ASSERT_TRUE(broker_.start());
     Subscriber subscriber(broker_.port(), "vigil/alerts/#");
     ASSERT_TRUE(subscriber.wait_subscribed());
-    for (const uint8_t qos : {uint8_t{0}, uint8_t{1}}) {
+    for (const uint8_t qos : {uint8_t{0}, uint8_t{1}, uint8_t{2}}) {
         auto out = output(qos);
         out->deliver(sample_event(50 + qos));
         ASSERT_TRUE(wait_for([&] { return out->metrics().sent == 1; }, 5000)) << int(qos);
     }
-    ASSERT_TRUE(wait_for([&] { return subscriber.messages().size() == 2; }, 5000));
+    ASSERT_TRUE(wait_for([&] { return subscriber.messages().size() == 3; }, 5000));
     const auto messages = subscriber.messages();
-    for (size_t i = 0; i < 2; ++i) {
+    for (size_t i = 0; i < 3; ++i) {
         const auto& [topic, payload] = messages[i];
         EXPECT_EQ(topic, "vigil/alerts/port_scan_inbound/plc-7");
         const auto body = nlohmann::json::parse(payload);
@@ -134,7 +146,7 @@ TEST(MqttTopic, PlaceholdersAndWildcards) {
     s.topic = "vigil/#";
     EXPECT_EQ(make_mqtt_output(s, MqttConnection{}, error), nullptr);
     s.topic = "vigil/alerts";
-    s.qos = 2;
+    s.qos = 3;
     EXPECT_EQ(make_mqtt_output(s, MqttConnection{}, error), nullptr);
 }
 

@@ -58,7 +58,7 @@ TEST(OutputSet, ReplaceDrainsTheOldQueueAndTheNewSetTakesOver) {
 }
 
 TEST(OutputSet, ReplaceBehindAHangingReceiverIsBounded) {
-    WebhookReceiver hanging([](size_t) { return WebhookReceiver::kHang; });
+    HangingReceiver hanging;
     detect::OutputSettings s = hook("hook", hanging.url());
     s.timeout_ms = 2000;
     AlertEvents events;
@@ -67,7 +67,7 @@ TEST(OutputSet, ReplaceBehindAHangingReceiverIsBounded) {
     for (int i = 0; i < 10; ++i) {
         events.publish(sample_event(i));
     }
-    ASSERT_TRUE(wait_for([&] { return hanging.count() == 1; }, 3000));
+    ASSERT_TRUE(wait_for([&] { return hanging.connections() == 1; }, 3000));
     OutputSet new_set(std::vector<detect::OutputSettings>{}, MqttConnection{});
     const auto start = std::chrono::steady_clock::now();
     old_set.replace(new_set, std::chrono::milliseconds(200));

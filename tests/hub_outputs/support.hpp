@@ -72,12 +72,9 @@ inline int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
 }
 
 /// A webhook receiver: cpp-httplib on a free loopback port; `answer` gives each request's
-/// status (it may block, until release()).
+/// status.
 class WebhookReceiver {
   public:
-    /// What `answer` returns for a request that is to hang until release(), at most 20 s.
-    static constexpr int kHang = -1;
-
     struct Request {
         std::string body;
         httplib::Headers headers;
@@ -96,14 +93,12 @@ class WebhookReceiver {
                 index = requests_.size();
                 requests_.push_back({req.body, req.headers});
             }
-            const int status = answer_ ? answer_(index) : 204;
-            res.status = status == kHang ? hang() : status;
+            res.status = answer_ ? answer_(index) : 204;
         });
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
     }
     ~WebhookReceiver() {
-        release();
         server_.stop();
         thread_.join();
     }
@@ -118,27 +113,12 @@ class WebhookReceiver {
         return requests_.size();
     }
 
-    int hang() {
-        std::unique_lock<std::mutex> lock(mutex_);
-        released_cv_.wait_for(lock, std::chrono::seconds(20), [&] { return released_; });
-        return 200;
-    }
-    void release() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            released_ = true;
-        }
-        released_cv_.notify_all();
-    }
-
   private:
     std::function<int(size_t)> answer_;
     httplib::Server server_;
     int port_ = 0;
     std::thread thread_;
     std::mutex mutex_;
-    std::condition_variable released_cv_;
-    bool released_ = false;
     std::vector<Request> requests_;
 };
 
@@ -173,6 +153,59 @@ inline bool readable(int fd, int timeout_ms) {
     pollfd p{fd, POLLIN, 0};
     return poll(&p, 1, timeout_ms) == 1;
 }
+
+/// A receiver that hangs: it accepts every connection and reads what comes, but never answers.
+class HangingReceiver {
+  public:
+    HangingReceiver() : listener_(loopback_socket(SOCK_STREAM, 0)) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~HangingReceiver() {
+        stop_ = true;
+        thread_.join();
+        for (const pollfd& p : polled_) {
+            if (p.fd >= 0) {
+                close(p.fd);
+            }
+        }
+    }
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(local_port(listener_)) + "/hooks/vigil";
+    }
+    int connections() const { return connections_.load(); }
+
+  private:
+    void run() {
+        polled_.push_back({listener_, POLLIN, 0});
+        while (!stop_) {
+            if (poll(polled_.data(), polled_.size(), 20) <= 0) {
+                continue;
+            }
+            for (size_t i = 1; i < polled_.size(); ++i) {
+                if (polled_[i].revents != 0) {
+                    char chunk[4096];
+                    if (recv(polled_[i].fd, chunk, sizeof chunk, MSG_DONTWAIT) == 0) {
+                        close(polled_[i].fd);
+                        polled_[i].fd = -1;  // the client gave up; poll() skips it
+                    }
+                }
+            }
+            if ((polled_[0].revents & POLLIN) != 0) {
+                const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    polled_.push_back({fd, POLLIN, 0});
+                    ++connections_;
+                }
+            }
+        }
+    }
+
+    int listener_;
+    std::vector<pollfd> polled_;  ///< the listener, then every connection; the thread's own
+    std::atomic<int> connections_{0};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 /// A UDP syslog receiver on a free loopback port.
 class UdpReceiver {

@@ -202,6 +202,8 @@ TEST(SyslogTcp, AbsentReceiverIsGivenUpAfterTheRetries) {
     output->deliver(sample_event(41));
     ASSERT_TRUE(wait_for([&] { return output->metrics().given_up == 1; }, 3000));
     EXPECT_EQ(output->metrics().failed, 2u);
+    EXPECT_NE(output->metrics().last_failure.find("Connection refused"), std::string::npos)
+        << output->metrics().last_failure;
 }
 
 TEST(Syslog, RefusesBadSettings) {

@@ -28,9 +28,12 @@ PolicyFile::PolicyFile(fs::path path)
 PolicyFile::Stamp PolicyFile::stamp() const {
     Stamp stamp;
     std::error_code error;
-    stamp.exists = fs::exists(path_, error);
-    if (stamp.exists) {
-        stamp.size = fs::file_size(path_, error);
+    const fs::file_status status = fs::status(path_, error);
+    stamp.exists = fs::exists(status);
+    stamp.regular = fs::is_regular_file(status);
+    if (stamp.regular) {
+        const uintmax_t size = fs::file_size(path_, error);
+        stamp.size = error ? 0 : size;
         stamp.modified = fs::last_write_time(path_, error);
     }
     return stamp;
@@ -50,7 +53,9 @@ PolicyReload PolicyFile::reload_if_changed() {
         return PolicyReload::Taken;
     }
     PolicyParse parsed;
-    if (now.size > kMaxPolicyBytes) {
+    if (!now.regular) {
+        parsed.errors.push_back({0, 0, "is not a regular file"});
+    } else if (now.size > kMaxPolicyBytes) {
         // Refused unread: parse_policy would refuse it too, after holding it all in memory.
         parsed.errors.push_back({1, 1,
                                  "the file is " + std::to_string(now.size) +

@@ -1,8 +1,5 @@
 #include "vigil/hub/detect/policy_json.hpp"
 
-#include "policy_names.hpp"
-#include "vigil/hub/enum_names.hpp"
-
 namespace vigil::hub::detect {
 
 namespace {
@@ -35,7 +32,7 @@ json rule_json(const CustomRule& rule) {
                 {"alarm_after", rule.alarm_after},
                 {"clear_after", rule.clear_after},
                 {"severity", to_string(rule.severity)},
-                {"category", name_of(rule.category, kCategoryNames)},
+                {"category", to_string(rule.category)},
                 {"description", rule.description},
                 {"line", rule.line}};
     return out;
@@ -44,7 +41,7 @@ json rule_json(const CustomRule& rule) {
 json output_json(const OutputSettings& output) {
     json changes = json::array();
     for (const AlertChange change : output.changes) {
-        changes.push_back(name_of(change, kChangeNames));
+        changes.push_back(to_string(change));
     }
     json out = {{"kind", to_string(output.kind)},
                 {"name", output.name},

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+
+#include "vigil/hub/alert.hpp"
 
 namespace vigil::hub::detect {
 
@@ -14,13 +17,19 @@ inline constexpr std::array<const char*, 8> kRuleMetrics = {"bytes_in",
                                                             "listening_udp_ports",
                                                             "remote_addresses"};
 inline constexpr std::array<const char*, 3> kOutputKinds = {"webhook", "syslog", "mqtt"};
-inline constexpr std::array<const char*, 5> kSeverityNames = {"info", "low", "medium", "high",
-                                                              "critical"};
-inline constexpr std::array<const char*, 12> kCategoryNames = {
-    "malicious_ip",        "port_scan_inbound",  "scan_outbound", "flood",
-    "allowlist_violation", "new_listening_port", "exfiltration",  "beaconing",
-    "device_silence",      "baseline_deviation", "threshold",     "agent_health"};
-inline constexpr std::array<const char*, 4> kChangeNames = {"opened", "repeated", "acknowledged",
-                                                            "resolved"};
+
+/// The names of one of the model's enums (values 0 to N - 1), as its to_string() spells them.
+template <typename Enum, size_t N>
+std::array<const char*, N> model_names() {
+    std::array<const char*, N> names{};
+    for (size_t i = 0; i < N; ++i) {
+        names[i] = to_string(static_cast<Enum>(i));
+    }
+    return names;
+}
+
+inline const auto kSeverityNames = model_names<Severity, 5>();
+inline const auto kCategoryNames = model_names<AlertCategory, 12>();
+inline const auto kChangeNames = model_names<AlertChange, 4>();
 
 }  // namespace vigil::hub::detect

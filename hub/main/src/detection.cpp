@@ -213,7 +213,9 @@ void HubDetection::sync_suppressions(const detect::Policy& policy) {
 }
 
 void HubDetection::rebuild_outputs(const detect::Policy& policy) {
-    auto next = std::make_unique<outputs::OutputSet>(policy.outputs, options_.broker);
+    auto next = std::make_unique<outputs::OutputSet>(
+        policy.outputs, options_.broker,
+        [this](const std::string& line) { log_("output: " + line); });
     for (const std::string& error : next->errors()) {
         log_("detection: output left out: " + error);
     }

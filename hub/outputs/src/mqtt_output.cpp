@@ -77,12 +77,14 @@ class MqttTransport : public Transport {
         mosquitto_destroy(client_);
     }
 
-    Attempt attempt(const PendingEvent& pending) override {
+    Attempt attempt(const PendingEvent& pending, std::string& failure) override {
         const std::string payload = event_json(pending.event);
         const std::string topic = alert_topic(topic_, pending.event.alert);
         std::unique_lock<std::mutex> lock(mutex_);
         if (!changed_.wait_for(lock, timeout_, [&] { return connected_ || interrupted_; }) ||
             interrupted_) {
+            failure = "not connected to the broker at " + connection_.host + " port " +
+                      std::to_string(connection_.port);
             return Attempt::Retry;
         }
         acknowledged_.clear();
@@ -92,6 +94,7 @@ class MqttTransport : public Transport {
             mosquitto_publish(client_, &mid, topic.c_str(), static_cast<int>(payload.size()),
                               payload.data(), qos_, false);
         if (rc != MOSQ_ERR_SUCCESS) {
+            failure = std::string("publishing: ") + mosquitto_strerror(rc);
             return rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_INVAL ||
                            rc == MOSQ_ERR_MALFORMED_UTF8
                        ? Attempt::Refused
@@ -101,10 +104,16 @@ class MqttTransport : public Transport {
             return Attempt::Sent;
         }
         lock.lock();
-        // Without the broker's PUBACK in time the event is published again: at least once.
+        // Without the broker's PUBACK (QoS 1) or PUBCOMP (QoS 2) in time the event is published
+        // again: at least once, whatever the QoS.
         const bool acked = changed_.wait_for(
             lock, timeout_, [&] { return acknowledged_.count(mid) > 0 || interrupted_; });
-        return acked && acknowledged_.count(mid) > 0 ? Attempt::Sent : Attempt::Retry;
+        if (acked && acknowledged_.count(mid) > 0) {
+            return Attempt::Sent;
+        }
+        failure =
+            "no acknowledgement from the broker within " + std::to_string(timeout_.count()) + " ms";
+        return Attempt::Retry;
     }
 
     void interrupt() override {
@@ -183,17 +192,18 @@ std::string alert_topic(const std::string& pattern, const Alert& alert) {
 }
 
 std::unique_ptr<Output> make_mqtt_output(const detect::OutputSettings& settings,
-                                         const MqttConnection& connection, std::string& error) {
+                                         const MqttConnection& connection, std::string& error,
+                                         OutputLog log) {
     if (settings.topic.empty() || settings.topic.find_first_of("+#") != std::string::npos) {
         error = "MQTT topic \"" + settings.topic + "\" is empty or holds a wildcard";
         return nullptr;
     }
-    if (settings.qos > 1) {
-        error = "MQTT QoS " + std::to_string(settings.qos) + " is not 0 or 1";
+    if (settings.qos > 2) {
+        error = "MQTT QoS " + std::to_string(settings.qos) + " is not 0, 1 or 2";
         return nullptr;
     }
-    return std::make_unique<Output>(settings, "mqtt",
-                                    std::make_unique<MqttTransport>(settings, connection));
+    return std::make_unique<Output>(
+        settings, "mqtt", std::make_unique<MqttTransport>(settings, connection), std::move(log));
 }
 
 }  // namespace vigil::hub::outputs

@@ -6,7 +6,7 @@
 namespace vigil::hub::outputs {
 
 Output::Output(const detect::OutputSettings& settings, std::string kind,
-               std::unique_ptr<Transport> transport)
+               std::unique_ptr<Transport> transport, OutputLog log)
     : name_(settings.name),
       kind_(std::move(kind)),
       min_severity_(settings.min_severity),
@@ -15,7 +15,8 @@ Output::Output(const detect::OutputSettings& settings, std::string kind,
       retries_(settings.retries),
       retry_min_(std::max<uint32_t>(settings.retry_min_ms, 1)),
       retry_max_(std::max(settings.retry_max_ms, settings.retry_min_ms)),
-      transport_(std::move(transport)) {
+      transport_(std::move(transport)),
+      log_(std::move(log)) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -50,7 +51,7 @@ void Output::deliver(const AlertEvent& event) {
         depth_.store(queue_.size(), std::memory_order_relaxed);
     }
     queued_.fetch_add(1, std::memory_order_relaxed);
-    wake_.notify_one();
+    wake_.notify_all();  // the sender, whichever wait of its own it is in
 }
 
 void Output::run() {
@@ -79,14 +80,25 @@ void Output::run() {
 void Output::send_with_retries(const PendingEvent& pending) {
     std::chrono::milliseconds backoff = retry_min_;
     for (uint32_t attempt = 0;; ++attempt) {
-        const Attempt result = transport_->attempt(pending);
+        std::string failure;
+        const Attempt result = transport_->attempt(pending, failure);
         if (result == Attempt::Sent) {
             sent_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
         failed_.fetch_add(1, std::memory_order_relaxed);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            last_failure_ = failure;
+        }
         if (result == Attempt::Refused || attempt >= retries_ || !pause(backoff)) {
             given_up_.fetch_add(1, std::memory_order_relaxed);
+            if (log_) {
+                log_("output \"" + name_ + "\" (" + kind_ + "): gave up alert " +
+                     std::to_string(pending.event.alert.id) + " (" +
+                     to_string(pending.event.change) + ") after " + std::to_string(attempt + 1) +
+                     (attempt == 0 ? " attempt: " : " attempts: ") + failure);
+            }
             return;
         }
         backoff = std::min(backoff * 2, retry_max_);
@@ -143,6 +155,7 @@ OutputMetrics Output::metrics() const {
     m.queue_capacity = capacity_;
     std::lock_guard<std::mutex> lock(mutex_);
     m.queue_depth = queue_.size();
+    m.last_failure = last_failure_;
     return m;
 }
 

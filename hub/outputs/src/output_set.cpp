@@ -8,7 +8,7 @@
 namespace vigil::hub::outputs {
 
 OutputSet::OutputSet(const std::vector<detect::OutputSettings>& settings,
-                     const MqttConnection& connection) {
+                     const MqttConnection& connection, const OutputLog& log) {
     std::set<std::string> names;
     for (const detect::OutputSettings& s : settings) {
         std::string error;
@@ -16,11 +16,11 @@ OutputSet::OutputSet(const std::vector<detect::OutputSettings>& settings,
         if (s.name.empty() || !names.insert(s.name).second) {
             error = "the name is empty or another output's";
         } else if (s.kind == detect::OutputKind::Webhook) {
-            output = make_webhook_output(s, error);
+            output = make_webhook_output(s, error, log);
         } else if (s.kind == detect::OutputKind::Syslog) {
-            output = make_syslog_output(s, error);
+            output = make_syslog_output(s, error, log);
         } else if (s.kind == detect::OutputKind::Mqtt) {
-            output = make_mqtt_output(s, connection, error);
+            output = make_mqtt_output(s, connection, error, log);
         } else {
             error = "unknown kind";
         }

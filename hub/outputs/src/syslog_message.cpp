@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace vigil::hub::outputs {
@@ -99,10 +100,11 @@ std::string param_value(const std::string& value, size_t max_bytes = 64) {
 }
 
 std::string timestamp(int64_t ms) {
+    ms = std::max<int64_t>(ms, 0);
     const time_t seconds = static_cast<time_t>(ms / 1000);
     struct tm utc {};
     gmtime_r(&seconds, &utc);
-    char buffer[40];
+    char buffer[80];  // room for any int the format could print
     std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   static_cast<int>(ms % 1000));

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <mutex>
 
 #include "vigil/hub/outputs/syslog_message.hpp"
@@ -73,17 +74,18 @@ class SyslogTransport : public Transport {
     }
     ~SyslogTransport() override { disconnect(); }
 
-    Attempt attempt(const PendingEvent& pending) override {
+    Attempt attempt(const PendingEvent& pending, std::string& failure) override {
         const int64_t changed = event_time_ms(pending.event);
         const std::string message = syslog_message(
             pending.event, origin_, changed > 0 ? changed : now_ms(), tcp_ ? 0 : kUdpMessageMax);
         if (tcp_ && fd_ >= 0 && peer_closed()) {
             disconnect();
         }
-        if (fd_ < 0 && !connect_to_receiver()) {
+        if (fd_ < 0 && !connect_to_receiver(failure)) {
             return Attempt::Retry;
         }
         if (!write_all(tcp_ ? octet_counted(message) : message)) {
+            failure = std::string("sending to ") + address_text() + ": " + std::strerror(errno);
             disconnect();
             return Attempt::Retry;
         }
@@ -99,13 +101,19 @@ class SyslogTransport : public Transport {
     }
 
   private:
-    bool connect_to_receiver() {
+    std::string address_text() const { return address_.host + " port " + address_.port; }
+
+    bool connect_to_receiver(std::string& failure) {
         addrinfo hints{};
         hints.ai_socktype = tcp_ ? SOCK_STREAM : SOCK_DGRAM;
         addrinfo* found = nullptr;
-        if (getaddrinfo(address_.host.c_str(), address_.port.c_str(), &hints, &found) != 0) {
+        if (const int rc =
+                getaddrinfo(address_.host.c_str(), address_.port.c_str(), &hints, &found);
+            rc != 0) {
+            failure = "resolving " + address_.host + ": " + gai_strerror(rc);
             return false;
         }
+        failure = "connecting to " + address_text() + ": no address";
         bool connected = false;
         for (addrinfo* a = found; a != nullptr && !connected; a = a->ai_next) {
             const int fd =
@@ -113,8 +121,11 @@ class SyslogTransport : public Transport {
             if (fd < 0) {
                 continue;
             }
-            if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
-                (errno == EINPROGRESS && wait(fd, POLLOUT) && socket_error(fd) == 0)) {
+            int error = connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+            if (error == EINPROGRESS) {
+                error = wait(fd, POLLOUT) ? socket_error(fd) : ETIMEDOUT;
+            }
+            if (error == 0) {
                 std::lock_guard<std::mutex> lock(fd_mutex_);
                 if (!interrupted_) {
                     fd_ = fd;
@@ -122,6 +133,7 @@ class SyslogTransport : public Transport {
                     continue;
                 }
             }
+            failure = "connecting to " + address_text() + ": " + std::strerror(error);
             close(fd);
         }
         freeaddrinfo(found);
@@ -197,7 +209,7 @@ class SyslogTransport : public Transport {
 }  // namespace
 
 std::unique_ptr<Output> make_syslog_output(const detect::OutputSettings& settings,
-                                           std::string& error) {
+                                           std::string& error, OutputLog log) {
     HostPort address;
     if (!parse_address(settings.address, address)) {
         error = "syslog address \"" + settings.address + "\" is not host:port";
@@ -207,8 +219,8 @@ std::unique_ptr<Output> make_syslog_output(const detect::OutputSettings& setting
         error = "syslog facility " + std::to_string(settings.facility) + " is above 23";
         return nullptr;
     }
-    return std::make_unique<Output>(settings, "syslog",
-                                    std::make_unique<SyslogTransport>(settings, address));
+    return std::make_unique<Output>(
+        settings, "syslog", std::make_unique<SyslogTransport>(settings, address), std::move(log));
 }
 
 }  // namespace vigil::hub::outputs

@@ -84,11 +84,10 @@ class WebhookTransport : public Transport {
         client_.set_connection_timeout(timeout);
         client_.set_read_timeout(timeout);
         client_.set_write_timeout(timeout);
-        client_.set_keep_alive(true);
         client_.set_follow_location(false);
     }
 
-    Attempt attempt(const PendingEvent& pending) override {
+    Attempt attempt(const PendingEvent& pending, std::string& failure) override {
         const std::string body = event_json(pending.event);
         httplib::Headers headers = {
             {"X-Vigil-Event", to_string(pending.event.change)},
@@ -100,12 +99,14 @@ class WebhookTransport : public Transport {
         }
         const httplib::Result result = client_.Post(path_, headers, body, "application/json");
         if (!result) {
+            failure = httplib::to_string(result.error());
             return Attempt::Retry;
         }
         const int status = result->status;
         if (status >= 200 && status < 300) {
             return Attempt::Sent;
         }
+        failure = "HTTP " + std::to_string(status);
         return status >= 500 || status == 429 ? Attempt::Retry : Attempt::Refused;
     }
 
@@ -129,13 +130,13 @@ std::string webhook_signature(const std::string& body, const std::string& secret
 }
 
 std::unique_ptr<Output> make_webhook_output(const detect::OutputSettings& settings,
-                                            std::string& error) {
+                                            std::string& error, OutputLog log) {
     WebhookUrl url;
     if (!parse_url(settings.url, url, error)) {
         return nullptr;
     }
-    return std::make_unique<Output>(settings, "webhook",
-                                    std::make_unique<WebhookTransport>(settings, url));
+    return std::make_unique<Output>(
+        settings, "webhook", std::make_unique<WebhookTransport>(settings, url), std::move(log));
 }
 
 }  // namespace vigil::hub::outputs

@@ -38,10 +38,12 @@ class PolicyFile {
   private:
     struct Stamp {
         bool exists = false;
+        bool regular = false;
         uintmax_t size = 0;
         std::filesystem::file_time_type modified;
         bool operator==(const Stamp& other) const {
-            return exists == other.exists && size == other.size && modified == other.modified;
+            return exists == other.exists && regular == other.regular && size == other.size &&
+                   modified == other.modified;
         }
     };
     Stamp stamp() const;

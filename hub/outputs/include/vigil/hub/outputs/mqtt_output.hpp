@@ -1,5 +1,5 @@
 // The MQTT output: each alert event's JSON published on the hub's own broker, on a topic that may
-// name the device ({device_id}) and the category ({category}), at QoS 0 or 1. The connection is
+// name the device ({device_id}) and the category ({category}), at QoS 0, 1 or 2. The connection is
 // the hub's (its administration account), not the policy's; the output keeps it up by itself,
 // reconnecting with the output's backoff.
 #pragma once
@@ -20,9 +20,10 @@ struct MqttConnection {
     std::string client_id_prefix = "vigil-hub-output-";
 };
 
-/// nullptr and `error` set when the topic is empty or holds a wildcard, or the QoS is above 1.
+/// nullptr and `error` set when the topic is empty or holds a wildcard, or the QoS is above 2.
 std::unique_ptr<Output> make_mqtt_output(const detect::OutputSettings& settings,
-                                         const MqttConnection& connection, std::string& error);
+                                         const MqttConnection& connection, std::string& error,
+                                         OutputLog log = nullptr);
 
 /// The topic with {device_id} and {category} filled in; MQTT wildcards in the values become '_'.
 std::string alert_topic(const std::string& pattern, const Alert& alert);

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,11 +34,15 @@ enum class Attempt : uint8_t {
     Refused  ///< the receiver refused this event for good: do not try again
 };
 
+/// Where an output says what went wrong for good (an event given up), one line each.
+using OutputLog = std::function<void(const std::string& line)>;
+
 /// The transport of one output kind. attempt() runs on the output's sender thread only.
 class Transport {
   public:
     virtual ~Transport() = default;
-    virtual Attempt attempt(const PendingEvent& pending) = 0;
+    /// Anything but Sent says why in `failure`: "HTTP 503", "connection refused".
+    virtual Attempt attempt(const PendingEvent& pending, std::string& failure) = 0;
     /// Called from another thread when the output stops: cut an attempt in progress short.
     virtual void interrupt() {}
 };
@@ -53,6 +58,7 @@ struct OutputMetrics {
     uint64_t abandoned = 0;  ///< events still queued when the output stopped
     size_t queue_depth = 0;
     size_t queue_capacity = 0;
+    std::string last_failure;  ///< why the latest failed attempt failed; "" none yet
 };
 
 /// Writes the metrics of these outputs as Prometheus families labelled by output and kind.
@@ -62,7 +68,7 @@ class Output : public AlertSubscriber {
   public:
     /// Starts the sender thread.
     Output(const detect::OutputSettings& settings, std::string kind,
-           std::unique_ptr<Transport> transport);
+           std::unique_ptr<Transport> transport, OutputLog log = nullptr);
     ~Output() override;
     Output(const Output&) = delete;
     Output& operator=(const Output&) = delete;
@@ -96,6 +102,7 @@ class Output : public AlertSubscriber {
     const uint32_t retries_;
     const std::chrono::milliseconds retry_min_, retry_max_;
     std::unique_ptr<Transport> transport_;
+    const OutputLog log_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -105,6 +112,7 @@ class Output : public AlertSubscriber {
     bool cut_short_ = false;  ///< end now
     bool finished_ = false;
     std::chrono::steady_clock::time_point deadline_;
+    std::string last_failure_;
 
     std::atomic<size_t> depth_{0};  ///< queue_.size(), read without the lock
     std::atomic<uint64_t> queued_{0}, sent_{0}, failed_{0}, dropped_{0}, given_up_{0},

@@ -19,8 +19,8 @@ class OutputSet {
   public:
     /// Builds one output per settings entry; an entry that cannot be built (bad URL, address,
     /// topic, duplicate name) is left out and described in errors(). Nothing is subscribed yet.
-    OutputSet(const std::vector<detect::OutputSettings>& settings,
-              const MqttConnection& connection);
+    OutputSet(const std::vector<detect::OutputSettings>& settings, const MqttConnection& connection,
+              const OutputLog& log = nullptr);
     /// Unsubscribes (when subscribed) and stops the outputs at once, abandoning their queues.
     ~OutputSet();
     OutputSet(const OutputSet&) = delete;
@@ -29,6 +29,7 @@ class OutputSet {
     const std::vector<std::string>& errors() const { return errors_; }
     size_t size() const { return outputs_.size(); }
 
+    /// `events` must outlive the set, or the set must be unsubscribed by replace() first.
     void subscribe(AlertEvents& events);
 
     /// Subscribes `next` to the events this set follows, then unsubscribes this set and stops
@@ -39,6 +40,7 @@ class OutputSet {
     /// to `next`.
     void replace(OutputSet& next, std::chrono::milliseconds drain);
 
+    /// A new set's counters start at zero: Prometheus sees a counter reset at a reload.
     std::vector<OutputMetrics> metrics() const;
     /// The Prometheus families of every output (vigil_hub_output_sent_total{output,kind}, ...).
     void write_metrics(PrometheusWriter& out) const;

@@ -13,6 +13,6 @@ namespace vigil::hub::outputs {
 /// nullptr and `error` set when the address is not "host:port" ("[v6]:port") or the facility is
 /// above 23.
 std::unique_ptr<Output> make_syslog_output(const detect::OutputSettings& settings,
-                                           std::string& error);
+                                           std::string& error, OutputLog log = nullptr);
 
 }  // namespace vigil::hub::outputs

@@ -14,7 +14,7 @@ namespace vigil::hub::outputs {
 /// nullptr and `error` set when the URL cannot be used (not http, or https in a build without
 /// OpenSSL in cpp-httplib).
 std::unique_ptr<Output> make_webhook_output(const detect::OutputSettings& settings,
-                                            std::string& error);
+                                            std::string& error, OutputLog log = nullptr);
 
 /// "sha256=" and the lowercase hex HMAC-SHA256 of `body` keyed with `secret`.
 std::string webhook_signature(const std::string& body, const std::string& secret);
