@@ -64,17 +64,17 @@ void HubDetection::start() {
 
 void HubDetection::stop() {
     {
-        std::lock_guard<std::mutex> lock(outputs_mutex_);
-        outputs_.reset();  // unsubscribes, and abandons what the outputs still hold
-    }
-    {
         std::lock_guard<std::mutex> lock(wake_mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
+    // The watcher may be replacing the outputs (draining the old ones for at most the drain
+    // time): outputs_ is ended only once it has finished with them.
     if (watcher_.joinable()) {
         watcher_.join();
     }
+    std::lock_guard<std::mutex> lock(outputs_mutex_);
+    outputs_.reset();  // unsubscribes, and abandons what the outputs still hold
 }
 
 WriteFunction HubDetection::write_function() {
