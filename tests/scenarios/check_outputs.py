@@ -39,7 +39,8 @@ ROOT = HERE.parent.parent
 for path in (HERE, ROOT / "tests" / "support", ROOT / "tests" / "hub_e2e"):
     sys.path.insert(0, str(path))
 
-from vigil_testlib import SKIPPED, check, failed, free_port, stop_process, summary, wait_for  # noqa: E402,E501
+from vigil_testlib import (SKIPPED, check, failed, free_port, stop_process,  # noqa: E402
+                           summary, wait_for)
 
 try:
     import scapy  # noqa: F401
