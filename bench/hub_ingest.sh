@@ -34,6 +34,6 @@ broker=$(sed -n 's/.*mosquitto started, pid \([0-9]*\).*/\1/p' "$work/hub.log" |
   --cpu-of "hub=$hub" ${broker:+--cpu-of "broker=$broker"} ${LOAD_ARGS:-}
 kill -TERM $hub
 wait $hub || true
-grep "stopped after" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'
+grep -e "stopped after" -e "detection: feeds" "$work/hub.log" | sed 's/^.*vigil-hub: /hub: /'
 p99=$(sed -n 's/.*receipt to commit p50 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' "$work/hub.log")
 echo "BENCH hub_ingest_receipt_to_commit_p99_ms ${p99:-nan} ms"

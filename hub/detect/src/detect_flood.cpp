@@ -31,9 +31,33 @@ uint32_t alarm_bit(bool inbound, size_t protocol) {
 
 struct Tally {
     uint64_t packets = 0;
-    uint64_t unanswered = 0;                  // TCP attempts never answered (SYN flood)
-    std::map<std::string, uint64_t> by_peer;  // the victims or sources
+    uint64_t unanswered = 0;  // TCP attempts never answered (SYN flood)
 };
+
+/// The peers that sent (inbound) or received the most packets of one protocol, for the evidence
+/// of a flood; counted only once there is one.
+std::vector<std::pair<std::string, uint64_t>> top_peers(const DetectionContext& context,
+                                                        bool inbound, size_t protocol) {
+    std::map<std::string, uint64_t> by_peer;
+    for (const FlowView& view : context.flows) {
+        const Flow& flow = *view.flow;
+        const std::optional<uint64_t>& packets = inbound ? flow.packets_in : flow.packets_out;
+        if (static_cast<size_t>(flow.protocol) == protocol && packets.value_or(0) > 0) {
+            by_peer[flow.remote] += *packets;
+        }
+    }
+    for (const Overflow& overflow : context.report.overflow) {
+        const uint64_t packets = inbound ? overflow.packets_in : overflow.packets_out;
+        if (static_cast<size_t>(overflow.protocol) == protocol && packets > 0) {
+            by_peer["(not itemised)"] += packets;
+        }
+    }
+    std::vector<std::pair<std::string, uint64_t>> peers(by_peer.begin(), by_peer.end());
+    std::stable_sort(peers.begin(), peers.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    peers.resize(std::min(peers.size(), kEvidencePeers));
+    return peers;
+}
 
 int64_t window_ms(const DetectionContext& context) {
     if (context.report.window_duration_ms > 0) {
@@ -66,12 +90,10 @@ void detect_flood(DetectionContext& context) {
         if (flow.packets_in) {
             counted = true;
             in[protocol].packets += *flow.packets_in;
-            in[protocol].by_peer[flow.remote] += *flow.packets_in;
         }
         if (flow.packets_out) {
             counted = true;
             out[protocol].packets += *flow.packets_out;
-            out[protocol].by_peer[flow.remote] += *flow.packets_out;
         }
         if (flow.handshake == "unanswered") {
             ++(view.direction == Direction::Outbound ? out : in)[protocol].unanswered;
@@ -82,8 +104,6 @@ void detect_flood(DetectionContext& context) {
         counted = true;
         in[protocol].packets += overflow.packets_in;
         out[protocol].packets += overflow.packets_out;
-        in[protocol].by_peer["(not itemised)"] += overflow.packets_in;
-        out[protocol].by_peer["(not itemised)"] += overflow.packets_out;
     }
     if (const auto& totals = context.report.interface_totals; totals && !counted) {
         counted = true;
@@ -109,11 +129,7 @@ void detect_flood(DetectionContext& context) {
                 continue;
             }
             alarmed |= bit;
-            std::vector<std::pair<std::string, uint64_t>> peers(tally.by_peer.begin(),
-                                                                tally.by_peer.end());
-            std::stable_sort(peers.begin(), peers.end(),
-                             [](const auto& a, const auto& b) { return a.second > b.second; });
-            peers.resize(std::min(peers.size(), kEvidencePeers));
+            const auto peers = top_peers(context, direction.inbound, protocol);
             nlohmann::json top = nlohmann::json::array();
             for (const auto& [peer, packets] : peers) {
                 top.push_back({{"peer", peer}, {"packets", packets}});

@@ -2,7 +2,7 @@
 // window, refused, unanswered and reset attempts counted as well as accepted ones (Zeek's
 // Port_Scan: 15 ports in 5 minutes). Formats that do not say who opened a flow count the flows
 // the ports show to be inbound.
-#include <map>
+#include <algorithm>
 
 #include "detection_context.hpp"
 #include "scan_table.hpp"
@@ -76,7 +76,7 @@ void detect_inbound_scan(DetectionContext& context) {
         scanners.clear();
         return;
     }
-    std::map<std::string, bool> active;  // remotes of this report, in one order
+    std::vector<IpAddress> active;  // remotes of this report
     const size_t ports_ceiling = ceiling_of(settings.ports);
     for (const FlowView& view : context.flows) {
         const Flow& flow = *view.flow;
@@ -101,7 +101,9 @@ void detect_inbound_scan(DetectionContext& context) {
             new_port)
             .service = service_of(flow.protocol, flow.local_port);
         count_handshake(scanner, flow.handshake);
-        active[to_string(scanner.remote)] = true;
+        if (std::find(active.begin(), active.end(), scanner.remote) == active.end()) {
+            active.push_back(scanner.remote);
+        }
     }
 
     const int64_t newest = std::max(context.state.latest_ms, context.end_ms);
@@ -118,7 +120,8 @@ void detect_inbound_scan(DetectionContext& context) {
         }
     }
     for (InboundScanner& scanner : scanners) {
-        if (scanner.services.size() >= settings.ports && active.count(to_string(scanner.remote))) {
+        if (scanner.services.size() >= settings.ports &&
+            std::find(active.begin(), active.end(), scanner.remote) != active.end()) {
             scanner.alerted = true;
             raise_scan(context, scanner, settings);
         }

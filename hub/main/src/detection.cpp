@@ -177,12 +177,17 @@ void HubDetection::reload(bool first) {
             log_("detection: " + detect::format_error(options_.policy_path, error));
         }
     }
+    const auto reload_start = std::chrono::steady_clock::now();
     const bool feeds = feeds_.reload_if_changed();
     if (feeds) {
+        const auto reload_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - reload_start)
+                                   .count();
         const auto intel = feeds_.snapshot();
         log_("detection: feeds " + options_.feeds_dir + ": " + std::to_string(intel->indicators()) +
              " indicators in " + std::to_string(intel->feed_names().size()) + " feeds, " +
-             std::to_string(intel->errors().size()) + " lines skipped");
+             std::to_string(intel->errors().size()) + " lines skipped, read in " +
+             std::to_string(reload_ms) + " ms");
         size_t shown = 0;
         for (const detect::FeedError& error : intel->errors()) {
             if (++shown > 20) {
