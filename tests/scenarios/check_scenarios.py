@@ -16,6 +16,9 @@ through vigil-agent --pcap into a real vigil-hub, the alerts read back through i
   check_scenarios.py bad-policy HUB AGENT       a policy broken mid-run is refused with its lines
                                                 and the previous one kept; a feed's garbage lines
                                                 skipped and reported, its good lines still match
+  check_scenarios.py silence HUB AGENT          a device that stops reporting: device_silence on
+                                                the hub's clock, resolved by its next report; a
+                                                device whose policy waits longer: none
 
   --long: the benchmark's sizes (longer device lives, more ports and packets).
 
@@ -343,6 +346,48 @@ def check_bad_policy(hub_binary, agent, work):
         finish_hub(hub)
 
 
+SILENCE_POLICY = """
+# Silent after 3 x 1 s without a message; one device allowed 1,000 x 1 s.
+[defaults.silence]
+default_interval = "1s"
+intervals = 3
+
+[devices."patient-dev".silence]
+intervals = 1000
+"""
+
+
+def check_silence(hub_binary, agent, work):
+    span_s = 120
+    start_s = time.time() - span_s
+    life = device_lives.telemetry(work, start_s, span_s)
+    hub = ScenarioHub(hub_binary, work, SILENCE_POLICY)
+    hub.start()
+    try:
+        for device in ("quiet-dev", "patient-dev"):
+            hub.replay(agent, device, life.pcap, [life.device], work)
+        silent = [a for a in hub.wait_alerts("quiet-dev", lambda alerts: any(
+            a["category"] == "device_silence" for a in alerts), timeout=30)
+            if a["category"] == "device_silence"]
+        if check(len(silent) == 1, f"quiet-dev: one device_silence alert ({len(silent)})"):
+            alert = silent[0]
+            check(alert["type"] == "health.silent" and alert["state"] == "open",
+                  f"quiet-dev: health.silent, open ({describe(alert)}, {alert['state']})")
+            check(alert["first_observed_ms"] <= alert["raised_ms"],
+                  "quiet-dev: its evidence is the hub's time of the last message, before the "
+                  "alert was raised")
+        check(not [a for a in hub.alerts("patient-dev") if a["category"] == "device_silence"],
+              "patient-dev: no device_silence alert (its policy waits 1,000 intervals)")
+        hub.replay(agent, "quiet-dev", life.pcap, [life.device], work)
+        resolved = hub.wait_alerts("quiet-dev", lambda alerts: any(
+            a["category"] == "device_silence" and a["state"] == "resolved" for a in alerts), 20)
+        check(any(a["category"] == "device_silence" and a["state"] == "resolved" and
+                  a["changed_by"] == "detection" for a in resolved),
+              "quiet-dev: its next report resolves the silence, by detection")
+    finally:
+        finish_hub(hub)
+
+
 def main():
     args = [a for a in sys.argv[1:] if a != "--long"]
     if len(args) != 3:
@@ -377,6 +422,8 @@ def main():
             check_kill(hub_binary, agent, work)
         elif command == "bad-policy":
             check_bad_policy(hub_binary, agent, work)
+        elif command == "silence":
+            check_silence(hub_binary, agent, work)
         else:
             print(__doc__)
             return 2

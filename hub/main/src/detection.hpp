@@ -30,7 +30,7 @@ struct DetectionOptions {
     uint32_t watch_interval_ms = 1000;    ///< how often the policy and the feeds are checked
     uint32_t silence_interval_ms = 5000;  ///< how often silent devices are looked for
     bool enabled = true;                  ///< false: reports are stored and nothing is detected
-    outputs::MqttConnection broker;  ///< where MQTT alert outputs publish (the hub's broker)
+    outputs::MqttConnection broker;       ///< where MQTT alert outputs publish (the hub's broker)
     /// How long a replaced output may go on sending what it holds when the policy changes.
     uint32_t output_drain_ms = 2000;
 };
@@ -68,6 +68,9 @@ class HubDetection {
         return policy_file_.last_errors();
     }
     std::string group_of(const std::string& device_id);
+    /// The low-priority interval of the config the hub gives the device (its own, else its
+    /// group's); 0 when the hub gives it none, so the agent runs its default.
+    uint32_t low_interval_of(const std::string& device_id, const std::string& group);
     DetectionMetrics metrics() const;
     /// The detection and output families in Prometheus text format.
     std::string metrics_text() const;
@@ -93,6 +96,7 @@ class HubDetection {
 
     std::mutex groups_mutex_;
     std::map<std::string, std::pair<std::string, int64_t>> groups_;  // id -> (group, fetched)
+    std::map<std::string, std::pair<uint32_t, int64_t>> intervals_;  // id -> (low s, fetched)
 
     mutable std::mutex metrics_mutex_;
     DetectionMetrics metrics_;
