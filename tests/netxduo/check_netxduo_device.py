@@ -13,10 +13,16 @@ side of the TAP (the peer), and a tcpdump capture of that side as the ground tru
                                                    filter), whose number is checked exactly
   check_netxduo_device.py idle-cpu DEVICE DECODER  the device connected and idle: its CPU use
                                                    (BENCH netxduo_device_idle_cpu_percent)
-  check_netxduo_device.py hub DEVICE DECODER HUB   the same traffic through vigil-hub with
+  check_netxduo_device.py hub DEVICE DECODER HUB CLI
+                                                   the same traffic through vigil-hub with
                                                    enrolled credentials: the flows the hub
-                                                   stored equal the capture
-  check_netxduo_device.py hub-restart DEVICE DECODER HUB
+                                                   stored equal the capture; meanwhile a config
+                                                   pushed with `vigil config push` is applied
+                                                   (heartbeat version, window length) and hostile
+                                                   ones published on the config topic (bad CBOR,
+                                                   an interval out of range, an older version)
+                                                   are refused while the device keeps reporting
+  check_netxduo_device.py hub-restart DEVICE DECODER HUB CLI
                                                    the hub stopped for a few windows and started
                                                    again mid-run: every flow still stored
 
@@ -34,6 +40,7 @@ import re
 import signal
 import sqlite3
 import struct
+import subprocess
 import sys
 import time
 
@@ -294,7 +301,7 @@ def wait_ipv6(ns):
 
 # --- the tests ----------------------------------------------------------------------------------
 
-def run_scenario(ns, *device_args, interruption=None):
+def run_scenario(ns, *device_args, interruption=None, settle_s=3.5):
     """Starts the capture and the device, runs the peer's traffic, waits out the collection
     windows and stops the device; returns the captured IP packets (None if the device never
     connected). `interruption`, if given, runs after the traffic, followed by more pings."""
@@ -320,7 +327,7 @@ def run_scenario(ns, *device_args, interruption=None):
         interruption()
         ping(ns, DEVICE4, 3)
 
-    time.sleep(3.5)  # every window holding the traffic above is closed and published
+    time.sleep(settle_s)  # every window holding the traffic above is closed and published
     check(stop(device) == 0, "the device exits 0 on SIGTERM")
     time.sleep(0.5)
     stop(dump, signal.SIGINT)
@@ -484,6 +491,96 @@ def start_hub(ns, data):
     return None
 
 
+# Configs as the agent reads them (docs/protocol.md): a map of 1: version, 2: [high, medium, low].
+HOSTILE_CONFIGS = [
+    ("bad CBOR", bytes.fromhex("ffff00"), 0, "malformed config message"),
+    # Longer than the adapter's buffer: dropped before the agent, and must not hold back the next.
+    ("an oversized message", bytes(300), None, None),
+    ("an interval out of range", bytes.fromhex("a20107028300" "0202"), 7,
+     "interval out of range"),
+    ("an older version", bytes.fromhex("a20101028305" "0505"), 1,
+     "config version not newer than the one in force"),
+]
+PUSHED_INTERVAL_S = 2
+
+
+def start_hub_subscriber(ns, data):
+    """What the device publishes, read off the hub's broker with the hub's own account."""
+    with open(os.path.join(data, "broker-credentials.json")) as f:
+        password = json.load(f)["ingest"]
+    sub = ns.start(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(HUB_BROKER_PORT), "-u",
+                    "vigil-ingest", "-P", password, "-t", TOPIC, "-q", "1", "-v", "-F", "%t %x",
+                    "-i", "e2e-config-sub"], "sub.err", "sub.txt")
+    return sub, password
+
+
+def messages_so_far(ns):
+    """The decoded messages received so far, without checks (used while waiting)."""
+    result = subprocess.run([DECODER], input=ns.read("sub.txt"), capture_output=True, text=True,
+                            timeout=30)
+    return [json.loads(line).get("message") or {} for line in result.stdout.splitlines()]
+
+
+def heartbeats(ns):
+    return [m["heartbeat"] for m in messages_so_far(ns) if m.get("heartbeat")]
+
+
+def window_lengths_ms(messages):
+    return [m["network"]["window_duration_ms"] for m in messages
+            if (m.get("network") or {}).get("window_duration_ms")]
+
+
+def config_phase(ns, data, password):
+    """A config pushed through the hub is applied; hostile ones on the same topic are refused."""
+    interval = str(PUSHED_INTERVAL_S)
+    lengths = window_lengths_ms(messages_so_far(ns))
+    check(lengths and all(800 <= n <= 1300 for n in lengths),
+          f"windows last the starting 1 s before the push: {lengths} ms")
+    pushed = ns.run([CLI, "--hub", f"http://127.0.0.1:{HUB_API_PORT}", "--data", data, "config",
+                     "push", DEVICE_ID, "--high", interval, "--medium", interval, "--low",
+                     interval])
+    if not check(pushed.returncode == 0 and "config version 1" in pushed.stdout,
+                 f"vigil config push: {pushed.stdout.strip()} {pushed.stderr.strip()}"):
+        return
+    applied = wait_for(lambda: any(h.get("config_version") == 1 for h in heartbeats(ns)), 15,
+                       "a heartbeat reporting config version 1")
+    check(applied, "the pushed config is in force (heartbeat config_version 1)")
+    before = len(messages_so_far(ns))
+    wait_for(lambda: len(window_lengths_ms(messages_so_far(ns)[before:])) >= 2, 15,
+             "two windows under the pushed config")
+    lengths = window_lengths_ms(messages_so_far(ns)[before:])
+    check(lengths and all(1800 <= n <= 2600 for n in lengths),
+          f"windows last the pushed {PUSHED_INTERVAL_S} s, not 1 s: {lengths} ms")
+
+    for what, payload, version, reason in HOSTILE_CONFIGS:
+        path = ns.path("hostile.cbor")
+        with open(path, "wb") as f:
+            f.write(payload)
+        sent = ns.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(HUB_BROKER_PORT), "-u",
+                       "vigil-ingest", "-P", password, "-t", f"devices/{DEVICE_ID}/config/vigil",
+                       "-q", "1", "-f", path, "-i", "e2e-hostile"])
+        if not check(sent.returncode == 0, f"published {what}: {sent.stderr.strip()}"):
+            continue
+        if version is None:
+            continue
+        expected = {"version": version, "reason": reason}
+        seen = len(heartbeats(ns))
+        refused = wait_for(lambda: any(h.get("config_rejected") == expected and
+                                       h.get("config_version") == 1
+                                       for h in heartbeats(ns)[seen:]), 15,
+                           f"a heartbeat refusing {what}")
+        check(refused, f"{what} refused, the pushed config still in force: {heartbeats(ns)[-1:]}")
+
+    before = len(messages_so_far(ns))
+    check(wait_for(lambda: len(window_lengths_ms(messages_so_far(ns)[before:])) >= 2, 15,
+                   "windows after the hostile configs"),
+          "the device keeps reporting after the hostile configs")
+    lengths = window_lengths_ms(messages_so_far(ns)[before:])
+    check(lengths and all(1800 <= n <= 2600 for n in lengths),
+          f"still on the pushed intervals: {lengths} ms")
+    return True
+
+
 def test_hub(restart=False):
     with Namespace() as ns:
         data = ns.path("hub-data")
@@ -500,6 +597,7 @@ def test_hub(restart=False):
         wait_for(lambda: "relaying" in ns.read("relay.out") or relay.poll() is not None, 10,
                  "the relay")
         hubs = [hub]
+        sub, password = start_hub_subscriber(ns, data)
 
         def restart_hub():
             # The hub (and its broker) go away for a few collection windows and come back on the
@@ -514,9 +612,19 @@ def test_hub(restart=False):
             wait_for(lambda: ns.read("device.log").count("MQTT connected") > reconnects, 20,
                      "the device reconnecting")
 
+        configs = []
         packets = run_scenario(ns, "--username", credentials["username"], "--password",
                                credentials["password"],
-                               interruption=restart_hub if restart else None)
+                               interruption=restart_hub if restart else
+                               lambda: configs.append(config_phase(ns, data, password)),
+                               settle_s=3.5 if restart else 3.5 + PUSHED_INTERVAL_S)
+        stop(sub)
+        if configs:
+            counted = re.search(r"configs applied (\d+) refused (\d+) dropped (\d+)",
+                                ns.read("device.log"))
+            check(counted and counted.groups() == ("1", "3", "1"),
+                  f"the device applied 1 config, refused 3, dropped 1 oversized: "
+                  f"{counted.group(0) if counted else None}")
         hub = hubs[-1]
         if packets is None:
             log("hub log:\n" + ns.read("hub.log")[-2000:])
@@ -558,11 +666,11 @@ def test_idle_cpu():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5) or sys.argv[1].startswith("hub") != (len(sys.argv) == 5):
+    if len(sys.argv) not in (4, 6) or sys.argv[1].startswith("hub") != (len(sys.argv) == 6):
         print(__doc__)
         sys.exit(2)
     mode, DEVICE, DECODER = sys.argv[1], sys.argv[2], sys.argv[3]
-    HUB = sys.argv[4] if len(sys.argv) > 4 else None
+    HUB, CLI = sys.argv[4:6] if len(sys.argv) > 4 else (None, None)
     if os.geteuid() != 0:
         print("skipped: needs root for network namespaces and TAP devices")
         sys.exit(77)

@@ -235,6 +235,11 @@ void connect_broker() {
         nxd_mqtt_client_connect(&g_client, &broker, g_options.broker_port, 60, NX_FALSE, kWait);
     if (status == NXD_MQTT_SUCCESS) {
         note("MQTT connected to the broker");
+        const UINT subscribed =
+            vigil_netxduo_mqtt_config_subscribe(&g_vigil_mqtt, g_options.device_id.c_str());
+        if (subscribed != NXD_MQTT_SUCCESS) {
+            note("error: cannot subscribe to the device's config topic: 0x%x", subscribed);
+        }
     } else {
         // A refused or failed connect leaves the socket to be torn down before the next try.
         nxd_mqtt_client_disconnect(&g_client);
@@ -269,6 +274,7 @@ bool enable_vigil() {
     VIGIL_NETXDUO_SETTINGS settings{};
     settings.device_id = g_options.device_id.c_str();
     settings.transport = vigil_netxduo_mqtt_transport(&g_vigil_mqtt, &g_client);
+    settings.config_source = vigil_netxduo_mqtt_config_source(&g_vigil_mqtt);
     settings.board = "linux-tap";
     settings.firmware_version = "example-1";
     settings.unix_time_s = unix_time;
@@ -289,13 +295,17 @@ void report_and_exit() {
     const ServiceCounts services = service_counts();
     note(
         "frames in %lu out %lu (dropped %lu); vigil packets in %lu out %lu, ticks %lu; "
-        "published %lu busy %lu failed %lu; echo sessions %lu (%lu bytes), datagrams %lu",
+        "published %lu busy %lu failed %lu; configs applied %lu refused %lu dropped %lu; "
+        "echo sessions %lu (%lu bytes), datagrams %lu",
         static_cast<unsigned long>(tap.frames_in), static_cast<unsigned long>(tap.frames_out),
         static_cast<unsigned long>(tap.dropped_in), static_cast<unsigned long>(vigil.packets_in),
         static_cast<unsigned long>(vigil.packets_out), static_cast<unsigned long>(vigil.ticks),
         static_cast<unsigned long>(g_vigil_mqtt.published),
         static_cast<unsigned long>(g_vigil_mqtt.busy),
         static_cast<unsigned long>(g_vigil_mqtt.failed),
+        static_cast<unsigned long>(vigil.configs_applied),
+        static_cast<unsigned long>(vigil.configs_refused),
+        static_cast<unsigned long>(g_vigil_mqtt.configs_dropped),
         static_cast<unsigned long>(services.echo_sessions),
         static_cast<unsigned long>(services.echo_bytes),
         static_cast<unsigned long>(services.datagrams));

@@ -22,6 +22,9 @@ bool g_initialised = false;  // vigil_agent_init() succeeded
 bool g_running = false;      // enabled: the thread ticks
 ULONG g_period_ticks = kDefaultPeriodTicks;
 ULONG g_ticks = 0;
+VIGIL_NETXDUO_CONFIG_SOURCE g_config_source{};
+ULONG g_configs_applied = 0;
+ULONG g_configs_refused = 0;
 
 SystemSettings g_system{};
 uint32_t (*g_unix_time)(void) = nullptr;
@@ -39,12 +42,32 @@ void detach_hooks(void*) {
     unhook_ip_instances();
 }
 
+// Runs under g_context, so a config never overlaps the tick, enable or disable.
+void apply_waiting_configs() {
+    if (g_config_source.take == nullptr) {
+        return;
+    }
+    for (int taken = 0; taken < VIGIL_NETXDUO_CONFIGS_PER_TICK; ++taken) {
+        ULONG length = 0;
+        const UCHAR* config = g_config_source.take(g_config_source.context, &length);
+        if (config == nullptr) {
+            return;
+        }
+        if (vigil_agent_apply_config(config, length) == VIGIL_OK) {
+            ++g_configs_applied;
+        } else {
+            ++g_configs_refused;
+        }
+    }
+}
+
 void thread_entry(ULONG) {
     for (;;) {
         tx_mutex_get(&g_context, TX_WAIT_FOREVER);
         const bool running = g_running;
         if (running) {
             hook_ip_instances();  // IP instances created since the last tick
+            apply_waiting_configs();
             (void)vigil_agent_tick();
             ++g_ticks;
         }
@@ -80,6 +103,7 @@ UINT first_enable(const VIGIL_NETXDUO_SETTINGS& settings) {
     g_system.board = settings.board;
     g_system.firmware_version = settings.firmware_version;
     g_unix_time = settings.unix_time_s;
+    g_config_source = settings.config_source;
     g_period_ticks =
         settings.tick_period_ticks != 0 ? settings.tick_period_ticks : kDefaultPeriodTicks;
     g_port.context = &g_system;
@@ -168,6 +192,8 @@ extern "C" VOID vigil_netxduo_counts(VIGIL_NETXDUO_COUNTS* out) {
     out->packets_in = filter.packets_in;
     out->packets_out = filter.packets_out;
     out->ticks = g_ticks;
+    out->configs_applied = g_configs_applied;
+    out->configs_refused = g_configs_refused;
 }
 
 #else  // VIGIL_NETXDUO_DISABLE: compiled out, as NX_AZURE_DISABLE_IOT_SECURITY_MODULE did.

@@ -52,6 +52,21 @@ extern "C" {
 #define VIGIL_NETXDUO_MAX_IP_INSTANCES 4
 #endif
 
+/* Configs from the hub (devices/{id}/config/vigil) reach the agent through a source the Vigil
+ * thread polls before each tick, so a config is applied in the thread that ticks the agent and
+ * never from the client's receive context. take() returns the oldest waiting config message, in
+ * a buffer of the source's own that stays valid until the next take(), and its length in
+ * *length; null when none is waiting. It must not block. */
+typedef struct VIGIL_NETXDUO_CONFIG_SOURCE {
+    void* context;
+    const UCHAR* (*take)(void* context, ULONG* length);
+} VIGIL_NETXDUO_CONFIG_SOURCE;
+
+/* Configs the Vigil thread applies (or refuses) per tick at most: a flood waits in the source. */
+#ifndef VIGIL_NETXDUO_CONFIGS_PER_TICK
+#define VIGIL_NETXDUO_CONFIGS_PER_TICK 2
+#endif
+
 typedef struct VIGIL_NETXDUO_SETTINGS {
     /* Copied by the agent; at most 127 bytes of [A-Za-z0-9-._:]. Required. */
     const char* device_id;
@@ -79,6 +94,10 @@ typedef struct VIGIL_NETXDUO_SETTINGS {
      * accepted for this host, after checksum and address checks and reassembly. Outbound packets
      * are always counted in the filter. Needs VIGIL_NETXDUO_TRANSPORT_HOOKS. */
     UINT inbound_at_transport;
+    /* Where configs from the hub come from; take may be null (no remote config). Each is applied
+     * whole or refused whole; the heartbeat reports the version in force, or the version and
+     * reason of the last one refused. */
+    VIGIL_NETXDUO_CONFIG_SOURCE config_source;
 } VIGIL_NETXDUO_SETTINGS;
 
 /* Starts Vigil (the first call) or starts it again after vigil_netxduo_disable(): hooks every IP
@@ -100,7 +119,9 @@ typedef struct VIGIL_NETXDUO_COUNTS {
     ULONG ip_instances_skipped; /* beyond VIGIL_NETXDUO_MAX_IP_INSTANCES */
     ULONG packets_in;           /* seen by the filter while enabled */
     ULONG packets_out;
-    ULONG ticks; /* agent ticks run by the Vigil thread */
+    ULONG ticks;           /* agent ticks run by the Vigil thread */
+    ULONG configs_applied; /* from the config source */
+    ULONG configs_refused;
 } VIGIL_NETXDUO_COUNTS;
 
 VOID vigil_netxduo_counts(VIGIL_NETXDUO_COUNTS* out);
