@@ -41,10 +41,10 @@ Fetched<DetectionEffects> Engine::step(const std::vector<const Report*>& fresh) 
             const int64_t ta = event_time(*a), tb = event_time(*b);
             return ta != tb ? ta < tb : a->message_key < b->message_key;
         });
+        // Always the store's copy, never one kept here: another hub worker may have taken the
+        // device's last batch, and the store holds what was committed whoever committed it.
         DeviceState state;
-        if (const auto held = states_.find(device_id); held != states_.end()) {
-            state = held->second;
-        } else if (sources_.states) {
+        if (sources_.states) {
             const auto loaded = sources_.states->load_detection_state(device_id);
             if (!loaded.ok()) {
                 result.error = "detection state of '" + device_id + "': " + loaded.error;
@@ -70,7 +70,7 @@ Fetched<DetectionEffects> Engine::step(const std::vector<const Report*>& fresh) 
                 result.value.clears.begin() + static_cast<std::ptrdiff_t>(clears_before), clear);
         }
         result.value.states.push_back({device_id, encode_state(state)});
-        pending_[device_id] = std::move(state);
+        pending_.push_back(device_id);
     }
     return result;
 }
@@ -78,9 +78,9 @@ Fetched<DetectionEffects> Engine::step(const std::vector<const Report*>& fresh) 
 void Engine::settle(bool committed) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (committed) {
-        for (auto& [device_id, state] : pending_) {
+        for (const std::string& device_id : pending_) {
             silent_.erase(device_id);
-            states_[device_id] = std::move(state);
+            seen_.insert(device_id);
         }
     }
     pending_.clear();
@@ -96,18 +96,9 @@ bool Engine::is_silent(const std::string& device_id) const {
     return silent_.count(device_id) != 0;
 }
 
-size_t Engine::state_bytes() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    size_t bytes = 0;
-    for (const auto& [device_id, state] : states_) {
-        bytes += encode_state(state).size();
-    }
-    return bytes;
-}
-
 size_t Engine::devices() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return states_.size();
+    return seen_.size();
 }
 
 }  // namespace vigil::hub::detect

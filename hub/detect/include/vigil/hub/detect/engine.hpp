@@ -51,12 +51,11 @@ class Engine {
   public:
     explicit Engine(EngineSources sources);
 
-    /// The DetectionStep: the states of the batch's devices (cached, else loaded from the
-    /// store) advanced by the reports, and every effect. The new states are held aside until
-    /// settle() says whether the batch committed.
+    /// The DetectionStep: the states of the batch's devices, loaded from the store (what was
+    /// committed, by this worker or another), advanced by the reports, and every effect.
     Fetched<DetectionEffects> step(const std::vector<const Report*>& fresh);
-    /// After commit_batch returned: adopt the held states (true) or forget them (false), so a
-    /// batch that rolled back leaves the engine as it was.
+    /// After commit_batch returned: whether the batch committed. Only then does a silent
+    /// device's report count as having ended its silence here.
     void settle(bool committed);
 
     /// A TelemetryWriter step bound to this engine.
@@ -68,15 +67,14 @@ class Engine {
     void note_silent(const std::string& device_id);
     bool is_silent(const std::string& device_id) const;
 
-    /// Bytes of state held in memory for every device it has seen, serialised.
-    size_t state_bytes() const;
+    /// Devices whose batches this engine has committed.
     size_t devices() const;
 
   private:
     EngineSources sources_;
     mutable std::mutex mutex_;
-    std::map<std::string, DeviceState> states_;   // committed
-    std::map<std::string, DeviceState> pending_;  // of the step not yet settled
+    std::vector<std::string> pending_;  // devices of the step not yet settled
+    std::set<std::string> seen_;        // devices whose batches this engine committed
     std::set<std::string> silent_;
 };
 
