@@ -33,6 +33,21 @@ class MemoryStates : public DetectionStateStore {
         }
         return result;
     }
+    Fetched<std::map<std::string, std::vector<uint8_t>>> load_detection_states(
+        const std::vector<std::string>& device_ids) override {
+        Fetched<std::map<std::string, std::vector<uint8_t>>> result;
+        ++loads;
+        if (fail) {
+            result.error = "disk on fire";
+            return result;
+        }
+        for (const std::string& device_id : device_ids) {
+            if (const auto found = saved.find(device_id); found != saved.end()) {
+                result.value[device_id] = found->second;
+            }
+        }
+        return result;
+    }
     /// What a committed batch leaves in the store.
     void commit(const DetectionEffects& effects) {
         for (const DetectionStateChange& change : effects.states) {

@@ -35,24 +35,26 @@ Fetched<DetectionEffects> Engine::step(const std::vector<const Report*>& fresh) 
         }
         reports.push_back(report);
     }
+    // Always the store's copies, never ones kept here: another hub worker may have taken a
+    // device's last batch, and the store holds what was committed whoever committed it.
+    std::map<std::string, std::vector<uint8_t>> stored;
+    if (sources_.states) {
+        auto loaded = sources_.states->load_detection_states(order);
+        if (!loaded.ok()) {
+            result.error = "detection states: " + loaded.error;
+            return result;
+        }
+        stored = std::move(loaded.value);
+    }
     for (const std::string& device_id : order) {
         std::vector<const Report*>& reports = by_device[device_id];
         std::stable_sort(reports.begin(), reports.end(), [](const Report* a, const Report* b) {
             const int64_t ta = event_time(*a), tb = event_time(*b);
             return ta != tb ? ta < tb : a->message_key < b->message_key;
         });
-        // Always the store's copy, never one kept here: another hub worker may have taken the
-        // device's last batch, and the store holds what was committed whoever committed it.
         DeviceState state;
-        if (sources_.states) {
-            const auto loaded = sources_.states->load_detection_state(device_id);
-            if (!loaded.ok()) {
-                result.error = "detection state of '" + device_id + "': " + loaded.error;
-                return result;
-            }
-            if (loaded.value) {
-                state = decode_state(*loaded.value).value_or(DeviceState{});
-            }
+        if (const auto saved = stored.find(device_id); saved != stored.end()) {
+            state = decode_state(saved->second).value_or(DeviceState{});
         }
         const std::string group = sources_.group_of ? sources_.group_of(device_id) : "";
         const DeviceSettings settings = policy->resolve(device_id, group);

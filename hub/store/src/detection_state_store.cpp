@@ -36,4 +36,35 @@ Fetched<std::optional<std::vector<uint8_t>>> SqliteStore::load_detection_state(
         });
 }
 
+// One read transaction for the whole batch: one snapshot, and one lock of the WAL instead of
+// one per device.
+Fetched<std::map<std::string, std::vector<uint8_t>>> SqliteStore::load_detection_states(
+    const std::vector<std::string>& device_ids) {
+    using States = std::map<std::string, std::vector<uint8_t>>;
+    return with_reader<States>([&](Connection& reader, Fetched<States>& result) {
+        if (!reader.run("begin reading detection states", "BEGIN", result.error)) {
+            return;
+        }
+        for (const std::string& device_id : device_ids) {
+            Statement load = reader.query(
+                "SELECT s.state FROM detection_state s "
+                "JOIN devices d ON d.device_key = s.device_key WHERE d.id = ?1",
+                result.error, device_id);
+            if (!load) {
+                break;
+            }
+            if (load.next_row("load detection states", result.error)) {
+                result.value[device_id] = load.blob(0);
+            } else if (!result.error.empty()) {
+                break;
+            }
+        }
+        std::string ignored;
+        (void)reader.run("end reading detection states", "COMMIT", ignored);
+        if (!result.error.empty()) {
+            result.value.clear();
+        }
+    });
+}
+
 }  // namespace vigil::hub::sqlite

@@ -98,6 +98,8 @@ class SqliteStore final : public Store {
                               int64_t now_ms) override;
     Fetched<std::optional<std::vector<uint8_t>>> load_detection_state(
         const std::string& device_id) override;
+    Fetched<std::map<std::string, std::vector<uint8_t>>> load_detection_states(
+        const std::vector<std::string>& device_ids) override;
 
     // StoreMaintenance
     RetentionResult apply_retention(int64_t now_ms) override;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ class DetectionStateStore {
     /// value empty when nothing was saved for the device.
     virtual Fetched<std::optional<std::vector<uint8_t>>> load_detection_state(
         const std::string& device_id) = 0;
+    /// The states of several devices, read in one go (one point in time); a device with none
+    /// is left out.
+    virtual Fetched<std::map<std::string, std::vector<uint8_t>>> load_detection_states(
+        const std::vector<std::string>& device_ids) = 0;
 };
 
 }  // namespace vigil::hub
