@@ -16,9 +16,6 @@ int64_t wall_ms() {
         .count();
 }
 
-// A device's group is read from the store at most this often: a regrouping takes effect within
-// this long, and a batch of 2,000 reports costs no 2,000 lookups.
-constexpr int64_t kGroupTtlMs = 10'000;
 constexpr uint32_t kSilencePage = 500;
 constexpr int64_t kSilenceSkipMs = 10'000;
 
@@ -123,53 +120,36 @@ void HubDetection::publish(const std::vector<AlertEvent>& events) {
 }
 
 std::string HubDetection::group_of(const std::string& device_id) {
-    const int64_t now = wall_ms();
-    {
-        std::lock_guard<std::mutex> lock(groups_mutex_);
-        if (const auto held = groups_.find(device_id);
-            held != groups_.end() && now - held->second.second < kGroupTtlMs) {
-            return held->second.first;
-        }
-    }
-    const auto group = store_.device_group(device_id);
-    // A store that cannot answer leaves the device with its group's settings unknown: the
-    // defaults apply until the next lookup, rather than failing the batch.
-    const std::string name = group.ok() ? group.value.value_or("") : "";
-    std::lock_guard<std::mutex> lock(groups_mutex_);
-    groups_[device_id] = {name, now};
-    return name;
+    return groups_.get(device_id, wall_ms(), [&] {
+        // A store that cannot answer leaves the device with its group's settings unknown: the
+        // defaults apply until the next lookup, rather than failing the batch.
+        const auto group = store_.device_group(device_id);
+        return group.ok() ? group.value.value_or("") : std::string();
+    });
 }
 
 uint32_t HubDetection::low_interval_of(const std::string& device_id, const std::string& group) {
-    const int64_t now = wall_ms();
-    {
-        std::lock_guard<std::mutex> lock(groups_mutex_);
-        if (const auto held = intervals_.find(device_id);
-            held != intervals_.end() && now - held->second.second < kGroupTtlMs) {
-            return held->second.first;
+    return intervals_.get(device_id, wall_ms(), [&] {
+        for (const auto& [scope, target] :
+             {std::pair{ConfigScope::Device, device_id}, std::pair{ConfigScope::Group, group}}) {
+            if (target.empty()) {
+                continue;
+            }
+            const auto config = store_.desired_config(scope, target);
+            if (!config.ok() || !config.value) {
+                continue;
+            }
+            // The device's own config stands in place of its group's.
+            wire::ConfigFields fields;
+            uint32_t version = 0;
+            return wire::decode_config_settings(config.value->body.data(),
+                                                config.value->body.size(), fields,
+                                                version) == wire::ConfigError::None
+                       ? fields.interval_s[static_cast<int>(wire::Priority::Low)]
+                       : 0u;
         }
-    }
-    uint32_t interval_s = 0;
-    for (const auto& [scope, target] :
-         {std::pair{ConfigScope::Device, device_id}, std::pair{ConfigScope::Group, group}}) {
-        if (target.empty()) {
-            continue;
-        }
-        const auto config = store_.desired_config(scope, target);
-        if (!config.ok() || !config.value) {
-            continue;
-        }
-        wire::ConfigFields fields;
-        uint32_t version = 0;
-        if (wire::decode_config_settings(config.value->body.data(), config.value->body.size(),
-                                         fields, version) == wire::ConfigError::None) {
-            interval_s = fields.interval_s[static_cast<int>(wire::Priority::Low)];
-        }
-        break;  // the device's own config stands in place of its group's
-    }
-    std::lock_guard<std::mutex> lock(groups_mutex_);
-    intervals_[device_id] = {interval_s, now};
-    return interval_s;
+        return 0u;
+    });
 }
 
 void HubDetection::watch_loop() {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "lookup_cache.hpp"
 #include "vigil/hub/detect/engine.hpp"
 #include "vigil/hub/detect/policy_file.hpp"
 #include "vigil/hub/detect/threat_intel.hpp"
@@ -94,9 +95,10 @@ class HubDetection {
     mutable std::mutex outputs_mutex_;  // guards outputs_ (replaced by the watcher)
     std::unique_ptr<outputs::OutputSet> outputs_;
 
-    std::mutex groups_mutex_;
-    std::map<std::string, std::pair<std::string, int64_t>> groups_;  // id -> (group, fetched)
-    std::map<std::string, std::pair<uint32_t, int64_t>> intervals_;  // id -> (low s, fetched)
+    // A regrouping or a new config takes effect within this long.
+    static constexpr int64_t kLookupTtlMs = 10'000;
+    LookupCache<std::string> groups_{kLookupTtlMs};
+    LookupCache<uint32_t> intervals_{kLookupTtlMs};
 
     mutable std::mutex metrics_mutex_;
     DetectionMetrics metrics_;
