@@ -77,12 +77,12 @@ class RecordingControl : public HubControl {
                "# TYPE vigil_ingest_messages_total counter\n"
                "vigil_ingest_messages_total{format=\"vigil\"} 12\n";
     }
-    bool ingest_healthy(std::string& detail) override {
+    std::vector<std::string> health_problems() override {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!healthy) {
-            detail = "not connected to the broker";
+            return {"ingest: not connected to the broker"};
         }
-        return healthy;
+        return {};
     }
     std::string detection_policy_json(const std::string& device_id) override {
         return nlohmann::json{{"policy", {{"source", "test"}}},

@@ -241,9 +241,8 @@ void ApiServer::Impl::healthz(HttpResponse& res) {
     if (!stats.ok()) {
         reasons.push_back("store: " + stats.error);
     }
-    std::string detail;
-    if (!control_.ingest_healthy(detail)) {
-        reasons.push_back("ingest: " + (detail.empty() ? std::string("not connected") : detail));
+    for (const std::string& problem : control_.health_problems()) {
+        reasons.push_back(problem);
     }
     if (reasons.empty()) {
         api::send_json(res, 200, {{"status", "ok"}});

@@ -17,9 +17,9 @@
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
-#include "vigil/hub/detect/policy_json.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
+#include "vigil/hub/detect/policy_json.hpp"
 #include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
@@ -323,20 +323,21 @@ std::string Hub::detection_policy_json(const std::string& device_id) {
     }
     nlohmann::json body{{"policy", detect::to_json(*policy)}, {"errors", std::move(errors)}};
     if (!device_id.empty()) {
-        body["device"] = detect::to_json(policy->resolve(device_id, detection_->group_of(device_id)));
+        body["device"] =
+            detect::to_json(policy->resolve(device_id, detection_->group_of(device_id)));
     }
     return body.dump();
 }
 
-bool Hub::ingest_healthy(std::string& detail) {
-    if (ingest_->connected() && ingest_->subscribed()) {
-        detail.clear();
-        return true;
+std::vector<std::string> Hub::health_problems() {
+    std::vector<std::string> problems;
+    if (!ingest_->connected()) {
+        const std::string why = ingest_->last_error();
+        problems.push_back("ingest: not connected to the broker" + (why.empty() ? "" : ": " + why));
+    } else if (!ingest_->subscribed()) {
+        problems.push_back("ingest: subscribing");
     }
-    const std::string why = ingest_->last_error();
-    detail = ingest_->connected() ? "subscribing"
-                                  : "not connected to the broker" + (why.empty() ? "" : ": " + why);
-    return false;
+    return problems;
 }
 
 }  // namespace vigil::hub

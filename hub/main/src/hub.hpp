@@ -83,7 +83,7 @@ class Hub final : public HubControl {
     bool publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
                         std::string& error) override;
     std::string ingest_metrics_text() override;
-    bool ingest_healthy(std::string& detail) override;
+    std::vector<std::string> health_problems() override;
     std::string detection_policy_json(const std::string& device_id) override;
 
   private:

@@ -21,8 +21,10 @@ class HubControl : public DeviceAccounts {
                                 std::string& error) = 0;
     /// The ingest side's metrics in Prometheus text format (the API adds the store's own).
     virtual std::string ingest_metrics_text() = 0;
-    /// Whether ingest is connected to the broker; `detail` says why not.
-    virtual bool ingest_healthy(std::string& detail) = 0;
+    /// Why the hub cannot do its job right now, one reason each, named by its part
+    /// ("ingest: not connected to the broker", "store: ...", "broker: ..."); empty when healthy.
+    /// /healthz answers 503 with these while any is present.
+    virtual std::vector<std::string> health_problems() = 0;
     /// The detection policy in force as a JSON document: {"policy": what the file sets,
     /// "errors": why the file in place is refused (empty when it is in force), and with a
     /// device id, "device": that device's effective settings}.
