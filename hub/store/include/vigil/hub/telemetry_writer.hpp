@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "vigil/hub/alert.hpp"
+#include "vigil/hub/recommendation.hpp"
 #include "vigil/hub/report.hpp"
 #include "vigil/hub/store_result.hpp"
 
@@ -37,6 +38,9 @@ struct DetectionEffects {
     std::vector<AlertRaise> alerts;
     /// Applied after the raises, each as AlertStore::clear_alert would.
     std::vector<AlertClear> clears;
+    /// Applied after the clears, in this order, each as
+    /// RecommendationStore::apply_recommendation_scan would.
+    std::vector<RecommendationScan> recommendation_scans;
 };
 
 /// Detection's step for one batch. It gets the reports the store did not hold before, in batch
@@ -56,6 +60,9 @@ struct WriteResult {
     /// What the raises and clears did, in their order (a clear that found no unresolved
     /// alert is left out), for the outputs and live consumers once the batch is durable.
     std::vector<AlertEvent> alert_events;
+    /// What the recommendation scans changed, in their order (a scan that changed nothing makes
+    /// no event).
+    std::vector<RecommendationEvent> recommendation_events;
     std::string error;
 };
 
