@@ -4,13 +4,11 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 
 namespace vigil::hub::detect {
 
 namespace {
-
-enum HealthBit : uint32_t { kDropped = 1, kBacklog = 2, kConfig = 4, kSkew = 8 };
 
 // A device clock that is wrong is wrong by the same amount in report after report; one whose
 // reports arrive late (a backlog sent after an outage, a capture replayed) drifts against the
@@ -22,7 +20,8 @@ class Health {
     Health(DetectionContext& context)
         : context_(context), settings_(context.settings.agent_health) {}
 
-    void set(HealthBit bit, bool condition, const char* type, const std::function<void()>& raise) {
+    void set(HealthAlarm bit, bool condition, const char* type,
+             const std::function<void()>& raise) {
         uint32_t& alarmed = context_.state.health.alarmed;
         if (condition) {
             alarmed |= bit;
@@ -67,7 +66,7 @@ void check_status(DetectionContext& context, Health& health) {
     progress.messages_dropped = status.messages_dropped;
     progress.send_failures = status.send_failures;
 
-    health.set(kDropped, dropped > 0, "health.messages_dropped", [&] {
+    health.set(kHealthDropped, dropped > 0, "health.messages_dropped", [&] {
         health
             .raise("health.messages_dropped",
                    "The agent dropped " + std::to_string(dropped) + " messages",
@@ -83,38 +82,40 @@ void check_status(DetectionContext& context, Health& health) {
                                             {"send_failures", status.send_failures}}
                                  .dump();
     });
+    health.set(kHealthBacklog, status.backlog_messages >= settings.backlog_messages,
+               "health.backlog", [&] {
+                   health
+                       .raise("health.backlog",
+                              "The agent's backlog holds " +
+                                  std::to_string(status.backlog_messages) + " messages",
+                              "The agent holds " + std::to_string(status.backlog_messages) +
+                                  " messages (" + std::to_string(status.backlog_bytes) +
+                                  " bytes) it has not been able to send; the rule alerts at " +
+                                  std::to_string(settings.backlog_messages) + ".",
+                              "Check the device's link to the hub and the broker's health.")
+                       .evidence_json =
+                       nlohmann::json{{"backlog_messages", status.backlog_messages},
+                                      {"backlog_bytes", status.backlog_bytes},
+                                      {"send_failures", status.send_failures}}
+                           .dump();
+               });
     health.set(
-        kBacklog, status.backlog_messages >= settings.backlog_messages, "health.backlog", [&] {
+        kHealthConfig, status.rejected_config_version.has_value(), "health.config_refused", [&] {
             health
-                .raise("health.backlog",
-                       "The agent's backlog holds " + std::to_string(status.backlog_messages) +
-                           " messages",
-                       "The agent holds " + std::to_string(status.backlog_messages) +
-                           " messages (" + std::to_string(status.backlog_bytes) +
-                           " bytes) it has not been able to send; the rule alerts at " +
-                           std::to_string(settings.backlog_messages) + ".",
-                       "Check the device's link to the hub and the broker's health.")
-                .evidence_json = nlohmann::json{{"backlog_messages", status.backlog_messages},
-                                                {"backlog_bytes", status.backlog_bytes},
-                                                {"send_failures", status.send_failures}}
-                                     .dump();
+                .raise("health.config_refused",
+                       "The agent refused config version " +
+                           std::to_string(status.rejected_config_version.value_or(0)),
+                       "The agent refused the configuration the hub sent (version " +
+                           std::to_string(status.rejected_config_version.value_or(0)) +
+                           "): " + status.rejected_config_reason + ". It keeps running version " +
+                           std::to_string(status.config_version) + ".",
+                       "Correct the configuration and publish it again.")
+                .evidence_json =
+                nlohmann::json{{"rejected_version", status.rejected_config_version.value_or(0)},
+                               {"reason", status.rejected_config_reason},
+                               {"running_version", status.config_version}}
+                    .dump();
         });
-    health.set(kConfig, status.rejected_config_version.has_value(), "health.config_refused", [&] {
-        health
-            .raise("health.config_refused",
-                   "The agent refused config version " +
-                       std::to_string(status.rejected_config_version.value_or(0)),
-                   "The agent refused the configuration the hub sent (version " +
-                       std::to_string(status.rejected_config_version.value_or(0)) +
-                       "): " + status.rejected_config_reason + ". It keeps running version " +
-                       std::to_string(status.config_version) + ".",
-                   "Correct the configuration and publish it again.")
-            .evidence_json =
-            nlohmann::json{{"rejected_version", status.rejected_config_version.value_or(0)},
-                           {"reason", status.rejected_config_reason},
-                           {"running_version", status.config_version}}
-                .dump();
-    });
 }
 
 void check_clock(DetectionContext& context, Health& health) {
@@ -136,7 +137,7 @@ void check_clock(DetectionContext& context, Health& health) {
     if (!skewed && !clearly_fine) {
         return;  // drifting: no verdict either way
     }
-    health.set(kSkew, skewed, "health.clock_skew", [&] {
+    health.set(kHealthSkew, skewed, "health.clock_skew", [&] {
         const int64_t offset_s = progress.skew_offsets[2] / 1000;
         health
             .raise("health.clock_skew",

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <map>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 
 namespace vigil::hub::detect {
 

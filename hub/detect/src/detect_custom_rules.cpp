@@ -8,7 +8,7 @@
 #include <cmath>
 #include <set>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 
 namespace vigil::hub::detect {
 

@@ -6,7 +6,7 @@
 #include <array>
 #include <map>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 
 namespace vigil::hub::detect {
 

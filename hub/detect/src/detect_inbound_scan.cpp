@@ -4,7 +4,7 @@
 // the ports show to be inbound.
 #include <algorithm>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 #include "scan_table.hpp"
 
 namespace vigil::hub::detect {

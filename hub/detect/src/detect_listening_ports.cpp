@@ -4,7 +4,7 @@
 // Either alert clears when the port is no longer listening.
 #include <algorithm>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 
 namespace vigil::hub::detect {
 

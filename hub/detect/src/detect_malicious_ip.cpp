@@ -2,7 +2,7 @@
 // Every format carries flows, so this covers all three.
 #include <map>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 
 namespace vigil::hub::detect {
 

@@ -2,7 +2,7 @@
 // Mirai pattern: 25 hosts in 5 minutes), or sending ICMP echo requests to many hosts (a sweep).
 #include <map>
 
-#include "detection_context.hpp"
+#include "detections.hpp"
 #include "scan_table.hpp"
 
 namespace vigil::hub::detect {

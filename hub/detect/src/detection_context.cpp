@@ -1,4 +1,4 @@
-#include "detection_context.hpp"
+#include "vigil/hub/detect/detection_context.hpp"
 
 #include "vigil/hub/report_json.hpp"
 
@@ -70,6 +70,15 @@ AlertRaise& DetectionContext::raise(std::string type, AlertCategory category, st
     alert.last_observed_ms = end_ms;
     alert.raised_ms = now_ms_;
     return alert;
+}
+
+RecommendationScan& DetectionContext::scan(std::string kind) {
+    RecommendationScan& scan = effects_.recommendation_scans.emplace_back();
+    scan.device_id = report.device_id;
+    scan.kind = std::move(kind);
+    scan.observed_ms = end_ms;
+    scan.scanned_ms = now_ms_;
+    return scan;
 }
 
 void DetectionContext::clear(std::string type, std::string subject) {

@@ -10,7 +10,9 @@ namespace vigil::hub::detect {
 
 namespace {
 
-constexpr uint8_t kVersion = 1;
+/// Version 1 had no hygiene tables; its states are read with empty ones.
+constexpr uint8_t kVersionWithoutHygiene = 1;
+constexpr uint8_t kVersion = 2;
 
 class Writer {
   public:
@@ -233,6 +235,59 @@ std::vector<ServiceKey> read_services(Reader& in) {
     return services;
 }
 
+void write_timed_services(Writer& out, const std::vector<TimedService>& services) {
+    out.unsigned_value(services.size());
+    for (const TimedService& service : services) {
+        out.unsigned_value(service.service);
+        out.signed_value(service.last_ms);
+    }
+}
+
+std::vector<TimedService> read_timed_services(Reader& in) {
+    std::vector<TimedService> services(in.count(kMaxHygieneServices));
+    for (TimedService& service : services) {
+        service.service = in.small(UINT32_MAX);
+        service.last_ms = in.signed_value();
+    }
+    return services;
+}
+
+void write_hygiene(Writer& out, const HygieneProgress& hygiene) {
+    write_timed_services(out, hygiene.cleartext_accepted);
+    write_timed_services(out, hygiene.cleartext_outbound);
+    write_timed_services(out, hygiene.exposed);
+    out.text(hygiene.boot);
+    out.text(hygiene.previous_boot);
+    out.unsigned_value(hygiene.boot_sequence);
+    out.unsigned_value(hygiene.previous_boot_sequence);
+    out.unsigned_value(hygiene.boot_returns);
+    out.signed_value(hygiene.last_return_ms);
+    out.signed_value(hygiene.day_start_ms);
+    out.unsigned_value(hygiene.day_messages);
+    out.unsigned_value(hygiene.day_bytes);
+    out.unsigned_value(hygiene.last_day_messages);
+    out.unsigned_value(hygiene.last_day_bytes);
+}
+
+HygieneProgress read_hygiene(Reader& in) {
+    HygieneProgress hygiene;
+    hygiene.cleartext_accepted = read_timed_services(in);
+    hygiene.cleartext_outbound = read_timed_services(in);
+    hygiene.exposed = read_timed_services(in);
+    hygiene.boot = in.text();
+    hygiene.previous_boot = in.text();
+    hygiene.boot_sequence = in.unsigned_value();
+    hygiene.previous_boot_sequence = in.unsigned_value();
+    hygiene.boot_returns = in.small(UINT32_MAX);
+    hygiene.last_return_ms = in.signed_value();
+    hygiene.day_start_ms = in.signed_value();
+    hygiene.day_messages = in.unsigned_value();
+    hygiene.day_bytes = in.unsigned_value();
+    hygiene.last_day_messages = in.unsigned_value();
+    hygiene.last_day_bytes = in.unsigned_value();
+    return hygiene;
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_state(const DeviceState& state) {
@@ -265,12 +320,14 @@ std::vector<uint8_t> encode_state(const DeviceState& state) {
         out.signed_value(offset);
     }
     out.unsigned_value(health.skew_samples);
+    write_hygiene(out, state.hygiene);
     return out.take();
 }
 
 std::optional<DeviceState> decode_state(const std::vector<uint8_t>& bytes) {
     Reader in(bytes);
-    if (in.unsigned_value() != kVersion) {
+    const uint64_t version = in.unsigned_value();
+    if (version != kVersion && version != kVersionWithoutHygiene) {
         return std::nullopt;
     }
     DeviceState state;
@@ -301,6 +358,9 @@ std::optional<DeviceState> decode_state(const std::vector<uint8_t>& bytes) {
         offset = in.signed_value();
     }
     health.skew_samples = static_cast<uint8_t>(in.small(3));
+    if (version == kVersion) {
+        state.hygiene = read_hygiene(in);
+    }
     if (!in.ok() || !in.at_end()) {
         return std::nullopt;
     }

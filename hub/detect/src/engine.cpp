@@ -60,7 +60,7 @@ Fetched<DetectionEffects> Engine::step(const std::vector<const Report*>& fresh) 
         const DeviceSettings settings = policy->resolve(device_id, group);
         const size_t clears_before = result.value.clears.size();
         for (const Report* report : reports) {
-            process_report(settings, *intel, state, *report, now_ms, result.value);
+            process_report(settings, *intel, state, *report, now_ms, result.value, sources_.also);
         }
         if (silent_.count(device_id)) {
             AlertClear clear;

@@ -60,12 +60,39 @@ struct RuleProgress {
     int64_t first_breach_ms = 0;
 };
 
+/// The agent-health alerts raised and not yet cleared, one bit each (HealthProgress::alarmed).
+enum HealthAlarm : uint32_t {
+    kHealthDropped = 1,  ///< health.messages_dropped
+    kHealthBacklog = 2,  ///< health.backlog
+    kHealthConfig = 4,   ///< health.config_refused
+    kHealthSkew = 8,     ///< health.clock_skew
+};
+
 struct HealthProgress {
     std::string boot;  ///< of the latest status (message key's boot part): counters restart
     uint64_t messages_dropped = 0, send_failures = 0;
-    uint32_t alarmed = 0;                 ///< bit per health type raised and not yet cleared
+    uint32_t alarmed = 0;                 ///< HealthAlarm bits
     int64_t skew_offsets[3] = {0, 0, 0};  ///< device minus hub ms, of the latest reports
     uint8_t skew_samples = 0;
+};
+
+/// Security hygiene's memory of a device (hub/recommend): what it showed recently, on device
+/// time, so a recommendation closes once the device has not shown the problem for a while.
+struct HygieneProgress {
+    std::vector<TimedService>
+        cleartext_accepted;  ///< cleartext services it accepted connections on
+    std::vector<TimedService> cleartext_outbound;  ///< cleartext services it used to the internet
+    std::vector<TimedService> exposed;  ///< services it accepted from outside its local networks
+    /// Two agents under one identity: the boot ids of its messages (Vigil's message key), and
+    /// how often the latest one went back to the one before.
+    std::string boot, previous_boot;
+    uint64_t boot_sequence = 0, previous_boot_sequence = 0;
+    uint32_t boot_returns = 0;
+    int64_t last_return_ms = 0;
+    /// Messages and bytes since day_start_ms, and the last whole day's (the billing check).
+    int64_t day_start_ms = 0;
+    uint64_t day_messages = 0, day_bytes = 0;
+    uint64_t last_day_messages = 0, last_day_bytes = 0;
 };
 
 struct DeviceState {
@@ -79,6 +106,7 @@ struct DeviceState {
     uint32_t flood_alarmed = 0;              ///< bit per direction and protocol
     std::vector<RuleProgress> rules;
     HealthProgress health;
+    HygieneProgress hygiene;
 };
 
 /// Ceilings of the tables.
@@ -87,6 +115,7 @@ constexpr size_t kMaxProbes = 16;
 constexpr size_t kMaxTrackedPerEntry = 256;  ///< ports per scanner, hosts per probe
 constexpr size_t kMaxListening = 128;
 constexpr size_t kMaxRules = 64;
+constexpr size_t kMaxHygieneServices = 32;  ///< per table of HygieneProgress
 
 std::vector<uint8_t> encode_state(const DeviceState& state);
 /// nullopt for bytes that are not a state this hub wrote.

@@ -29,11 +29,18 @@
 
 namespace vigil::hub::detect {
 
-/// One report applied to one device's state: the alerts it raises and clears are appended to
-/// `effects`. Pure: the same settings, intel, state and report give the same result; `now_ms` is
-/// only written into the alerts as the hub time they were raised.
+class DetectionContext;
+
+/// Checks that read each report after the detections, through the same context (its flows
+/// parsed once) and state: security hygiene (hub/recommend). Must be pure as the detections are.
+using ReportCheck = std::function<void(DetectionContext& context)>;
+
+/// One report applied to one device's state: the alerts it raises and clears, and the scans of
+/// `also` (when set), are appended to `effects`. Pure: the same settings, intel, state and
+/// report give the same result; `now_ms` is only written into the effects as the hub time.
 void process_report(const DeviceSettings& settings, const ThreatIntel& intel, DeviceState& state,
-                    const Report& report, int64_t now_ms, DetectionEffects& effects);
+                    const Report& report, int64_t now_ms, DetectionEffects& effects,
+                    const ReportCheck& also = nullptr);
 
 /// The alert type of device silence, raised on the hub's clock (silence.hpp).
 constexpr const char* kSilenceType = "health.silent";
@@ -45,6 +52,7 @@ struct EngineSources {
     std::function<std::string(const std::string& device_id)> group_of;
     DetectionStateStore* states = nullptr;
     std::function<int64_t()> now_ms;  ///< the hub clock
+    ReportCheck also;                 ///< run on every report after the detections; may be empty
 };
 
 class Engine {

@@ -1,5 +1,6 @@
-// What each detection gets for one report: the device's settings and state, the report with its
-// flows' addresses parsed once, and where to put the alerts it raises and clears.
+// What each check of a report gets: the device's settings and state, the report with its flows'
+// addresses parsed once and their direction, and where to put the alerts it raises and clears.
+// The detections (hub/detect) and the hygiene checks (hub/recommend) read reports through it.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,9 @@ class DetectionContext {
     void clear(std::string type, std::string subject);
     /// The alert raise() returned last.
     AlertRaise& last_raised() { return effects_.alerts.back(); }
+    /// A hygiene check's complete answer about this device for one kind (hub/recommend), with
+    /// its observed time the end of the report's window; the caller adds the findings.
+    RecommendationScan& scan(std::string kind);
 
   private:
     int64_t now_ms_;
@@ -58,15 +62,5 @@ nlohmann::json flow_evidence(const Flow& flow);
 /// "tcp/23", "udp/53", "icmp/8".
 std::string service_name(ServiceKey service);
 ServiceKey service_of(Protocol protocol, uint16_t port);
-
-// The detections, each in its own file; docs/detect.md describes each.
-void detect_malicious_ip(DetectionContext& context);
-void detect_inbound_scan(DetectionContext& context);
-void detect_outbound_scan(DetectionContext& context);
-void detect_flood(DetectionContext& context);
-void detect_allowlist(DetectionContext& context);
-void detect_listening_ports(DetectionContext& context);
-void detect_custom_rules(DetectionContext& context);
-void detect_agent_health(DetectionContext& context);
 
 }  // namespace vigil::hub::detect
