@@ -170,9 +170,10 @@ TEST_F(Hygiene, ConnectionsAcceptedFromTheInternetAreExposure) {
 }
 
 TEST_F(Hygiene, TwoAgentsUnderOneIdentityAreCaughtAndARebootIsNot) {
+    // One agent in a reboot loop: a new boot id every few reports, never an old one again.
     std::vector<Report> reboot;
-    for (int i = 0; i < 10; ++i) {
-        reboot.push_back(ReportBuilder(i).boot(i < 5 ? "boot-a" : "boot-b"));
+    for (int i = 0; i < 20; ++i) {
+        reboot.push_back(ReportBuilder(i).boot("boot-" + std::to_string(i / 3)));
     }
     for (const auto& scan : run(reboot, kSharedIdentity)) {
         EXPECT_TRUE(scan.findings.empty());
