@@ -64,23 +64,11 @@ ThreatIntel load_feed_directory(const fs::path& directory) {
 FeedDirectory::FeedDirectory(fs::path directory)
     : directory_(std::move(directory)), snapshot_(std::make_shared<const ThreatIntel>()) {}
 
-std::vector<FeedDirectory::FileStamp> FeedDirectory::stamps() const {
-    std::vector<FileStamp> result;
-    std::error_code error;
-    for (fs::directory_iterator it(directory_, error), end; !error && it != end;
-         it.increment(error)) {
+std::vector<FileStamp> FeedDirectory::stamps() const {
+    return stamp_directory(directory_, [](const std::string& name) {
         FeedFormat format;
-        if (!feed_format_for(it->path().filename().string(), format)) {
-            continue;
-        }
-        std::error_code stat_error;
-        FileStamp stamp{it->path().filename().string(), it->file_size(stat_error),
-                        it->last_write_time(stat_error)};
-        result.push_back(stamp);
-    }
-    std::sort(result.begin(), result.end(),
-              [](const FileStamp& a, const FileStamp& b) { return a.name < b.name; });
-    return result;
+        return feed_format_for(name, format);
+    });
 }
 
 bool FeedDirectory::reload_if_changed() {

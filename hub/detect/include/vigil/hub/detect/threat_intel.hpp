@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/hub/detect/directory_stamps.hpp"
 #include "vigil/hub/detect/feed.hpp"
 #include "vigil/hub/detect/ip_set.hpp"
 
@@ -54,14 +55,6 @@ class FeedDirectory {
     std::shared_ptr<const ThreatIntel> snapshot() const;
 
   private:
-    struct FileStamp {
-        std::string name;
-        uintmax_t size = 0;
-        std::filesystem::file_time_type modified;
-        bool operator==(const FileStamp& other) const {
-            return name == other.name && size == other.size && modified == other.modified;
-        }
-    };
     std::vector<FileStamp> stamps() const;
 
     std::filesystem::path directory_;
