@@ -17,6 +17,8 @@ void add_token_commands(CLI::App& app, Context& context);
 /// alerts [list [filters] | show <id> | ack <id> | resolve <id> | suppress <id> [--for ...]],
 /// suppressions [list | remove <id>]
 void add_alert_commands(CLI::App& app, Context& context);
+/// recommendations [list [filters] | show <id> | summary [filters] | dismiss <id> --reason ...]
+void add_recommendation_commands(CLI::App& app, Context& context);
 /// config push (<device> | --group <name>) [settings]
 void add_config_commands(CLI::App& app, Context& context);
 /// decode <file> [--format ...]: local, no hub

@@ -1,6 +1,7 @@
-// vigil: the command line for people. Queries the hub's HTTP API (devices, alerts, configs,
-// tokens), decodes saved messages and checks policy files locally. Exit codes: 0 done, 1 the hub or
-// the input refused (or could not be reached), 2 the command line itself was wrong.
+// vigil: the command line for people. Queries the hub's HTTP API (devices, alerts,
+// recommendations, configs, tokens), decodes saved messages and checks policy files locally. Exit
+// codes: 0 done, 1 the hub or the input refused (or could not be reached), 2 the command line
+// itself was wrong.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <string>
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     add_device_commands(app, context);
     add_token_commands(app, context);
     add_alert_commands(app, context);
+    add_recommendation_commands(app, context);
     add_decode_command(app, context);
     add_config_commands(app, context);
     add_rules_commands(app, context);

@@ -22,7 +22,9 @@ constexpr std::array<const char*, 4> kAlertChanges = {"opened", "repeated", "ack
 constexpr std::array<const char*, 2> kSuppressionSources = {"policy", "operator"};
 constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
 constexpr std::array<const char*, 3> kEnrolments = {"pending", "enrolled", "blocked"};
-constexpr std::array<const char*, 3> kRecommendationStates = {"open", "dismissed", "done"};
+constexpr std::array<const char*, 3> kRecommendationStates = {"open", "dismissed", "closed"};
+constexpr std::array<const char*, 5> kRecommendationChanges = {"opened", "updated", "closed",
+                                                               "reopened", "dismissed"};
 constexpr std::array<const char*, 3> kFormats = {"vigil", "legacy-defender", "aws-defender"};
 constexpr std::array<const char*, 3> kProtocols = {"tcp", "udp", "icmp"};
 
@@ -66,6 +68,14 @@ const char* to_string(Enrolment enrolment) {
 
 const char* to_string(RecommendationState state) {
     return name_of(state, kRecommendationStates);
+}
+
+std::optional<RecommendationState> recommendation_state_named(const std::string& name) {
+    return value_named<RecommendationState>(name, kRecommendationStates);
+}
+
+const char* to_string(RecommendationChange change) {
+    return name_of(change, kRecommendationChanges);
 }
 
 const char* to_string(Format format) {

@@ -227,6 +227,42 @@ TEST_F(AlertStream, DeliversPublishedEventsAndTheApisOwnChangesInOrder) {
     EXPECT_TRUE(client.wait_for_text(": keep-alive")) << client.text();
 }
 
+// Recommendation events share the stream under their own event names: the checks' changes as
+// published, and a dismissal made through the API.
+TEST_F(AlertStream, CarriesRecommendationEventsUnderTheirOwnNames) {
+    StreamClient client(url(), admin_token_);
+    ASSERT_TRUE(client.wait_for_text(": subscribed")) << client.text();
+    RecommendationScan scan;
+    scan.device_id = "dev-a";
+    scan.kind = "service.cleartext";
+    scan.findings.push_back({"service.cleartext", "tcp/23", Severity::High, "Telnet listens",
+                             "Passwords in clear", "Turn it off", R"({"port":23})", "telnet"});
+    scan.observed_ms = kNowMs - 500;
+    scan.scanned_ms = kNowMs;
+    const auto opened = store_->apply_recommendation_scan(scan);
+    ASSERT_TRUE(opened.ok()) << opened.error;
+    ASSERT_EQ(opened.value.size(), 1u);
+    events_.publish(opened.value[0]);
+    events_.publish(raise("203.0.113.9"));
+    const std::string id = std::to_string(opened.value[0].recommendation.id);
+    ASSERT_EQ(call("POST", "/api/recommendations/" + id + "/dismiss", R"({"reason":"lab"})").status,
+              200);
+
+    ASSERT_TRUE(client.wait([](const std::string& text, bool) {
+        return text.find("event: recommendation.dismissed") != std::string::npos;
+    })) << client.text();
+    const std::vector<StreamEvent> got = client.events();
+    ASSERT_EQ(got.size(), 3u) << client.text();
+    EXPECT_EQ(got[0].event, "recommendation.opened");
+    EXPECT_EQ(got[0].id, "recommendation-" + id);
+    EXPECT_EQ(got[0].data["kind"], "service.cleartext");
+    EXPECT_EQ(got[0].data["evidence"]["port"], 23);
+    EXPECT_EQ(got[1].event, "opened");
+    EXPECT_EQ(got[2].event, "recommendation.dismissed");
+    EXPECT_EQ(got[2].data["state"], "dismissed");
+    EXPECT_EQ(got[2].data["dismissed_by"], "token:admin");
+}
+
 // Suppressed alerts reach no output, and the stream only when asked for, as in the list.
 TEST_F(AlertStream, SuppressedAlertsOnlyWhenAskedFor) {
     StreamClient plain(url(), admin_token_);

@@ -1,4 +1,4 @@
-// Alerts and recommendations over HTTP: filters, paging, acknowledge and resolve.
+// Alerts over HTTP: filters, paging, acknowledge and resolve.
 #include "api_fixture.hpp"
 
 namespace vigil::hub::testing {
@@ -122,23 +122,6 @@ TEST_F(Alerts, AckAndResolve_changeTheStateAndSayWho) {
     EXPECT_EQ(call("POST", "/api/alerts/999999/ack").status, 404);
     EXPECT_EQ(call("POST", "/api/alerts/99999999999999999999/ack").status, 400);
     EXPECT_EQ(call("POST", "/api/alerts/abc/ack").status, 404);  // no such route
-}
-
-TEST_F(Alerts, Recommendations_filterByDevice) {
-    ASSERT_TRUE(store_
-                    ->put_recommendation({"dev-a", "telnet-listening", RecommendationState::Open,
-                                          R"({"port":23})", kNowMs, kNowMs})
-                    .ok());
-    ASSERT_TRUE(store_
-                    ->put_recommendation({"dev-b", "outdated-agent", RecommendationState::Open,
-                                          "{}", kNowMs, kNowMs})
-                    .ok());
-    EXPECT_EQ(call("GET", "/api/recommendations").body["recommendations"].size(), 2u);
-    const Reply a = call("GET", "/api/recommendations?device=dev-a");
-    ASSERT_EQ(a.body["recommendations"].size(), 1u);
-    EXPECT_EQ(a.body["recommendations"][0]["kind"], "telnet-listening");
-    EXPECT_EQ(a.body["recommendations"][0]["details"]["port"], 23);
-    EXPECT_EQ(call("GET", "/api/recommendations?state=maybe").status, 400);
 }
 
 }  // namespace

@@ -235,6 +235,65 @@ TEST_F(Cli, AlertsListFiltersShowAndSuppress) {
     EXPECT_TRUE(fails_saying("suppressions remove 1", {"404"}));
 }
 
+TEST_F(Cli, RecommendationsListShowSummaryAndDismiss) {
+    write({report("dev-1", "k1", kNowMs - 1000), report("dev-2", "k1", kNowMs - 1000)});
+    ASSERT_EQ(call("PUT", "/api/devices/dev-2/group", R"({"group":"lab"})").status, 200);
+    std::vector<int64_t> ids;
+    for (const std::string device : {"dev-1", "dev-2"}) {
+        RecommendationScan scan;
+        scan.device_id = device;
+        scan.kind = "service.cleartext";
+        scan.findings.push_back({"service.cleartext", "tcp/23",
+                                 device == "dev-1" ? Severity::High : Severity::Low,
+                                 "Telnet listens on " + device, "Passwords cross in clear",
+                                 "Turn telnet off", R"({"port":23,"seen_in":"ports"})", "telnet"});
+        scan.observed_ms = 1'000;
+        scan.scanned_ms = kNowMs;
+        const auto applied = store_->apply_recommendation_scan(scan);
+        ASSERT_TRUE(applied.ok()) << applied.error;
+        ids.push_back(applied.value.at(0).recommendation.id);
+    }
+    const auto listed = [this](const std::string& args) {
+        const CliRun run = vigil("recommendations " + args);
+        EXPECT_EQ(run.exit_code, 0) << args << ": " << run.output;
+        return run.output;
+    };
+    EXPECT_NE(listed("list").find("Telnet listens on dev-1"), std::string::npos);
+    EXPECT_NE(listed("").find("Telnet listens on dev-2"), std::string::npos);
+    EXPECT_EQ(listed("list --group lab").find("dev-1"), std::string::npos);
+    EXPECT_EQ(listed("list --device dev-1").find("dev-2"), std::string::npos);
+    EXPECT_EQ(listed("list --severity high").find("dev-2"), std::string::npos);
+    EXPECT_EQ(listed("list --kind firmware.vulnerable").find("Telnet"), std::string::npos);
+    EXPECT_TRUE(fails_saying("recommendations list --state done", {"400", "state"}));
+
+    const std::string shown = listed("show " + std::to_string(ids[0]));
+    for (const char* part :
+         {"Telnet listens on dev-1", "service.cleartext", "tcp/23", "Passwords cross in clear",
+          "Turn telnet off", "\"seen_in\": \"ports\""}) {
+        EXPECT_NE(shown.find(part), std::string::npos) << part << " in\n" << shown;
+    }
+    EXPECT_TRUE(fails_saying("recommendations show 999999", {"404"}));
+
+    const std::string summary = listed("summary");
+    EXPECT_NE(summary.find("OPEN"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("service.cleartext"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("high"), std::string::npos) << summary;
+    const CliRun json = vigil("--json recommendations summary --group lab");
+    ASSERT_EQ(json.exit_code, 0) << json.output;
+    EXPECT_EQ(nlohmann::json::parse(json.output)["kinds"][0]["open_devices"], 1);
+
+    const CliRun dismissed =
+        vigil("recommendations dismiss " + std::to_string(ids[1]) + " --reason 'lab only'");
+    ASSERT_EQ(dismissed.exit_code, 0) << dismissed.output;
+    EXPECT_NE(dismissed.output.find("dismissed"), std::string::npos) << dismissed.output;
+    EXPECT_NE(listed("show " + std::to_string(ids[1])).find("\"lab only\" by token:admin"),
+              std::string::npos);
+    EXPECT_EQ(vigil("recommendations dismiss " + std::to_string(ids[0])).exit_code, 2);
+    EXPECT_EQ(vigil("recommendations dismiss " + std::to_string(ids[0]) + " --reason ''").exit_code,
+              2);
+    EXPECT_TRUE(fails_saying("recommendations dismiss 999999 --reason x", {"404"}));
+}
+
 TEST_F(Cli, ConfigPush_toADeviceAndAGroup) {
     const CliRun pushed = vigil(
         "config push dev-1 --high 5 --medium 20 --low 60 --retry 9 "

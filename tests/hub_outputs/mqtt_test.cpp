@@ -115,6 +115,24 @@ TEST_F(MqttOutputTest, PublishesEventJsonOnTheAlertsTopic) {
     }
 }
 
+// Recommendation events go beside the alerts, on vigil/recommendations/<device>/<kind>, whatever
+// the output's topic for alerts.
+TEST_F(MqttOutputTest, PublishesRecommendationsBesideTheAlerts) {
+    ASSERT_TRUE(broker_.start());
+    Subscriber subscriber(broker_.port(), "vigil/#");
+    ASSERT_TRUE(subscriber.wait_subscribed());
+    auto out = output(1);
+    out->deliver(sample_recommendation_event(7));
+    out->deliver(sample_event(8));
+    ASSERT_TRUE(wait_for([&] { return subscriber.messages().size() == 2; }, 5000));
+    const auto messages = subscriber.messages();
+    EXPECT_EQ(messages[0].first, "vigil/recommendations/plc-7/service.cleartext");
+    const auto body = nlohmann::json::parse(messages[0].second);
+    EXPECT_EQ(body["event"], "recommendation.opened");
+    EXPECT_EQ(body["recommendation"]["id"], 7);
+    EXPECT_EQ(messages[1].first, "vigil/alerts/port_scan_inbound/plc-7");
+}
+
 TEST_F(MqttOutputTest, ConnectsOnceTheBrokerIsUpAndAgainAfterARestart) {
     auto out = output(1);
     out->deliver(sample_event(61));  // no broker yet
@@ -141,6 +159,10 @@ TEST(MqttTopic, PlaceholdersAndWildcards) {
     Alert alert = sample_event(1).alert;
     alert.device_id = "a/b+c#";
     EXPECT_EQ(alert_topic("x/{device_id}/{category}", alert), "x/a_b_c_/port_scan_inbound");
+    Recommendation recommendation = sample_recommendation_event(1).recommendation;
+    recommendation.device_id = "a/b+c#";
+    recommendation.kind = "";
+    EXPECT_EQ(recommendation_topic(recommendation), "vigil/recommendations/a_b_c_/_");
     std::string error;
     detect::OutputSettings s = settings_of(detect::OutputKind::Mqtt, "bus");
     s.topic = "vigil/#";

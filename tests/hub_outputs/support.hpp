@@ -1,5 +1,5 @@
-// Shared pieces of the output tests: alert events, real receivers on loopback (an HTTP server, a
-// UDP and a TCP syslog listener) and a reader of RFC 5424 frames.
+// Shared pieces of the output tests: alert and recommendation events, real receivers on loopback
+// (an HTTP server, a UDP and a TCP syslog listener) and a reader of RFC 5424 frames.
 #pragma once
 
 #include <arpa/inet.h>
@@ -24,6 +24,7 @@
 #include "loopback.hpp"
 #include "vigil/hub/alert.hpp"
 #include "vigil/hub/detect/policy.hpp"
+#include "vigil/hub/recommendation.hpp"
 
 namespace vigil::hub::outputs::test {
 
@@ -51,6 +52,29 @@ inline AlertEvent sample_event(int64_t id, Severity severity = Severity::High,
     a.last_raised_ms = a.raised_ms;
     a.count = 1;
     a.evidence_json = R"({"ports":[22,23,80],"window_s":300})";
+    return event;
+}
+
+inline RecommendationEvent sample_recommendation_event(
+    int64_t id, Severity severity = Severity::High,
+    RecommendationChange change = RecommendationChange::Opened) {
+    RecommendationEvent event;
+    event.change = change;
+    Recommendation& r = event.recommendation;
+    r.id = id;
+    r.device_id = "plc-7";
+    r.kind = "service.cleartext";
+    r.subject = "tcp/23";
+    r.severity = severity;
+    r.title = "Telnet listens on tcp/23";
+    r.rationale = "Passwords cross the network in clear";
+    r.remediation = "Turn telnet off";
+    r.evidence_json = R"({"port":23,"report":"ports"})";
+    r.evidence_key = "telnet";
+    r.first_observed_ms = 1'700'000'000'000;
+    r.last_observed_ms = 1'700'000'040'000;
+    r.opened_ms = 1'765'000'000'123;
+    r.updated_ms = 1'765'000'000'456;
     return event;
 }
 

@@ -20,6 +20,22 @@ TEST(SyslogMessage, HeaderStructuredDataAndMessage) {
               "\xEF\xBB\xBFInbound port scan from 203.0.113.9: 20 ports in 40 s");
 }
 
+TEST(SyslogMessage, RecommendationKindAsMsgIdAndRemediationAsText) {
+    RecommendationEvent event = sample_recommendation_event(9, Severity::Critical);
+    const std::string message = syslog_message(event, kOrigin, event_time_ms(event));
+    EXPECT_EQ(message,
+              "<106>1 2025-12-06T05:46:40.456Z hub-1 vigil-hub 4242 service.cleartext "
+              "[vigil@32473 recommendation=\"9\" device=\"plc-7\" kind=\"service.cleartext\" "
+              "severity=\"critical\" subject=\"tcp/23\" change=\"opened\"] "
+              "\xEF\xBB\xBFTelnet listens on tcp/23: Turn telnet off");
+    event.recommendation.subject = R"(a"b)";
+    event.recommendation.remediation = "";
+    const auto frame = parse_syslog(syslog_message(event, kOrigin, 0, 2048));
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->params.at("subject"), R"(a"b)");
+    EXPECT_EQ(frame->msg, "Telnet listens on tcp/23");
+}
+
 TEST(SyslogMessage, PriorityFollowsFacilityAndSeverity) {
     const std::pair<Severity, int> cases[] = {{Severity::Critical, 2},
                                               {Severity::High, 3},

@@ -61,6 +61,48 @@ detect::OutputSettings hook_settings(const std::string& url) {
     return s;
 }
 
+// Recommendation events travel the same way as alerts, named apart in the header and the body;
+// the output's severity floor holds for them too.
+TEST(Webhook, PostsRecommendationEventsPublishedBesideAlerts) {
+    WebhookReceiver receiver;
+    detect::OutputSettings s = hook_settings(receiver.url());
+    s.secret = "correct horse battery staple";
+    s.min_severity = Severity::Medium;
+    std::shared_ptr<Output> output = webhook(s);
+    AlertEvents events;
+    events.subscribe(output);
+    events.publish(sample_recommendation_event(3, Severity::Low));  // below the floor
+    events.publish(sample_recommendation_event(4));
+    events.publish(sample_event(41));
+    events.publish(sample_recommendation_event(4, Severity::High, RecommendationChange::Closed));
+    ASSERT_TRUE(wait_for([&] { return output->metrics().sent == 3; }, 5000));
+    events.unsubscribe(output.get());
+
+    const auto requests = receiver.requests();
+    ASSERT_EQ(requests.size(), 3u);
+    const auto& opened = requests[0];
+    EXPECT_EQ(opened.header("X-Vigil-Event"), "recommendation.opened");
+    EXPECT_EQ(opened.header("X-Vigil-Signature"), expected_signature(opened.body, s.secret));
+    const auto body = nlohmann::json::parse(opened.body);
+    EXPECT_EQ(body["event"], "recommendation.opened");
+    EXPECT_EQ(body["change"], "opened");
+    EXPECT_FALSE(body.contains("alert"));
+    const auto& r = body["recommendation"];
+    EXPECT_EQ(r["id"], 4);
+    EXPECT_EQ(r["device_id"], "plc-7");
+    EXPECT_EQ(r["kind"], "service.cleartext");
+    EXPECT_EQ(r["subject"], "tcp/23");
+    EXPECT_EQ(r["severity"], "high");
+    EXPECT_EQ(r["state"], "open");
+    EXPECT_EQ(r["remediation"], "Turn telnet off");
+    EXPECT_EQ(r["evidence"]["port"], 23);
+    EXPECT_EQ(r["opened_ms"], 1'765'000'000'123);
+    EXPECT_EQ(requests[1].header("X-Vigil-Event"), "opened");
+    EXPECT_EQ(requests[2].header("X-Vigil-Event"), "recommendation.closed");
+    EXPECT_EQ(nlohmann::json::parse(requests[2].body)["event"], "recommendation.closed");
+    EXPECT_EQ(output->metrics().queued, 3u);
+}
+
 TEST(Webhook, PostsSignedEventJson) {
     WebhookReceiver receiver;
     detect::OutputSettings s = hook_settings(receiver.url());
@@ -79,6 +121,7 @@ TEST(Webhook, PostsSignedEventJson) {
     EXPECT_EQ(r.header("Content-Type"), "application/json");
 
     const auto body = nlohmann::json::parse(r.body);
+    EXPECT_EQ(body["event"], "alert.opened");
     EXPECT_EQ(body["change"], "opened");
     const auto& alert = body["alert"];
     EXPECT_EQ(alert["id"], 41);

@@ -220,7 +220,13 @@ TEST_F(SqliteStore, Filters_injectionStringsAreInert) {
         alerts.type = attack;
         alerts.group = attack;
         EXPECT_TRUE(alert_store().alerts(alerts).value.empty()) << attack;
-        EXPECT_TRUE(recommendation_store().recommendations(attack, std::nullopt).value.empty())
+        RecommendationFilter recommendations;
+        recommendations.device_id = attack;
+        recommendations.group = attack;
+        recommendations.kind = attack;
+        EXPECT_TRUE(recommendation_store().recommendations(recommendations).value.empty())
+            << attack;
+        EXPECT_TRUE(recommendation_store().recommendation_summary(recommendations).value.empty())
             << attack;
         EXPECT_FALSE(detection_state_store().load_detection_state(attack).value) << attack;
         EXPECT_FALSE(config_store().desired_config(ConfigScope::Group, attack).value) << attack;

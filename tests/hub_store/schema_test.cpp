@@ -221,6 +221,72 @@ TEST_F(Schema, Open_upgradesVersion5AlertsToTypesEvidenceAndTwoClocks) {
     EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
+// Version 7 keeps recommendations per device, kind and subject, with words, evidence, two clocks
+// and dismissals. A version 6 file's recommendations each become the one of subject "", their
+// details the evidence, "done" closed (at its last update), and the scans of their kind find
+// them again.
+TEST_F(Schema, Open_upgradesVersion6RecommendationsToSubjectsEvidenceAndClosed) {
+    ASSERT_NO_FATAL_FAILURE(create_at_version(6, /*foreign_keys=*/true));
+    execute(
+        "PRAGMA foreign_keys = ON;"
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
+        "VALUES ('old-1', 0, 10, 20), ('old-2', 0, 10, 20);"
+        "INSERT INTO recommendations (device_key, kind, state, details_json, created_ms, "
+        "updated_ms) VALUES "
+        "(1, 'telnet-listening', 0, '{\"port\":23}', 100, 200), "
+        "(1, 'outdated-agent', 2, '{}', 110, 210), "
+        "(2, 'telnet-listening', 1, '{}', 120, 220);");
+
+    std::string error;
+    auto store = open(error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM sqlite_schema WHERE name = "
+                            "'recommendations_v6'"),
+              0);
+    const auto all = store->recommendations({});
+    ASSERT_TRUE(all.ok()) << all.error;
+    ASSERT_EQ(all.value.size(), 3u);
+    const Recommendation& open_one = all.value[1];  // newest first, in (device, kind) order
+    EXPECT_EQ(open_one.device_id, "old-1");
+    EXPECT_EQ(open_one.kind, "telnet-listening");
+    EXPECT_EQ(open_one.subject, "");
+    EXPECT_EQ(open_one.state, RecommendationState::Open);
+    EXPECT_EQ(open_one.title, "telnet-listening");
+    EXPECT_EQ(open_one.evidence_json, R"({"port":23})");
+    EXPECT_EQ(open_one.first_observed_ms, 100);
+    EXPECT_EQ(open_one.last_observed_ms, 200);
+    EXPECT_EQ(open_one.opened_ms, 100);
+    EXPECT_EQ(open_one.updated_ms, 200);
+    EXPECT_EQ(open_one.closed_ms, 0);
+    const Recommendation& done = all.value[2];
+    EXPECT_EQ(done.kind, "outdated-agent");
+    EXPECT_EQ(done.state, RecommendationState::Closed);
+    EXPECT_EQ(done.closed_ms, 210);
+    const Recommendation& dismissed = all.value[0];
+    EXPECT_EQ(dismissed.device_id, "old-2");
+    EXPECT_EQ(dismissed.state, RecommendationState::Dismissed);
+    EXPECT_EQ(dismissed.dismissed_ms, 220);
+
+    // A scan of the kind finds the migrated one again (same id), or closes it.
+    RecommendationScan again;
+    again.device_id = "old-1";
+    again.kind = "telnet-listening";
+    again.findings.push_back({"telnet-listening", "", Severity::High, "t", "r", "m", "{}", ""});
+    again.observed_ms = 300;
+    again.scanned_ms = 301;
+    const auto refreshed = store->apply_recommendation_scan(again);
+    ASSERT_TRUE(refreshed.ok()) << refreshed.error;
+    EXPECT_TRUE(refreshed.value.empty());
+    EXPECT_EQ(store->recommendation(open_one.id).value->last_observed_ms, 300);
+    again.findings.clear();
+    const auto closed = store->apply_recommendation_scan(again);
+    ASSERT_EQ(closed.value.size(), 1u);
+    EXPECT_EQ(closed.value[0].recommendation.id, open_one.id);
+    EXPECT_EQ(closed.value[0].change, RecommendationChange::Closed);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
 TEST_F(Schema, Open_refusesANewerSchemaAndLeavesItAlone) {
     {
         std::string error;

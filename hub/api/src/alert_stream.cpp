@@ -5,6 +5,14 @@
 namespace vigil::hub::api {
 
 void AlertStreamQueue::deliver(const AlertEvent& event) {
+    enqueue(event);
+}
+
+void AlertStreamQueue::deliver(const RecommendationEvent& event) {
+    enqueue(event);
+}
+
+void AlertStreamQueue::enqueue(StreamEvent event) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (closed_) {
@@ -14,7 +22,7 @@ void AlertStreamQueue::deliver(const AlertEvent& event) {
             ++dropped_;
             return;
         }
-        queued_.push_back(event);
+        queued_.push_back(std::move(event));
     }
     changed_.notify_one();
 }
@@ -44,6 +52,12 @@ std::string to_server_sent_event(const AlertEvent& event) {
     return std::string("event: ") + to_string(event.change) +
            "\nid: " + std::to_string(event.alert.id) + "\ndata: " + to_json(event.alert).dump() +
            "\n\n";
+}
+
+std::string to_server_sent_event(const RecommendationEvent& event) {
+    return std::string("event: recommendation.") + to_string(event.change) +
+           "\nid: recommendation-" + std::to_string(event.recommendation.id) +
+           "\ndata: " + to_json(event.recommendation).dump() + "\n\n";
 }
 
 }  // namespace vigil::hub::api

@@ -1,6 +1,7 @@
-// One client of GET /api/alerts/stream: a bounded queue of the alert events published since it
-// subscribed, which the connection's worker thread drains into server-sent events. The
-// publisher never waits for a slow client: past the bound, events are dropped and counted.
+// One client of GET /api/alerts/stream: a bounded queue of the alert and recommendation events
+// published since it subscribed, which the connection's worker thread drains into server-sent
+// events. The publisher never waits for a slow client: past the bound, events are dropped and
+// counted.
 #pragma once
 
 #include <chrono>
@@ -9,20 +10,24 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "vigil/hub/outputs/alert_events.hpp"
 
 namespace vigil::hub::api {
 
+using StreamEvent = std::variant<AlertEvent, RecommendationEvent>;
+
 class AlertStreamQueue final : public AlertSubscriber {
   public:
     explicit AlertStreamQueue(size_t capacity) : capacity_(capacity) {}
 
     void deliver(const AlertEvent& event) override;
+    void deliver(const RecommendationEvent& event) override;
 
     struct Taken {
-        std::vector<AlertEvent> events;
+        std::vector<StreamEvent> events;
         uint64_t dropped = 0;  ///< since the previous take()
         bool closed = false;   ///< the server is stopping: end the stream
     };
@@ -31,15 +36,19 @@ class AlertStreamQueue final : public AlertSubscriber {
     void close();
 
   private:
+    void enqueue(StreamEvent event);
+
     const size_t capacity_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::deque<AlertEvent> queued_;
+    std::deque<StreamEvent> queued_;
     uint64_t dropped_ = 0;
     bool closed_ = false;
 };
 
 /// The event as text/event-stream: "event: opened\nid: 12\ndata: {...}\n\n".
 std::string to_server_sent_event(const AlertEvent& event);
+/// "event: recommendation.opened\nid: recommendation-3\ndata: {...}\n\n".
+std::string to_server_sent_event(const RecommendationEvent& event);
 
 }  // namespace vigil::hub::api

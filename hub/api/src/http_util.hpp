@@ -13,6 +13,9 @@
 
 namespace vigil::hub::api {
 
+/// The longest reason a person may give (a suppression, a dismissed recommendation).
+constexpr size_t kMaxReasonBytes = 1000;
+
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
 /// {error: code, detail}; `code` is stable (clients test it), `detail` is for people.
 void send_error(httplib::Response& res, int status, const std::string& code,

@@ -134,12 +134,37 @@ nlohmann::json to_json(const Suppression& suppression) {
 }
 
 nlohmann::json to_json(const Recommendation& recommendation) {
-    return {{"device_id", recommendation.device_id},
-            {"kind", recommendation.kind},
-            {"state", to_string(recommendation.state)},
-            {"details", embedded_json(recommendation.details_json)},
-            {"created_ms", recommendation.created_ms},
-            {"updated_ms", recommendation.updated_ms}};
+    const Recommendation& r = recommendation;
+    return {{"id", r.id},
+            {"device_id", r.device_id},
+            {"kind", r.kind},
+            {"subject", r.subject},
+            {"state", to_string(r.state)},
+            {"severity", to_string(r.severity)},
+            {"title", r.title},
+            {"rationale", r.rationale},
+            {"remediation", r.remediation},
+            {"evidence", embedded_json(r.evidence_json)},
+            {"evidence_key", r.evidence_key},
+            {"first_observed_ms", r.first_observed_ms},
+            {"last_observed_ms", r.last_observed_ms},
+            {"opened_ms", r.opened_ms},
+            {"updated_ms", r.updated_ms},
+            {"closed_ms", r.closed_ms},
+            {"dismissed_reason", r.dismissed_reason},
+            {"dismissed_by", r.dismissed_by},
+            {"dismissed_ms", r.dismissed_ms},
+            {"dismissed_key", r.dismissed_key}};
+}
+
+nlohmann::json to_json(const RecommendationKindSummary& summary) {
+    return {{"kind", summary.kind},
+            {"severity", to_string(summary.severity)},
+            {"title", summary.title},
+            {"remediation", summary.remediation},
+            {"open_devices", summary.open_devices},
+            {"dismissed_devices", summary.dismissed_devices},
+            {"closed_devices", summary.closed_devices}};
 }
 
 }  // namespace vigil::hub::api

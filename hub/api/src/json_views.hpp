@@ -6,7 +6,7 @@
 
 #include "vigil/hub/alert.hpp"
 #include "vigil/hub/device_directory.hpp"
-#include "vigil/hub/recommendation.hpp"
+#include "vigil/hub/recommendation_store.hpp"
 #include "vigil/hub/suppression.hpp"
 
 namespace vigil::hub::api {
@@ -17,6 +17,7 @@ nlohmann::json to_json(const StoredFlow& flow);
 nlohmann::json to_json(const Alert& alert);
 nlohmann::json to_json(const Suppression& suppression);
 nlohmann::json to_json(const Recommendation& recommendation);
+nlohmann::json to_json(const RecommendationKindSummary& summary);
 
 /// Each of `items` through to_json, in order, as one array.
 template <typename Items>

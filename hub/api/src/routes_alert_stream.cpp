@@ -1,5 +1,6 @@
-// GET /api/alerts/stream: alert events as server-sent events, live, for as long as the client
-// stays. Each stream holds one of the server's worker threads, so their number is bounded.
+// GET /api/alerts/stream: alert and recommendation events as server-sent events, live, for as long
+// as the client stays. Each stream holds one of the server's worker threads, so their number is
+// bounded.
 #include <algorithm>
 
 #include "alert_stream.hpp"
@@ -56,9 +57,12 @@ void ApiServer::Impl::stream_alerts(const HttpRequest& req, HttpResponse& res) {
             if (taken.closed) {
                 return false;
             }
-            for (const AlertEvent& event : taken.events) {
-                if (include_suppressed || event.alert.suppressed_by == 0) {
-                    out += api::to_server_sent_event(event);
+            for (const api::StreamEvent& event : taken.events) {
+                const auto* alert = std::get_if<AlertEvent>(&event);
+                if (alert == nullptr) {
+                    out += api::to_server_sent_event(std::get<RecommendationEvent>(event));
+                } else if (include_suppressed || alert->alert.suppressed_by == 0) {
+                    out += api::to_server_sent_event(*alert);
                 }
             }
             if (taken.dropped != 0) {

@@ -1,4 +1,4 @@
-// Alerts (list, one, acknowledge, resolve, suppress) and recommendations.
+// Alerts: list, one, acknowledge, resolve, suppress.
 #include <cerrno>
 #include <cstdlib>
 
@@ -13,7 +13,6 @@ namespace {
 
 // The longest a suppression made from an alert may last: a year.
 constexpr int64_t kMaxSuppressSeconds = 366LL * 24 * 3600;
-constexpr size_t kMaxReasonBytes = 1000;
 
 /// The subject as a GLOB pattern that matches it alone: each special character in brackets.
 std::string exact_glob(const std::string& subject) {
@@ -42,7 +41,6 @@ void ApiServer::Impl::add_alert_routes() {
           [this](const HttpRequest& req, HttpResponse& res) { change_alert(req, res, true); });
     route("POST", "/api/alerts/([0-9]+)/suppress", "/api/alerts/{id}/suppress",
           &Impl::suppress_alert);
-    route("GET", "/api/recommendations", "/api/recommendations", &Impl::list_recommendations);
 }
 
 void ApiServer::Impl::list_alerts(const HttpRequest& req, HttpResponse& res) {
@@ -176,10 +174,10 @@ void ApiServer::Impl::suppress_alert(const HttpRequest& req, HttpResponse& res) 
         return;
     }
     const nlohmann::json reason = body.value("reason", nlohmann::json(""));
-    if (!reason.is_string() || reason.get<std::string>().size() > kMaxReasonBytes) {
-        api::send_error(
-            res, 400, "bad_request",
-            "reason must be a string of at most " + std::to_string(kMaxReasonBytes) + " bytes");
+    if (!reason.is_string() || reason.get<std::string>().size() > api::kMaxReasonBytes) {
+        api::send_error(res, 400, "bad_request",
+                        "reason must be a string of at most " +
+                            std::to_string(api::kMaxReasonBytes) + " bytes");
         return;
     }
     const nlohmann::json scope = body.value("scope", nlohmann::json("device"));
@@ -242,23 +240,6 @@ void ApiServer::Impl::suppress_alert(const HttpRequest& req, HttpResponse& res) 
     }
     api::send_error(res, 409, "suppression_exists",
                     "alert " + std::to_string(*id) + " has been suppressed 99 times already");
-}
-
-void ApiServer::Impl::list_recommendations(const HttpRequest& req, HttpResponse& res) {
-    api::QueryReader query(req, res);
-    const auto device = query.text("device");
-    const std::optional<RecommendationState> state = query.named(
-        "state",
-        {RecommendationState::Open, RecommendationState::Dismissed, RecommendationState::Done});
-    if (!query.ok()) {
-        return;
-    }
-    const Fetched<std::vector<Recommendation>> found =
-        store_.recommendations.recommendations(device, state);
-    if (api::store_failed(res, found)) {
-        return;
-    }
-    api::send_json(res, 200, {{"recommendations", api::to_json_array(found.value)}});
 }
 
 }  // namespace vigil::hub

@@ -10,7 +10,6 @@ namespace vigil::hub {
 namespace {
 
 constexpr int64_t kMaxDurationSeconds = 366LL * 24 * 3600;
-constexpr size_t kMaxReasonBytes = 1000;
 
 constexpr const char* kTextFields[] = {"name", "device_id",       "group",
                                        "type", "subject_pattern", "reason"};
@@ -80,9 +79,10 @@ void ApiServer::Impl::create_suppression(const HttpRequest& req, HttpResponse& r
     suppression.type = body.value("type", "");
     suppression.subject_pattern = body.value("subject_pattern", "*");
     suppression.reason = body.value("reason", "");
-    if (suppression.reason.size() > kMaxReasonBytes) {
-        api::send_error(res, 400, "bad_request",
-                        "reason must have at most " + std::to_string(kMaxReasonBytes) + " bytes");
+    if (suppression.reason.size() > api::kMaxReasonBytes) {
+        api::send_error(
+            res, 400, "bad_request",
+            "reason must have at most " + std::to_string(api::kMaxReasonBytes) + " bytes");
         return;
     }
     if (body.contains("duration_s")) {

@@ -133,6 +133,7 @@ void ApiServer::Impl::add_routes() {
     add_suppression_routes();
     add_policy_routes();
     add_config_routes();
+    add_recommendation_routes();
 }
 
 ApiResult ApiServer::Impl::start() {

@@ -46,6 +46,7 @@ class ApiServer::Impl {
     void add_suppression_routes();
     void add_policy_routes();
     void add_config_routes();
+    void add_recommendation_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
     int64_t now_ms() const;
 
@@ -82,7 +83,13 @@ class ApiServer::Impl {
     /// Ends every open stream at its next wake-up, so stop() does not wait for their clients.
     void close_streams();
     size_t open_streams();
+    // Recommendations (routes_recommendations.cpp).
     void list_recommendations(const HttpRequest& req, HttpResponse& res);
+    void recommendation_summary(const HttpRequest& req, HttpResponse& res);
+    void get_recommendation(const HttpRequest& req, HttpResponse& res);
+    void dismiss_recommendation(const HttpRequest& req, HttpResponse& res);
+    /// The recommendation, or an answer of 404 (500 when the store failed) and nullopt.
+    std::optional<Recommendation> find_recommendation(int64_t id, HttpResponse& res);
     void get_device_config(const HttpRequest& req, HttpResponse& res);
     void put_device_config(const HttpRequest& req, HttpResponse& res);
     void put_group_config(const HttpRequest& req, HttpResponse& res);

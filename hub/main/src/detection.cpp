@@ -92,6 +92,9 @@ WriteResult HubDetection::write(const std::vector<Report>& reports) {
         return result;
     }
     publish(result.alert_events);
+    for (const RecommendationEvent& event : result.recommendation_events) {
+        events_.publish(event);
+    }
     return result;
 }
 

@@ -60,7 +60,7 @@ class HubDetection {
     void stop();
 
     /// Ingest's write step: the batch and what detection makes of it in one commit, then the
-    /// alert events published.
+    /// alert and recommendation events published.
     WriteFunction write_function();
 
     AlertEvents& events() { return events_; }

@@ -4,7 +4,8 @@
 
 namespace vigil::hub {
 
-void AlertEvents::publish(const AlertEvent& event) {
+template <typename Event>
+void AlertEvents::publish_to_all(const Event& event) {
     std::shared_ptr<const Subscribers> subscribers;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -13,6 +14,14 @@ void AlertEvents::publish(const AlertEvent& event) {
     for (const auto& subscriber : *subscribers) {
         subscriber->deliver(event);
     }
+}
+
+void AlertEvents::publish(const AlertEvent& event) {
+    publish_to_all(event);
+}
+
+void AlertEvents::publish(const RecommendationEvent& event) {
+    publish_to_all(event);
 }
 
 void AlertEvents::subscribe(std::shared_ptr<AlertSubscriber> subscriber) {

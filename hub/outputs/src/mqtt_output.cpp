@@ -79,7 +79,11 @@ class MqttTransport : public Transport {
 
     Attempt attempt(const PendingEvent& pending, std::string& failure) override {
         const std::string payload = event_json(pending.event);
-        const std::string topic = alert_topic(topic_, pending.event.alert);
+        const auto* alert = std::get_if<AlertEvent>(&pending.event);
+        const std::string topic =
+            alert != nullptr
+                ? alert_topic(topic_, alert->alert)
+                : recommendation_topic(std::get<RecommendationEvent>(pending.event).recommendation);
         std::unique_lock<std::mutex> lock(mutex_);
         if (!changed_.wait_for(lock, timeout_, [&] { return connected_ || interrupted_; }) ||
             interrupted_) {
@@ -189,6 +193,11 @@ class MqttTransport : public Transport {
 std::string alert_topic(const std::string& pattern, const Alert& alert) {
     return replace_all(replace_all(pattern, "{device_id}", topic_level(alert.device_id)),
                        "{category}", topic_level(to_string(alert.category)));
+}
+
+std::string recommendation_topic(const Recommendation& recommendation) {
+    return std::string(kRecommendationTopicRoot) + "/" + topic_level(recommendation.device_id) +
+           "/" + topic_level(recommendation.kind);
 }
 
 std::unique_ptr<Output> make_mqtt_output(const detect::OutputSettings& settings,

@@ -5,6 +5,20 @@
 
 namespace vigil::hub::outputs {
 
+namespace {
+
+// "alert 7 (opened)", "recommendation 3 (closed)", for the log.
+std::string describe(const OutputEvent& event) {
+    if (const auto* alert = std::get_if<AlertEvent>(&event)) {
+        return "alert " + std::to_string(alert->alert.id) + " (" + to_string(alert->change) + ")";
+    }
+    const auto& recommendation = std::get<RecommendationEvent>(event);
+    return "recommendation " + std::to_string(recommendation.recommendation.id) + " (" +
+           to_string(recommendation.change) + ")";
+}
+
+}  // namespace
+
 Output::Output(const detect::OutputSettings& settings, std::string kind,
                std::unique_ptr<Transport> transport, OutputLog log)
     : name_(settings.name),
@@ -30,9 +44,19 @@ bool Output::accepts(const AlertEvent& event) const {
 }
 
 void Output::deliver(const AlertEvent& event) {
-    if (!accepts(event)) {
-        return;
+    if (accepts(event)) {
+        enqueue(event);
     }
+}
+
+void Output::deliver(const RecommendationEvent& event) {
+    if (event.recommendation.severity >= min_severity_) {
+        enqueue(event);
+    }
+}
+
+template <typename Event>
+void Output::enqueue(const Event& event) {
     // A full queue is the case to be fast in: a receiver that hangs must not slow ingest down.
     if (depth_.load(std::memory_order_relaxed) >= capacity_) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -47,7 +71,7 @@ void Output::deliver(const AlertEvent& event) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        queue_.push_back(PendingEvent{event, next_sequence_++});
+        queue_.push_back(PendingEvent{OutputEvent(event), next_sequence_++});
         depth_.store(queue_.size(), std::memory_order_relaxed);
     }
     queued_.fetch_add(1, std::memory_order_relaxed);
@@ -94,9 +118,8 @@ void Output::send_with_retries(const PendingEvent& pending) {
         if (result == Attempt::Refused || attempt >= retries_ || !pause(backoff)) {
             given_up_.fetch_add(1, std::memory_order_relaxed);
             if (log_) {
-                log_("output \"" + name_ + "\" (" + kind_ + "): gave up alert " +
-                     std::to_string(pending.event.alert.id) + " (" +
-                     to_string(pending.event.change) + ") after " + std::to_string(attempt + 1) +
+                log_("output \"" + name_ + "\" (" + kind_ + "): gave up " +
+                     describe(pending.event) + " after " + std::to_string(attempt + 1) +
                      (attempt == 0 ? " attempt: " : " attempts: ") + failure);
             }
             return;

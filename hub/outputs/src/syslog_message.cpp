@@ -111,6 +111,19 @@ std::string timestamp(int64_t ms) {
     return buffer;
 }
 
+// The header and structured data, then the free text cut to what is left of max_bytes.
+std::string with_text(std::string message, const std::string& text, size_t max_bytes) {
+    const size_t room = max_bytes == 0               ? std::string::npos
+                        : max_bytes > message.size() ? max_bytes - message.size()
+                                                     : 0;
+    return message + valid_utf8(text, room);
+}
+
+// "title: more", or the title alone when there is no more.
+std::string joined(const std::string& title, const std::string& more) {
+    return more.empty() ? title : title + ": " + more;
+}
+
 }  // namespace
 
 uint8_t syslog_severity(Severity severity) {
@@ -156,11 +169,27 @@ std::string syslog_message(const AlertEvent& event, const SyslogOrigin& origin,
         param_value(to_string(a.category)) + "\" severity=\"" + param_value(to_string(a.severity)) +
         "\" subject=\"" + param_value(a.subject, kSubjectMax) + "\" change=\"" +
         param_value(to_string(event.change)) + "\"] " + kBom;
-    const std::string text = a.description.empty() ? a.title : a.title + ": " + a.description;
-    const size_t room = max_bytes == 0               ? std::string::npos
-                        : max_bytes > message.size() ? max_bytes - message.size()
-                                                     : 0;
-    return message + valid_utf8(text, room);
+    return with_text(std::move(message), joined(a.title, a.description), max_bytes);
+}
+
+int64_t event_time_ms(const RecommendationEvent& event) {
+    return event.recommendation.updated_ms;
+}
+
+std::string syslog_message(const RecommendationEvent& event, const SyslogOrigin& origin,
+                           int64_t timestamp_ms, size_t max_bytes) {
+    const Recommendation& r = event.recommendation;
+    const unsigned pri = static_cast<unsigned>(origin.facility) * 8 + syslog_severity(r.severity);
+    std::string message =
+        "<" + std::to_string(pri) + ">1 " + timestamp(timestamp_ms) + " " +
+        header_field(origin.hostname, kHostnameMax) + " " +
+        header_field(origin.app_name, kAppNameMax) + " " + std::to_string(origin.procid) + " " +
+        header_field(r.kind, kMsgIdMax) + " [" + kSdId + " recommendation=\"" +
+        std::to_string(r.id) + "\" device=\"" + param_value(r.device_id, kDeviceMax) +
+        "\" kind=\"" + param_value(r.kind) + "\" severity=\"" + param_value(to_string(r.severity)) +
+        "\" subject=\"" + param_value(r.subject, kSubjectMax) + "\" change=\"" +
+        param_value(to_string(event.change)) + "\"] " + kBom;
+    return with_text(std::move(message), joined(r.title, r.remediation), max_bytes);
 }
 
 std::string octet_counted(const std::string& message) {

@@ -75,9 +75,13 @@ class SyslogTransport : public Transport {
     ~SyslogTransport() override { disconnect(); }
 
     Attempt attempt(const PendingEvent& pending, std::string& failure) override {
-        const int64_t changed = event_time_ms(pending.event);
-        const std::string message = syslog_message(
-            pending.event, origin_, changed > 0 ? changed : now_ms(), tcp_ ? 0 : kUdpMessageMax);
+        const std::string message = std::visit(
+            [this](const auto& event) {
+                const int64_t changed = event_time_ms(event);
+                return syslog_message(event, origin_, changed > 0 ? changed : now_ms(),
+                                      tcp_ ? 0 : kUdpMessageMax);
+            },
+            pending.event);
         if (tcp_ && fd_ >= 0 && peer_closed()) {
             disconnect();
         }

@@ -73,6 +73,15 @@ std::string random_prefix() {
     return hex(bytes, sizeof bytes);
 }
 
+// An alert's change alone, as before recommendations travelled too ("opened"); a
+// recommendation's with its prefix ("recommendation.opened").
+std::string webhook_event_header(const OutputEvent& event) {
+    if (const auto* alert = std::get_if<AlertEvent>(&event)) {
+        return to_string(alert->change);
+    }
+    return event_name(event);
+}
+
 class WebhookTransport : public Transport {
   public:
     WebhookTransport(const detect::OutputSettings& settings, const WebhookUrl& url)
@@ -90,7 +99,7 @@ class WebhookTransport : public Transport {
     Attempt attempt(const PendingEvent& pending, std::string& failure) override {
         const std::string body = event_json(pending.event);
         httplib::Headers headers = {
-            {"X-Vigil-Event", to_string(pending.event.change)},
+            {"X-Vigil-Event", webhook_event_header(pending.event)},
             {"X-Vigil-Delivery", delivery_prefix_ + "-" + std::to_string(pending.sequence)},
             {"User-Agent", "vigil-hub"},
         };

@@ -269,8 +269,49 @@ CREATE TABLE suppressions (
 ) STRICT;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3,
-                                       kMigration4, kMigration5, kMigration6};
+// Recommendations as the hygiene checks make them: one per device, kind and subject (its own id,
+// so the API and people can name it), words for people, the evidence and the key a dismissal
+// holds to, and two clocks as alerts have (observed times the device's, the others the hub's).
+// Version 6 kept one per device and kind: each becomes the row of subject '', its details the
+// evidence, "done" closed (state 2 both), its creation and update times both clocks'.
+constexpr const char* kMigration7 = R"sql(
+ALTER TABLE recommendations RENAME TO recommendations_v6;
+CREATE TABLE recommendations (
+    id INTEGER PRIMARY KEY,
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (length(kind) > 0),
+    subject TEXT NOT NULL,
+    state INTEGER NOT NULL,                 -- RecommendationState
+    severity INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    remediation TEXT NOT NULL,
+    evidence_json TEXT NOT NULL CHECK (json_valid(evidence_json)),
+    evidence_key TEXT NOT NULL,
+    first_observed_ms INTEGER NOT NULL,     -- device time
+    last_observed_ms INTEGER NOT NULL,
+    opened_ms INTEGER NOT NULL,             -- hub time
+    updated_ms INTEGER NOT NULL,
+    closed_ms INTEGER NOT NULL DEFAULT 0,   -- 0 unless closed
+    dismissed_reason TEXT NOT NULL DEFAULT '',
+    dismissed_by TEXT NOT NULL DEFAULT '',
+    dismissed_ms INTEGER NOT NULL DEFAULT 0,
+    dismissed_key TEXT NOT NULL DEFAULT '',
+    UNIQUE (device_key, kind, subject)
+) STRICT;
+CREATE INDEX recommendations_kind_state ON recommendations (kind, state);
+INSERT INTO recommendations (device_key, kind, subject, state, severity, title, rationale,
+                             remediation, evidence_json, evidence_key, first_observed_ms,
+                             last_observed_ms, opened_ms, updated_ms, closed_ms, dismissed_ms)
+    SELECT device_key, kind, '', state, 2, kind, '', '', details_json, '', created_ms,
+           updated_ms, created_ms, updated_ms, CASE state WHEN 2 THEN updated_ms ELSE 0 END,
+           CASE state WHEN 1 THEN updated_ms ELSE 0 END
+    FROM recommendations_v6 ORDER BY device_key, kind;
+DROP TABLE recommendations_v6;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4,
+                                       kMigration5, kMigration6, kMigration7};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {

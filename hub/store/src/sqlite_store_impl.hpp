@@ -83,10 +83,16 @@ class SqliteStore final : public Store {
     Fetched<std::vector<Suppression>> suppressions() override;
 
     // RecommendationStore
-    Done put_recommendation(const Recommendation& recommendation) override;
+    Fetched<std::vector<RecommendationEvent>> apply_recommendation_scan(
+        const RecommendationScan& scan) override;
     Fetched<std::vector<Recommendation>> recommendations(
-        const std::optional<std::string>& device_id,
-        const std::optional<RecommendationState>& state) override;
+        const RecommendationFilter& filter) override;
+    Fetched<std::optional<Recommendation>> recommendation(int64_t id) override;
+    Fetched<std::vector<RecommendationKindSummary>> recommendation_summary(
+        const RecommendationFilter& filter) override;
+    Fetched<RecommendationEvent> dismiss_recommendation(int64_t id, const std::string& reason,
+                                                        const std::string& by,
+                                                        int64_t now_ms) override;
 
     // ConfigStore
     Done set_desired_config(const DesiredConfig& config) override;
@@ -138,6 +144,12 @@ class SqliteStore final : public Store {
     bool suppress_if_matched(int64_t alert_id, const AlertRaise& alert, std::string& error);
     bool resolve_cleared(const AlertClear& clear, std::optional<AlertEvent>& event,
                          std::string& error);
+    // recommendation_store.cpp
+    bool apply_scan(const RecommendationScan& scan, std::vector<RecommendationEvent>& events,
+                    std::string& error);
+    bool apply_finding(int64_t device_key, const RecommendationScan& scan,
+                       const RecommendationFinding& finding,
+                       std::vector<RecommendationEvent>& events, std::string& error);
     bool upsert_detection_state(const std::string& device_id, const std::vector<uint8_t>& state,
                                 int64_t now_ms,
                                 std::string& error);  // detection_state_store.cpp

@@ -38,17 +38,17 @@ WriteResult SqliteStore::commit_batch(const std::vector<Report>& reports,
         if (!write_report(reports[i], duplicate, deltas, result.error)) {
             result.error = "report " + std::to_string(i) + " (device '" + reports[i].device_id +
                            "', message '" + reports[i].message_key + "'): " + result.error;
-            return WriteResult{false, 0, 0, {}, result.error};
+            return WriteResult{false, 0, 0, {}, {}, result.error};
         }
         if (!duplicate) {
             fresh.push_back(&reports[i]);
         }
     }
     if (detect && !fresh.empty() && !apply_detection(detect, fresh, result)) {
-        return WriteResult{false, 0, 0, {}, result.error};
+        return WriteResult{false, 0, 0, {}, {}, result.error};
     }
     if (!add_row_counts(writer_, deltas, result.error) || !transaction.commit(result.error)) {
-        return WriteResult{false, 0, 0, {}, result.error};
+        return WriteResult{false, 0, 0, {}, {}, result.error};
     }
     result.stored = fresh.size();
     result.duplicates = reports.size() - fresh.size();
@@ -89,6 +89,13 @@ bool SqliteStore::apply_detection(const DetectionStep& detect,
         }
         if (event) {
             result.alert_events.push_back(std::move(*event));
+        }
+    }
+    for (const RecommendationScan& scan : effects.value.recommendation_scans) {
+        if (!apply_scan(scan, result.recommendation_events, result.error)) {
+            result.error = "recommendation scan " + scan.kind + " of '" + scan.device_id +
+                           "': " + result.error;
+            return false;
         }
     }
     return true;

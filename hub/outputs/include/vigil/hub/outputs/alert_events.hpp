@@ -1,6 +1,6 @@
-// Alert events, from where the store made them durable to everyone who follows them live: the
-// outputs (webhook, syslog, MQTT) and the API's event stream. publish() never blocks: each
-// subscriber keeps its own bounded queue and counts what it had to drop.
+// Alert and recommendation events, from where the store made them durable to everyone who
+// follows them live: the outputs (webhook, syslog, MQTT) and the API's event stream. publish()
+// never blocks: each subscriber keeps its own bounded queue and counts what it had to drop.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "vigil/hub/alert.hpp"
+#include "vigil/hub/recommendation.hpp"
 
 namespace vigil::hub {
 
@@ -16,16 +17,22 @@ class AlertSubscriber {
     virtual ~AlertSubscriber() = default;
     /// Called on the publishing thread (ingest's): queue the event and return at once.
     virtual void deliver(const AlertEvent& event) = 0;
+    /// Idem; a subscriber that follows alerts only leaves it as it is.
+    virtual void deliver(const RecommendationEvent& event) { (void)event; }
 };
 
 /// Fan-out to the subscribers of the moment; any thread may publish, subscribe or unsubscribe.
 class AlertEvents {
   public:
     void publish(const AlertEvent& event);
+    void publish(const RecommendationEvent& event);
     void subscribe(std::shared_ptr<AlertSubscriber> subscriber);
     void unsubscribe(const AlertSubscriber* subscriber);
 
   private:
+    template <typename Event>
+    void publish_to_all(const Event& event);
+
     using Subscribers = std::vector<std::shared_ptr<AlertSubscriber>>;
     std::mutex mutex_;
     /// Replaced, never changed in place: publish() takes the list of the moment with one

@@ -1,6 +1,7 @@
-// One alert output: the filter of its settings, a bounded queue, and a sender thread of its own
-// that hands each event to a transport (webhook, syslog, MQTT), retrying with doubling backoff.
-// deliver() runs on the publisher's thread and never waits for the transport.
+// One output of alert and recommendation events: the filter of its settings, a bounded queue, and a
+// sender thread of its own that hands each event to a transport (webhook, syslog, MQTT), retrying
+// with doubling backoff. deliver() runs on the publisher's thread and never waits for the
+// transport.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "vigil/hub/detect/policy.hpp"
@@ -21,9 +23,12 @@
 
 namespace vigil::hub::outputs {
 
+/// What an output sends: an alert's change or a recommendation's.
+using OutputEvent = std::variant<AlertEvent, RecommendationEvent>;
+
 /// An event taken from the queue, with the number that identifies its delivery across retries.
 struct PendingEvent {
-    AlertEvent event;
+    OutputEvent event;
     uint64_t sequence = 0;
 };
 
@@ -75,6 +80,9 @@ class Output : public AlertSubscriber {
 
     /// Filters (severity, change, suppressed) and queues, or counts the event as dropped.
     void deliver(const AlertEvent& event) override;
+    /// Filters by severity (the policy's changes name alerts' changes) and queues, or counts
+    /// the event as dropped.
+    void deliver(const RecommendationEvent& event) override;
 
     /// Lets the sender work through the queue until `deadline`, then cuts short what is still
     /// being sent (a transport attempt is bounded by its timeout) and counts the events left in
@@ -89,6 +97,9 @@ class Output : public AlertSubscriber {
 
   private:
     bool accepts(const AlertEvent& event) const;
+    /// Copies the event only when the queue has room for it.
+    template <typename Event>
+    void enqueue(const Event& event);
     void run();
     void send_with_retries(const PendingEvent& pending);
     /// Sleeps for `pause` unless the output is cut short first; false when it was.

@@ -9,7 +9,7 @@
 
 namespace vigil::hub::sqlite {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 /// PRAGMA application_id of a Vigil store ("Vigl"), so another program's database is refused.
 constexpr int kApplicationId = 0x5669676c;
 
