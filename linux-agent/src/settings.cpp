@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "vigil/ports/replay.hpp"
+#include "vigil/protocol/cbor.h"
 #include "vigil/protocol/device_id.h"
 
 namespace vigil::linux_agent {
@@ -122,6 +123,9 @@ TableReader::Handler table(TableReader& reader, Nested nested) {
         }
     };
 }
+
+/// Room for any encoded config: the agent core encodes its starting settings into 96 bytes.
+constexpr size_t kEncodedConfigBytes = 256;
 
 /// Opens `path` for reading, refusing what cannot hold a setting's contents (a directory); -1
 /// with `why` set on failure. Non-blocking, so that a FIFO without a writer cannot stall the
@@ -388,6 +392,22 @@ bool check_settings(const Settings& settings, std::vector<std::string>& errors) 
         errors.push_back("replay.pcap: " + why);
     }
     (void)local_addresses(settings.replay, errors);
+    // The agent takes the starting collection settings through the hub's own config decoder
+    // (AgentBase::apply_local_config): run that decoder here too, so that the check refuses
+    // whatever the start would.
+    wire::ConfigFields starting = settings.collection;
+    starting.version = 0;
+    uint8_t encoded[kEncodedConfigBytes];
+    cbor::Writer writer(encoded, sizeof(encoded));
+    wire::encode_config(writer, starting);
+    wire::ConfigFields decoded;
+    uint32_t version = 0;
+    const wire::ConfigError refused =
+        writer.ok() ? wire::decode_config_settings(encoded, writer.size(), decoded, version)
+                    : wire::ConfigError::Malformed;
+    if (refused != wire::ConfigError::None) {
+        errors.push_back(std::string("collection: ") + wire::to_string(refused));
+    }
     return errors.size() == before;
 }
 
