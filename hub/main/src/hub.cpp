@@ -95,6 +95,8 @@ bool Hub::open_store(std::string& error) {
     store.path = store_path(options_.data_dir);
     store.durability = options_.durability;
     store.retention_ms = static_cast<int64_t>(options_.retention_days) * 24 * 3600 * 1000;
+    store.quick_check_ms = options_.store_check_ms;
+    store.log = [this](const std::string& line) { log_("store: " + line); };
     const bool existed = fs::exists(store.path);
     store_ = open_sqlite_store(store, error);
     if (!store_) {

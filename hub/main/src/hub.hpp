@@ -40,6 +40,8 @@ struct HubOptions {
     uint32_t retention_days = 7;
     uint32_t retention_interval_s = 3600;  ///< how often old telemetry is deleted
     Durability durability = Durability::Full;
+    /// Longest the quick check of an existing store may take at start (0: no check).
+    uint32_t store_check_ms = SqliteOptions{}.quick_check_ms;
     // A commit starts when this many messages are held or the oldest has waited this long (and
     // the previous commit has returned). Each commit ends in an fsync, so under load fewer,
     // larger commits leave more of the machine to the broker: 2000/50 ms ingested about a tenth

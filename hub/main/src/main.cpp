@@ -115,6 +115,9 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
                    "power loss")
         ->capture_default_str()
         ->check(CLI::IsMember({"full", "normal"}));
+    app.add_option("--store-check-ms", o.store_check_ms,
+                   "Longest the quick check of an existing store may take at start (0: none)")
+        ->capture_default_str();
     app.add_option("--batch-messages", o.batch_messages, "Messages held that start a store commit")
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
