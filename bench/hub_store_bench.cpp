@@ -2,7 +2,7 @@
 // ingest writes them (one transaction per batch, durable on return), into a fresh file.
 //
 //   vigil_bench_hub_store [--batches N] [--batch-size N] [--devices N] [--page-size B] [--normal]
-//                         [--dir PATH]
+//                         [--dir PATH] [--keep]
 //
 // Prints "BENCH hub_store_reports_per_second <n> reports/s",
 // "BENCH hub_store_batch_commit_ms_p99 <x> ms" and "BENCH hub_store_open_with_quick_check_ms <x>
@@ -31,6 +31,7 @@ struct Settings {
     int batch_size = 500;
     int devices = 5000;
     bool normal = false;
+    bool keep = false;  ///< leave the store file behind (to time its quick check with a cold cache)
     uint32_t page_size = vigil::hub::SqliteOptions{}.page_size_bytes;
     std::string directory = std::filesystem::temp_directory_path();
 };
@@ -80,11 +81,13 @@ bool parse(int argc, char** argv, Settings& settings) {
             settings.page_size = static_cast<uint32_t>(std::atoi(argv[++i]));
         } else if (option == "--normal") {
             settings.normal = true;
+        } else if (option == "--keep") {
+            settings.keep = true;
         } else {
             std::fprintf(
                 stderr,
                 "usage: %s [--batches N] [--batch-size N] [--devices N] [--page-size B] [--normal] "
-                "[--dir PATH]\n",
+                "[--dir PATH] [--keep]\n",
                 argv[0]);
             return false;
         }
@@ -167,6 +170,8 @@ int main(int argc, char** argv) {
                 mib / (check_ms / 1000.0));
     std::printf("BENCH hub_store_open_with_quick_check_ms %.0f ms\n", check_ms);
     store.reset();
-    std::filesystem::remove_all(pattern);
+    if (!settings.keep) {
+        std::filesystem::remove_all(pattern);
+    }
     return 0;
 }

@@ -16,10 +16,17 @@ read back with Python's sqlite3.
                                                 offline `devices add` refused with the holder's
                                                 pid, the first hub's broker untouched; both
                                                 accepted again after SIGTERM and after kill -9
+  check_hub.py administration HUB               /healthz reports the broker's administration
+                                                failing while the hub's administrator is locked
+                                                out, and ok again once it is let back in
+  check_hub.py unreachable HUB                  as root, a data directory below a folder the
+                                                mosquitto user cannot pass: the hub refuses to
+                                                start, naming the folder and the fix
 """
 
 import json
 import os
+import pwd
 import pathlib
 import re
 import signal
@@ -29,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -36,8 +45,8 @@ sys.path.insert(0, str(ROOT / "tests" / "demo"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from check_demo import expected_totals  # noqa: E402
-from vigil_testlib import (check, failed, free_port, mosquitto_pub, stop_process,  # noqa: E402
-                           summary, wait_for)
+from vigil_testlib import (SKIPPED, check, failed, free_port, mosquitto_pub,  # noqa: E402
+                           stop_process, summary, wait_for)
 
 DEFENDER_TOPIC = ("devices/{}/messages/events/"
                   "%24.ifid=urn%3Aazureiot%3ASecurity%3ASecurityAgent%3A1&mti=2.3-1-0-0")
@@ -451,6 +460,67 @@ def check_lock(hub):
           f"the accepted commands are recorded, the refused one is not: {rows}")
 
 
+def healthz(hub):
+    """(status, body) of the hub's /healthz."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{hub.api_port}/healthz", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def set_admin_password(hub, old, new):
+    result = subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(hub.broker_port),
+                             "-u", "vigil-admin", "-P", old, "dynsec", "setClientPassword",
+                             "vigil-admin", new], capture_output=True, text=True, timeout=15)
+    check(result.returncode == 0, f"mosquitto_ctrl: {result.stdout} {result.stderr}")
+
+
+def check_administration(hub):
+    hub.start()
+    check(wait_for(lambda: healthz(hub)[0] == 200, 15), f"/healthz ok: {healthz(hub)}")
+    with open(os.path.join(hub.data, "broker-credentials.json")) as f:
+        password = json.load(f)["admin"]
+    # The hub's administrator locked out of the broker, as a mistaken edit of its accounts would.
+    set_admin_password(hub, password, "locked-out")
+    check(wait_for(lambda: "broker: administration failing: " in healthz(hub)[1], 15),
+          f"/healthz reports the administration failing: {healthz(hub)}")
+    check(healthz(hub)[0] == 503, "with status 503")
+    check(hub.devices_add("admin-refused").returncode != 0, "an enrolment fails meanwhile")
+    set_admin_password(hub, "locked-out", password)
+    check(wait_for(lambda: healthz(hub)[0] == 200, 15), f"/healthz ok again: {healthz(hub)}")
+    check("administration works again" in hub.log(), "the hub logs the recovery")
+    hub.add_device("admin-back")
+
+
+def check_unreachable(hub, work):
+    try:
+        pwd.getpwnam("mosquitto")
+    except KeyError:
+        print("skipped: no mosquitto user")
+        return SKIPPED
+    if os.geteuid() != 0:
+        print("skipped: mosquitto changes its user only when started by root")
+        return SKIPPED
+    os.chmod(work, 0o700)  # as `mktemp -d` makes it: the mosquitto user cannot pass
+    log = open(hub.log_path, "a")
+    process = subprocess.Popen([hub.binary, "--data", hub.data, "--broker-port",
+                                str(hub.broker_port), "--api-port", str(hub.api_port)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop_process(process, signal.SIGKILL)
+        code = None
+    check(code == 1, f"vigil-hub exits with status 1 ({code})")
+    text = hub.log()
+    check("running;" not in text, "it never says it runs")
+    check(f"the directory {work} does not let it through" in text and f"chmod o+x {work}" in text,
+          f"the message names the folder and the fix: {text[-600:]}")
+    return None
+
+
 def main():
     command = sys.argv[1]
     work = tempfile.mkdtemp(prefix="vigil-hub-e2e-")
@@ -468,6 +538,11 @@ def main():
             check_smoke_bench(hub, sys.argv[3])
         elif command == "lock":
             check_lock(hub)
+        elif command == "administration":
+            check_administration(hub)
+        elif command == "unreachable":
+            if check_unreachable(hub, work) == SKIPPED:
+                return SKIPPED
         else:
             print(__doc__)
             return 2

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "administration_watch.hpp"
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
@@ -162,6 +163,13 @@ bool Hub::start_broker(std::string& error) {
     } else {
         log_("broker: external " + options_.broker_url + " as " + e.username);
     }
+    // An external broker without an administrator configured has no administration to watch.
+    if (broker_->embedded() || !options_.admin_username.empty()) {
+        administration_ = std::make_unique<AdministrationWatch>(
+            [this] { return broker_->check_administration().error; },
+            options_.administration_check_ms,
+            [this](const std::string& line) { log_("broker: " + line); });
+    }
     return true;
 }
 
@@ -276,6 +284,7 @@ void Hub::stop() {
     if (retention_.joinable()) {
         retention_.join();
     }
+    administration_.reset();  // before the broker it asks
     if (broker_) {
         broker_->stop();
         accounts_.reset();
@@ -292,11 +301,19 @@ void Hub::stop() {
 }
 
 bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {
-    return accounts_->add_device(device_id, out, error);
+    const bool added = accounts_->add_device(device_id, out, error);
+    if (!added && administration_) {
+        administration_->look_now();  // the broker may be the reason: /healthz says so at once
+    }
+    return added;
 }
 
 bool Hub::revoke_device(const std::string& device_id, std::string& error) {
-    return accounts_->revoke_device(device_id, error);
+    const bool revoked = accounts_->revoke_device(device_id, error);
+    if (!revoked && administration_) {
+        administration_->look_now();
+    }
+    return revoked;
 }
 
 bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
@@ -338,6 +355,11 @@ std::vector<std::string> Hub::health_problems() {
         problems.push_back("ingest: not connected to the broker" + (why.empty() ? "" : ": " + why));
     } else if (!ingest_->subscribed()) {
         problems.push_back("ingest: subscribing");
+    }
+    if (administration_) {
+        if (const std::string failure = administration_->failure(); !failure.empty()) {
+            problems.push_back("broker: administration failing: " + failure);
+        }
     }
     return problems;
 }

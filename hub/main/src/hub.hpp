@@ -21,6 +21,7 @@
 
 namespace vigil::hub {
 
+class AdministrationWatch;
 class BrokerAccounts;
 class ConfigPublisher;
 class DataDirLock;
@@ -53,6 +54,8 @@ struct HubOptions {
     /// <data>/feeds); a missing one means the built-in defaults, or no threat intelligence.
     std::string policy_path, feeds_dir;
     bool detection = true;
+    /// How often the hub asks its broker whether it can still administer it (for /healthz).
+    uint32_t administration_check_ms = 5000;
 };
 
 /// The store file inside a data directory.
@@ -102,7 +105,8 @@ class Hub final : public HubControl {
     std::unique_ptr<DataDirLock> lock_;  // held from start to the end of stop
     std::unique_ptr<Store> store_;
     std::unique_ptr<Broker> broker_;
-    std::unique_ptr<BrokerAccounts> accounts_;  // enrolment at broker_
+    std::unique_ptr<BrokerAccounts> accounts_;             // enrolment at broker_
+    std::unique_ptr<AdministrationWatch> administration_;  // of broker_, while it runs
     std::unique_ptr<HubDetection> detection_;
     std::unique_ptr<IngestPipeline> ingest_;
     std::unique_ptr<ConfigPublisher> publisher_;
