@@ -19,6 +19,10 @@ read back with Python's sqlite3.
   check_hub.py administration HUB               /healthz reports the broker's administration
                                                 failing while the hub's administrator is locked
                                                 out, and ok again once it is let back in
+  check_hub.py log HUB                          device text in the hub's log: a newline cannot
+                                                forge a line, NUL and 0xFF are escaped; a flood
+                                                of junk writes a few lines and a count, and
+                                                /metrics counts what was not logged
   check_hub.py unreachable HUB                  as root, a data directory below a folder the
                                                 mosquitto user cannot pass: the hub refuses to
                                                 start, naming the folder and the fix
@@ -521,6 +525,66 @@ def check_unreachable(hub, work):
     return None
 
 
+def metrics(hub):
+    with urllib.request.urlopen(f"http://127.0.0.1:{hub.api_port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def log_bytes(hub):
+    with open(hub.log_path, "rb") as f:
+        return f.read()
+
+
+def check_log(hub, work):
+    import cbor2
+    hub.extra_args = ["--rejection-log-lines", "3", "--rejection-log-interval-ms", "600000"]
+    hub.start()
+    creds = hub.add_device("thing-log")
+    base = "$aws/things/thing-log/defender/metrics/"
+    # The version is quoted in the rejection: a device chooses what the hub writes there.
+    forged = "2026-01-01T00:00:00.000 vigil-hub: devices: all revoked"
+    json_file = os.path.join(work, "forge.json")
+    with open(json_file, "w") as f:
+        json.dump({"hed": {"rid": 1, "v": "1.0\n" + forged}, "met": {}}, f)
+    # CBOR text is not checked for UTF-8 by the decoder: raw NUL, 0xFF and an escape sequence.
+    cbor_file = os.path.join(work, "raw.cbor")
+    with open(cbor_file, "wb") as f:
+        f.write(cbor2.dumps({"hed": {"rid": 2, "v": "@@@@@@"}, "met": {}})
+                .replace(b"\x66@@@@@@", b"\x66\x00\xff\x1b[2J"))
+    check(publish(hub.broker_port, creds, base + "json", json_file).returncode == 0, "JSON sent")
+    check(publish(hub.broker_port, creds, base + "cbor", cbor_file).returncode == 0, "CBOR sent")
+    check(wait_for(lambda: hub.log().count("unsupported_version") >= 2, 15),
+          "both rejections logged")
+    text = log_bytes(hub)
+    lines = text.split(b"\n")
+    check(not any(line.startswith(forged.encode()) for line in lines),
+          "a newline in device text forges no log line")
+    check(b'"1.0\\n' + forged.encode() in text, "the newline is written as \\n")
+    check(b"\x00" not in text and b"\xff" not in text and b"\x1b" not in text,
+          "no raw NUL, 0xFF or ESC in the log")
+    check(b"\\x00\\xff\\x1b[2J" in text, "they are written as \\xNN")
+
+    # A flood of junk: a few lines, one count.
+    before = len(log_bytes(hub))
+    junk = "\n".join(f"junk {i}" for i in range(3000))
+    flood = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(hub.broker_port),
+                            "-u", creds["username"], "-P", creds["password"], "-i",
+                            creds["client_id"], "-q", "1", "-t", base + "json", "-l"],
+                           input=junk, capture_output=True, text=True, timeout=60)
+    check(flood.returncode == 0, f"3,000 junk messages sent: {flood.stderr}")
+    counted = 'vigil_hub_ingest_rejections_unlogged_total{reason="malformed"} 2997'
+    check(wait_for(lambda: counted in metrics(hub), 30),
+          f"/metrics counts the 2,997 not logged: "
+          f"{[m for m in metrics(hub).splitlines() if 'unlogged' in m]}")
+    added = log_bytes(hub)[before:].decode(errors="replace")
+    check(added.count("rejected a message on") == 3,
+          f"3 lines for 3,000 rejections: {added.count('rejected a message on')}")
+    check(len(added) < 4000, f"the flood wrote {len(added)} bytes of log")
+    check(hub.stop() == 0, "the hub stops")
+    check("rejected 2997 more messages (malformed)" in hub.log(),
+          "what was held back is summed up in one line")
+
+
 def main():
     command = sys.argv[1]
     work = tempfile.mkdtemp(prefix="vigil-hub-e2e-")
@@ -538,6 +602,8 @@ def main():
             check_smoke_bench(hub, sys.argv[3])
         elif command == "lock":
             check_lock(hub)
+        elif command == "log":
+            check_log(hub, work)
         elif command == "administration":
             check_administration(hub)
         elif command == "unreachable":

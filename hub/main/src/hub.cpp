@@ -18,6 +18,7 @@
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
+#include "log_sink.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/hub/detect/policy_json.hpp"
@@ -50,7 +51,8 @@ std::string runtime_path(const std::string& data_dir) {
     return data_dir + "/hub.json";
 }
 
-Hub::Hub(HubOptions options, Log log) : options_(std::move(options)), log_(std::move(log)) {}
+Hub::Hub(HubOptions options, Log log, const LogSink* sink)
+    : options_(std::move(options)), log_(std::move(log)), sink_(sink) {}
 
 Hub::~Hub() {
     stop();
@@ -199,6 +201,8 @@ void Hub::start_ingest() {
     settings.password = e.password;
     settings.batch_messages = options_.batch_messages;
     settings.batch_age_ms = options_.batch_age_ms;
+    settings.rejection_log_lines = options_.rejection_log_lines;
+    settings.rejection_log_interval_ms = options_.rejection_log_interval_ms;
     settings.log = [this](const std::string& line) { log_("ingest: " + line); };
     ingest_ = std::make_unique<IngestPipeline>(settings, &decode, detection_->write_function());
     ingest_->start();
@@ -328,7 +332,7 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 
 std::string Hub::ingest_metrics_text() {
     return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
-           detection_->metrics_text();
+           (sink_ ? log_metrics_text(*sink_) : std::string()) + detection_->metrics_text();
 }
 
 std::string Hub::detection_policy_json(const std::string& device_id) {

@@ -26,6 +26,7 @@ class BrokerAccounts;
 class ConfigPublisher;
 class DataDirLock;
 class HubDetection;
+class LogSink;
 
 struct HubOptions {
     std::string data_dir = "./vigil-data";
@@ -50,6 +51,11 @@ struct HubOptions {
     // the ingest latency may take.
     size_t batch_messages = 2000;
     uint32_t batch_age_ms = 50;
+    /// Lines about rejected messages: at most this many per reason in each interval.
+    uint32_t rejection_log_lines = IngestSettings{}.rejection_log_lines;
+    uint32_t rejection_log_interval_ms = IngestSettings{}.rejection_log_interval_ms;
+    /// The log's longest line, escaped (LogSink).
+    size_t log_line_bytes = 4096;
     /// Detection: the policy file (default <data>/policy.toml) and the feeds directory (default
     /// <data>/feeds); a missing one means the built-in defaults, or no threat intelligence.
     std::string policy_path, feeds_dir;
@@ -66,7 +72,8 @@ std::string runtime_path(const std::string& data_dir);
 class Hub final : public HubControl {
   public:
     using Log = std::function<void(const std::string&)>;
-    Hub(HubOptions options, Log log);
+    /// `sink`, when given, is where `log` writes: /metrics then counts the lines it cut.
+    Hub(HubOptions options, Log log, const LogSink* sink = nullptr);
     ~Hub() override;
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;
@@ -102,6 +109,7 @@ class Hub final : public HubControl {
 
     HubOptions options_;
     Log log_;
+    const LogSink* sink_;
     std::unique_ptr<DataDirLock> lock_;  // held from start to the end of stop
     std::unique_ptr<Store> store_;
     std::unique_ptr<Broker> broker_;
@@ -119,6 +127,8 @@ class Hub final : public HubControl {
 
 /// IngestMetrics in Prometheus text format (vigil_hub_ingest_* families).
 std::string prometheus_text(const IngestMetrics& metrics, bool connected, uint32_t broker_restarts);
+/// The log's own counters (vigil_hub_log_* families).
+std::string log_metrics_text(const LogSink& sink);
 
 /// `vigil-hub devices add|revoke ID` on a data directory: through the running hub's broker when
 /// a hub holds the directory's lock and has said where its broker listens, else (holding the lock
