@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -24,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "user_access.hpp"
 #include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
@@ -389,8 +391,18 @@ BrokerResult Broker::prepare_files() {
                 (void)chown(entry.path().c_str(), pw->pw_uid, pw->pw_gid);
             }
             (void)chown(broker_dir_.c_str(), pw->pw_uid, pw->pw_gid);
-            // Traversable, so the broker reaches its own directory below the data directory.
-            chmod(settings_.data_dir.c_str(), 0711);
+            // The broker must pass through the data directory to reach <data>/broker, and needs
+            // nothing more of it: its group may traverse it (0710), other users may not.
+            if (chown(settings_.data_dir.c_str(), static_cast<uid_t>(-1), pw->pw_gid) != 0 ||
+                chmod(settings_.data_dir.c_str(), 0710) != 0) {
+                return {"cannot let the mosquitto user through " + settings_.data_dir + ": " +
+                        std::strerror(errno)};
+            }
+            // Otherwise mosquitto starts without its accounts and refuses every client.
+            if (std::string problem = broker_detail::broker_files_problem("mosquitto", broker_dir_);
+                !problem.empty()) {
+                return {problem};
+            }
         } else {
             mosquitto_user_ = "root";
         }
@@ -800,6 +812,19 @@ BrokerResult Broker::allow_alert_topics() {
         if (r.ok() && !error.empty() && error.find("already exists") == std::string::npos) {
             r.error = error;
         }
+    }
+    return r;
+}
+
+BrokerResult Broker::check_administration() {
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    std::vector<std::string> errors;
+    BrokerResult r = admin(
+        json{{"commands", json::array({json{{"command", "getDefaultACLAccess"}}})}}.dump(),
+        &errors);
+    if (r.ok() && (errors.size() != 1 || !errors[0].empty())) {
+        r.error = "the dynamic-security plugin answered: " +
+                  (errors.empty() ? std::string("nothing") : errors[0]);
     }
     return r;
 }

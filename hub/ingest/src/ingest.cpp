@@ -10,6 +10,7 @@
 
 #include "commit_thread.hpp"
 #include "graceful_socket.hpp"
+#include "rejection_log.hpp"
 #include "vigil/hub/batcher.hpp"
 #include "vigil/mqtt/client.h"
 #include "vigil/protocol/topic.h"
@@ -100,6 +101,11 @@ struct IngestPipeline::Loop {
     void send_responses(const std::vector<Held>& held);
     void send_acks();
     void log(const std::string& line) const { pipeline.log(line); }
+    void log_rejection_summaries(int64_t now_ms) {
+        for (const std::string& line : rejection_log.due_summaries(now_ms)) {
+            log(line);
+        }
+    }
 
     IngestPipeline& pipeline;
     std::vector<uint8_t> rx, tx;
@@ -113,7 +119,9 @@ struct IngestPipeline::Loop {
     // After what its jobs use: it is destroyed (and joined) first.
     ingest_detail::CommitThread committer;
     std::deque<std::pair<uint16_t, uint32_t>> acks;  // (packet id, connection) to send
-    mqtt::Status reported = mqtt::Status::Ok;        // the last connection error logged
+    ingest_detail::RejectionLog rejection_log{pipeline.settings_.rejection_log_lines,
+                                              pipeline.settings_.rejection_log_interval_ms};
+    mqtt::Status reported = mqtt::Status::Ok;  // the last connection error logged
 };
 
 void IngestPipeline::log(const std::string& line) const {
@@ -150,6 +158,12 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
         d.detail = "no device id in " + incoming.topic;
         d.response.reset();
     }
+    const std::string rejection = threw ? "decode_error" : d.reason;
+    bool logged = false;
+    if (!d.ok && !d.detail.empty()) {
+        log_rejection_summaries(h.receipt_ms);
+        logged = rejection_log.admit(rejection, h.receipt_ms);
+    }
     {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         IngestMetrics& metrics = pipeline.metrics_;
@@ -160,6 +174,9 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
             // The decoders set the format on failure too (from the topic).
             ++metrics.rejected[{d.reason, to_string(d.report.format)}];
         }
+        if (!d.ok && !d.detail.empty() && !logged) {
+            ++metrics.rejections_unlogged[rejection];
+        }
     }
     if (d.ok) {
         // The device is the one the broker let publish on this topic, whatever the payload says.
@@ -169,8 +186,8 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
             d.report.payload_bytes = static_cast<uint32_t>(incoming.payload.size());
         }
         h.report = std::make_unique<Report>(std::move(d.report));
-    } else if (!d.detail.empty()) {
-        log("rejected a message on " + incoming.topic + ": " + d.reason + " " + d.detail);
+    } else if (logged) {
+        log("rejected a message on " + incoming.topic + ": " + rejection + " " + d.detail);
     }
     // A rejected message is acknowledged with its batch too: redelivering it cannot help.
     h.response = std::move(d.response);
@@ -397,6 +414,7 @@ void IngestPipeline::run() {
             loop.start_commit();
         }
         loop.send_acks();
+        loop.log_rejection_summaries(now);
         if (stopping && loop.batcher.idle() && loop.acks.empty() &&
             (!loop.client.is_connected() || loop.client.unsent() == 0)) {
             break;
@@ -413,6 +431,7 @@ void IngestPipeline::run() {
         // it committed without an acknowledgement comes again, to be skipped as duplicates.
         loop.committer.wait();
     }
+    loop.log_rejection_summaries(INT64_MAX);
     loop.socket.graceful = true;
     (void)loop.client.stop();
     connected_ = false;

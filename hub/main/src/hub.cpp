@@ -14,9 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "administration_watch.hpp"
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
+#include "log_sink.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/hub/detect/policy_json.hpp"
@@ -49,7 +51,8 @@ std::string runtime_path(const std::string& data_dir) {
     return data_dir + "/hub.json";
 }
 
-Hub::Hub(HubOptions options, Log log) : options_(std::move(options)), log_(std::move(log)) {}
+Hub::Hub(HubOptions options, Log log, const LogSink* sink)
+    : options_(std::move(options)), log_(std::move(log)), sink_(sink) {}
 
 Hub::~Hub() {
     stop();
@@ -95,6 +98,8 @@ bool Hub::open_store(std::string& error) {
     store.path = store_path(options_.data_dir);
     store.durability = options_.durability;
     store.retention_ms = static_cast<int64_t>(options_.retention_days) * 24 * 3600 * 1000;
+    store.quick_check_ms = options_.store_check_ms;
+    store.log = [this](const std::string& line) { log_("store: " + line); };
     const bool existed = fs::exists(store.path);
     store_ = open_sqlite_store(store, error);
     if (!store_) {
@@ -160,6 +165,13 @@ bool Hub::start_broker(std::string& error) {
     } else {
         log_("broker: external " + options_.broker_url + " as " + e.username);
     }
+    // An external broker without an administrator configured has no administration to watch.
+    if (broker_->embedded() || !options_.admin_username.empty()) {
+        administration_ = std::make_unique<AdministrationWatch>(
+            [this] { return broker_->check_administration().error; },
+            options_.administration_check_ms,
+            [this](const std::string& line) { log_("broker: " + line); });
+    }
     return true;
 }
 
@@ -189,6 +201,8 @@ void Hub::start_ingest() {
     settings.password = e.password;
     settings.batch_messages = options_.batch_messages;
     settings.batch_age_ms = options_.batch_age_ms;
+    settings.rejection_log_lines = options_.rejection_log_lines;
+    settings.rejection_log_interval_ms = options_.rejection_log_interval_ms;
     settings.log = [this](const std::string& line) { log_("ingest: " + line); };
     ingest_ = std::make_unique<IngestPipeline>(settings, &decode, detection_->write_function());
     ingest_->start();
@@ -274,6 +288,7 @@ void Hub::stop() {
     if (retention_.joinable()) {
         retention_.join();
     }
+    administration_.reset();  // before the broker it asks
     if (broker_) {
         broker_->stop();
         accounts_.reset();
@@ -290,11 +305,19 @@ void Hub::stop() {
 }
 
 bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {
-    return accounts_->add_device(device_id, out, error);
+    const bool added = accounts_->add_device(device_id, out, error);
+    if (!added && administration_) {
+        administration_->look_now();  // the broker may be the reason: /healthz says so at once
+    }
+    return added;
 }
 
 bool Hub::revoke_device(const std::string& device_id, std::string& error) {
-    return accounts_->revoke_device(device_id, error);
+    const bool revoked = accounts_->revoke_device(device_id, error);
+    if (!revoked && administration_) {
+        administration_->look_now();
+    }
+    return revoked;
 }
 
 bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
@@ -309,7 +332,7 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 
 std::string Hub::ingest_metrics_text() {
     return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
-           detection_->metrics_text();
+           (sink_ ? log_metrics_text(*sink_) : std::string()) + detection_->metrics_text();
 }
 
 std::string Hub::detection_policy_json(const std::string& device_id) {
@@ -336,6 +359,11 @@ std::vector<std::string> Hub::health_problems() {
         problems.push_back("ingest: not connected to the broker" + (why.empty() ? "" : ": " + why));
     } else if (!ingest_->subscribed()) {
         problems.push_back("ingest: subscribing");
+    }
+    if (administration_) {
+        if (const std::string failure = administration_->failure(); !failure.empty()) {
+            problems.push_back("broker: administration failing: " + failure);
+        }
     }
     return problems;
 }

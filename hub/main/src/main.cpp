@@ -10,16 +10,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <mutex>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "detection.hpp"
 #include "hub.hpp"
+#include "log_sink.hpp"
 #ifdef VIGIL_HUB_WITH_API
 #include "vigil/hub/api_server.hpp"
 #endif
@@ -63,20 +60,10 @@ int wait_for_signal() {
     return byte;
 }
 
+vigil::hub::LogSink g_log;
+
 void log_line(const std::string& line) {
-    static std::mutex mutex;
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    const long millis = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-        1000);
-    std::tm local{};
-    localtime_r(&seconds, &local);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &local);
-    std::lock_guard<std::mutex> lock(mutex);
-    std::fprintf(stderr, "%s.%03ld vigil-hub: %s\n", stamp, millis, line.c_str());
-    std::fflush(stderr);
+    g_log.write(line);
 }
 
 void add_options(CLI::App& app, HubOptions& o) {
@@ -115,6 +102,20 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
                    "power loss")
         ->capture_default_str()
         ->check(CLI::IsMember({"full", "normal"}));
+    app.add_option("--store-check-ms", o.store_check_ms,
+                   "Longest the quick check of an existing store may take at start (0: none)")
+        ->capture_default_str();
+    app.add_option("--rejection-log-lines", o.rejection_log_lines,
+                   "Lines about rejected messages, at most, per reason and interval")
+        ->capture_default_str();
+    app.add_option("--rejection-log-interval-ms", o.rejection_log_interval_ms,
+                   "The interval of --rejection-log-lines")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600000));
+    app.add_option("--log-line-bytes", o.log_line_bytes,
+                   "Longest line the log writes (escaped); longer ones are cut")
+        ->capture_default_str()
+        ->check(CLI::Range(256, 1048576));
     app.add_option("--batch-messages", o.batch_messages, "Messages held that start a store commit")
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
@@ -129,7 +130,8 @@ int run_hub(const HubOptions& options) {
         log_line("cannot install signal handlers");
         return 1;
     }
-    vigil::hub::Hub hub(options, &log_line);
+    g_log.set_max_line_bytes(options.log_line_bytes);
+    vigil::hub::Hub hub(options, &log_line, &g_log);
     std::string error;
     if (!hub.start(error)) {
         log_line("cannot start: " + error);

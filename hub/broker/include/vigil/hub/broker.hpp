@@ -131,6 +131,9 @@ class Broker {
     /// Lets the hub's ingest account publish and subscribe under the alert topics ("vigil/#",
     /// where the MQTT alert output writes), also on a data directory made before they existed.
     BrokerResult allow_alert_topics();
+    /// Asks the broker's dynamic-security plugin a question that changes nothing: ok while the
+    /// hub can administer the broker (enrol and revoke devices).
+    BrokerResult check_administration();
 
   private:
     BrokerResult prepare_files();

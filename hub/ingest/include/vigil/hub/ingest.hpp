@@ -50,6 +50,10 @@ struct IngestSettings {
     uint32_t stop_timeout_ms = 10000;  ///< stop() gives up committing after this long
     size_t max_message_bytes = 256 * 1024;
     uint16_t keep_alive_s = 30;
+    /// Lines about rejected messages: at most this many per reason in each interval; the rest
+    /// are counted (IngestMetrics::rejections_unlogged) and summed up in one line.
+    uint32_t rejection_log_lines = 10;
+    uint32_t rejection_log_interval_ms = 10000;
     std::function<void(const std::string&)> log;  ///< stderr when unset
 };
 
@@ -64,6 +68,8 @@ struct IngestMetrics {
     uint64_t batches = 0;            ///< committed batches
     uint64_t redelivered = 0;        ///< messages the broker flagged as possibly sent before
     uint64_t responses_dropped = 0;  ///< responses that could not be sent (QoS 0)
+    /// Rejections not logged line by line, by reason ("decode_error" for a decoder that threw).
+    std::map<std::string, uint64_t> rejections_unlogged;
     /// Broker receipt to store commit, per message, in ms.
     Histogram latency_ms{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}};
 };
