@@ -337,6 +337,10 @@ std::vector<std::string> Hub::health_problems() {
     } else if (!ingest_->subscribed()) {
         problems.push_back("ingest: subscribing");
     }
+    const std::string commit_failure = ingest_->commit_failure();
+    if (!commit_failure.empty()) {
+        problems.push_back("store: commits failing: " + commit_failure);
+    }
     return problems;
 }
 
