@@ -1,12 +1,13 @@
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <memory>
-
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
+#include "connection_stream.hpp"
 #include "http_util.hpp"
 #include "request_context.hpp"
 #include "server_impl.hpp"
@@ -20,6 +21,11 @@ namespace api {
 RequestContext& current_request() {
     static thread_local RequestContext context;
     return context;
+}
+
+Exchange& current_exchange() {
+    static thread_local Exchange exchange;
+    return exchange;
 }
 
 }  // namespace api
@@ -40,6 +46,48 @@ bool is_read_only(const std::string& method) {
     return method == "GET" || method == "HEAD";
 }
 
+// The methods whose body httplib reads before the handler runs.
+bool body_is_read(const std::string& method) {
+    return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE" ||
+           method == "PRI";
+}
+
+bool declares_body(const HttpRequest& req) {
+    return req.has_header("Transfer-Encoding") ||
+           (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
+bool is_chunked(const HttpRequest& req) {
+    return strcasecmp(req.get_header_value("Transfer-Encoding").c_str(), "chunked") == 0;
+}
+
+// Digits only, without overflow.
+bool parse_length(const std::string& text, uint64_t& length) {
+    if (text.empty() || text.size() > 19) {
+        return false;
+    }
+    length = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+        length = length * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return true;
+}
+
+// httplib hands each accepted connection to its task queue; this one passes it on at once, on
+// the accept thread, to the gate.
+class HandOver final : public httplib::TaskQueue {
+  public:
+    void enqueue(std::function<void()> task) override { task(); }
+    void shutdown() override {}
+};
+
+std::chrono::milliseconds at_least_1ms(int64_t ms) {
+    return std::chrono::milliseconds(std::max<int64_t>(ms, 1));
+}
+
 }  // namespace
 
 ApiServer::Impl::Impl(ApiSettings settings, ApiStores store, HubControl& control)
@@ -47,6 +95,17 @@ ApiServer::Impl::Impl(ApiSettings settings, ApiStores store, HubControl& control
       store_(store),
       control_(control),
       tokens_(settings_.data_dir) {
+    limits_.max_connections = std::max<size_t>(settings_.max_connections, 1);
+    limits_.max_head_bytes = settings_.max_request_head_bytes;
+    limits_.idle_timeout = at_least_1ms(settings_.idle_timeout_ms);
+    limits_.head_timeout = at_least_1ms(settings_.request_head_timeout_ms);
+    limits_.body_timeout = at_least_1ms(settings_.request_body_timeout_ms);
+    limits_.max_body_bytes = settings_.max_body_bytes;
+    limits_.max_requests_per_connection =
+        std::max<uint32_t>(settings_.max_requests_per_connection, 1);
+    // Alert streams last as long as their clients stay: they get workers of their own, so
+    // ordinary requests always have `threads`.
+    limits_.workers = std::max<uint32_t>(settings_.threads, 1) + settings_.max_alert_streams;
     if (!settings_.clock) {
         settings_.clock = [] {
             return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -99,6 +158,9 @@ httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& r
     context = api::RequestContext{};
     context.start = std::chrono::steady_clock::now();
     context.started = true;
+    if (refuse_body(req, res)) {
+        return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.path == "/healthz" || (req.path == "/metrics" && !settings_.metrics_need_token)) {
         return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -120,6 +182,71 @@ httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& r
     context.principal = "token:" + token->name;
     context.admin = token->role == api::Role::Admin;
     return httplib::Server::HandlerResponse::Unhandled;
+}
+
+bool ApiServer::Impl::refuse_body(const HttpRequest& req, HttpResponse& res) {
+    api::Exchange& exchange = api::current_exchange();
+    if (!body_is_read(req.method)) {
+        // httplib leaves such a body unread, where it would be taken for the next request.
+        exchange.close_after_answer = exchange.close_after_answer || declares_body(req);
+        return false;
+    }
+    // Open to anyone, so they read no body.
+    if (req.path == "/healthz" || req.path == "/metrics") {
+        res.set_header("Allow", "GET, HEAD");
+        api::send_error(res, 405, "method_not_allowed", req.path + " answers GET only");
+        return true;
+    }
+    if (req.has_header("Content-Length")) {
+        uint64_t length = 0;
+        if (!parse_length(req.get_header_value("Content-Length"), length)) {
+            api::send_error(res, 400, "bad_request", "the Content-Length is not a number");
+            return true;
+        }
+        if (length > settings_.max_body_bytes) {
+            ++connection_counters_.bodies_too_large;
+            api::send_error(
+                res, 413, "payload_too_large",
+                "the request body is over " + std::to_string(settings_.max_body_bytes) + " bytes");
+            return true;
+        }
+        return false;
+    }
+    if (is_chunked(req)) {
+        // httplib reads no body of a DELETE without a Content-Length.
+        exchange.close_after_answer = exchange.close_after_answer || req.method == "DELETE";
+        return false;  // read as it arrives, under the size limit (ConnectionStream)
+    }
+    if (req.method == "DELETE" && !req.has_header("Transfer-Encoding")) {
+        return false;  // no body
+    }
+    ++connection_counters_.lengths_required;
+    api::send_error(res, 411, "length_required",
+                    "a request body needs a Content-Length or chunked Transfer-Encoding");
+    return true;
+}
+
+bool ApiServer::Impl::serve(api::Connection& connection) {
+    api::ConnectionStream stream(connection, limits_);
+    api::Exchange& exchange = api::current_exchange();
+    exchange = api::Exchange{};
+    exchange.stream = &stream;
+    // Until the head parses, where this request ends (and the next begins) is unknown: a
+    // refusal of the head closes the connection.
+    exchange.close_after_answer = true;
+    const bool last =
+        connection.requests + 1 >= limits_.max_requests_per_connection || gate_->stopping();
+    bool client_closes = false;
+    const bool answered =
+        server_.answer(stream, last, client_closes, [&stream, &exchange](httplib::Request&) {
+            exchange.close_after_answer = false;
+            stream.begin_body();
+        });
+    ++connection.requests;
+    const bool again = answered && !last && !client_closes && !exchange.close_after_answer &&
+                       stream.fault() == api::ConnectionStream::Fault::None;
+    exchange = api::Exchange{};
+    return again;
 }
 
 void ApiServer::Impl::add_routes() {
@@ -150,15 +277,27 @@ ApiResult ApiServer::Impl::start() {
         settings_.announce("vigil-hub: the first admin API token (shown once, also in " +
                            settings_.data_dir + "/admin.token): " + first_admin);
     }
-    const uint32_t threads = settings_.threads == 0 ? 1 : settings_.threads;
-    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.new_task_queue = [] { return new HandOver; };
+    server_.on_accept = [this](socket_t sock) { gate_->admit(sock); };
     server_.set_payload_max_length(settings_.max_body_bytes);
-    server_.set_pre_routing_handler(
-        [this](const HttpRequest& req, HttpResponse& res) { return authorize(req, res); });
+    // What the Keep-Alive header tells clients.
+    server_.set_keep_alive_max_count(limits_.max_requests_per_connection);
+    server_.set_keep_alive_timeout(std::max<time_t>(settings_.idle_timeout_ms / 1000, 1));
+    server_.set_pre_routing_handler([this](const HttpRequest& req, HttpResponse& res) {
+        const auto handled = authorize(req, res);
+        if (handled == httplib::Server::HandlerResponse::Handled && declares_body(req)) {
+            // Refused before its body was read: what follows on the connection is that body.
+            api::current_exchange().close_after_answer = true;
+        }
+        return handled;
+    });
     // Errors httplib itself answers (no route, body too large) get the same JSON shape; answers a
     // handler already wrote are left alone.
     server_.set_error_handler(
-        httplib::Server::HandlerWithResponse([](const HttpRequest&, HttpResponse& res) {
+        httplib::Server::HandlerWithResponse([this](const HttpRequest&, HttpResponse& res) {
+            if (answer_stream_fault(res)) {
+                return httplib::Server::HandlerResponse::Handled;
+            }
             if (!res.body.empty()) {
                 return httplib::Server::HandlerResponse::Unhandled;
             }
@@ -185,6 +324,12 @@ ApiResult ApiServer::Impl::start() {
                 : 0.0;
         request_metrics_.record(context.route, req.method, res.status, seconds);
         context = api::RequestContext{};
+        if (api::current_exchange().close_after_answer) {
+            res.headers.erase("Keep-Alive");
+            if (res.get_header_value("Connection") != "close") {
+                res.set_header("Connection", "close");
+            }
+        }
     });
     // httplib's default adds SO_REUSEPORT, with which a second hub on the same port would share
     // the requests silently; SO_REUSEADDR alone still allows a quick restart.
@@ -206,6 +351,10 @@ ApiResult ApiServer::Impl::start() {
         }
         port_ = settings_.port;
     }
+    gate_ = std::make_unique<api::ConnectionGate>(
+        limits_, connection_counters_,
+        [this](api::Connection& connection) { return serve(connection); });
+    gate_->start();
     auto returned = std::make_shared<std::atomic<bool>>(false);
     listener_ = std::thread([this, returned] {
         server_.listen_after_bind();
@@ -218,6 +367,7 @@ ApiResult ApiServer::Impl::start() {
     }
     if (returned->load()) {
         listener_.join();
+        gate_->stop();
         return {"the API server stopped as it started"};
     }
     return {};
@@ -228,6 +378,7 @@ void ApiServer::Impl::stop() {
         close_streams();
         server_.stop();
         listener_.join();
+        gate_->stop();
         std::string error;
         if (!tokens_.save_usage(error)) {
             settings_.announce("vigil-hub: the tokens' last-use times were not saved: " + error);
@@ -263,6 +414,7 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
     api::write_store_metrics(out, store_.maintenance.stats(), store_.devices.count_devices(active),
                              settings_.active_window_ms);
     request_metrics_.write(out);
+    write_connection_metrics(out);
     out.family("vigil_api_alert_streams", "gauge", "Clients following the alert stream.");
     out.sample("vigil_api_alert_streams", {}, static_cast<double>(open_streams()));
     out.family("vigil_api_alert_stream_dropped_events_total", "counter",
@@ -271,6 +423,67 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
                static_cast<double>(dropped_stream_events_.load()));
     res.status = 200;
     res.set_content(text + out.text(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+bool ApiServer::Impl::answer_stream_fault(HttpResponse& res) {
+    api::Exchange& exchange = api::current_exchange();
+    if (exchange.stream == nullptr) {
+        return false;
+    }
+    using Fault = api::ConnectionStream::Fault;
+    const Fault fault = exchange.stream->fault();
+    if (fault == Fault::None) {
+        return false;
+    }
+    exchange.close_after_answer = true;
+    if (fault == Fault::BodyTooLarge) {
+        ++connection_counters_.bodies_too_large;
+        api::send_error(
+            res, 413, "payload_too_large",
+            "the request body is over " + std::to_string(settings_.max_body_bytes) + " bytes");
+    } else if (fault == Fault::BodyTimeout) {
+        ++connection_counters_.body_timeouts;
+        api::send_error(res, 408, "request_timeout", "the request body did not arrive in time");
+    } else if (fault == Fault::HeadTimeout) {
+        ++connection_counters_.head_timeouts;
+        api::send_error(res, 408, "request_timeout", "the request head did not arrive in time");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void ApiServer::Impl::write_connection_metrics(PrometheusWriter& out) const {
+    const api::ConnectionCounters& c = connection_counters_;
+    const auto value = [](const auto& counter) { return static_cast<double>(counter.load()); };
+    out.family("vigil_api_connections", "gauge", "Connections open to the API.");
+    out.sample("vigil_api_connections", {}, value(c.open));
+    out.family("vigil_api_connections_waiting", "gauge",
+               "Open connections that have not sent a whole request head.");
+    out.sample("vigil_api_connections_waiting", {}, value(c.waiting));
+    out.family("vigil_api_connections_refused_total", "counter",
+               "Connections answered 503 at the connection cap: every connection was busy.");
+    out.sample("vigil_api_connections_refused_total", {}, value(c.refused_at_capacity));
+    out.family("vigil_api_connections_evicted_total", "counter",
+               "Connections closed at the cap to make room, having sent no whole request.");
+    out.sample("vigil_api_connections_evicted_total", {}, value(c.evicted));
+    out.family("vigil_api_connections_idle_closed_total", "counter",
+               "Connections closed after the idle timeout without a request begun.");
+    out.sample("vigil_api_connections_idle_closed_total", {}, value(c.idle_closed));
+    out.family("vigil_api_request_heads_refused_total", "counter",
+               "Request heads cut by their deadline or refused for their size.");
+    out.sample("vigil_api_request_heads_refused_total", {{"reason", "timeout"}},
+               value(c.head_timeouts));
+    out.sample("vigil_api_request_heads_refused_total", {{"reason", "too_large"}},
+               value(c.heads_too_large));
+    out.family("vigil_api_request_bodies_refused_total", "counter",
+               "Request bodies refused: over the size limit, late, or of no stated length.");
+    out.sample("vigil_api_request_bodies_refused_total", {{"reason", "too_large"}},
+               value(c.bodies_too_large));
+    out.sample("vigil_api_request_bodies_refused_total", {{"reason", "timeout"}},
+               value(c.body_timeouts));
+    out.sample("vigil_api_request_bodies_refused_total", {{"reason", "no_length"}},
+               value(c.lengths_required));
 }
 
 ApiServer::ApiServer(ApiSettings settings, ApiStores stores, HubControl& control)
