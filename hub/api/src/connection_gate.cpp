@@ -30,7 +30,14 @@ void answer_and_close(int fd, int status, const char* reason, const char* error,
     ::shutdown(fd, SHUT_WR);
 }
 
+// How long a lingering connection is read at most, and how long it may go quiet.
+constexpr std::chrono::milliseconds kLinger{2000};
+constexpr std::chrono::milliseconds kLingerQuiet{200};
+
 Clock::time_point deadline_of(const Connection& connection, const ConnectionLimits& limits) {
+    if (connection.lingering) {
+        return std::min(connection.waiting_since + kLinger, connection.last_heard + kLingerQuiet);
+    }
     return connection.received.empty() ? connection.waiting_since + limits.idle_timeout
                                        : connection.head_begun + limits.head_timeout;
 }
@@ -137,8 +144,12 @@ void ConnectionGate::take_inbox(Clock::time_point now) {
         returned.swap(returned_);
     }
     for (auto& connection : returned) {
-        connection->waiting_since = connection->head_begun = now;
-        if (holds_whole_head(connection->received)) {
+        connection->waiting_since = connection->head_begun = connection->last_heard = now;
+        if (connection->lingering) {
+            ::shutdown(connection->fd, SHUT_WR);
+            connection->received.clear();
+            waiting_.push_back(std::move(connection));
+        } else if (holds_whole_head(connection->received)) {
             dispatch(std::move(connection));  // pipelined: the next request is already here
         } else {
             waiting_.push_back(std::move(connection));
@@ -175,6 +186,10 @@ bool ConnectionGate::receive(Connection& connection, Clock::time_point now) {
     char buffer[8192];
     for (;;) {
         const ssize_t n = ::recv(connection.fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n > 0 && connection.lingering) {
+            connection.last_heard = now;
+            continue;
+        }
         if (n > 0) {
             if (connection.received.empty()) {
                 connection.head_begun = now;
@@ -193,7 +208,7 @@ bool ConnectionGate::receive(Connection& connection, Clock::time_point now) {
         }
         // The client closed its side (or the connection failed): a whole request still gets
         // its answer.
-        return holds_whole_head(connection.received);
+        return !connection.lingering && holds_whole_head(connection.received);
     }
     return true;
 }
@@ -210,6 +225,8 @@ void ConnectionGate::gate_loop() {
             if (now < deadline) {
                 next = std::min(next, deadline);
                 kept.push_back(std::move(connection));
+            } else if (connection->lingering) {
+                close(std::move(connection));
             } else if (connection->received.empty()) {
                 ++counters_.idle_closed;
                 close(std::move(connection));
@@ -249,6 +266,8 @@ void ConnectionGate::gate_loop() {
             }
             if (!receive(*connection, now)) {
                 close(std::move(connection));
+            } else if (connection->lingering) {
+                kept.push_back(std::move(connection));
             } else if (holds_whole_head(connection->received)) {
                 dispatch(std::move(connection));
             } else if (connection->received.size() > limits_.max_head_bytes) {
@@ -284,9 +303,10 @@ void ConnectionGate::worker_loop() {
             connection = std::move(ready_.front());
             ready_.pop_front();
         }
-        const bool again = !stopping_.load() && serve_(*connection);
+        const AfterAnswer after = stopping_.load() ? AfterAnswer::Close : serve_(*connection);
         --busy_;
-        if (again && !stopping_.load()) {
+        if (after != AfterAnswer::Close && !stopping_.load()) {
+            connection->lingering = after == AfterAnswer::Linger;
             {
                 std::lock_guard<std::mutex> lock(inbox_mutex_);
                 returned_.push_back(std::move(connection));

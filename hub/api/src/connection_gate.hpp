@@ -67,7 +67,15 @@ struct Connection {
     Clock::time_point waiting_since;  ///< since the connection opened or its last answer
     Clock::time_point head_begun;     ///< when the first byte of the pending request arrived
     uint32_t requests = 0;            ///< answered on it so far
+    /// Answered and closing: what the client still sends (the body of a refused request) is
+    /// read and dropped for a while, so that closing does not reset the connection before the
+    /// client has read the answer.
+    bool lingering = false;
+    Clock::time_point last_heard;
 };
+
+/// What becomes of a connection once a worker answered a request on it.
+enum class AfterAnswer { KeepAlive, Close, Linger };
 
 /// True when `received` holds a whole request head, as httplib reads one: a request line and
 /// header lines up to an empty line.
@@ -75,9 +83,8 @@ bool holds_whole_head(const std::string& received);
 
 class ConnectionGate {
   public:
-    /// Answers the request whose head `connection.received` holds, on a worker; true when the
-    /// connection may carry another request.
-    using Serve = std::function<bool(Connection&)>;
+    /// Answers the request whose head `connection.received` holds, on a worker.
+    using Serve = std::function<AfterAnswer(Connection&)>;
 
     ConnectionGate(ConnectionLimits limits, ConnectionCounters& counters, Serve serve);
     ~ConnectionGate();  ///< stops

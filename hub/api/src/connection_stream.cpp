@@ -110,6 +110,7 @@ ssize_t ConnectionStream::receive_more() {
             return n;
         }
         if (n == 0) {
+            peer_closed_ = true;
             return 0;
         }
         if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {

@@ -28,6 +28,8 @@ class ConnectionStream final : public httplib::Stream {
     void begin_body();
     /// Why a read failed; None while none did (or the client just closed).
     Fault fault() const { return fault_; }
+    /// The client closed its side.
+    bool peer_closed() const { return peer_closed_; }
 
     bool is_readable() const override;
     bool is_writable() const override;
@@ -49,6 +51,7 @@ class ConnectionStream final : public httplib::Stream {
     size_t body_bytes_ = 0;
     Clock::time_point body_deadline_;
     Fault fault_ = Fault::None;
+    bool peer_closed_ = false;
 };
 
 }  // namespace vigil::hub::api

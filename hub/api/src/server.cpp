@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -200,6 +202,7 @@ bool ApiServer::Impl::refuse_body(const HttpRequest& req, HttpResponse& res) {
     if (req.has_header("Content-Length")) {
         uint64_t length = 0;
         if (!parse_length(req.get_header_value("Content-Length"), length)) {
+            exchange.close_after_answer = true;
             api::send_error(res, 400, "bad_request", "the Content-Length is not a number");
             return true;
         }
@@ -221,12 +224,13 @@ bool ApiServer::Impl::refuse_body(const HttpRequest& req, HttpResponse& res) {
         return false;  // no body
     }
     ++connection_counters_.lengths_required;
+    exchange.close_after_answer = true;  // whatever follows may be its body
     api::send_error(res, 411, "length_required",
                     "a request body needs a Content-Length or chunked Transfer-Encoding");
     return true;
 }
 
-bool ApiServer::Impl::serve(api::Connection& connection) {
+api::AfterAnswer ApiServer::Impl::serve(api::Connection& connection) {
     api::ConnectionStream stream(connection, limits_);
     api::Exchange& exchange = api::current_exchange();
     exchange = api::Exchange{};
@@ -243,10 +247,16 @@ bool ApiServer::Impl::serve(api::Connection& connection) {
             stream.begin_body();
         });
     ++connection.requests;
-    const bool again = answered && !last && !client_closes && !exchange.close_after_answer &&
-                       stream.fault() == api::ConnectionStream::Fault::None;
+    using Fault = api::ConnectionStream::Fault;
+    const bool lingers = exchange.close_after_answer;
     exchange = api::Exchange{};
-    return again;
+    if (!answered || stream.peer_closed() || stream.fault() == Fault::Failed) {
+        return api::AfterAnswer::Close;
+    }
+    if (lingers || stream.fault() != Fault::None) {
+        return api::AfterAnswer::Linger;  // what the client still sends is not a request
+    }
+    return last || client_closes ? api::AfterAnswer::Close : api::AfterAnswer::KeepAlive;
 }
 
 void ApiServer::Impl::add_routes() {
@@ -350,6 +360,9 @@ ApiResult ApiServer::Impl::start() {
                     std::to_string(settings_.port) + " (taken, or not an address of this host)"};
         }
         port_ = settings_.port;
+    }
+    if (!server_.widen_backlog()) {
+        return {"cannot listen on " + settings_.bind_address + ": " + std::strerror(errno)};
     }
     gate_ = std::make_unique<api::ConnectionGate>(
         limits_, connection_counters_,

@@ -37,6 +37,11 @@ class GatedServer final : public httplib::Server {
         return process_request(stream, last, client_closes, on_head);
     }
 
+    /// httplib listens with a backlog of 5: a burst of connections (an attack, or many honest
+    /// clients at once) would drop the SYNs of everyone else, who then wait a second or more to
+    /// retry. The gate takes connections as fast as they come, so the kernel may queue many.
+    bool widen_backlog() { return ::listen(svr_sock_, SOMAXCONN) == 0; }
+
   private:
     bool process_and_close_socket(socket_t sock) override {
         on_accept(sock);
@@ -72,7 +77,7 @@ class ApiServer::Impl {
     /// limit by its Content-Length, of no known length, or sent to a route that takes none.
     bool refuse_body(const HttpRequest& req, HttpResponse& res);
     /// Answers one request on a worker (ConnectionGate::Serve).
-    bool serve(api::Connection& connection);
+    api::AfterAnswer serve(api::Connection& connection);
     void write_connection_metrics(PrometheusWriter& out) const;
     /// True, with the answer written, when the request failed because its connection's stream
     /// did (a body over the limit or late, a head late).
