@@ -24,7 +24,7 @@ void answer_and_close(int fd, int status, const char* reason, const char* error,
                              extra_header + "Content-Length: " + std::to_string(body.size()) +
                              "\r\n\r\n" + body;
     char sink[4096];
-    while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+    for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
     }
     (void)::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::shutdown(fd, SHUT_WR);
@@ -184,7 +184,9 @@ void ConnectionGate::take_inbox(Clock::time_point now) {
 
 bool ConnectionGate::receive(Connection& connection, Clock::time_point now) {
     char buffer[8192];
-    for (;;) {
+    // A client sending without pause must not keep the gate from the others: what is left
+    // waits for the next round.
+    for (int reads = 0; reads < 8; ++reads) {
         const ssize_t n = ::recv(connection.fd, buffer, sizeof buffer, MSG_DONTWAIT);
         if (n > 0 && connection.lingering) {
             connection.last_heard = now;
