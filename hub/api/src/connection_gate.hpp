@@ -96,7 +96,7 @@ class ConnectionGate {
     void admit(int fd);
     /// Closes what waits, lets the workers finish the requests they answer, joins the threads.
     void stop();
-    bool stopping() const { return stopping_.load(); }
+    const std::atomic<bool>& stopping() const { return stopping_; }
 
   private:
     void gate_loop();

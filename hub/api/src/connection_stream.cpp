@@ -45,8 +45,9 @@ void describe(const sockaddr_storage& address, std::string& ip, int& port) {
 
 }  // namespace
 
-ConnectionStream::ConnectionStream(Connection& connection, const ConnectionLimits& limits)
-    : connection_(connection), limits_(limits) {}
+ConnectionStream::ConnectionStream(Connection& connection, const ConnectionLimits& limits,
+                                   const std::atomic<bool>& stopping)
+    : connection_(connection), limits_(limits), stopping_(stopping) {}
 
 ConnectionStream::~ConnectionStream() {
     connection_.received.erase(0, consumed_);
@@ -99,7 +100,12 @@ ssize_t ConnectionStream::receive_more() {
             fault_ = in_body_ ? Fault::BodyTimeout : Fault::HeadTimeout;
             return -1;
         }
-        if (!wait_for(connection_.fd, POLLIN, milliseconds_until(deadline))) {
+        if (stopping_.load()) {
+            fault_ = Fault::Failed;
+            return -1;
+        }
+        // In slices, so that a stopping server does not wait for a slow client.
+        if (!wait_for(connection_.fd, POLLIN, std::min(milliseconds_until(deadline), 100))) {
             continue;
         }
         const ssize_t n = ::recv(connection_.fd, buffer, sizeof buffer, MSG_DONTWAIT);

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <cstddef>
 #include <string>
 
@@ -18,7 +19,9 @@ class ConnectionStream final : public httplib::Stream {
   public:
     enum class Fault { None, Failed, HeadTimeout, BodyTooLarge, BodyTimeout };
 
-    ConnectionStream(Connection& connection, const ConnectionLimits& limits);
+    /// Waits end early once `stopping` is set.
+    ConnectionStream(Connection& connection, const ConnectionLimits& limits,
+                     const std::atomic<bool>& stopping);
     /// Leaves in the connection only what was received and not read (a pipelined request).
     ~ConnectionStream() override;
     ConnectionStream(const ConnectionStream&) = delete;
@@ -46,6 +49,7 @@ class ConnectionStream final : public httplib::Stream {
 
     Connection& connection_;
     const ConnectionLimits& limits_;
+    const std::atomic<bool>& stopping_;
     size_t consumed_ = 0;  // of connection_.received
     bool in_body_ = false;
     size_t body_bytes_ = 0;

@@ -76,6 +76,8 @@ class ApiServer::Impl {
     /// True, with the refusal answered, when the request's body may not be read: over the
     /// limit by its Content-Length, of no known length, or sent to a route that takes none.
     bool refuse_body(const HttpRequest& req, HttpResponse& res);
+    /// After a refusal: a body the request declared was not read, so the connection ends.
+    void close_if_body_unread(const HttpRequest& req);
     /// Answers one request on a worker (ConnectionGate::Serve).
     api::AfterAnswer serve(api::Connection& connection);
     void write_connection_metrics(PrometheusWriter& out) const;
