@@ -241,6 +241,7 @@ void IngestPipeline::Loop::finish_commit(bool stopping) {
         {
             std::lock_guard<std::mutex> lock(pipeline.mutex_);
             ++pipeline.metrics_.store_failures;
+            pipeline.commit_failure_ = written.error.empty() ? "the store failed" : written.error;
         }
         log("store failed (" + written.error + "), " + std::to_string(batcher.held()) +
             " messages held; retrying in " + std::to_string(retry_ms) + " ms" +
@@ -260,6 +261,7 @@ void IngestPipeline::Loop::finish_commit(bool stopping) {
 
 void IngestPipeline::Loop::count_committed(const Committed& c) {
     std::lock_guard<std::mutex> lock(pipeline.mutex_);
+    pipeline.commit_failure_.clear();
     IngestMetrics& metrics = pipeline.metrics_;
     metrics.duplicates += c.written.duplicates;
     ++metrics.batches;
@@ -332,6 +334,11 @@ void IngestPipeline::stop() {
 std::string IngestPipeline::last_error() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return last_error_;
+}
+
+std::string IngestPipeline::commit_failure() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return commit_failure_;
 }
 
 IngestMetrics IngestPipeline::metrics() const {

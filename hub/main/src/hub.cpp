@@ -365,6 +365,10 @@ std::vector<std::string> Hub::health_problems() {
             problems.push_back("broker: administration failing: " + failure);
         }
     }
+    const std::string commit_failure = ingest_->commit_failure();
+    if (!commit_failure.empty()) {
+        problems.push_back("store: commits failing: " + commit_failure);
+    }
     return problems;
 }
 

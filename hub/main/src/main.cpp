@@ -125,7 +125,53 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
         ->check(CLI::Range(1, 10000));
 }
 
-int run_hub(const HubOptions& options) {
+#ifdef VIGIL_HUB_WITH_API
+using ApiOptions = vigil::hub::ApiSettings;
+#else
+struct ApiOptions {};
+#endif
+
+// What one connection may hold of the HTTP API (docs/hub.md, "Limits").
+void add_api_options(CLI::App& app, ApiOptions& api) {
+#ifdef VIGIL_HUB_WITH_API
+    app.add_option("--api-threads", api.threads,
+                   "Threads answering API requests (alert streams have their own)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    app.add_option("--api-max-connections", api.max_connections,
+                   "API connections held at once; past it idle ones give way, else 503")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--api-idle-timeout-ms", api.idle_timeout_ms,
+                   "An API connection with no request begun is closed after this")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 3'600'000));
+    app.add_option("--api-head-timeout-ms", api.request_head_timeout_ms,
+                   "A request head must arrive whole within this of its first byte")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 600'000));
+    app.add_option("--api-max-head-bytes", api.max_request_head_bytes,
+                   "Largest request head (request line and headers)")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 1024 * 1024));
+    app.add_option("--api-body-timeout-ms", api.request_body_timeout_ms,
+                   "A request body must arrive within this of its head")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 600'000));
+    app.add_option("--api-max-body-bytes", api.max_body_bytes, "Largest request body")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 256 * 1024 * 1024));
+    app.add_option("--api-max-requests-per-connection", api.max_requests_per_connection,
+                   "Requests one API connection may carry")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
+#else
+    (void)app;
+    (void)api;
+#endif
+}
+
+int run_hub(const HubOptions& options, ApiOptions api) {
     if (!install_signal_handlers()) {
         log_line("cannot install signal handlers");
         return 1;
@@ -138,7 +184,6 @@ int run_hub(const HubOptions& options) {
         return 1;
     }
 #ifdef VIGIL_HUB_WITH_API
-    vigil::hub::ApiSettings api;
     api.bind_address = options.api_address;
     api.port = options.api_port;
     api.data_dir = options.data_dir;
@@ -174,6 +219,8 @@ int main(int argc, char** argv) {
     std::string durability = "full";
     add_options(app, options);
     add_run_options(app, options, durability);
+    ApiOptions api;
+    add_api_options(app, api);
     CLI::App* devices = app.add_subcommand("devices", "Enrol or revoke devices at the broker");
     std::string action, device_id;
     devices->add_option("action", action, "add or revoke")
@@ -194,5 +241,5 @@ int main(int argc, char** argv) {
     // (glibc's largest mmap threshold) from the heap.
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    return run_hub(options);
+    return run_hub(options, api);
 }

@@ -93,6 +93,10 @@ class IngestPipeline {
     bool subscribed() const { return subscribed_.load(); }
     /// Why the broker refused or dropped the last connection ("" while it never did).
     std::string last_error() const;
+    /// Why the store refused the latest commit; "" once a commit succeeds again (and before the
+    /// first). The failed batch is retried meanwhile, so this clears as soon as the store can
+    /// commit.
+    std::string commit_failure() const;
     IngestMetrics metrics() const;
 
   private:
@@ -110,9 +114,10 @@ class IngestPipeline {
     std::atomic<bool> stop_{false};
     std::atomic<bool> connected_{false};
     std::atomic<bool> subscribed_{false};
-    mutable std::mutex mutex_;  // guards metrics_ and last_error_
+    mutable std::mutex mutex_;  // guards metrics_, last_error_ and commit_failure_
     IngestMetrics metrics_;
     std::string last_error_;
+    std::string commit_failure_;
 };
 
 /// The device id in a topic the broker authorised: devices/{id}/messages/events/... or
