@@ -147,7 +147,7 @@ bool Hub::start_broker(std::string& error) {
     }
     const BrokerEndpoint e = broker_->ingest_endpoint();
     if (broker_->embedded()) {
-        if (const BrokerResult alerts = broker_->allow_alert_topics(); !alerts.ok()) {
+        if (const BrokerResult alerts = broker_->grant_hub_topics(); !alerts.ok()) {
             log_("broker: the alert topics stay closed to the hub: " + alerts.error);
         }
         log_("broker: mosquitto on " + e.host + ":" + std::to_string(e.port) +
@@ -171,7 +171,8 @@ void Hub::start_detection() {
         options_.feeds_dir.empty() ? options_.data_dir + "/feeds" : options_.feeds_dir;
     settings.enabled = options_.detection;
     const BrokerEndpoint e = broker_->ingest_endpoint();
-    settings.broker = {e.host, e.port, e.username, e.password, "vigil-hub-output-"};
+    settings.broker = {e.host, e.port, e.username, e.password,
+                       std::string(wire::kHubClientIdPrefix) + "output-"};
     detection_ = std::make_unique<HubDetection>(settings, *store_,
                                                 [this](const std::string& line) { log_(line); });
     detection_->start();

@@ -27,6 +27,7 @@
 #include "vigil/hub/histogram.hpp"
 #include "vigil/hub/report.hpp"
 #include "vigil/hub/telemetry_writer.hpp"
+#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
@@ -40,8 +41,9 @@ struct IngestSettings {
     uint16_t port = 1883;
     std::string username, password;
     /// Fixed, so the broker keeps the session (and unacknowledged messages) across restarts.
-    /// Each worker sharing a subscription needs its own.
-    std::string client_id = "vigil-hub-ingest";
+    /// Each worker sharing a subscription needs its own. In the hub's namespace
+    /// (wire::kHubClientIdPrefix), which no device id can enter.
+    std::string client_id = std::string(wire::kHubClientIdPrefix) + "ingest";
     std::string share_group;      ///< non-empty: subscribe through $share/<group>/
     size_t batch_messages = 500;  ///< commit when this many are held...
     uint32_t batch_age_ms = 20;   ///< ...or when the oldest has waited this long
