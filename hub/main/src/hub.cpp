@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker_accounts.hpp"
+#include "broker_watch.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
 #include "publisher.hpp"
@@ -35,6 +36,9 @@ int64_t wall_ms() {
 }
 
 constexpr uint32_t kPublishTimeoutMs = 5000;
+// How long /healthz names a session the broker dropped: long enough for a scrape or a person to
+// see it, after which the metric vigil_hub_ingest_sessions_lost_total keeps the record.
+constexpr int64_t kSessionLostReportMs = 10 * 60 * 1000;
 // After a kill -9 of the hub, its mosquitto (told by PR_SET_PDEATHSIG) may still be saving its
 // sessions and holding the port when the hub starts again: wait that long for it to go.
 constexpr int kPortRetryMs = 15000;
@@ -119,6 +123,10 @@ bool Hub::start_broker(std::string& error) {
     settings.ingest_password = options_.ingest_password;
     settings.admin_username = options_.admin_username;
     settings.admin_password = options_.admin_password;
+    settings.max_queued_messages = options_.broker_max_queued_messages;
+    settings.max_queued_bytes = options_.broker_max_queued_bytes;
+    settings.max_inflight_bytes = options_.broker_max_inflight_bytes;
+    settings.guard_plugin = options_.broker_guard_plugin;
     settings.max_inflight_messages = std::max<uint32_t>(
         settings.max_inflight_messages, static_cast<uint32_t>(options_.batch_messages * 4));
     settings.log = [this](const std::string& line) { log_("broker: " + line); };
@@ -194,7 +202,7 @@ void Hub::start_ingest() {
     ingest_ = std::make_unique<IngestPipeline>(settings, &decode, detection_->write_function());
     ingest_->start();
     log_("ingest: subscribing as " + e.username + " to " + e.host + ":" + std::to_string(e.port) +
-         " (persistent session vigil-hub-ingest, batches of " +
+         " (persistent session " + settings.client_id + ", batches of " +
          std::to_string(settings.batch_messages) + " or " + std::to_string(settings.batch_age_ms) +
          " ms)");
 }
@@ -214,6 +222,13 @@ bool Hub::start(std::string& error) {
         return false;
     }
     log_("configs: publishing retained QoS 1 on devices/{id}/config/vigil");
+    if (broker_->embedded()) {
+        watch_ = std::make_unique<BrokerWatch>(e.host, e.port, e.username, e.password);
+        if (!watch_->start(error)) {
+            stop();
+            return false;
+        }
+    }
     retention_ = std::thread([this] { retention_loop(); });
     log_("retention: raw telemetry older than " + std::to_string(options_.retention_days) +
          " days deleted every " + std::to_string(options_.retention_interval_s) + " s");
@@ -267,6 +282,10 @@ void Hub::stop() {
         publisher_->stop();
         publisher_.reset();
     }
+    if (watch_) {
+        watch_->stop();
+        watch_.reset();
+    }
     {
         std::lock_guard<std::mutex> lock(retention_mutex_);
         stopping_ = true;
@@ -310,7 +329,7 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 
 std::string Hub::ingest_metrics_text() {
     return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
-           detection_->metrics_text();
+           (watch_ ? watch_->metrics_text() : std::string()) + detection_->metrics_text();
 }
 
 std::string Hub::detection_policy_json(const std::string& device_id) {
@@ -337,6 +356,12 @@ std::vector<std::string> Hub::health_problems() {
         problems.push_back("ingest: not connected to the broker" + (why.empty() ? "" : ": " + why));
     } else if (!ingest_->subscribed()) {
         problems.push_back("ingest: subscribing");
+    }
+    const int64_t lost_ago_ms = ingest_->session_lost_ago_ms();
+    if (lost_ago_ms >= 0 && lost_ago_ms < kSessionLostReportMs) {
+        problems.push_back("ingest: the broker dropped the hub's session " +
+                           std::to_string(lost_ago_ms / 1000) +
+                           " s ago; messages it held for the hub are lost");
     }
     return problems;
 }

@@ -66,6 +66,8 @@ struct IngestMetrics {
     uint64_t batches = 0;            ///< committed batches
     uint64_t redelivered = 0;        ///< messages the broker flagged as possibly sent before
     uint64_t responses_dropped = 0;  ///< responses that could not be sent (QoS 0)
+    /// Reconnections on which the broker had no session for the hub: what it held is lost.
+    uint64_t sessions_lost = 0;
     /// Broker receipt to store commit, per message, in ms.
     Histogram latency_ms{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}};
 };
@@ -89,6 +91,8 @@ class IngestPipeline {
     bool subscribed() const { return subscribed_.load(); }
     /// Why the broker refused or dropped the last connection ("" while it never did).
     std::string last_error() const;
+    /// Milliseconds since the broker last dropped the pipeline's session; -1 when it never did.
+    int64_t session_lost_ago_ms() const;
     IngestMetrics metrics() const;
 
   private:
@@ -109,6 +113,7 @@ class IngestPipeline {
     mutable std::mutex mutex_;  // guards metrics_ and last_error_
     IngestMetrics metrics_;
     std::string last_error_;
+    int64_t last_session_lost_ms_ = -1;  // steady clock
 };
 
 /// The device id in a topic the broker authorised: devices/{id}/messages/events/... or
