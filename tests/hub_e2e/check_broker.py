@@ -120,9 +120,9 @@ def heartbeat(sequence):
     return cbor2.dumps({1: 1, 2: 5, 3: sequence, 4: 1700000000, 5: 10, 13: body})
 
 
-def send_acknowledged(port, creds, topic, payloads, window=20, retain=False):
+def send_acknowledged(port, creds, topic, payloads, window=20, retain=False, progress=None):
     """QoS 1 publishes over one connection; returns how many the broker acknowledged. topic may
-    be a function of the message's index."""
+    be a function of the message's index; progress, a dict, gets the count acknowledged so far."""
     sock, rc = connect(port, creds["client_id"], creds["username"], creds["password"])
     if rc != 0:
         sock.close()
@@ -139,6 +139,8 @@ def send_acknowledged(port, creds, topic, payloads, window=20, retain=False):
             kind, _ = read_packet(sock)
             if kind >> 4 == 4:
                 acked += 1
+                if progress is not None:
+                    progress["acked"] = acked
     return acked
 
 
@@ -163,20 +165,21 @@ def check_identity(hub, work):
     # or else as any device). Every acknowledged message must still be stored.
     attacker = json.loads(refused.stdout) if refused.returncode == 0 else creds
     sender = hub.add_device("sender-1")
-    total = 1500
+    total = 3000
     payloads = [heartbeat(i + 1) for i in range(total)]
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(acked=send_acknowledged(
-        hub.broker_port, sender, EVENTS.format("sender-1"), payloads)))
+    progress = {"acked": 0}
+    thread = threading.Thread(target=lambda: send_acknowledged(
+        hub.broker_port, sender, EVENTS.format("sender-1"), payloads, progress=progress))
     thread.start()
-    for _ in range(3):
-        time.sleep(0.15)
+    for quarter in (1, 2, 3):  # during the load, not before or after it
+        wait_for(lambda: progress["acked"] >= total * quarter // 4, 30, step=0.005)
         for client_id in ("vigil-hub-ingest", "vigil-hub/ingest"):
             sock, rc = connect(hub.broker_port, client_id, attacker["username"],
                                attacker["password"])
+            time.sleep(0.2)
             sock.close()
     thread.join(timeout=60)
-    acked = result.get("acked", 0)
+    acked = progress["acked"]
     check(acked == total, f"{total} messages acknowledged by the broker ({acked})")
     wait_for(lambda: stored_messages(hub, "sender-1") >= acked, 15)
     stored = stored_messages(hub, "sender-1")
