@@ -12,6 +12,9 @@ minimal MQTT client. Each command is bounded in time and in messages.
                                  broker, its persistence stays small, each one counted
   check_broker.py refused HUB    publishes outside the device's formats' topics are refused and
                                  counted per device and reason in /metrics
+  check_broker.py upgrade HUB    a data directory whose broker queued 300 messages for the ingest
+                                 session's old client id (vigil-hub-ingest): the hub reads and
+                                 stores them all, then ends that session
   check_broker.py queue HUB      a stalled hub (SIGSTOP) while a device sends 60 x 250 kB: the
                                  broker holds no more than its in-flight and queue bounds, drops
                                  the rest and /metrics counts what it dropped
@@ -258,6 +261,52 @@ def check_refused(hub, work):
     check('device="ref-victim"' not in text, "nothing counted against the victim")
 
 
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def check_upgrade(hub, work):
+    hub.start()
+    creds = hub.add_device("up-1")
+    check(hub.stop() == 0, "the hub stops")
+    # The data directory's broker alone, as an earlier hub left it: the ingest session under the
+    # old id, subscribed, and messages queued for it while no hub ran.
+    conf = os.path.join(hub.data, "broker", "mosquitto.conf")
+    broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        check(wait_for(lambda: listening(hub.broker_port), 10), "the broker alone listens")
+        password = hub_accounts(hub)["ingest"]
+        sock, rc = connect(hub.broker_port, "vigil-hub/ingest", "vigil-ingest", password)
+        sock.close()  # a clean start ends the current id's session: as if it never existed
+        sock, rc = connect(hub.broker_port, "vigil-hub-ingest", "vigil-ingest", password,
+                           clean=False)
+        with sock:
+            sock.sendall(mqtt_packet(0x82, (1).to_bytes(2, "big") +
+                                     mqtt_string("devices/+/messages/events/#") + bytes([1])))
+            check(read_packet(sock)[0] == 0x90, "the old session subscribed")
+        total = 300
+        acked = send_acknowledged(hub.broker_port, creds, EVENTS.format("up-1"),
+                                  [heartbeat(i + 1) for i in range(total)])
+        check(acked == total, f"{total} messages queued for the old session ({acked})")
+    finally:
+        broker.send_signal(signal.SIGTERM)  # it saves its sessions
+        broker.wait(timeout=30)
+    hub.start()
+    check(wait_for(lambda: stored_messages(hub, "up-1") == total, 20),
+          f"every message the old session held is stored ({stored_messages(hub, 'up-1')})")
+    check(wait_for(lambda: "vigil-hub-ingest) gave" in hub.log(), 10), "the reading is logged")
+    sock, rc = connect(hub.broker_port, "vigil-hub-ingest", "vigil-ingest", password, clean=False)
+    sock.close()
+    check(rc == 0, "the hub's account may still use the old id")
+    log = open(os.path.join(hub.data, "broker", "mosquitto.log"), errors="replace").read()
+    check(log.count("as vigil-hub-ingest (p2, c0") >= 2, "the old session was reconnected")
+
+
 def check_queue(hub, work):
     hub.extra_args += ["--broker-max-inflight-bytes", str(1024 * 1024),
                        "--broker-max-queued-bytes", str(2 * 1024 * 1024)]
@@ -295,7 +344,7 @@ def main():
     os.chmod(work, 0o711)
     hub = Hub(sys.argv[2], work)
     checks = {"identity": check_identity, "retained": check_retained, "refused": check_refused,
-              "queue": check_queue}
+              "queue": check_queue, "upgrade": check_upgrade}
     if command not in checks:
         print(__doc__)
         return 2

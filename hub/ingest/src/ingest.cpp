@@ -154,6 +154,7 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
     {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         IngestMetrics& metrics = pipeline.metrics_;
+        ++metrics.received;
         metrics.redelivered += m.dup ? 1 : 0;
         if (threw) {
             ++metrics.decode_errors;
@@ -374,6 +375,9 @@ void IngestPipeline::Loop::track_connection(mqtt::Status processed) {
             std::lock_guard<std::mutex> lock(pipeline.mutex_);
             ++pipeline.metrics_.sessions_lost;
             pipeline.last_session_lost_ms_ = steady_ms();
+        }
+        if (seen_connection == 0) {
+            pipeline.resumed_session_ = client.session_present();
         }
         seen_connection = client.connection();
     }

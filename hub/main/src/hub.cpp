@@ -18,6 +18,7 @@
 #include "broker_watch.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
+#include "legacy_session.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/hub/detect/policy_json.hpp"
@@ -199,8 +200,28 @@ void Hub::start_ingest() {
     settings.batch_messages = options_.batch_messages;
     settings.batch_age_ms = options_.batch_age_ms;
     settings.log = [this](const std::string& line) { log_("ingest: " + line); };
-    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, detection_->write_function());
+    // One commit at a time, whichever session it comes from (the current one, or an earlier hub's
+    // while it is read).
+    WriteFunction write =
+        [this, write = detection_->write_function()](const std::vector<Report>& reports) {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            return write(reports);
+        };
+    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, write);
     ingest_->start();
+    if (broker_->embedded()) {
+        legacy_stop_ = false;
+        legacy_drain_ = std::thread([this, settings, write] {
+            // Only once the current session is subscribed: from then on it gets every new message.
+            for (int waited_ms = 0; waited_ms < 30000 && !ingest_->subscribed() && !legacy_stop_;
+                 waited_ms += 20) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            if (ingest_->subscribed()) {
+                drain_legacy_session(settings, &decode, write, legacy_stop_, settings.log);
+            }
+        });
+    }
     log_("ingest: subscribing as " + e.username + " to " + e.host + ":" + std::to_string(e.port) +
          " (persistent session " + settings.client_id + ", batches of " +
          std::to_string(settings.batch_messages) + " or " + std::to_string(settings.batch_age_ms) +
@@ -261,6 +282,10 @@ void Hub::retention_loop() {
 }
 
 void Hub::stop() {
+    legacy_stop_ = true;
+    if (legacy_drain_.joinable()) {
+        legacy_drain_.join();
+    }
     if (ingest_) {
         ingest_->stop();  // commits and acknowledges what it holds first
         const IngestMetrics m = ingest_->metrics();

@@ -111,6 +111,9 @@ class Hub final : public HubControl {
     std::unique_ptr<IngestPipeline> ingest_;
     std::unique_ptr<ConfigPublisher> publisher_;
     std::unique_ptr<BrokerWatch> watch_;  // embedded broker only
+    std::mutex write_mutex_;              // one store commit at a time
+    std::thread legacy_drain_;            // reads an earlier hub's ingest session, once
+    std::atomic<bool> legacy_stop_{false};
     std::thread retention_;
     std::mutex retention_mutex_;
     std::condition_variable retention_wake_;

@@ -58,6 +58,7 @@ struct IngestSettings {
 /// Counters for the Prometheus export. Labels: format "vigil", "legacy-defender" or
 /// "aws-defender"; reason one of the decoder's reason:: codes.
 struct IngestMetrics {
+    uint64_t received = 0;                     ///< messages the broker delivered
     std::map<std::string, uint64_t> ingested;  ///< committed messages per format (duplicates too)
     std::map<std::pair<std::string, std::string>, uint64_t> rejected;  ///< (reason, format)
     uint64_t decode_errors = 0;      ///< the decode function threw; the message is dropped
@@ -89,6 +90,8 @@ class IngestPipeline {
     bool connected() const { return connected_.load(); }
     /// The broker confirmed every subscription on the current connection.
     bool subscribed() const { return subscribed_.load(); }
+    /// The broker still held a session for the client id at the pipeline's first connection.
+    bool resumed_session() const { return resumed_session_.load(); }
     /// Why the broker refused or dropped the last connection ("" while it never did).
     std::string last_error() const;
     /// Milliseconds since the broker last dropped the pipeline's session; -1 when it never did.
@@ -110,6 +113,7 @@ class IngestPipeline {
     std::atomic<bool> stop_{false};
     std::atomic<bool> connected_{false};
     std::atomic<bool> subscribed_{false};
+    std::atomic<bool> resumed_session_{false};
     mutable std::mutex mutex_;  // guards metrics_ and last_error_
     IngestMetrics metrics_;
     std::string last_error_;
