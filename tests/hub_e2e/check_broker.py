@@ -11,7 +11,8 @@ minimal MQTT client. Each command is bounded in time and in messages.
   check_broker.py retained HUB   150 retained 64 kB publishes of one device on as many topics: none stays at the
                                  broker, its persistence stays small, each one counted
   check_broker.py refused HUB    publishes outside the device's formats' topics are refused and
-                                 counted per device and reason in /metrics
+                                 counted per device and reason in /metrics, on across a restart
+                                 of the broker
   check_broker.py upgrade HUB    a data directory whose broker queued 300 messages for the ingest
                                  session's old client id (vigil-hub-ingest): the hub reads and
                                  stores them all, then ends that session
@@ -259,6 +260,17 @@ def check_refused(hub, work):
               f"{metric(hub, 'vigil_hub_broker_refused_total', labels)}")
     _, text = http_get(hub, "/metrics")
     check('device="ref-victim"' not in text, "nothing counted against the victim")
+    # The broker's counts start again when it restarts; the hub's go on.
+    pid = hub.broker_pid()
+    os.kill(pid, signal.SIGTERM)
+    check(wait_for(lambda: hub.broker_pid() != pid and listening(hub.broker_port), 15),
+          "the hub restarted its broker")
+    labels = 'device="ref-1",reason="other_device"'
+    wait_for(lambda: mosquitto_pub(hub.broker_port, EVENTS.format("ref-victim"), "-m", "x",
+                                   credentials=creds).returncode == 0, 10)
+    check(wait_for(lambda: metric(hub, "vigil_hub_broker_refused_total", labels) == 5, 15),
+          f"counted on across the broker's restart: "
+          f"{metric(hub, 'vigil_hub_broker_refused_total', labels)}")
 
 
 def listening(port):
@@ -350,6 +362,8 @@ def main():
         return 2
     try:
         checks[command](hub, work)
+        log = hub.log()
+        check("runtime error" not in log and "Sanitizer" not in log, "no sanitizer reports")
     finally:
         if hub.process and hub.process.poll() is None:
             os.kill(hub.process.pid, signal.SIGCONT)
