@@ -5,7 +5,10 @@
 // is mosquitto's dynamic security plugin: every device is a client with a random password and a
 // role of its own, so it may publish only to its own topics and read only its own config, and
 // deleting it disconnects a connected device at once (a password file reloaded by SIGHUP would
-// re-read every device on each change, and needs a signal only a local parent can send).
+// re-read every device on each change, and needs a signal only a local parent can send). Before
+// it, the hub's guard plugin (plugin/broker_guard.c) keeps devices to their formats' topics, takes
+// the retain flag off their messages, keeps the hub's client ids for the hub's accounts and
+// counts what it refused.
 //
 // External (url set): the hub uses that broker as given and supervises nothing; enrolment works
 // when the broker runs the same plugin and BrokerSettings names its administrator.
