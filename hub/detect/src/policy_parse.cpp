@@ -13,7 +13,7 @@
 #include <toml++/toml.h>
 
 #include "policy_names.hpp"
-#include "toml_reading.hpp"
+#include "vigil/hub/detect/toml_reading.hpp"
 #include "vigil/hub/enum_names.hpp"
 
 namespace vigil::hub::detect {

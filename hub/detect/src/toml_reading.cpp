@@ -1,4 +1,4 @@
-#include "toml_reading.hpp"
+#include "vigil/hub/detect/toml_reading.hpp"
 
 #include "policy_names.hpp"
 
