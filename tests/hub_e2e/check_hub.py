@@ -89,7 +89,7 @@ class Hub:
         path = os.path.join(self.data, "broker", "mosquitto.log")
         try:
             with open(path, errors="replace") as f:
-                return f.read().count("as vigil-hub-ingest")
+                return f.read().count("as vigil-hub/ingest")
         except OSError:
             return 0
 

@@ -199,6 +199,17 @@ TEST_F(HubBroker, Enrolment_RefusesInvalidAndDuplicateIds) {
     EXPECT_FALSE(broker_->add_device("A-z.0_9:ok").ok());
 }
 
+// The hub's own client ids: an id in its reserved namespace is refused with the reason.
+TEST_F(HubBroker, Enrolment_RefusesTheHubsReservedIds) {
+    start();
+    for (const char* id : {"vigil-hub-ingest", "vigil-hub", "vigil-hub.config"}) {
+        const Enrolled e = broker_->add_device(id);
+        EXPECT_FALSE(e.ok()) << id;
+        EXPECT_NE(e.error.find("reserved"), std::string::npos) << e.error;
+    }
+    EXPECT_TRUE(broker_->add_device("my-vigil-hub-sensor").ok());
+}
+
 TEST_F(HubBroker, Tls_DeviceConnectsWithItsCertificate) {
     settings_.tls = true;
     settings_.tls_port = free_port();

@@ -522,7 +522,7 @@ def start_hub_subscriber(ns, data):
         password = json.load(f)["ingest"]
     sub = ns.start(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(HUB_BROKER_PORT), "-u",
                     "vigil-ingest", "-P", password, "-t", TOPIC, "-q", "1", "-v", "-F", "%t %x",
-                    "-i", "e2e-config-sub"], "sub.err", "sub.txt")
+                    "-i", "vigil-hub/e2e-config-sub"], "sub.err", "sub.txt")
     return sub, password
 
 

@@ -122,6 +122,7 @@ struct IngestPipeline::Loop {
     ingest_detail::RejectionLog rejection_log{pipeline.settings_.rejection_log_lines,
                                               pipeline.settings_.rejection_log_interval_ms};
     mqtt::Status reported = mqtt::Status::Ok;  // the last connection error logged
+    uint32_t seen_connection = 0;              // the last connection looked at
 };
 
 void IngestPipeline::log(const std::string& line) const {
@@ -167,6 +168,7 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
     {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         IngestMetrics& metrics = pipeline.metrics_;
+        ++metrics.received;
         metrics.redelivered += m.dup ? 1 : 0;
         if (threw) {
             ++metrics.decode_errors;
@@ -331,6 +333,11 @@ void IngestPipeline::stop() {
     }
 }
 
+int64_t IngestPipeline::session_lost_ago_ms() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_session_lost_ms_ < 0 ? -1 : steady_ms() - last_session_lost_ms_;
+}
+
 std::string IngestPipeline::last_error() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return last_error_;
@@ -381,6 +388,22 @@ void IngestPipeline::Loop::track_connection(mqtt::Status processed) {
         reported = error;
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         pipeline.last_error_ = error == mqtt::Status::Ok ? "" : mqtt::to_string(error);
+    }
+    if (client.is_connected() && client.connection() != seen_connection) {
+        // The session is persistent: only the first connection may find none. Any later one
+        // without it means the broker dropped the session (its restart without persistence, or
+        // another client taking the hub's id) and everything it held for the hub.
+        if (seen_connection != 0 && !client.session_present()) {
+            log("the broker dropped the hub's session " + pipeline.settings_.client_id +
+                ": messages it held for the hub are lost; subscribing again");
+            std::lock_guard<std::mutex> lock(pipeline.mutex_);
+            ++pipeline.metrics_.sessions_lost;
+            pipeline.last_session_lost_ms_ = steady_ms();
+        }
+        if (seen_connection == 0) {
+            pipeline.resumed_session_ = client.session_present();
+        }
+        seen_connection = client.connection();
     }
     pipeline.connected_ = client.is_connected();
     pipeline.subscribed_ =

@@ -101,6 +101,7 @@ int admin_devices(const HubOptions& options, const std::string& action,
     BrokerSettings settings;
     settings.data_dir = options.data_dir;
     settings.log = &print_log;
+    settings.guard_plugin = options.broker_guard_plugin;
     if (have_data_dir) {
         lock = std::make_unique<DataDirLock>(options.data_dir);
         if (!lock->held()) {

@@ -23,6 +23,7 @@ namespace vigil::hub {
 
 class AdministrationWatch;
 class BrokerAccounts;
+class BrokerWatch;
 class ConfigPublisher;
 class DataDirLock;
 class HubDetection;
@@ -37,6 +38,11 @@ struct HubOptions {
     /// "mqtt://host:port": use that broker and run none.
     std::string broker_url;
     std::string ingest_username, ingest_password, admin_username, admin_password;
+    /// The embedded broker's bounds and its guard plugin (BrokerSettings says what each does).
+    uint32_t broker_max_queued_messages = BrokerSettings{}.max_queued_messages;
+    uint64_t broker_max_queued_bytes = BrokerSettings{}.max_queued_bytes;
+    uint64_t broker_max_inflight_bytes = BrokerSettings{}.max_inflight_bytes;
+    std::string broker_guard_plugin = default_guard_plugin();
     std::string api_address = "127.0.0.1";
     uint16_t api_port = 8080;
     uint32_t retention_days = 7;
@@ -119,6 +125,10 @@ class Hub final : public HubControl {
     std::unique_ptr<HubDetection> detection_;
     std::unique_ptr<IngestPipeline> ingest_;
     std::unique_ptr<ConfigPublisher> publisher_;
+    std::unique_ptr<BrokerWatch> watch_;  // embedded broker only
+    std::mutex write_mutex_;              // one store commit at a time
+    std::thread legacy_drain_;            // reads an earlier hub's ingest session, once
+    std::atomic<bool> legacy_stop_{false};
     std::thread retention_;
     std::mutex retention_mutex_;
     std::condition_variable retention_wake_;

@@ -81,6 +81,24 @@ void add_options(CLI::App& app, HubOptions& o) {
     app.add_option("--admin-username", o.admin_username,
                    "External broker: its dynamic-security administrator (for enrolment)");
     app.add_option("--admin-password", o.admin_password, "External broker: its password");
+    app.add_option("--broker-max-queued-messages", o.broker_max_queued_messages,
+                   "Embedded broker: messages queued per client beyond those in flight; more are "
+                   "dropped")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100000000u));
+    app.add_option("--broker-max-queued-bytes", o.broker_max_queued_bytes,
+                   "Embedded broker: bytes queued per client beyond those in flight; more are "
+                   "dropped")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40));
+    app.add_option("--broker-max-inflight-bytes", o.broker_max_inflight_bytes,
+                   "Embedded broker: bytes sent to one client and not yet acknowledged (the hub "
+                   "acknowledges after its commits); more wait in the queue")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40));
+    app.add_option("--broker-guard-plugin", o.broker_guard_plugin,
+                   "Embedded broker: the guard plugin (vigil_broker_guard.so)")
+        ->capture_default_str();
 }
 
 void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {

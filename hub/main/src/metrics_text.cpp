@@ -45,6 +45,8 @@ std::string prometheus_text(const IngestMetrics& m, bool connected, uint32_t bro
             m.redelivered);
     counter(out, "vigil_hub_ingest_responses_dropped_total", "AWS responses not sent.",
             m.responses_dropped);
+    counter(out, "vigil_hub_ingest_sessions_lost_total",
+            "Reconnections on which the broker had dropped the hub's session.", m.sessions_lost);
     counter(out, "vigil_hub_broker_restarts_total", "Restarts of the embedded broker.",
             broker_restarts);
     out.family("vigil_hub_ingest_connected", "gauge", "Whether ingest is connected to the broker.");
