@@ -12,6 +12,8 @@ vigil_packages_build=(
   libmosquitto-dev libssl-dev libtomlplusplus-dev libcli11-dev liblwip-dev liblwip0
   # vigil-hub (hub/)
   flatbuffers-compiler libflatbuffers-dev libsqlite3-dev libcpp-httplib-dev
+  # the embedded broker's guard plugin (hub/broker/plugin): mosquitto_broker.h, mosquitto_plugin.h
+  mosquitto-dev
 )
 # What running the programs and the demo needs besides.
 vigil_packages_run=(

@@ -41,9 +41,17 @@ using vigil::ports::posix::Capture;
 using vigil::ports::posix::PacketRing;
 using vigil::ports::posix::PosixPort;
 
+// The exit codes, as docs/linux-agent.md and --help list them.
 constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // capture, broker or output failed
+constexpr int kExitFailure = 1;  // the capture, the broker's client or the output failed
 constexpr int kExitConfig = 2;   // usage or settings
+/// Stopped with messages that never reached the broker: dropped from a full backlog, still in
+/// it, or published and never acknowledged. The summary logs how many.
+constexpr int kExitUndelivered = 3;
+constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 done, every message acknowledged by the broker; 1 the capture, the broker's "
+    "client or the output failed; 2 bad settings or usage; 3 stopped with messages the broker "
+    "never acknowledged (counted in the summary).";
 
 constexpr uint64_t kTickMs = 100;
 /// Across a silence longer than this a replay jumps instead of ticking through it; the agent
@@ -246,7 +254,9 @@ class Runner {
 
     /// Publishes what the agent still holds and waits for the broker's acknowledgements. A
     /// replay's clock keeps moving with wall time meanwhile, so the agent's retry timer runs.
+    /// Counts what never reached the broker in undelivered_.
     void finish(PosixPort& port) {
+        undelivered_ = g_agent.counters().messages_dropped;
         if (!link_) {
             return;
         }
@@ -262,11 +272,17 @@ class Runner {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         link_->stop(static_cast<int>(std::max<int64_t>(left.count(), 0)));
-        if (g_agent.backlog_messages() > 0 || link_->unacked() > 0) {
-            logging::warn("stopped with {} messages unsent and {} unacknowledged",
-                          g_agent.backlog_messages(), link_->unacked());
+        const uint64_t unsent = g_agent.backlog_messages();
+        const uint64_t unacknowledged = link_->unacked();
+        undelivered_ += unsent + unacknowledged;
+        if (unsent > 0 || unacknowledged > 0) {
+            logging::error("stopped with {} messages unsent and {} unacknowledged by the broker",
+                           unsent, unacknowledged);
         }
     }
+
+    /// What a run that got this far exits with.
+    int delivery_status() const { return undelivered_ == 0 ? kExitOk : kExitUndelivered; }
 
     bool wait_connected(int timeout_ms) {
         for (int waited = 0; waited < timeout_ms && !g_stop; waited += 10) {
@@ -284,9 +300,10 @@ class Runner {
         std::snprintf(times, sizeof(times), "CPU %.2f s in %.2f s", cpu_seconds(), wall_s);
         logging::info(
             "summary: {} frames, {} IP packets to the agent; agent: {} seen, {} unparsed, {} "
-            "ignored, {} in overflow; {} messages sent, {} dropped; peak RSS {} kB; {}",
+            "ignored, {} in overflow; {} messages sent, {} dropped, {} undelivered; peak RSS {} "
+            "kB; {}",
             frames, fed, c.packets_seen, c.packets_unparsed, c.packets_ignored, c.overflow_packets,
-            c.messages_sent, c.messages_dropped, peak_rss_kb(), times);
+            c.messages_sent, c.messages_dropped, undelivered_, peak_rss_kb(), times);
     }
 
     int print_report() {
@@ -301,13 +318,14 @@ class Runner {
     int replay() {
         using namespace vigil::ports::posix;
         LocalAddresses locals;
-        for (const std::string& text : settings_.replay.local_addresses) {
-            vigil_address address;
-            if (!parse_address(text, address)) {
-                logging::error("replay.local_addresses: {} is not an IP address", text);
-                return kExitConfig;
-            }
+        std::vector<std::string> errors;
+        for (const vigil_address& address :
+             vigil::linux_agent::local_addresses(settings_.replay, errors)) {
             locals.add(address);
+        }
+        if (!errors.empty()) {  // check_settings refused these already; never reached
+            logging::error("{}", errors.front());
+            return kExitConfig;
         }
         const std::string& path = settings_.replay.pcap;
         std::string error;
@@ -404,7 +422,7 @@ class Runner {
         if (options_.once) {
             return print_report();
         }
-        return json_lines_.decode_failures() == 0 ? kExitOk : kExitFailure;
+        return json_lines_.decode_failures() == 0 ? delivery_status() : kExitFailure;
     }
 
     int live() {
@@ -486,7 +504,7 @@ class Runner {
         if (options_.once) {
             return print_report();
         }
-        return kExitOk;
+        return delivery_status();
     }
 
     static std::string join_addresses(const std::vector<vigil_address>& addresses) {
@@ -503,7 +521,39 @@ class Runner {
     std::optional<vigil::linux_agent::ReplayLink> replay_link_;
     vigil::linux_agent::JsonLinesSink json_lines_;
     vigil::linux_agent::FirstReport first_report_;
+    uint64_t undelivered_ = 0;
 };
+
+/// The settings from the file and the flags, checked: the one validation that both
+/// --check-config and a run go through, so that whatever the check passes the run accepts.
+/// A file that does not load is reported alone: what follows from a half-read file (such as a
+/// missing device_id) would only mislead.
+bool settle_settings(const Options& options, const Overrides& overrides, Settings& settings,
+                     std::vector<std::string>& errors) {
+    if (!options.config_file.empty() &&
+        !vigil::linux_agent::load_settings_file(options.config_file, settings, errors)) {
+        return false;
+    }
+    if (!apply_overrides(overrides, settings, errors)) {
+        return false;
+    }
+    if (settings.mqtt.client_id.empty()) {
+        settings.mqtt.client_id = settings.device_id;
+    }
+    if (!vigil::linux_agent::check_settings(settings, errors)) {
+        return false;
+    }
+    // The run creates the link the same way (start_agent), so this is the run's own check of
+    // the broker's files; the check makes it even when a run would print instead of publish.
+    if (options.check_config && settings.mqtt_enabled) {
+        std::string error;
+        if (!vigil::linux_agent::MosquittoLink::create(settings.mqtt, error)) {
+            errors.push_back("mqtt: " + error);
+            return false;
+        }
+    }
+    return true;
+}
 
 }  // namespace
 
@@ -539,6 +589,7 @@ int main(int argc, char** argv) {
     app.add_option("--duration", options.duration_s, "live: stop after this many seconds")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--log-level", overrides.log_level, "error, warning, info or debug");
+    app.footer(kExitCodesHelp);
     app.set_version_flag("--version", std::string("vigil-agent ") + vigil::agent::kVersionString);
     try {
         app.parse(argc, argv);
@@ -549,21 +600,7 @@ int main(int argc, char** argv) {
 
     Settings settings;
     std::vector<std::string> errors;
-    if (!options.config_file.empty()) {
-        (void)vigil::linux_agent::load_settings_file(options.config_file, settings, errors);
-    }
-    (void)apply_overrides(overrides, settings, errors);
-    if (settings.mqtt.client_id.empty()) {
-        settings.mqtt.client_id = settings.device_id;
-    }
-    (void)vigil::linux_agent::check_settings(settings, errors);
-    if (errors.empty() && options.check_config && settings.mqtt_enabled) {
-        std::string error;
-        if (!vigil::linux_agent::MosquittoLink::create(settings.mqtt, error)) {
-            errors.push_back("mqtt: " + error);
-        }
-    }
-    if (!errors.empty()) {
+    if (!settle_settings(options, overrides, settings, errors)) {
         for (const std::string& line : errors) {
             std::fprintf(stderr, "vigil-agent: %s\n", line.c_str());
         }

@@ -1,14 +1,20 @@
 #include "settings.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <sstream>
 
 #include <toml++/toml.h>
 
+#include "vigil/ports/replay.hpp"
+#include "vigil/protocol/cbor.h"
 #include "vigil/protocol/device_id.h"
 
 namespace vigil::linux_agent {
@@ -118,18 +124,85 @@ TableReader::Handler table(TableReader& reader, Nested nested) {
     };
 }
 
-bool readable(const std::string& path) {
-    return ::access(path.c_str(), R_OK) == 0;
+/// Room for any encoded config: the agent core encodes its starting settings into 96 bytes.
+constexpr size_t kEncodedConfigBytes = 256;
+
+/// Opens `path` for reading, refusing what cannot hold a setting's contents (a directory); -1
+/// with `why` set on failure. Non-blocking, so that a FIFO without a writer cannot stall the
+/// start.
+int open_for_reading(const std::string& path, std::string& why) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        why = "cannot read " + path + ": " + std::strerror(errno);
+        return -1;
+    }
+    struct stat status {};
+    if (::fstat(fd, &status) != 0 || S_ISDIR(status.st_mode)) {
+        why = "cannot read " + path + ": " +
+              (S_ISDIR(status.st_mode) ? std::string("is a directory") : std::strerror(errno));
+        ::close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-bool read_secret(const std::string& path, std::string& out) {
-    std::ifstream in(path);
-    if (!in) {
+bool readable(const std::string& path, std::string& why) {
+    const int fd = open_for_reading(path, why);
+    if (fd < 0) {
         return false;
     }
-    std::getline(in, out);
+    ::close(fd);
+    return true;
+}
+
+/// The first line of `path`, trailing CR and spaces removed. Reads at most
+/// kMaxPasswordBytes + 2 bytes (the password and its line end), whatever the file is.
+bool read_secret(const std::string& path, std::string& out, std::string& why) {
+    const int fd = open_for_reading(path, why);
+    if (fd < 0) {
+        return false;
+    }
+    std::string content(kMaxPasswordBytes + 2, '\0');
+    size_t filled = 0;
+    bool line_complete = false;
+    while (!line_complete && filled < content.size()) {
+        const ssize_t n = ::read(fd, content.data() + filled, content.size() - filled);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            why = "cannot read " + path + ": " + std::strerror(errno);
+            ::close(fd);
+            return false;
+        }
+        if (n == 0) {
+            break;
+        }
+        line_complete = std::memchr(content.data() + filled, '\n', static_cast<size_t>(n));
+        filled += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    content.resize(filled);
+    const size_t line_end = content.find('\n');
+    out = content.substr(0, line_end);
     while (!out.empty() && (out.back() == '\r' || out.back() == ' ')) {
         out.pop_back();
+    }
+    if (out.size() > kMaxPasswordBytes ||
+        (line_end == std::string::npos && filled == content.size())) {
+        why = path + ": the password is longer than " + std::to_string(kMaxPasswordBytes) +
+              " bytes, the most an MQTT CONNECT carries";
+        out.clear();
+        return false;
+    }
+    if (out.find('\0') != std::string::npos) {
+        why = path + ": the password holds a NUL byte, where the MQTT client would cut it short";
+        out.clear();
+        return false;
+    }
+    if (out.empty()) {
+        why = path + ": the first line is empty";
+        return false;
     }
     return true;
 }
@@ -207,8 +280,8 @@ void read_mqtt(const toml::table& source, const std::string& prefix, Settings& s
         if (!m.password.empty()) {
             errors.push_back(prefix + "password and " + prefix +
                              "password_file: give one or the other");
-        } else if (!read_secret(password_file, m.password)) {
-            errors.push_back(prefix + "password_file: cannot read " + password_file);
+        } else if (std::string why; !read_secret(password_file, m.password, why)) {
+            errors.push_back(prefix + "password_file: " + why);
         }
     }
     settings.mqtt_enabled = !m.host.empty();
@@ -224,7 +297,8 @@ bool load_settings_file(const std::string& path, Settings& settings,
         root = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
         std::ostringstream line;
-        line << path << ": line " << e.source().begin.line << ": " << e.description();
+        line << path << ": line " << e.source().begin.line << ", column " << e.source().begin.column
+             << ": " << e.description();
         errors.push_back(line.str());
         return false;
     }
@@ -306,18 +380,49 @@ bool check_settings(const Settings& settings, std::vector<std::string>& errors) 
         for (const auto& [key, file] :
              {std::pair{"mqtt.ca_file", &m.ca_file}, std::pair{"mqtt.cert_file", &m.cert_file},
               std::pair{"mqtt.key_file", &m.key_file}}) {
-            if (!file->empty() && !readable(*file)) {
-                errors.push_back(std::string(key) + ": cannot read " + *file);
+            if (std::string why; !file->empty() && !readable(*file, why)) {
+                errors.push_back(std::string(key) + ": " + why);
             }
         }
         if (!m.password.empty() && m.username.empty()) {
             errors.push_back("mqtt.password: needs mqtt.username");
         }
     }
-    if (!settings.replay.pcap.empty() && !readable(settings.replay.pcap)) {
-        errors.push_back("replay.pcap: cannot read " + settings.replay.pcap);
+    if (std::string why; !settings.replay.pcap.empty() && !readable(settings.replay.pcap, why)) {
+        errors.push_back("replay.pcap: " + why);
+    }
+    (void)local_addresses(settings.replay, errors);
+    // The agent takes the starting collection settings through the hub's own config decoder
+    // (AgentBase::apply_local_config): run that decoder here too, so that the check refuses
+    // whatever the start would.
+    wire::ConfigFields starting = settings.collection;
+    starting.version = 0;
+    uint8_t encoded[kEncodedConfigBytes];
+    cbor::Writer writer(encoded, sizeof(encoded));
+    wire::encode_config(writer, starting);
+    wire::ConfigFields decoded;
+    uint32_t version = 0;
+    const wire::ConfigError refused =
+        writer.ok() ? wire::decode_config_settings(encoded, writer.size(), decoded, version)
+                    : wire::ConfigError::Malformed;
+    if (refused != wire::ConfigError::None) {
+        errors.push_back(std::string("collection: ") + wire::to_string(refused));
     }
     return errors.size() == before;
+}
+
+std::vector<vigil_address> local_addresses(const ReplaySettings& replay,
+                                           std::vector<std::string>& errors) {
+    std::vector<vigil_address> addresses;
+    for (const std::string& text : replay.local_addresses) {
+        vigil_address address;
+        if (ports::posix::parse_address(text, address)) {
+            addresses.push_back(address);
+        } else {
+            errors.push_back("replay.local_addresses: \"" + text + "\" is not an IP address");
+        }
+    }
+    return addresses;
 }
 
 std::string describe(const Settings& settings) {

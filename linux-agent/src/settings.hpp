@@ -4,14 +4,21 @@
 // silently fall back to a default.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "vigil/agent/vigil_agent.h"
 #include "vigil/linux_agent/mosquitto_link.hpp"
 #include "vigil/protocol/wire.h"
 
 namespace vigil::linux_agent {
+
+/// The longest password read from mqtt.password_file: MQTT's CONNECT carries the password with
+/// a two-byte length, so a longer one could never be sent. Only this much of the file is read
+/// (plus its line end), so a password_file naming a device or a huge file cannot exhaust memory.
+constexpr size_t kMaxPasswordBytes = 65535;
 
 struct CaptureSettings {
     /// Interfaces to capture on; empty means every interface that is up, loopback excepted.
@@ -48,9 +55,15 @@ struct Settings {
 bool load_settings_file(const std::string& path, Settings& settings,
                         std::vector<std::string>& errors);
 
-/// Checks what a file cannot: the device id's characters, that the files named can be read,
-/// and that the settings fit together. Appends one line per problem; true when there were none.
+/// Checks what a file cannot: the device id's characters, that the files named can be read (and
+/// are not directories), the replay's addresses, and that the settings fit together. Appends one
+/// line per problem; true when there were none.
 bool check_settings(const Settings& settings, std::vector<std::string>& errors);
+
+/// The replay's local addresses, parsed; one error per text that is not an IPv4 or IPv6 address.
+/// check_settings runs it, so a file it passes is never refused by the replay.
+std::vector<vigil_address> local_addresses(const ReplaySettings& replay,
+                                           std::vector<std::string>& errors);
 
 /// A short description of the settings in force, for --check-config and the start-up log.
 std::string describe(const Settings& settings);

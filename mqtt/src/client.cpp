@@ -240,6 +240,7 @@ Status Client::handle(const Packet& packet, uint32_t now_ms) {
                     return Status::RefusedNotAuthorized;
             }
             state_ = State::Connected;
+            session_present_ = packet.session_present;
             ++stats_.connects;
             backoff_ms_ = settings_.backoff_min_ms;
             last_error_ = Status::Ok;

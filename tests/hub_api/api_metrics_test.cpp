@@ -168,6 +168,48 @@ TEST_F(Metrics, Metrics_followTheTextFormat) {
     EXPECT_TRUE(found.count("vigil_api_request_duration_seconds_sum|route=" + route));
 }
 
+// Anyone may send requests without a token: what they choose for the method or the path must not
+// become a label value, or each request could add a series until /metrics is too large to scrape.
+TEST_F(Metrics, Metrics_madeUpMethodsAndPathsAddNoSeries) {
+    httplib::Client client(url());
+    client.set_read_timeout(5, 0);
+    const auto send_made_up = [&](int i) {
+        httplib::Request request;
+        request.method = "M" + std::to_string(i);
+        request.path = "/made-up/" + std::to_string(i);
+        const httplib::Result result = client.send(request);
+        ASSERT_TRUE(result) << httplib::to_string(result.error());
+        if (i % 4 != 0) {
+            return;
+        }
+        httplib::Request get;
+        get.method = "GET";
+        get.path = "/made-up/" + std::to_string(i);
+        get.set_header("Authorization", "Bearer " + admin_token_);
+        const httplib::Result found = client.send(get);
+        ASSERT_TRUE(found);
+        EXPECT_EQ(found->status, 404);
+    };
+    const auto series = [&] {
+        std::map<std::string, std::string> types;
+        const Reply reply = call("GET", "/metrics", "", std::string());
+        return parse_exposition(reply.text, types).size();
+    };
+    send_made_up(0);
+    series();  // /metrics' own series appear with its first answer
+    const size_t before = series();
+    for (int i = 1; i <= 2000 && !HasFatalFailure(); ++i) {
+        send_made_up(i);
+    }
+    EXPECT_EQ(series(), before);
+    const Reply reply = call("GET", "/metrics", "", std::string());
+    EXPECT_NE(reply.text.find("{route=\"unmatched\",method=\"other\",status=\"400\"} 2001"),
+              std::string::npos)
+        << reply.text;
+    EXPECT_EQ(reply.text.find("M2000"), std::string::npos);
+    EXPECT_EQ(reply.text.find("made-up"), std::string::npos);
+}
+
 TEST(PrometheusWriter, EscapeLabel_escapesBackslashQuoteAndNewline) {
     EXPECT_EQ(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
     PrometheusWriter out;

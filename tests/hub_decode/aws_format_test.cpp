@@ -319,6 +319,66 @@ TEST(AwsFormat, malformed_and_truncated_documents) {
     }
 }
 
+// A CBOR map written entry by entry, so that a key may be repeated (nlohmann-json cannot write
+// one).
+std::vector<uint8_t> cbor_map(
+    const std::vector<std::pair<std::string, std::vector<uint8_t>>>& entries) {
+    std::vector<uint8_t> out{static_cast<uint8_t>(0xa0 + entries.size())};  // fewer than 24
+    for (const auto& [key, value] : entries) {
+        const std::vector<uint8_t> key_bytes = json::to_cbor(json(key));
+        out.insert(out.end(), key_bytes.begin(), key_bytes.end());
+        out.insert(out.end(), value.begin(), value.end());
+    }
+    return out;
+}
+
+TEST(AwsFormat, duplicate_keys_are_refused_in_json) {
+    const std::string header = R"("hed": {"rid": 7, "v": "1.0"})";
+    const std::string unique = "{" + header + R"(, "met": {"ns": {"bi": 1, "bo": 2}}})";
+    ASSERT_TRUE(test::decode_on(test::kAwsJsonTopic, test::bytes_of(unique)).ok);
+    const std::string documents[] = {
+        // The last one would win: a report that says both things at once.
+        "{" + header + R"(, "met": {"ns": {"bi": 1, "bi": 99999}}})",
+        "{" + header + R"(, "met": {}, "met": {"ns": {"bi": 1}}})",
+        R"({"hed": {"rid": 7, "rid": 8, "v": "1.0"}, "met": {}})",
+        "{" + header + R"(, "met": {"tp": {"pts": [{"pt": 22, "pt": 23}]}}})",
+        // The same key, escaped differently.
+        "{" + header + R"(, "met": {"ns": {"bi": 1, "\u0062i": 2}}})",
+    };
+    for (const std::string& document : documents) {
+        const DecodeOutcome outcome =
+            test::decode_on(test::kAwsJsonTopic, test::bytes_of(document));
+        EXPECT_EQ(outcome.reason, reason::kMalformed) << document;
+        EXPECT_NE(outcome.detail.find("given twice"), std::string::npos) << outcome.detail;
+        EXPECT_EQ(answer_of(outcome)["status"], "REJECTED");
+    }
+    // The same key in sibling objects is no duplicate.
+    const std::string siblings =
+        "{" + header + R"(, "met": {"tp": {"pts": [{"pt": 22}, {"pt": 23}]}}})";
+    EXPECT_TRUE(test::decode_on(test::kAwsJsonTopic, test::bytes_of(siblings)).ok);
+}
+
+TEST(AwsFormat, duplicate_keys_are_refused_in_cbor) {
+    const std::vector<uint8_t> header = json::to_cbor(json{{"rid", 7}, {"v", "1.0"}});
+    const std::vector<uint8_t> unique =
+        cbor_map({{"hed", header}, {"met", cbor_map({{"ns", cbor_map({{"bi", {0x01}}})}})}});
+    ASSERT_TRUE(test::decode_on(test::kAwsCborTopic, unique).ok);
+    const std::vector<uint8_t> documents[] = {
+        cbor_map({{"hed", header},
+                  {"met", cbor_map({{"ns", cbor_map({{"bi", {0x01}}, {"bi", {0x02}}})}})}}),
+        cbor_map({{"hed", header}, {"met", cbor_map({})}, {"met", cbor_map({})}}),
+        cbor_map(
+            {{"hed", cbor_map({{"rid", {0x07}}, {"rid", {0x08}}, {"v", json::to_cbor("1.0")}})},
+             {"met", cbor_map({})}}),
+    };
+    for (const std::vector<uint8_t>& document : documents) {
+        const DecodeOutcome outcome = test::decode_on(test::kAwsCborTopic, document);
+        EXPECT_EQ(outcome.reason, reason::kMalformed);
+        EXPECT_NE(outcome.detail.find("given twice"), std::string::npos) << outcome.detail;
+        EXPECT_EQ(answer_of(outcome, true)["status"], "REJECTED");
+    }
+}
+
 TEST(AwsFormat, deep_nesting_is_refused_without_recursion) {
     const std::string json_bomb(100000, '[');
     EXPECT_EQ(test::decode_on(test::kAwsJsonTopic, test::bytes_of(json_bomb)).reason,

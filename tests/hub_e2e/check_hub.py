@@ -16,10 +16,21 @@ read back with Python's sqlite3.
                                                 offline `devices add` refused with the holder's
                                                 pid, the first hub's broker untouched; both
                                                 accepted again after SIGTERM and after kill -9
+  check_hub.py administration HUB               /healthz reports the broker's administration
+                                                failing while the hub's administrator is locked
+                                                out, and ok again once it is let back in
+  check_hub.py log HUB                          device text in the hub's log: a newline cannot
+                                                forge a line, NUL and 0xFF are escaped; a flood
+                                                of junk writes a few lines and a count, and
+                                                /metrics counts what was not logged
+  check_hub.py unreachable HUB                  as root, a data directory below a folder the
+                                                mosquitto user cannot pass: the hub refuses to
+                                                start, naming the folder and the fix
 """
 
 import json
 import os
+import pwd
 import pathlib
 import re
 import signal
@@ -29,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -36,8 +49,8 @@ sys.path.insert(0, str(ROOT / "tests" / "demo"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from check_demo import expected_totals  # noqa: E402
-from vigil_testlib import (check, failed, free_port, mosquitto_pub, stop_process,  # noqa: E402
-                           summary, wait_for)
+from vigil_testlib import (SKIPPED, check, failed, free_port, mosquitto_pub,  # noqa: E402
+                           stop_process, summary, wait_for)
 
 DEFENDER_TOPIC = ("devices/{}/messages/events/"
                   "%24.ifid=urn%3Aazureiot%3ASecurity%3ASecurityAgent%3A1&mti=2.3-1-0-0")
@@ -76,7 +89,7 @@ class Hub:
         path = os.path.join(self.data, "broker", "mosquitto.log")
         try:
             with open(path, errors="replace") as f:
-                return f.read().count("as vigil-hub-ingest")
+                return f.read().count("as vigil-hub/ingest")
         except OSError:
             return 0
 
@@ -451,6 +464,145 @@ def check_lock(hub):
           f"the accepted commands are recorded, the refused one is not: {rows}")
 
 
+def healthz(hub):
+    """(status, body) of the hub's /healthz."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{hub.api_port}/healthz", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def api_enrol(hub, device_id):
+    """The status of POST /api/devices with the first admin token."""
+    with open(os.path.join(hub.data, "admin.token")) as f:
+        token = f.read().strip()
+    request = urllib.request.Request(f"http://127.0.0.1:{hub.api_port}/api/devices",
+                                     data=json.dumps({"id": device_id}).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as r:
+            return r.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def set_admin_password(hub, old, new):
+    result = subprocess.run(["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(hub.broker_port),
+                             "-u", "vigil-admin", "-P", old, "dynsec", "setClientPassword",
+                             "vigil-admin", new], capture_output=True, text=True, timeout=15)
+    check(result.returncode == 0, f"mosquitto_ctrl: {result.stdout} {result.stderr}")
+
+
+def check_administration(hub):
+    hub.start()
+    check(wait_for(lambda: healthz(hub)[0] == 200, 15), f"/healthz ok: {healthz(hub)}")
+    with open(os.path.join(hub.data, "broker-credentials.json")) as f:
+        password = json.load(f)["admin"]
+    # The hub's administrator locked out of the broker, as a mistaken edit of its accounts would.
+    set_admin_password(hub, password, "locked-out")
+    # A failed enrolment through the API has the hub look at once; it also looks every 15 s.
+    check(api_enrol(hub, "admin-refused") >= 500, "an enrolment through the API fails")
+    check(wait_for(lambda: "broker: administration failing: " in healthz(hub)[1], 10),
+          f"/healthz reports the administration failing: {healthz(hub)}")
+    check(healthz(hub)[0] == 503, "with status 503")
+    time.sleep(1)
+    check("broker: administration failing: " in healthz(hub)[1], "and goes on reporting it")
+    set_admin_password(hub, "locked-out", password)
+    check(wait_for(lambda: healthz(hub)[0] == 200, 25), f"/healthz ok again: {healthz(hub)}")
+    check("administration works again" in hub.log(), "the hub logs the recovery")
+    hub.add_device("admin-back")
+
+
+def check_unreachable(hub, work):
+    try:
+        pwd.getpwnam("mosquitto")
+    except KeyError:
+        print("skipped: no mosquitto user")
+        return SKIPPED
+    if os.geteuid() != 0:
+        print("skipped: mosquitto changes its user only when started by root")
+        return SKIPPED
+    os.chmod(work, 0o700)  # as `mktemp -d` makes it: the mosquitto user cannot pass
+    log = open(hub.log_path, "a")
+    process = subprocess.Popen([hub.binary, "--data", hub.data, "--broker-port",
+                                str(hub.broker_port), "--api-port", str(hub.api_port)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop_process(process, signal.SIGKILL)
+        code = None
+    check(code == 1, f"vigil-hub exits with status 1 ({code})")
+    text = hub.log()
+    check("running;" not in text, "it never says it runs")
+    check(f"the directory {work} does not let it through" in text and f"chmod o+x {work}" in text,
+          f"the message names the folder and the fix: {text[-600:]}")
+    return None
+
+
+def metrics(hub):
+    with urllib.request.urlopen(f"http://127.0.0.1:{hub.api_port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def log_bytes(hub):
+    with open(hub.log_path, "rb") as f:
+        return f.read()
+
+
+def check_log(hub, work):
+    import cbor2
+    hub.extra_args = ["--rejection-log-lines", "3", "--rejection-log-interval-ms", "600000"]
+    hub.start()
+    creds = hub.add_device("thing-log")
+    base = "$aws/things/thing-log/defender/metrics/"
+    # The version is quoted in the rejection: a device chooses what the hub writes there.
+    forged = "2026-01-01T00:00:00.000 vigil-hub: devices: all revoked"
+    json_file = os.path.join(work, "forge.json")
+    with open(json_file, "w") as f:
+        json.dump({"hed": {"rid": 1, "v": "1.0\n" + forged}, "met": {}}, f)
+    # CBOR text is not checked for UTF-8 by the decoder: raw NUL, 0xFF and an escape sequence.
+    cbor_file = os.path.join(work, "raw.cbor")
+    with open(cbor_file, "wb") as f:
+        f.write(cbor2.dumps({"hed": {"rid": 2, "v": "@@@@@@"}, "met": {}})
+                .replace(b"\x66@@@@@@", b"\x66\x00\xff\x1b[2J"))
+    check(publish(hub.broker_port, creds, base + "json", json_file).returncode == 0, "JSON sent")
+    check(publish(hub.broker_port, creds, base + "cbor", cbor_file).returncode == 0, "CBOR sent")
+    check(wait_for(lambda: hub.log().count("unsupported_version") >= 2, 15),
+          "both rejections logged")
+    text = log_bytes(hub)
+    lines = text.split(b"\n")
+    check(not any(line.startswith(forged.encode()) for line in lines),
+          "a newline in device text forges no log line")
+    check(b'"1.0\\n' + forged.encode() in text, "the newline is written as \\n")
+    check(b"\x00" not in text and b"\xff" not in text and b"\x1b" not in text,
+          "no raw NUL, 0xFF or ESC in the log")
+    check(b"\\x00\\xff\\x1b[2J" in text, "they are written as \\xNN")
+
+    # A flood of junk: a few lines, one count.
+    before = len(log_bytes(hub))
+    junk = "\n".join(f"junk {i}" for i in range(3000))
+    flood = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(hub.broker_port),
+                            "-u", creds["username"], "-P", creds["password"], "-i",
+                            creds["client_id"], "-q", "1", "-t", base + "json", "-l"],
+                           input=junk, capture_output=True, text=True, timeout=60)
+    check(flood.returncode == 0, f"3,000 junk messages sent: {flood.stderr}")
+    counted = 'vigil_hub_ingest_rejections_unlogged_total{reason="malformed"} 2997'
+    check(wait_for(lambda: counted in metrics(hub), 30),
+          f"/metrics counts the 2,997 not logged: "
+          f"{[m for m in metrics(hub).splitlines() if 'unlogged' in m]}")
+    added = log_bytes(hub)[before:].decode(errors="replace")
+    check(added.count("rejected a message on") == 3,
+          f"3 lines for 3,000 rejections: {added.count('rejected a message on')}")
+    check(len(added) < 4000, f"the flood wrote {len(added)} bytes of log")
+    check(hub.stop() == 0, "the hub stops")
+    check("rejected 2997 more messages (malformed)" in hub.log(),
+          "what was held back is summed up in one line")
+
+
 def main():
     command = sys.argv[1]
     work = tempfile.mkdtemp(prefix="vigil-hub-e2e-")
@@ -468,6 +620,13 @@ def main():
             check_smoke_bench(hub, sys.argv[3])
         elif command == "lock":
             check_lock(hub)
+        elif command == "log":
+            check_log(hub, work)
+        elif command == "administration":
+            check_administration(hub)
+        elif command == "unreachable":
+            if check_unreachable(hub, work) == SKIPPED:
+                return SKIPPED
         else:
             print(__doc__)
             return 2

@@ -1,5 +1,7 @@
 // The embedded broker against a real mosquitto: its configuration, supervision and enrolment.
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -197,6 +199,17 @@ TEST_F(HubBroker, Enrolment_RefusesInvalidAndDuplicateIds) {
     EXPECT_FALSE(broker_->add_device("A-z.0_9:ok").ok());
 }
 
+// The hub's own client ids: an id in its reserved namespace is refused with the reason.
+TEST_F(HubBroker, Enrolment_RefusesTheHubsReservedIds) {
+    start();
+    for (const char* id : {"vigil-hub-ingest", "vigil-hub", "vigil-hub.config"}) {
+        const Enrolled e = broker_->add_device(id);
+        EXPECT_FALSE(e.ok()) << id;
+        EXPECT_NE(e.error.find("reserved"), std::string::npos) << e.error;
+    }
+    EXPECT_TRUE(broker_->add_device("my-vigil-hub-sensor").ok());
+}
+
 TEST_F(HubBroker, Tls_DeviceConnectsWithItsCertificate) {
     settings_.tls = true;
     settings_.tls_port = free_port();
@@ -246,6 +259,54 @@ TEST_F(HubBroker, Start_FailsWhenThePortIsTaken) {
     const BrokerResult r = second.start();
     EXPECT_FALSE(r.ok());
     std::system(("rm -rf " + again.data_dir).c_str());
+}
+
+// Started as root, mosquitto drops to the mosquitto user: these need both.
+bool can_switch_to_mosquitto() {
+    return geteuid() == 0 && getpwnam("mosquitto") != nullptr;
+}
+
+TEST_F(HubBroker, AsRoot_DataDirectoryLetsOnlyTheBrokersGroupThrough) {
+    if (!can_switch_to_mosquitto()) {
+        GTEST_SKIP() << "needs root and a mosquitto user";
+    }
+    start();
+    struct stat st {};
+    ASSERT_EQ(stat(dir_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0710u);  // not 0711: other users may not even pass through
+    EXPECT_EQ(st.st_gid, getpwnam("mosquitto")->pw_gid);
+    EXPECT_TRUE(broker_->check_administration().ok());
+}
+
+TEST_F(HubBroker, AsRoot_DataDirectoryTheBrokerCannotReachIsRefusedNamingTheFix) {
+    if (!can_switch_to_mosquitto()) {
+        GTEST_SKIP() << "needs root and a mosquitto user";
+    }
+    // dir_ is mkdtemp's, mode 0700: the mosquitto user cannot pass through it.
+    settings_.data_dir = dir_ + "/data";
+    ASSERT_EQ(mkdir(settings_.data_dir.c_str(), 0700), 0);
+    broker_ = std::make_unique<Broker>(settings_);
+    const BrokerResult r = broker_->start();
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error.find("the directory " + dir_ + " does not let it through"), std::string::npos)
+        << r.error;
+    EXPECT_NE(r.error.find("chmod o+x " + dir_), std::string::npos) << r.error;
+    EXPECT_EQ(broker_->pid(), -1);  // no broker left running without its accounts
+    // Let through as the message says, it starts and can be administered.
+    ASSERT_EQ(chmod(dir_.c_str(), 0711), 0);
+    broker_ = std::make_unique<Broker>(settings_);
+    const BrokerResult again = broker_->start();
+    ASSERT_TRUE(again.ok()) << again.error;
+    EXPECT_TRUE(broker_->check_administration().ok());
+}
+
+TEST_F(HubBroker, Administration_CheckFailsWhileTheBrokerIsGone) {
+    start();
+    EXPECT_TRUE(broker_->check_administration().ok());
+    broker_->stop();
+    const BrokerResult r = broker_->check_administration();
+    EXPECT_FALSE(r.ok());
+    EXPECT_FALSE(r.error.empty());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "support.hpp"
@@ -106,6 +107,88 @@ TEST_F(Ingest, Pipeline_RejectedMessagesAreCountedAndAcknowledged) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     q->stop();
     EXPECT_TRUE(q->metrics().rejected.empty());  // not redelivered
+}
+
+// The lines a pipeline logs, kept for a look.
+class LogLines {
+  public:
+    std::function<void(const std::string&)> sink() {
+        return [this](const std::string& line) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            lines_.push_back(line);
+        };
+    }
+    std::vector<std::string> starting(const std::string& prefix) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<std::string> found;
+        for (const std::string& line : lines_) {
+            if (line.rfind(prefix, 0) == 0) {
+                found.push_back(line);
+            }
+        }
+        return found;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+TEST_F(Ingest, Pipeline_JunkFloodWritesAFewLinesAndCountsTheRest) {
+    const auto devices = enrol(1);
+    MemoryStore store;
+    LogLines log;
+    IngestSettings settings = ingest_settings(broker_->ingest_endpoint());
+    settings.rejection_log_lines = 5;
+    settings.rejection_log_interval_ms = 60000;  // longer than the test: one interval
+    settings.log = log.sink();
+    auto p = pipeline(store, settings);
+    {
+        Device d(broker_->ingest_endpoint().port, devices[0].username, devices[0].password,
+                 devices[0].client_id);
+        ASSERT_TRUE(d.wait_connected());
+        for (int i = 0; i < 2000; ++i) {
+            ASSERT_TRUE(d.publish(events_topic("dev-0"), "bad-" + std::to_string(i)));
+        }
+        ASSERT_TRUE(d.publish(events_topic("dev-0"), "good"));
+        ASSERT_TRUE(d.wait_acked());
+    }
+    ASSERT_TRUE(wait_for([&] { return store.size() == 1; }, 10000));
+    EXPECT_EQ(log.starting("rejected a message on").size(), 5u);
+    EXPECT_TRUE(log.starting("rejected 1995 more").empty());  // its interval is not over
+    p->stop();
+    const IngestMetrics m = p->metrics();
+    EXPECT_EQ((m.rejected.at({reason::kMalformed, "vigil"})), 2000u);
+    EXPECT_EQ(m.rejections_unlogged.at(reason::kMalformed), 1995u);
+    // Stopping says what was held back.
+    const auto summary = log.starting("rejected 1995 more messages (malformed)");
+    ASSERT_EQ(summary.size(), 1u);
+}
+
+TEST_F(Ingest, Pipeline_HeldBackRejectionsAreSummedUpOnceTheirIntervalIsOver) {
+    const auto devices = enrol(1);
+    MemoryStore store;
+    LogLines log;
+    IngestSettings settings = ingest_settings(broker_->ingest_endpoint());
+    settings.rejection_log_lines = 2;
+    settings.rejection_log_interval_ms = 1500;
+    settings.log = log.sink();
+    auto p = pipeline(store, settings);
+    Device d(broker_->ingest_endpoint().port, devices[0].username, devices[0].password,
+             devices[0].client_id);
+    ASSERT_TRUE(d.wait_connected());
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(d.publish(events_topic("dev-0"), "bad-" + std::to_string(i)));
+    }
+    ASSERT_TRUE(d.wait_acked());
+    // Without another message, and while the pipeline runs.
+    ASSERT_TRUE(wait_for([&] { return !log.starting("rejected 48 more").empty(); }, 10000))
+        << log.starting("rejected").size();
+    // A new interval: lines again.
+    ASSERT_TRUE(d.publish(events_topic("dev-0"), "bad-again"));
+    ASSERT_TRUE(d.wait_acked());
+    ASSERT_TRUE(wait_for([&] { return log.starting("rejected a message on").size() == 3; }, 5000));
+    EXPECT_EQ(p->metrics().rejections_unlogged.at(reason::kMalformed), 48u);
 }
 
 TEST_F(Ingest, Pipeline_StoreFailureAcknowledgesNothingAndRetries) {

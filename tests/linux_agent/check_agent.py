@@ -6,10 +6,12 @@ read by check_demo.py's own pcap reader.
   check_agent.py e2e AGENT            live capture in a namespace; flows match the capture
   check_agent.py broker-faults AGENT  broker absent at start, then stopped and killed: no gaps
   check_agent.py credentials AGENT    wrong password: refused, logged, the agent keeps running
+  check_agent.py broker-gone AGENT    the broker killed for good: exit code 3, the count logged
   check_agent.py interface-gone AGENT the captured interface is deleted: logged, keeps running
   check_agent.py replay AGENT SAMPLE  --pcap through the broker: exact totals of the capture
   check_agent.py once AGENT SAMPLE    --once prints one report
-  check_agent.py check-config AGENT   good and hostile settings files
+  check_agent.py check-config AGENT   good and hostile settings files, refused alike by
+                                      --check-config and by a run
   check_agent.py bad-input AGENT SAMPLE  damaged captures, missing interfaces
   check_agent.py unit AGENT           the systemd unit passes systemd-analyze verify
 
@@ -21,6 +23,7 @@ import ipaddress
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -498,9 +501,34 @@ def check_credentials(agent):
         check(agent_run.poll() is None, "the agent keeps running")
         code = processes.stop(agent_run)
         agent_log = s.agent_log()
-        check(code == 0, f"exit code {code}")
+        check(code == 3, f"exit code {code} (want 3: nothing reached the broker)")
         check("authori" in agent_log.lower(), f"the refusal is logged: {agent_log[-1500:]}")
         check("unsent" in agent_log, "and what was not sent")
+
+
+def check_broker_gone(agent):
+    """The broker is killed and never comes back: the agent's stop says how many messages never
+    reached it, and the exit code is not the one of a clean run."""
+    with Scenario("broker-gone", 18834) as s:
+        processes = s.processes
+        broker = Broker(s.work, s.port, s.prefix)
+        broker.start(processes)
+        sub = Subscriber(processes, s.port, s.prefix)
+        check(sub.wait_subscribed(s.prefix, s.port), "subscribed")
+        agent_run = s.start_agent(agent, "gone-broker-device", extra="flush_timeout_s = 1")
+        check(wait_for(lambda: sub.messages(), 10), "the agent publishes")
+        processes.stop(broker.process, signal.SIGKILL)
+        # Heartbeats every second: a few messages are made while the broker is gone.
+        check(wait_for(lambda: " ended: " in s.agent_log(), 10), "the agent sees the loss")
+        time.sleep(2.5)
+        code = processes.stop(agent_run)
+        agent_log = s.agent_log()
+        check(code == 3, f"exit code {code} (want 3): {agent_log[-1500:]}")
+        summary = [line for line in agent_log.splitlines() if "summary:" in line]
+        undelivered = re.search(r"(\d+) undelivered", summary[-1]) if summary else None
+        check(undelivered is not None and int(undelivered.group(1)) > 0,
+              f"the summary counts the undelivered messages: {summary}")
+        check("Sanitizer" not in agent_log, "clean")
 
 
 def check_interface_gone(agent):
@@ -611,7 +639,39 @@ HOSTILE = {
                        "not an interface name"),
     "huge ring": ('device_id = "a"\n[capture]\nring_block_kb = 65536\nring_blocks = 1024\n',
                   "64 MiB"),
+    # Read at most 64 KiB, however much the file holds.
+    "endless password": ('device_id = "a"\n[mqtt]\nhost = "h"\nusername = "u"\n'
+                         'password_file = "/dev/zero"\n', "longer than 65535 bytes"),
+    "password too long": ('device_id = "a"\n[mqtt]\nhost = "h"\nusername = "u"\n'
+                          'password_file = "{work}/long_password"\n', "longer than 65535 bytes"),
+    "password file is a folder": ('device_id = "a"\n[mqtt]\nhost = "h"\nusername = "u"\n'
+                                  'password_file = "{work}"\n', "is a directory"),
+    "password file is missing": ('device_id = "a"\n[mqtt]\nhost = "h"\nusername = "u"\n'
+                                 'password_file = "{work}/nonexistent"\n',
+                                 "No such file or directory"),
+    "CA is a folder": ('device_id = "a"\n[mqtt]\nhost = "h"\ntls = true\nca_file = "{work}"\n',
+                       "mqtt.ca_file: cannot read"),
+    "capture is a folder": ('device_id = "a"\n[replay]\npcap = "{work}"\n', "is a directory"),
+    "local address": ('device_id = "a"\n[replay]\npcap = "{work}/capture.pcap"\n'
+                      'local_addresses = ["999.1.1.1"]\n', '"999.1.1.1" is not an IP address'),
 }
+
+# A file that is not TOML: the parse error alone, with its line and column; nothing about the
+# settings it would have held.
+NOT_TOML = {
+    'device_id = \n[[[': "line 1, column 13",
+    'device_id = "a"\n[mqtt]\nport = 18 83\n': "line 3, column 11",
+    'device_id = "a"\nlog_level = "debug\n': "line 2, column 19",
+}
+
+
+def run_agent(args, timeout=20):
+    """The agent's exit code and stderr; None for the code when it had to be killed."""
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        return result.returncode, result.stderr
+    except subprocess.TimeoutExpired:
+        return None, f"killed after {timeout} s"
 
 
 def check_config_files(agent):
@@ -633,15 +693,30 @@ def check_config_files(agent):
         result = subprocess.run([agent, "--check-config", "-c", str(example)],
                                 capture_output=True, text=True, timeout=30)
         check(result.returncode == 0, f"the shipped example: {result.stderr}")
+        with open(os.path.join(work, "long_password"), "w") as out:
+            out.write("p" * 70000 + "\n")
+        with open(os.path.join(work, "capture.pcap"), "wb") as out:
+            out.write(b"\0" * 24)
         for name, (text, reason) in HOSTILE.items():
             path = os.path.join(work, name.replace(" ", "_") + ".toml")
             with open(path, "w") as out:
+                out.write(text.replace("{work}", work))
+            # The check and the run refuse it alike: one validation serves both. A run that
+            # wrongly starts prints instead of publishing and stops after a second.
+            for mode, args in (("--check-config", ["--check-config", "-c", path]),
+                               ("run", ["-c", path, "--stdout", "--duration", "1"])):
+                code, stderr = run_agent([agent, *args])
+                check(code == 2, f"{name}, {mode}: exit code {code} (want 2)")
+                check(reason in stderr, f"{name}, {mode}: the error names it: {stderr.strip()}")
+                check("Sanitizer" not in stderr, f"{name}, {mode}: clean")
+        for text, position in NOT_TOML.items():
+            path = os.path.join(work, "not_toml.toml")
+            with open(path, "w") as out:
                 out.write(text)
-            result = subprocess.run([agent, "--check-config", "-c", path], capture_output=True,
-                                    text=True, timeout=30)
-            check(result.returncode == 2, f"{name}: exit code {result.returncode} (want 2)")
-            check(reason in result.stderr, f"{name}: the error names it: {result.stderr.strip()}")
-            check("Sanitizer" not in result.stderr, f"{name}: clean")
+            code, stderr = run_agent([agent, "--check-config", "-c", path])
+            lines = stderr.strip().splitlines()
+            check(code == 2 and len(lines) == 1 and f"not_toml.toml: {position}:" in lines[0],
+                  f"{text!r}: the parse error alone, at {position}: {code} {lines}")
 
 
 def check_bad_input(agent, sample):
@@ -695,6 +770,7 @@ def main():
         "e2e": lambda: check_e2e(agent),
         "broker-faults": lambda: check_broker_faults(agent),
         "credentials": lambda: check_credentials(agent),
+        "broker-gone": lambda: check_broker_gone(agent),
         "interface-gone": lambda: check_interface_gone(agent),
         "replay": lambda: check_replay(agent, sys.argv[3]),
         "once": lambda: check_once(agent, sys.argv[3]),

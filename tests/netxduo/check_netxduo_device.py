@@ -304,12 +304,13 @@ def wait_ipv6(ns):
 def run_scenario(ns, *device_args, interruption=None, settle_s=3.5):
     """Starts the capture and the device, runs the peer's traffic, waits out the collection
     windows and stops the device; returns the captured IP packets (None if the device never
-    connected). `interruption`, if given, runs after the traffic, followed by more pings."""
+    connected). `interruption(device)`, if given, runs after the traffic, followed by more
+    pings."""
     dump = ns.start(["tcpdump", "-i", TAP, "-n", "-U", "-s", "256", "-w",
                      ns.path("tap.pcap")], "tcpdump.log")
     wait_for(lambda: "listening on" in ns.read("tcpdump.log"), 10, "tcpdump")
     device = start_device(ns, *device_args)
-    if not wait_started(ns, device):
+    if not check(wait_started(ns, device), "the device connects to its broker"):
         log("device log:\n" + ns.read("device.log"))
         return None
     check(capabilities(device.pid) == 0, "the device runs with no capability")
@@ -324,7 +325,7 @@ def run_scenario(ns, *device_args, interruption=None, settle_s=3.5):
             check(ok, f"peer: {what}")
 
     if interruption:
-        interruption()
+        interruption(device)
         ping(ns, DEVICE4, 3)
 
     time.sleep(settle_s)  # every window holding the traffic above is closed and published
@@ -446,6 +447,9 @@ while True:
 """
 
 HUB_BROKER_PORT = 18830
+# How long the restarted hub's broker is away while the device runs: a few of its 1 s windows,
+# well within the eight its backlog holds (with its reconnect, at most about 4 s of windows).
+OUTAGE_S = 3
 HUB_API_PORT = 18080
 HUB_PROTOCOLS = {0: "tcp", 1: "udp", 2: "icmp"}  # the hub stores wire::Protocol
 
@@ -469,6 +473,14 @@ def hub_flows(db_path, device_id):
         name = HUB_PROTOCOLS.get(protocol, str(protocol))
         flows[flow_key(name, local, local_port, remote, remote_port)] = list(totals)
     return flows
+
+
+def hub_dropped(db_path, device_id):
+    """The most messages the device's heartbeats stored by the hub say it dropped."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
+        return db.execute("SELECT max(h.messages_dropped) FROM heartbeats h JOIN messages m "
+                          "ON m.id = h.message_id JOIN devices d ON d.device_key = m.device_key "
+                          "WHERE d.id = ?", (device_id,)).fetchone()[0]
 
 
 def hub_messages(db_path, device_id):
@@ -510,7 +522,7 @@ def start_hub_subscriber(ns, data):
         password = json.load(f)["ingest"]
     sub = ns.start(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(HUB_BROKER_PORT), "-u",
                     "vigil-ingest", "-P", password, "-t", TOPIC, "-q", "1", "-v", "-F", "%t %x",
-                    "-i", "e2e-config-sub"], "sub.err", "sub.txt")
+                    "-i", "vigil-hub/e2e-config-sub"], "sub.err", "sub.txt")
     return sub, password
 
 
@@ -599,14 +611,24 @@ def test_hub(restart=False):
         hubs = [hub]
         sub, password = start_hub_subscriber(ns, data)
 
-        def restart_hub():
+        def restart_hub(device):
             # The hub (and its broker) go away for a few collection windows and come back on the
-            # same data directory; the device keeps collecting into its backlog meanwhile.
+            # same data directory; the device keeps collecting into its backlog meanwhile. The
+            # backlog holds about eight of the device's 1 s windows, the oldest dropped first:
+            # the outage the device lives through must stay within that however long the hub
+            # takes to stop and to start (its store's fsyncs on a busy machine take seconds).
+            # So the device is frozen while the hub stops and while it starts (SIGSTOP also
+            # stops its ThreadX clock: no window passes), and lives through OUTAGE_S without a
+            # broker plus its own reconnect, a number of windows the test sets, not the load.
+            os.kill(device.pid, signal.SIGSTOP)
             check(stop(hubs[-1]) == 0, "vigil-hub exits 0 on SIGTERM")
             reconnects = ns.read("device.log").count("MQTT connected")
-            time.sleep(4)
+            os.kill(device.pid, signal.SIGCONT)
+            time.sleep(OUTAGE_S)
+            os.kill(device.pid, signal.SIGSTOP)
             os.rename(ns.path("hub.log"), ns.path("hub-first.log"))
             again = start_hub(ns, data)
+            os.kill(device.pid, signal.SIGCONT)
             if check(again is not None, "vigil-hub starts again"):
                 hubs.append(again)
             wait_for(lambda: ns.read("device.log").count("MQTT connected") > reconnects, 20,
@@ -616,7 +638,7 @@ def test_hub(restart=False):
         packets = run_scenario(ns, "--username", credentials["username"], "--password",
                                credentials["password"],
                                interruption=restart_hub if restart else
-                               lambda: configs.append(config_phase(ns, data, password)),
+                               lambda device: configs.append(config_phase(ns, data, password)),
                                settle_s=3.5 if restart else 3.5 + PUSHED_INTERVAL_S)
         stop(sub)
         if configs:
@@ -635,6 +657,8 @@ def test_hub(restart=False):
         check(wait_for(lambda: hub_messages(db_path, DEVICE_ID) >= count > 0, 15,
                        f"the hub storing the device's {count} messages"),
               "every message the device published is stored")
+        dropped = hub_dropped(db_path, DEVICE_ID)
+        check(dropped == 0, f"the device's backlog held every window ({dropped} dropped)")
         compare_flows(packets, hub_flows(db_path, DEVICE_ID), "hub")
         check(stop(hub) == 0, "vigil-hub exits 0 on SIGTERM")
         stop(relay)

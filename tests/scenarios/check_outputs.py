@@ -481,7 +481,7 @@ def check_outputs(hub_binary, agent, cli, work):
                 # Line-buffered: its debug lines say when it subscribed.
                 ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(hub.broker_port),
                  "-u", "vigil-ingest", "-P", broker_ingest_password(hub),
-                 "-i", "vigil-outputs-test", "-t", "vigil/alerts/#", "-q", "1", "-v", "-d"],
+                 "-i", "vigil-hub/outputs-test", "-t", "vigil/alerts/#", "-q", "1", "-v", "-d"],
                 stdout=log, stderr=subprocess.STDOUT)
 
         def subscribed():

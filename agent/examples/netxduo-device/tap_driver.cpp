@@ -7,7 +7,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <atomic>
 #include <cstring>
@@ -29,6 +32,7 @@ constexpr UINT kEthertypeIpv4 = 0x0800;
 constexpr UINT kEthertypeArp = 0x0806;
 constexpr UINT kEthertypeRarp = 0x8035;
 constexpr UINT kEthertypeIpv6 = 0x86DD;
+constexpr int kRunningWaitMs = 5000;
 
 TapSettings g_settings;
 NX_IP* g_ip = nullptr;
@@ -57,6 +61,31 @@ bool open_tap(const char* name) {
         return false;
     }
     return true;
+}
+
+// Attaching turns the TAP's carrier on, but the kernel starts the TAP's transmit queue only when
+// its link watch runs, asynchronously and up to a second later on a busy machine. Until then the
+// host's frames to the device are dropped, the reply to the device's first ARP request included,
+// and NetX asks again only NX_ARP_UPDATE_RATE (10 s) later: the device would spend its first
+// windows without its peer, its first SYNs counted by the agent but held behind that ARP and
+// dropped. The link watch sets IFF_RUNNING in the step that starts the queue, so the link is
+// ready once the interface runs.
+bool wait_until_running(const char* name) {
+    const int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) {
+        return false;
+    }
+    ifreq request{};
+    std::strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    bool running = false;
+    for (int waited_ms = 0; !running && waited_ms < kRunningWaitMs; ++waited_ms) {
+        running = ioctl(probe, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags & IFF_RUNNING);
+        if (!running) {
+            usleep(1000);
+        }
+    }
+    close(probe);
+    return running;
 }
 
 bool for_this_device(const uint8_t* frame) {
@@ -191,7 +220,16 @@ void send_frame(NX_IP_DRIVER* request) {
 
 bool tap_open(const TapSettings& settings) {
     g_settings = settings;
-    return settings.interface_name != nullptr && open_tap(settings.interface_name);
+    if (settings.interface_name == nullptr || !open_tap(settings.interface_name)) {
+        return false;
+    }
+    if (!wait_until_running(settings.interface_name)) {
+        std::fprintf(stderr,
+                     "warning: the TAP %s does not run after %d ms (is its host side up?); the "
+                     "first ARP requests may go unanswered\n",
+                     settings.interface_name, kRunningWaitMs);
+    }
+    return true;
 }
 
 TapCounts tap_counts() {

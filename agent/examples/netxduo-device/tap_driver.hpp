@@ -18,8 +18,9 @@ struct TapSettings {
     ULONG mac_lsw = 0;  ///< its other four bytes
 };
 
-/// Opens the TAP; call once before nx_ip_create() with tap_driver. False when the TAP cannot be
-/// opened (a missing TAP is an error, not a silent dead link).
+/// Opens the TAP and waits (up to 5 s) until the kernel runs it, so the host answers the
+/// device's first frames; call once before nx_ip_create() with tap_driver. False when the TAP
+/// cannot be opened (a missing TAP is an error, not a silent dead link).
 bool tap_open(const TapSettings& settings);
 
 /// The driver entry for nx_ip_create(); starts reading frames at NX_LINK_INITIALIZE.

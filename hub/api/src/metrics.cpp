@@ -2,10 +2,27 @@
 
 namespace vigil::hub::api {
 
+namespace {
+
+// The request line's method is whatever the client wrote: as a label it would let anyone add a
+// series per request, so the methods HTTP defines keep their name and the rest count as one.
+const char* method_label(const std::string& method) {
+    static constexpr const char* kKnown[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                             "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    for (const char* known : kKnown) {
+        if (method == known) {
+            return known;
+        }
+    }
+    return "other";
+}
+
+}  // namespace
+
 void RequestMetrics::record(const std::string& route, const std::string& method, int status,
                             double seconds) {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++requests_[{route, method, status}];
+    ++requests_[{route, method_label(method), status}];
     durations_.try_emplace(route, std::vector<double>(kBuckets.begin(), kBuckets.end()))
         .first->second.observe(seconds);
 }

@@ -16,7 +16,9 @@
 
 namespace vigil::hub::api {
 
-/// Counts answered requests by (route, method, status) and their durations by route.
+/// Counts answered requests by (route, method, status) and their durations by route. Every label
+/// comes from a fixed set, whatever clients send: `route` is a route's label or "unmatched", a
+/// method HTTP does not define is "other", and `status` is one the server answers.
 class RequestMetrics {
   public:
     /// Upper bounds of the duration histogram's buckets, in seconds.

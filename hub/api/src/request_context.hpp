@@ -18,4 +18,16 @@ struct RequestContext {
 
 RequestContext& current_request();
 
+class ConnectionStream;
+
+/// What the connection a worker answers on and the server's handlers tell each other about the
+/// request in hand.
+struct Exchange {
+    ConnectionStream* stream = nullptr;
+    /// The answer ends the connection: a body was not read (refused before it) or could not be.
+    bool close_after_answer = false;
+};
+
+Exchange& current_exchange();
+
 }  // namespace vigil::hub::api

@@ -2,10 +2,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <memory>
-
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "http_util.hpp"
 #include "request_context.hpp"
@@ -20,6 +21,11 @@ namespace api {
 RequestContext& current_request() {
     static thread_local RequestContext context;
     return context;
+}
+
+Exchange& current_exchange() {
+    static thread_local Exchange exchange;
+    return exchange;
 }
 
 }  // namespace api
@@ -40,6 +46,18 @@ bool is_read_only(const std::string& method) {
     return method == "GET" || method == "HEAD";
 }
 
+// httplib hands each accepted connection to its task queue; this one passes it on at once, on
+// the accept thread, to the gate.
+class HandOver final : public httplib::TaskQueue {
+  public:
+    void enqueue(std::function<void()> task) override { task(); }
+    void shutdown() override {}
+};
+
+std::chrono::milliseconds at_least_1ms(int64_t ms) {
+    return std::chrono::milliseconds(std::max<int64_t>(ms, 1));
+}
+
 }  // namespace
 
 ApiServer::Impl::Impl(ApiSettings settings, ApiStores store, HubControl& control)
@@ -47,6 +65,17 @@ ApiServer::Impl::Impl(ApiSettings settings, ApiStores store, HubControl& control
       store_(store),
       control_(control),
       tokens_(settings_.data_dir) {
+    limits_.max_connections = std::max<size_t>(settings_.max_connections, 1);
+    limits_.max_head_bytes = settings_.max_request_head_bytes;
+    limits_.idle_timeout = at_least_1ms(settings_.idle_timeout_ms);
+    limits_.head_timeout = at_least_1ms(settings_.request_head_timeout_ms);
+    limits_.body_timeout = at_least_1ms(settings_.request_body_timeout_ms);
+    limits_.max_body_bytes = settings_.max_body_bytes;
+    limits_.max_requests_per_connection =
+        std::max<uint32_t>(settings_.max_requests_per_connection, 1);
+    // Alert streams last as long as their clients stay: they get workers of their own, so
+    // ordinary requests always have `threads`.
+    limits_.workers = std::max<uint32_t>(settings_.threads, 1) + settings_.max_alert_streams;
     if (!settings_.clock) {
         settings_.clock = [] {
             return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -99,6 +128,9 @@ httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& r
     context = api::RequestContext{};
     context.start = std::chrono::steady_clock::now();
     context.started = true;
+    if (refuse_body(req, res)) {
+        return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.path == "/healthz" || (req.path == "/metrics" && !settings_.metrics_need_token)) {
         return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -151,15 +183,26 @@ ApiResult ApiServer::Impl::start() {
         settings_.announce("vigil-hub: the first admin API token (shown once, also in " +
                            settings_.data_dir + "/admin.token): " + first_admin);
     }
-    const uint32_t threads = settings_.threads == 0 ? 1 : settings_.threads;
-    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.new_task_queue = [] { return new HandOver; };
+    server_.on_accept = [this](socket_t sock) { gate_->admit(sock); };
     server_.set_payload_max_length(settings_.max_body_bytes);
-    server_.set_pre_routing_handler(
-        [this](const HttpRequest& req, HttpResponse& res) { return authorize(req, res); });
+    // What the Keep-Alive header tells clients.
+    server_.set_keep_alive_max_count(limits_.max_requests_per_connection);
+    server_.set_keep_alive_timeout(std::max<time_t>(settings_.idle_timeout_ms / 1000, 1));
+    server_.set_pre_routing_handler([this](const HttpRequest& req, HttpResponse& res) {
+        const auto handled = authorize(req, res);
+        if (handled == httplib::Server::HandlerResponse::Handled) {
+            close_if_body_unread(req);
+        }
+        return handled;
+    });
     // Errors httplib itself answers (no route, body too large) get the same JSON shape; answers a
     // handler already wrote are left alone.
     server_.set_error_handler(
-        httplib::Server::HandlerWithResponse([](const HttpRequest&, HttpResponse& res) {
+        httplib::Server::HandlerWithResponse([this](const HttpRequest&, HttpResponse& res) {
+            if (answer_stream_fault(res)) {
+                return httplib::Server::HandlerResponse::Handled;
+            }
             if (!res.body.empty()) {
                 return httplib::Server::HandlerResponse::Unhandled;
             }
@@ -186,6 +229,12 @@ ApiResult ApiServer::Impl::start() {
                 : 0.0;
         request_metrics_.record(context.route, req.method, res.status, seconds);
         context = api::RequestContext{};
+        if (api::current_exchange().close_after_answer) {
+            res.headers.erase("Keep-Alive");
+            if (res.get_header_value("Connection") != "close") {
+                res.set_header("Connection", "close");
+            }
+        }
     });
     // httplib's default adds SO_REUSEPORT, with which a second hub on the same port would share
     // the requests silently; SO_REUSEADDR alone still allows a quick restart.
@@ -207,6 +256,13 @@ ApiResult ApiServer::Impl::start() {
         }
         port_ = settings_.port;
     }
+    if (!server_.widen_backlog()) {
+        return {"cannot listen on " + settings_.bind_address + ": " + std::strerror(errno)};
+    }
+    gate_ = std::make_unique<api::ConnectionGate>(
+        limits_, connection_counters_,
+        [this](api::Connection& connection) { return serve(connection); });
+    gate_->start();
     auto returned = std::make_shared<std::atomic<bool>>(false);
     listener_ = std::thread([this, returned] {
         server_.listen_after_bind();
@@ -219,6 +275,7 @@ ApiResult ApiServer::Impl::start() {
     }
     if (returned->load()) {
         listener_.join();
+        gate_->stop();
         return {"the API server stopped as it started"};
     }
     return {};
@@ -229,6 +286,7 @@ void ApiServer::Impl::stop() {
         close_streams();
         server_.stop();
         listener_.join();
+        gate_->stop();
         std::string error;
         if (!tokens_.save_usage(error)) {
             settings_.announce("vigil-hub: the tokens' last-use times were not saved: " + error);
@@ -264,6 +322,7 @@ void ApiServer::Impl::metrics(HttpResponse& res) {
     api::write_store_metrics(out, store_.maintenance.stats(), store_.devices.count_devices(active),
                              settings_.active_window_ms);
     request_metrics_.write(out);
+    write_connection_metrics(out);
     out.family("vigil_api_alert_streams", "gauge", "Clients following the alert stream.");
     out.sample("vigil_api_alert_streams", {}, static_cast<double>(open_streams()));
     out.family("vigil_api_alert_stream_dropped_events_total", "counter",

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "alert_stream.hpp"
+#include "connection_gate.hpp"
 #include "metrics.hpp"
 #include "tokens.hpp"
 #include "vigil/hub/api_server.hpp"
@@ -22,6 +23,31 @@ namespace vigil::hub {
 // vigil::hub already has a Response (decode.hpp: a message to publish in answer).
 using HttpRequest = httplib::Request;
 using HttpResponse = httplib::Response;
+
+/// httplib's server with its connections handed to the gate (connection_gate.hpp) as they are
+/// accepted, rather than read on its pool's threads, and its request answering open to the
+/// gate's workers.
+class GatedServer final : public httplib::Server {
+  public:
+    std::function<void(socket_t)> on_accept;
+
+    /// Reads one request from `stream` and answers it; see httplib's process_request.
+    bool answer(httplib::Stream& stream, bool last, bool& client_closes,
+                const std::function<void(httplib::Request&)>& on_head) {
+        return process_request(stream, last, client_closes, on_head);
+    }
+
+    /// httplib listens with a backlog of 5: a burst of connections (an attack, or many honest
+    /// clients at once) would drop the SYNs of everyone else, who then wait a second or more to
+    /// retry. The gate takes connections as fast as they come, so the kernel may queue many.
+    bool widen_backlog() { return ::listen(svr_sock_, SOMAXCONN) == 0; }
+
+  private:
+    bool process_and_close_socket(socket_t sock) override {
+        on_accept(sock);
+        return true;
+    }
+};
 
 class ApiServer::Impl {
   public:
@@ -48,6 +74,17 @@ class ApiServer::Impl {
     void add_config_routes();
     void add_recommendation_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
+    /// True, with the refusal answered, when the request's body may not be read: over the
+    /// limit by its Content-Length, of no known length, or sent to a route that takes none.
+    bool refuse_body(const HttpRequest& req, HttpResponse& res);
+    /// After a refusal: a body the request declared was not read, so the connection ends.
+    void close_if_body_unread(const HttpRequest& req);
+    /// Answers one request on a worker (ConnectionGate::Serve).
+    api::AfterAnswer serve(api::Connection& connection);
+    void write_connection_metrics(PrometheusWriter& out) const;
+    /// True, with the answer written, when the request failed because its connection's stream
+    /// did (a body over the limit or late, a head late).
+    bool answer_stream_fault(HttpResponse& res);
     int64_t now_ms() const;
 
     // Routes (routes_*.cpp).
@@ -114,7 +151,10 @@ class ApiServer::Impl {
     EnrolmentService enrolment_{control_, &store_.devices};
     api::TokenStore tokens_;
     api::RequestMetrics request_metrics_;
-    httplib::Server server_;
+    api::ConnectionLimits limits_;
+    api::ConnectionCounters connection_counters_;
+    GatedServer server_;
+    std::unique_ptr<api::ConnectionGate> gate_;
     std::thread listener_;
     uint16_t port_ = 0;
     std::mutex config_mutex_;  // one config push at a time, so versions are handed out in order

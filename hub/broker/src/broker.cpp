@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -24,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "user_access.hpp"
 #include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
@@ -40,6 +42,9 @@ constexpr const char* kIngestUser = "vigil-ingest";
 constexpr const char* kAlertTopics = "vigil/#";
 constexpr const char* kControlTopic = "$CONTROL/dynamic-security/v1";
 constexpr const char* kResponseTopic = "$CONTROL/dynamic-security/v1/response";
+// What the broker says of itself ($SYS, every sys_interval) and the guard plugin's counts: read by
+// the hub's broker watch.
+constexpr const char* kBrokerStatusTopics = "$SYS/broker/#";
 
 int64_t steady_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -114,6 +119,8 @@ json initial_dynsec(const std::string& admin_password, const std::string& ingest
     ingest_acls.push_back(acl("publishClientSend", "$aws/things/+/defender/metrics/+/rejected"));
     ingest_acls.push_back(acl("publishClientSend", kAlertTopics));
     ingest_acls.push_back(acl("subscribePattern", kAlertTopics));
+    ingest_acls.push_back(acl("subscribePattern", kBrokerStatusTopics));
+    ingest_acls.push_back(acl("subscribePattern", kGuardReportTopic));
     return json{
         {"defaultACLAccess",
          {{"publishClientSend", false},
@@ -131,22 +138,38 @@ std::string device_role(const std::string& id) {
     return "vigil-device:" + id;
 }
 
+// The topics a device publishes on, one per format's convention, with %u for its id: telemetry
+// with its property bag (Vigil and legacy Defender), and AWS Device Defender's two encodings.
+std::vector<std::string> device_publish_patterns() {
+    const std::string aws = std::string(wire::kAwsThingPrefix) + "%u" + wire::kAwsMetricsSegment;
+    return {std::string(wire::kTopicPrefix) + "%u" + wire::kTopicSuffix + "+",
+            aws + wire::kAwsMetricsJson, aws + wire::kAwsMetricsCbor};
+}
+
+std::string with_device(std::string pattern, const std::string& id) {
+    pattern.replace(pattern.find("%u"), 2, id);
+    return pattern;
+}
+
 // The device's own topics. mosquitto 2.0.11's plugin does not substitute %u or %c in ACL topics
 // (checked: a pattern role denied the device its own topic), so each device gets a role naming
-// its id.
+// its id. The guard plugin refuses any other topic before these rules are read; they say the
+// same, for a broker that runs without it.
 json device_acl_commands(const std::string& id) {
     const std::string role = device_role(id);
     const std::string aws = "$aws/things/" + id + "/defender/metrics/";
     json commands = json::array({json{{"command", "createRole"}, {"rolename", role}}});
-    const json acls[] = {
-        acl("publishClientSend", "devices/" + id + "/#"),
-        // Configs come from the hub only; a device must not write its own.
-        acl("publishClientSend", "devices/" + id + "/config/#", false, 1),
-        acl("publishClientSend", aws + "+"),
-        acl("subscribePattern", "devices/" + id + "/config/#"),
-        acl("subscribePattern", aws + "+/accepted"),
-        acl("subscribePattern", aws + "+/rejected"),
-    };
+    std::vector<json> acls;
+    for (const std::string& pattern : device_publish_patterns()) {
+        acls.push_back(acl("publishClientSend", with_device(pattern, id)));
+    }
+    for (const json& a : {
+             acl("subscribePattern", "devices/" + id + "/config/#"),
+             acl("subscribePattern", aws + "+/accepted"),
+             acl("subscribePattern", aws + "+/rejected"),
+         }) {
+        acls.push_back(a);
+    }
     for (json a : acls) {
         a["command"] = "addRoleACL";
         a["rolename"] = role;
@@ -270,6 +293,10 @@ bool port_listening(const std::string& host, uint16_t port) {
 
 }  // namespace
 
+std::string default_guard_plugin() {
+    return VIGIL_BROKER_GUARD_PLUGIN;
+}
+
 Broker::Broker(BrokerSettings settings) : settings_(std::move(settings)) {
     broker_dir_ = settings_.data_dir + "/broker";
     pki_dir_ = settings_.data_dir + "/pki";
@@ -389,8 +416,18 @@ BrokerResult Broker::prepare_files() {
                 (void)chown(entry.path().c_str(), pw->pw_uid, pw->pw_gid);
             }
             (void)chown(broker_dir_.c_str(), pw->pw_uid, pw->pw_gid);
-            // Traversable, so the broker reaches its own directory below the data directory.
-            chmod(settings_.data_dir.c_str(), 0711);
+            // The broker must pass through the data directory to reach <data>/broker, and needs
+            // nothing more of it: its group may traverse it (0710), other users may not.
+            if (chown(settings_.data_dir.c_str(), static_cast<uid_t>(-1), pw->pw_gid) != 0 ||
+                chmod(settings_.data_dir.c_str(), 0710) != 0) {
+                return {"cannot let the mosquitto user through " + settings_.data_dir + ": " +
+                        std::strerror(errno)};
+            }
+            // Otherwise mosquitto starts without its accounts and refuses every client.
+            if (std::string problem = broker_detail::broker_files_problem("mosquitto", broker_dir_);
+                !problem.empty()) {
+                return {problem};
+            }
         } else {
             mosquitto_user_ = "root";
         }
@@ -431,11 +468,28 @@ BrokerResult Broker::load_or_create_accounts() {
 }
 
 BrokerResult Broker::write_config() const {
+    if (!settings_.guard_plugin.empty() && access(settings_.guard_plugin.c_str(), R_OK) != 0) {
+        return {"the broker's guard plugin " + settings_.guard_plugin +
+                " is missing (built as vigil_broker_guard.so; --broker-guard-plugin names it)"};
+    }
     std::ostringstream c;
     c << "# Written by vigil-hub at every start of its broker; edits here are lost.\n"
       << "per_listener_settings false\n"
-      << "allow_anonymous false\n"
-      << "plugin " << settings_.dynsec_plugin << "\n"
+      << "allow_anonymous false\n";
+    // The guard first: mosquitto asks plugins in the order they are loaded, and the guard's
+    // deferral hands every decision it does not make to dynamic security.
+    if (!settings_.guard_plugin.empty()) {
+        std::string topics;
+        for (const std::string& pattern : device_publish_patterns()) {
+            topics += (topics.empty() ? "" : " ") + pattern;
+        }
+        c << "plugin " << settings_.guard_plugin << "\n"
+          << "plugin_opt_hub_accounts " << kAdminUser << " " << kIngestUser << "\n"
+          << "plugin_opt_hub_client_prefix " << wire::kReservedDeviceIdPrefix << "\n"
+          << "plugin_opt_device_topics " << topics << "\n"
+          << "plugin_opt_report_topic " << kGuardReportTopic << "\n";
+    }
+    c << "plugin " << settings_.dynsec_plugin << "\n"
       << "plugin_opt_config_file " << broker_dir_ << "/dynamic-security.json\n"
       << "persistence true\n"
       << "persistence_location " << broker_dir_ << "/persist/\n"
@@ -443,6 +497,8 @@ BrokerResult Broker::write_config() const {
       << "max_inflight_messages " << settings_.max_inflight_messages << "\n"
       << "max_inflight_bytes " << settings_.max_inflight_bytes << "\n"
       << "max_queued_messages " << settings_.max_queued_messages << "\n"
+      << "max_queued_bytes " << settings_.max_queued_bytes << "\n"
+      << "sys_interval " << settings_.sys_interval_s << "\n"
       << "max_packet_size " << settings_.max_packet_bytes << "\n"
       << "set_tcp_nodelay false\n"
       << "log_dest file " << broker_dir_ << "/mosquitto.log\n"
@@ -674,7 +730,8 @@ BrokerResult Broker::admin(const std::string& commands_json, std::vector<std::st
     for (size_t i = 0; i < request["commands"].size(); ++i) {
         request["commands"][i]["correlationData"] = x.correlation + "-" + std::to_string(i);
     }
-    mosquitto* m = mosquitto_new(nullptr, true, &x);
+    const std::string client_id = std::string(wire::kHubClientIdPrefix) + "admin-" + x.correlation;
+    mosquitto* m = mosquitto_new(client_id.c_str(), true, &x);
     if (m == nullptr) {
         return {"mosquitto_new failed"};
     }
@@ -721,6 +778,11 @@ Enrolled Broker::add_device(const std::string& device_id) {
     Enrolled out;
     if (!wire::valid_device_id(device_id.data(), device_id.size())) {
         out.error = "invalid device id (1-127 of A-Z a-z 0-9 - . _ :)";
+        return out;
+    }
+    if (wire::is_reserved_device_id(device_id.data(), device_id.size())) {
+        out.error = "device id " + device_id + " is reserved: ids starting with \"" +
+                    wire::kReservedDeviceIdPrefix + "\" name the hub's own MQTT clients";
         return out;
     }
     std::lock_guard<std::mutex> lock(admin_mutex_);
@@ -783,13 +845,17 @@ Enrolled Broker::add_device(const std::string& device_id) {
     return out;
 }
 
-BrokerResult Broker::allow_alert_topics() {
+BrokerResult Broker::grant_hub_topics() {
     json commands = json::array();
-    for (const char* type : {"publishClientSend", "subscribePattern"}) {
+    const std::pair<const char*, const char*> grants[] = {{"publishClientSend", kAlertTopics},
+                                                          {"subscribePattern", kAlertTopics},
+                                                          {"subscribePattern", kBrokerStatusTopics},
+                                                          {"subscribePattern", kGuardReportTopic}};
+    for (const auto& [type, topic] : grants) {
         commands.push_back(json{{"command", "addRoleACL"},
                                 {"rolename", kIngestUser},
                                 {"acltype", type},
-                                {"topic", kAlertTopics},
+                                {"topic", topic},
                                 {"allow", true}});
     }
     std::lock_guard<std::mutex> lock(admin_mutex_);
@@ -800,6 +866,19 @@ BrokerResult Broker::allow_alert_topics() {
         if (r.ok() && !error.empty() && error.find("already exists") == std::string::npos) {
             r.error = error;
         }
+    }
+    return r;
+}
+
+BrokerResult Broker::check_administration() {
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    std::vector<std::string> errors;
+    BrokerResult r = admin(
+        json{{"commands", json::array({json{{"command", "getDefaultACLAccess"}}})}}.dump(),
+        &errors);
+    if (r.ok() && (errors.size() != 1 || !errors[0].empty())) {
+        r.error = "the dynamic-security plugin answered: " +
+                  (errors.empty() ? std::string("nothing") : errors[0]);
     }
     return r;
 }

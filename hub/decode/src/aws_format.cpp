@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,11 +53,14 @@ constexpr Key kRemoteAddr{"remote_addr", "rad"};
 constexpr Key kLocalPort{"local_port", "lp"};
 constexpr Key kLocalInterface{"local_interface", "li"};
 
-/// Checks nesting before the document is built, and keeps where a parse error was found.
-class DepthCheck : public nlohmann::json_sax<json> {
+/// Checks nesting and duplicate keys before the document is built, and keeps where a parse error
+/// was found. nlohmann-json keeps the last of repeated keys; a report that says two things at once
+/// is refused instead, as Vigil's own CBOR decoder refuses it.
+class StructureCheck : public nlohmann::json_sax<json> {
   public:
     bool too_deep = false;
     bool truncated = false;
+    std::optional<std::string> duplicate_key;
     size_t error_byte = 0;
     std::string error_text;
 
@@ -66,11 +71,17 @@ class DepthCheck : public nlohmann::json_sax<json> {
     bool number_float(number_float_t, const string_t&) override { return true; }
     bool string(string_t&) override { return true; }
     bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return enter(); }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return leave(); }
-    bool start_array(std::size_t) override { return enter(); }
-    bool end_array() override { return leave(); }
+    bool start_object(std::size_t) override { return enter(true); }
+    bool key(string_t& name) override {
+        if (!open_keys_.back().insert(name).second) {
+            duplicate_key = name;
+            return false;
+        }
+        return true;
+    }
+    bool end_object() override { return leave(true); }
+    bool start_array(std::size_t) override { return enter(false); }
+    bool end_array() override { return leave(false); }
     bool parse_error(std::size_t position, const std::string&,
                      const nlohmann::detail::exception& error) override {
         error_byte = position;
@@ -83,15 +94,23 @@ class DepthCheck : public nlohmann::json_sax<json> {
 
   private:
     size_t depth_ = 0;
-    bool enter() {
+    // The keys seen so far in each object being read, innermost last (at most kMaxDepth).
+    std::vector<std::set<std::string>> open_keys_;
+    bool enter(bool object) {
         if (++depth_ > kMaxDepth) {
             too_deep = true;
             return false;
         }
+        if (object) {
+            open_keys_.emplace_back();
+        }
         return true;
     }
-    bool leave() {
+    bool leave(bool object) {
         --depth_;
+        if (object) {
+            open_keys_.pop_back();
+        }
         return true;
     }
 };
@@ -437,7 +456,7 @@ bool read_header(ReportReader& reader, const json& document, Report& report,
 
 bool parse_document(const uint8_t* data, size_t size, AwsEncoding encoding, json& document,
                     DecodeOutcome& outcome) {
-    DepthCheck check;
+    StructureCheck check;
     const auto input_format = encoding == AwsEncoding::Json
                                   ? nlohmann::detail::input_format_t::json
                                   : nlohmann::detail::input_format_t::cbor;
@@ -445,6 +464,10 @@ bool parse_document(const uint8_t* data, size_t size, AwsEncoding encoding, json
     if (check.too_deep) {
         return fail(outcome, reason::kMalformed,
                     "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    if (check.duplicate_key) {
+        return fail(outcome, reason::kMalformed,
+                    "key \"" + *check.duplicate_key + "\" given twice");
     }
     if (!well_formed) {
         return fail(outcome, check.truncated ? reason::kTruncated : reason::kMalformed,

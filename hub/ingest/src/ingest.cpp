@@ -10,6 +10,7 @@
 
 #include "commit_thread.hpp"
 #include "graceful_socket.hpp"
+#include "rejection_log.hpp"
 #include "vigil/hub/batcher.hpp"
 #include "vigil/mqtt/client.h"
 #include "vigil/protocol/topic.h"
@@ -100,6 +101,11 @@ struct IngestPipeline::Loop {
     void send_responses(const std::vector<Held>& held);
     void send_acks();
     void log(const std::string& line) const { pipeline.log(line); }
+    void log_rejection_summaries(int64_t now_ms) {
+        for (const std::string& line : rejection_log.due_summaries(now_ms)) {
+            log(line);
+        }
+    }
 
     IngestPipeline& pipeline;
     std::vector<uint8_t> rx, tx;
@@ -113,7 +119,10 @@ struct IngestPipeline::Loop {
     // After what its jobs use: it is destroyed (and joined) first.
     ingest_detail::CommitThread committer;
     std::deque<std::pair<uint16_t, uint32_t>> acks;  // (packet id, connection) to send
-    mqtt::Status reported = mqtt::Status::Ok;        // the last connection error logged
+    ingest_detail::RejectionLog rejection_log{pipeline.settings_.rejection_log_lines,
+                                              pipeline.settings_.rejection_log_interval_ms};
+    mqtt::Status reported = mqtt::Status::Ok;  // the last connection error logged
+    uint32_t seen_connection = 0;              // the last connection looked at
 };
 
 void IngestPipeline::log(const std::string& line) const {
@@ -150,15 +159,25 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
         d.detail = "no device id in " + incoming.topic;
         d.response.reset();
     }
+    const std::string rejection = threw ? "decode_error" : d.reason;
+    bool logged = false;
+    if (!d.ok && !d.detail.empty()) {
+        log_rejection_summaries(h.receipt_ms);
+        logged = rejection_log.admit(rejection, h.receipt_ms);
+    }
     {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         IngestMetrics& metrics = pipeline.metrics_;
+        ++metrics.received;
         metrics.redelivered += m.dup ? 1 : 0;
         if (threw) {
             ++metrics.decode_errors;
         } else if (!d.ok) {
             // The decoders set the format on failure too (from the topic).
             ++metrics.rejected[{d.reason, to_string(d.report.format)}];
+        }
+        if (!d.ok && !d.detail.empty() && !logged) {
+            ++metrics.rejections_unlogged[rejection];
         }
     }
     if (d.ok) {
@@ -169,8 +188,8 @@ void IngestPipeline::Loop::receive(const mqtt::IncomingPublish& m) {
             d.report.payload_bytes = static_cast<uint32_t>(incoming.payload.size());
         }
         h.report = std::make_unique<Report>(std::move(d.report));
-    } else if (!d.detail.empty()) {
-        log("rejected a message on " + incoming.topic + ": " + d.reason + " " + d.detail);
+    } else if (logged) {
+        log("rejected a message on " + incoming.topic + ": " + rejection + " " + d.detail);
     }
     // A rejected message is acknowledged with its batch too: redelivering it cannot help.
     h.response = std::move(d.response);
@@ -224,6 +243,7 @@ void IngestPipeline::Loop::finish_commit(bool stopping) {
         {
             std::lock_guard<std::mutex> lock(pipeline.mutex_);
             ++pipeline.metrics_.store_failures;
+            pipeline.commit_failure_ = written.error.empty() ? "the store failed" : written.error;
         }
         log("store failed (" + written.error + "), " + std::to_string(batcher.held()) +
             " messages held; retrying in " + std::to_string(retry_ms) + " ms" +
@@ -243,6 +263,7 @@ void IngestPipeline::Loop::finish_commit(bool stopping) {
 
 void IngestPipeline::Loop::count_committed(const Committed& c) {
     std::lock_guard<std::mutex> lock(pipeline.mutex_);
+    pipeline.commit_failure_.clear();
     IngestMetrics& metrics = pipeline.metrics_;
     metrics.duplicates += c.written.duplicates;
     ++metrics.batches;
@@ -312,9 +333,19 @@ void IngestPipeline::stop() {
     }
 }
 
+int64_t IngestPipeline::session_lost_ago_ms() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_session_lost_ms_ < 0 ? -1 : steady_ms() - last_session_lost_ms_;
+}
+
 std::string IngestPipeline::last_error() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return last_error_;
+}
+
+std::string IngestPipeline::commit_failure() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return commit_failure_;
 }
 
 IngestMetrics IngestPipeline::metrics() const {
@@ -358,6 +389,22 @@ void IngestPipeline::Loop::track_connection(mqtt::Status processed) {
         std::lock_guard<std::mutex> lock(pipeline.mutex_);
         pipeline.last_error_ = error == mqtt::Status::Ok ? "" : mqtt::to_string(error);
     }
+    if (client.is_connected() && client.connection() != seen_connection) {
+        // The session is persistent: only the first connection may find none. Any later one
+        // without it means the broker dropped the session (its restart without persistence, or
+        // another client taking the hub's id) and everything it held for the hub.
+        if (seen_connection != 0 && !client.session_present()) {
+            log("the broker dropped the hub's session " + pipeline.settings_.client_id +
+                ": messages it held for the hub are lost; subscribing again");
+            std::lock_guard<std::mutex> lock(pipeline.mutex_);
+            ++pipeline.metrics_.sessions_lost;
+            pipeline.last_session_lost_ms_ = steady_ms();
+        }
+        if (seen_connection == 0) {
+            pipeline.resumed_session_ = client.session_present();
+        }
+        seen_connection = client.connection();
+    }
     pipeline.connected_ = client.is_connected();
     pipeline.subscribed_ =
         client.is_subscribed(events_topic.c_str()) && client.is_subscribed(aws_topic.c_str());
@@ -397,6 +444,7 @@ void IngestPipeline::run() {
             loop.start_commit();
         }
         loop.send_acks();
+        loop.log_rejection_summaries(now);
         if (stopping && loop.batcher.idle() && loop.acks.empty() &&
             (!loop.client.is_connected() || loop.client.unsent() == 0)) {
             break;
@@ -413,6 +461,7 @@ void IngestPipeline::run() {
         // it committed without an acknowledgement comes again, to be skipped as duplicates.
         loop.committer.wait();
     }
+    loop.log_rejection_summaries(INT64_MAX);
     loop.socket.graceful = true;
     (void)loop.client.stop();
     connected_ = false;

@@ -11,6 +11,7 @@
 #include "broker_accounts.hpp"
 #include "data_dir_lock.hpp"
 #include "hub.hpp"
+#include "log_sink.hpp"
 #include "vigil/hub/enrolment_service.hpp"
 
 namespace vigil::hub {
@@ -30,7 +31,7 @@ json read_json(const std::string& path) {
 }
 
 void print_log(const std::string& line) {
-    std::fprintf(stderr, "vigil-hub: %s\n", line.c_str());
+    std::fprintf(stderr, "vigil-hub: %s\n", escape_log_text(line).c_str());
 }
 
 // The broker of the hub that holds the data directory's lock, as an external one: its
@@ -100,6 +101,7 @@ int admin_devices(const HubOptions& options, const std::string& action,
     BrokerSettings settings;
     settings.data_dir = options.data_dir;
     settings.log = &print_log;
+    settings.guard_plugin = options.broker_guard_plugin;
     if (have_data_dir) {
         lock = std::make_unique<DataDirLock>(options.data_dir);
         if (!lock->held()) {

@@ -14,9 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "administration_watch.hpp"
 #include "broker_accounts.hpp"
+#include "broker_watch.hpp"
 #include "data_dir_lock.hpp"
 #include "detection.hpp"
+#include "legacy_session.hpp"
+#include "log_sink.hpp"
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/hub/detect/policy_json.hpp"
@@ -35,6 +39,9 @@ int64_t wall_ms() {
 }
 
 constexpr uint32_t kPublishTimeoutMs = 5000;
+// How long /healthz names a session the broker dropped: long enough for a scrape or a person to
+// see it, after which the metric vigil_hub_ingest_sessions_lost_total keeps the record.
+constexpr int64_t kSessionLostReportMs = 10 * 60 * 1000;
 // After a kill -9 of the hub, its mosquitto (told by PR_SET_PDEATHSIG) may still be saving its
 // sessions and holding the port when the hub starts again: wait that long for it to go.
 constexpr int kPortRetryMs = 15000;
@@ -49,7 +56,8 @@ std::string runtime_path(const std::string& data_dir) {
     return data_dir + "/hub.json";
 }
 
-Hub::Hub(HubOptions options, Log log) : options_(std::move(options)), log_(std::move(log)) {}
+Hub::Hub(HubOptions options, Log log, const LogSink* sink)
+    : options_(std::move(options)), log_(std::move(log)), sink_(sink) {}
 
 Hub::~Hub() {
     stop();
@@ -95,6 +103,8 @@ bool Hub::open_store(std::string& error) {
     store.path = store_path(options_.data_dir);
     store.durability = options_.durability;
     store.retention_ms = static_cast<int64_t>(options_.retention_days) * 24 * 3600 * 1000;
+    store.quick_check_ms = options_.store_check_ms;
+    store.log = [this](const std::string& line) { log_("store: " + line); };
     const bool existed = fs::exists(store.path);
     store_ = open_sqlite_store(store, error);
     if (!store_) {
@@ -119,6 +129,10 @@ bool Hub::start_broker(std::string& error) {
     settings.ingest_password = options_.ingest_password;
     settings.admin_username = options_.admin_username;
     settings.admin_password = options_.admin_password;
+    settings.max_queued_messages = options_.broker_max_queued_messages;
+    settings.max_queued_bytes = options_.broker_max_queued_bytes;
+    settings.max_inflight_bytes = options_.broker_max_inflight_bytes;
+    settings.guard_plugin = options_.broker_guard_plugin;
     settings.max_inflight_messages = std::max<uint32_t>(
         settings.max_inflight_messages, static_cast<uint32_t>(options_.batch_messages * 4));
     settings.log = [this](const std::string& line) { log_("broker: " + line); };
@@ -147,7 +161,7 @@ bool Hub::start_broker(std::string& error) {
     }
     const BrokerEndpoint e = broker_->ingest_endpoint();
     if (broker_->embedded()) {
-        if (const BrokerResult alerts = broker_->allow_alert_topics(); !alerts.ok()) {
+        if (const BrokerResult alerts = broker_->grant_hub_topics(); !alerts.ok()) {
             log_("broker: the alert topics stay closed to the hub: " + alerts.error);
         }
         log_("broker: mosquitto on " + e.host + ":" + std::to_string(e.port) +
@@ -160,6 +174,13 @@ bool Hub::start_broker(std::string& error) {
     } else {
         log_("broker: external " + options_.broker_url + " as " + e.username);
     }
+    // An external broker without an administrator configured has no administration to watch.
+    if (broker_->embedded() || !options_.admin_username.empty()) {
+        administration_ = std::make_unique<AdministrationWatch>(
+            [this] { return broker_->check_administration().error; },
+            options_.administration_check_ms,
+            [this](const std::string& line) { log_("broker: " + line); });
+    }
     return true;
 }
 
@@ -171,7 +192,8 @@ void Hub::start_detection() {
         options_.feeds_dir.empty() ? options_.data_dir + "/feeds" : options_.feeds_dir;
     settings.enabled = options_.detection;
     const BrokerEndpoint e = broker_->ingest_endpoint();
-    settings.broker = {e.host, e.port, e.username, e.password, "vigil-hub-output-"};
+    settings.broker = {e.host, e.port, e.username, e.password,
+                       std::string(wire::kHubClientIdPrefix) + "output-"};
     detection_ = std::make_unique<HubDetection>(settings, *store_,
                                                 [this](const std::string& line) { log_(line); });
     detection_->start();
@@ -189,11 +211,33 @@ void Hub::start_ingest() {
     settings.password = e.password;
     settings.batch_messages = options_.batch_messages;
     settings.batch_age_ms = options_.batch_age_ms;
+    settings.rejection_log_lines = options_.rejection_log_lines;
+    settings.rejection_log_interval_ms = options_.rejection_log_interval_ms;
     settings.log = [this](const std::string& line) { log_("ingest: " + line); };
-    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, detection_->write_function());
+    // One commit at a time, whichever session it comes from (the current one, or an earlier hub's
+    // while it is read).
+    WriteFunction write =
+        [this, write = detection_->write_function()](const std::vector<Report>& reports) {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            return write(reports);
+        };
+    ingest_ = std::make_unique<IngestPipeline>(settings, &decode, write);
     ingest_->start();
+    if (broker_->embedded()) {
+        legacy_stop_ = false;
+        legacy_drain_ = std::thread([this, settings, write] {
+            // Only once the current session is subscribed: from then on it gets every new message.
+            for (int waited_ms = 0; waited_ms < 30000 && !ingest_->subscribed() && !legacy_stop_;
+                 waited_ms += 20) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            if (ingest_->subscribed()) {
+                drain_legacy_session(settings, &decode, write, legacy_stop_, settings.log);
+            }
+        });
+    }
     log_("ingest: subscribing as " + e.username + " to " + e.host + ":" + std::to_string(e.port) +
-         " (persistent session vigil-hub-ingest, batches of " +
+         " (persistent session " + settings.client_id + ", batches of " +
          std::to_string(settings.batch_messages) + " or " + std::to_string(settings.batch_age_ms) +
          " ms)");
 }
@@ -213,6 +257,13 @@ bool Hub::start(std::string& error) {
         return false;
     }
     log_("configs: publishing retained QoS 1 on devices/{id}/config/vigil");
+    if (broker_->embedded()) {
+        watch_ = std::make_unique<BrokerWatch>(e.host, e.port, e.username, e.password);
+        if (!watch_->start(error)) {
+            stop();
+            return false;
+        }
+    }
     retention_ = std::thread([this] { retention_loop(); });
     log_("retention: raw telemetry older than " + std::to_string(options_.retention_days) +
          " days deleted every " + std::to_string(options_.retention_interval_s) + " s");
@@ -245,6 +296,10 @@ void Hub::retention_loop() {
 }
 
 void Hub::stop() {
+    legacy_stop_ = true;
+    if (legacy_drain_.joinable()) {
+        legacy_drain_.join();
+    }
     if (ingest_) {
         ingest_->stop();  // commits and acknowledges what it holds first
         const IngestMetrics m = ingest_->metrics();
@@ -266,6 +321,10 @@ void Hub::stop() {
         publisher_->stop();
         publisher_.reset();
     }
+    if (watch_) {
+        watch_->stop();
+        watch_.reset();
+    }
     {
         std::lock_guard<std::mutex> lock(retention_mutex_);
         stopping_ = true;
@@ -274,6 +333,7 @@ void Hub::stop() {
     if (retention_.joinable()) {
         retention_.join();
     }
+    administration_.reset();  // before the broker it asks
     if (broker_) {
         broker_->stop();
         accounts_.reset();
@@ -290,11 +350,19 @@ void Hub::stop() {
 }
 
 bool Hub::add_device(const std::string& device_id, EnrolmentCredentials& out, std::string& error) {
-    return accounts_->add_device(device_id, out, error);
+    const bool added = accounts_->add_device(device_id, out, error);
+    if (!added && administration_) {
+        administration_->look_now();  // the broker may be the reason: /healthz says so at once
+    }
+    return added;
 }
 
 bool Hub::revoke_device(const std::string& device_id, std::string& error) {
-    return accounts_->revoke_device(device_id, error);
+    const bool revoked = accounts_->revoke_device(device_id, error);
+    if (!revoked && administration_) {
+        administration_->look_now();
+    }
+    return revoked;
 }
 
 bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t>& config,
@@ -309,7 +377,8 @@ bool Hub::publish_config(const std::string& device_id, const std::vector<uint8_t
 
 std::string Hub::ingest_metrics_text() {
     return prometheus_text(ingest_->metrics(), ingest_->connected(), broker_->restarts()) +
-           detection_->metrics_text();
+           (sink_ ? log_metrics_text(*sink_) : std::string()) +
+           (watch_ ? watch_->metrics_text() : std::string()) + detection_->metrics_text();
 }
 
 std::string Hub::detection_policy_json(const std::string& device_id) {
@@ -336,6 +405,21 @@ std::vector<std::string> Hub::health_problems() {
         problems.push_back("ingest: not connected to the broker" + (why.empty() ? "" : ": " + why));
     } else if (!ingest_->subscribed()) {
         problems.push_back("ingest: subscribing");
+    }
+    if (administration_) {
+        if (const std::string failure = administration_->failure(); !failure.empty()) {
+            problems.push_back("broker: administration failing: " + failure);
+        }
+    }
+    const std::string commit_failure = ingest_->commit_failure();
+    if (!commit_failure.empty()) {
+        problems.push_back("store: commits failing: " + commit_failure);
+    }
+    const int64_t lost_ago_ms = ingest_->session_lost_ago_ms();
+    if (lost_ago_ms >= 0 && lost_ago_ms < kSessionLostReportMs) {
+        problems.push_back("ingest: the broker dropped the hub's session " +
+                           std::to_string(lost_ago_ms / 1000) +
+                           " s ago; messages it held for the hub are lost");
     }
     return problems;
 }

@@ -10,16 +10,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <mutex>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "detection.hpp"
 #include "hub.hpp"
+#include "log_sink.hpp"
 #ifdef VIGIL_HUB_WITH_API
 #include "vigil/hub/api_server.hpp"
 #endif
@@ -63,20 +60,10 @@ int wait_for_signal() {
     return byte;
 }
 
+vigil::hub::LogSink g_log;
+
 void log_line(const std::string& line) {
-    static std::mutex mutex;
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    const long millis = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-        1000);
-    std::tm local{};
-    localtime_r(&seconds, &local);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &local);
-    std::lock_guard<std::mutex> lock(mutex);
-    std::fprintf(stderr, "%s.%03ld vigil-hub: %s\n", stamp, millis, line.c_str());
-    std::fflush(stderr);
+    g_log.write(line);
 }
 
 void add_options(CLI::App& app, HubOptions& o) {
@@ -94,6 +81,24 @@ void add_options(CLI::App& app, HubOptions& o) {
     app.add_option("--admin-username", o.admin_username,
                    "External broker: its dynamic-security administrator (for enrolment)");
     app.add_option("--admin-password", o.admin_password, "External broker: its password");
+    app.add_option("--broker-max-queued-messages", o.broker_max_queued_messages,
+                   "Embedded broker: messages queued per client beyond those in flight; more are "
+                   "dropped")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100000000u));
+    app.add_option("--broker-max-queued-bytes", o.broker_max_queued_bytes,
+                   "Embedded broker: bytes queued per client beyond those in flight; more are "
+                   "dropped")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40));
+    app.add_option("--broker-max-inflight-bytes", o.broker_max_inflight_bytes,
+                   "Embedded broker: bytes sent to one client and not yet acknowledged (the hub "
+                   "acknowledges after its commits); more wait in the queue")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40));
+    app.add_option("--broker-guard-plugin", o.broker_guard_plugin,
+                   "Embedded broker: the guard plugin (vigil_broker_guard.so)")
+        ->capture_default_str();
 }
 
 void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
@@ -115,6 +120,20 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
                    "power loss")
         ->capture_default_str()
         ->check(CLI::IsMember({"full", "normal"}));
+    app.add_option("--store-check-ms", o.store_check_ms,
+                   "Longest the quick check of an existing store may take at start (0: none)")
+        ->capture_default_str();
+    app.add_option("--rejection-log-lines", o.rejection_log_lines,
+                   "Lines about rejected messages, at most, per reason and interval")
+        ->capture_default_str();
+    app.add_option("--rejection-log-interval-ms", o.rejection_log_interval_ms,
+                   "The interval of --rejection-log-lines")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600000));
+    app.add_option("--log-line-bytes", o.log_line_bytes,
+                   "Longest line the log writes (escaped); longer ones are cut")
+        ->capture_default_str()
+        ->check(CLI::Range(256, 1048576));
     app.add_option("--batch-messages", o.batch_messages, "Messages held that start a store commit")
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
@@ -124,19 +143,65 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
         ->check(CLI::Range(1, 10000));
 }
 
-int run_hub(const HubOptions& options) {
+#ifdef VIGIL_HUB_WITH_API
+using ApiOptions = vigil::hub::ApiSettings;
+#else
+struct ApiOptions {};
+#endif
+
+// What one connection may hold of the HTTP API (docs/hub.md, "Limits").
+void add_api_options(CLI::App& app, ApiOptions& api) {
+#ifdef VIGIL_HUB_WITH_API
+    app.add_option("--api-threads", api.threads,
+                   "Threads answering API requests (alert streams have their own)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    app.add_option("--api-max-connections", api.max_connections,
+                   "API connections held at once; past it idle ones give way, else 503")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--api-idle-timeout-ms", api.idle_timeout_ms,
+                   "An API connection with no request begun is closed after this")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 3'600'000));
+    app.add_option("--api-head-timeout-ms", api.request_head_timeout_ms,
+                   "A request head must arrive whole within this of its first byte")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 600'000));
+    app.add_option("--api-max-head-bytes", api.max_request_head_bytes,
+                   "Largest request head (request line and headers)")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 1024 * 1024));
+    app.add_option("--api-body-timeout-ms", api.request_body_timeout_ms,
+                   "A request body must arrive within this of its head")
+        ->capture_default_str()
+        ->check(CLI::Range(100, 600'000));
+    app.add_option("--api-max-body-bytes", api.max_body_bytes, "Largest request body")
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 256 * 1024 * 1024));
+    app.add_option("--api-max-requests-per-connection", api.max_requests_per_connection,
+                   "Requests one API connection may carry")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
+#else
+    (void)app;
+    (void)api;
+#endif
+}
+
+int run_hub(const HubOptions& options, ApiOptions api) {
     if (!install_signal_handlers()) {
         log_line("cannot install signal handlers");
         return 1;
     }
-    vigil::hub::Hub hub(options, &log_line);
+    g_log.set_max_line_bytes(options.log_line_bytes);
+    vigil::hub::Hub hub(options, &log_line, &g_log);
     std::string error;
     if (!hub.start(error)) {
         log_line("cannot start: " + error);
         return 1;
     }
 #ifdef VIGIL_HUB_WITH_API
-    vigil::hub::ApiSettings api;
     api.bind_address = options.api_address;
     api.port = options.api_port;
     api.data_dir = options.data_dir;
@@ -172,6 +237,8 @@ int main(int argc, char** argv) {
     std::string durability = "full";
     add_options(app, options);
     add_run_options(app, options, durability);
+    ApiOptions api;
+    add_api_options(app, api);
     CLI::App* devices = app.add_subcommand("devices", "Enrol or revoke devices at the broker");
     std::string action, device_id;
     devices->add_option("action", action, "add or revoke")
@@ -192,5 +259,5 @@ int main(int argc, char** argv) {
     // (glibc's largest mmap threshold) from the heap.
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    return run_hub(options);
+    return run_hub(options, api);
 }

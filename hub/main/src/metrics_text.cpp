@@ -1,5 +1,6 @@
-// The ingest side's metrics, in the hub's Prometheus writer.
+// The ingest side's and the log's metrics, in the hub's Prometheus writer.
 #include "hub.hpp"
+#include "log_sink.hpp"
 #include "vigil/hub/prometheus.hpp"
 
 namespace vigil::hub {
@@ -28,6 +29,13 @@ std::string prometheus_text(const IngestMetrics& m, bool connected, uint32_t bro
     }
     counter(out, "vigil_hub_ingest_decode_errors_total", "Messages whose decoder failed.",
             m.decode_errors);
+    out.family("vigil_hub_ingest_rejections_unlogged_total", "counter",
+               "Rejected messages beyond the log's lines per reason and interval, not logged one "
+               "by one.");
+    for (const auto& [reason, count] : m.rejections_unlogged) {
+        out.sample("vigil_hub_ingest_rejections_unlogged_total", {{"reason", reason}},
+                   static_cast<double>(count));
+    }
     counter(out, "vigil_hub_ingest_duplicates_total", "Reports the store already held.",
             m.duplicates);
     counter(out, "vigil_hub_ingest_store_failures_total", "Failed store commits (retried).",
@@ -37,6 +45,8 @@ std::string prometheus_text(const IngestMetrics& m, bool connected, uint32_t bro
             m.redelivered);
     counter(out, "vigil_hub_ingest_responses_dropped_total", "AWS responses not sent.",
             m.responses_dropped);
+    counter(out, "vigil_hub_ingest_sessions_lost_total",
+            "Reconnections on which the broker had dropped the hub's session.", m.sessions_lost);
     counter(out, "vigil_hub_broker_restarts_total", "Restarts of the embedded broker.",
             broker_restarts);
     out.family("vigil_hub_ingest_connected", "gauge", "Whether ingest is connected to the broker.");
@@ -44,6 +54,13 @@ std::string prometheus_text(const IngestMetrics& m, bool connected, uint32_t bro
     out.family("vigil_hub_ingest_latency_ms", "histogram",
                "Broker receipt to store commit, per message.");
     m.latency_ms.write(out, "vigil_hub_ingest_latency_ms");
+    return out.text();
+}
+
+std::string log_metrics_text(const LogSink& sink) {
+    PrometheusWriter out;
+    counter(out, "vigil_hub_log_lines_cut_total",
+            "Log lines cut at the longest line the log writes.", sink.lines_cut());
     return out.text();
 }
 

@@ -3,7 +3,10 @@
 #include <mosquitto.h>
 
 #include <chrono>
+#include <string>
 #include <utility>
+
+#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
@@ -31,7 +34,8 @@ bool ConfigPublisher::start(std::string& error) {
     static LibraryInit init;
     // A clean session: a config the hub failed to publish is reported to the caller, who
     // retries; nothing must be resent behind its back later.
-    client_ = mosquitto_new("vigil-hub-config", true, this);
+    const std::string client_id = std::string(wire::kHubClientIdPrefix) + "config";
+    client_ = mosquitto_new(client_id.c_str(), true, this);
     if (!client_) {
         error = "cannot create the config publisher's MQTT client";
         return false;

@@ -143,6 +143,10 @@ class Client {
     Status ack(uint16_t packet_id, uint32_t connection);
     // Numbers the connections (CONNACKs accepted so far); 0 before the first.
     uint32_t connection() const { return stats_.connects; }
+    // The broker's CONNACK of the current (or last) connection said it kept a session for our
+    // client id: with clean_session false, false after the first connection means the broker
+    // lost the session and whatever it had queued for it.
+    bool session_present() const { return session_present_; }
     // Bytes queued for the transport and not yet taken by it.
     size_t unsent() const { return tx_end_ - tx_start_; }
 
@@ -186,6 +190,7 @@ class Client {
     uint32_t last_tx_ms_ = 0;
     uint32_t ping_sent_ms_ = 0;
     bool ping_outstanding_ = false;
+    bool session_present_ = false;
     Status last_error_ = Status::Ok;
     Stats stats_{};
     Subscription subs_[VIGIL_MQTT_MAX_SUBSCRIPTIONS]{};

@@ -39,6 +39,25 @@ constexpr bool valid_device_id(const char* id, size_t length) {
     return valid_name(id, length, kMaxDeviceIdBytes, is_device_id_char);
 }
 
+/// The hub's own MQTT client ids: the prefix, then '/' and the client's name. A device id never
+/// contains '/', so no device can ever hold one of them.
+constexpr char kHubClientIdPrefix[] = "vigil-hub/";
+/// Device ids the hub refuses to enrol: those starting with "vigil-hub" look like the hub's
+/// clients (and include "vigil-hub-ingest", the ingest session's name before the prefix above).
+/// The broker also refuses such client ids to anyone but the hub's accounts.
+constexpr char kReservedDeviceIdPrefix[] = "vigil-hub";
+constexpr bool is_reserved_device_id(const char* id, size_t length) {
+    constexpr size_t prefix_length = sizeof kReservedDeviceIdPrefix - 1;
+    if (id == nullptr || length < prefix_length) {
+        return false;
+    }
+    for (size_t i = 0; i < prefix_length; ++i) {
+        if (id[i] != kReservedDeviceIdPrefix[i]) {
+            return false;
+        }
+    }
+    return true;
+}
 /// The length of a NUL-terminated device id, or 0 when it is not one. Reads at most
 /// kMaxDeviceIdBytes + 1 bytes, so an unterminated string is refused rather than overrun.
 constexpr size_t device_id_length(const char* id) {

@@ -33,10 +33,29 @@ struct ApiSettings {
     uint16_t port = 8080;  ///< 0 picks a free port (see ApiServer::port())
     /// Holds admin.token and api-tokens.json; must exist.
     std::string data_dir;
-    /// Request bodies above this are refused with 413 before they are read.
+    /// Request bodies above this are refused with 413: before they are read when their
+    /// Content-Length says so, else (chunked) as soon as more than this has arrived.
     size_t max_body_bytes = 1024 * 1024;
-    /// Worker threads answering requests (httplib's pool).
+    /// Worker threads answering requests. Each open alert stream has one more of its own, and no
+    /// worker waits for a request still arriving (see max_connections).
     uint32_t threads = 8;
+    /// Connections held at once. Those that have not sent a whole request wait on one thread of
+    /// their own, not on a worker; past the cap the one that has waited longest for its request
+    /// is closed to make room, and when every connection is being answered a new one is
+    /// answered 503 with Retry-After at once.
+    size_t max_connections = 256;
+    /// A connection with no request begun is closed after this (fresh or kept alive).
+    int64_t idle_timeout_ms = 5000;
+    /// A request head (request line and headers) must arrive whole within this of its first
+    /// byte, however it is dripped; else 408 and the connection closes.
+    int64_t request_head_timeout_ms = 5000;
+    /// A request head over this is answered 431 and the connection closes.
+    size_t max_request_head_bytes = 16 * 1024;
+    /// A request body (only read for a caller with a token) must arrive within this of the end
+    /// of its head; else 408 and the connection closes.
+    int64_t request_body_timeout_ms = 10'000;
+    /// Requests one connection may carry before the server closes it.
+    uint32_t max_requests_per_connection = 100;
     /// /metrics answers without a token by default, as Prometheus scrapers expect; with this set
     /// it asks for one (either role) like the /api routes.
     bool metrics_need_token = false;

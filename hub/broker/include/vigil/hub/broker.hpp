@@ -5,7 +5,10 @@
 // is mosquitto's dynamic security plugin: every device is a client with a random password and a
 // role of its own, so it may publish only to its own topics and read only its own config, and
 // deleting it disconnects a connected device at once (a password file reloaded by SIGHUP would
-// re-read every device on each change, and needs a signal only a local parent can send).
+// re-read every device on each change, and needs a signal only a local parent can send). Before
+// it, the hub's guard plugin (plugin/broker_guard.c) keeps devices to their formats' topics, takes
+// the retain flag off their messages, keeps the hub's client ids for the hub's accounts and
+// counts what it refused.
 //
 // External (url set): the hub uses that broker as given and supervises nothing; enrolment works
 // when the broker runs the same plugin and BrokerSettings names its administrator.
@@ -24,11 +27,25 @@
 
 namespace vigil::hub {
 
+/// The guard plugin this build made.
+std::string default_guard_plugin();
+
 /// The outcome of a broker operation: empty error when it succeeded. Callers must look.
 struct [[nodiscard]] BrokerResult {
     std::string error;
     bool ok() const { return error.empty(); }
 };
+
+/// Where the embedded broker's guard plugin publishes, retained, its counts of what it refused
+/// or changed: {"epoch":"<broker start>","devices":{"<id>":{"<reason>":<count>,...},...}}, at
+/// most once a second. Only the hub's accounts may read it.
+constexpr const char* kGuardReportTopic = "$vigil/broker/guard";
+/// The guard's reasons: a publish refused on another device's topic, on a topic of the device's
+/// own that no format uses, on a topic outside every device's; and a device's retained publish
+/// whose retain flag was taken off (delivered, never kept).
+constexpr const char* kGuardRefusalReasons[] = {"other_device", "not_a_format_topic",
+                                                "not_a_device_topic"};
+constexpr const char* kGuardRetainCleared = "retain_cleared";
 
 struct BrokerSettings {
     /// The hub's data directory: the broker's files go in <data_dir>/broker, the CA in
@@ -40,6 +57,10 @@ struct BrokerSettings {
     // Embedded broker.
     std::string mosquitto = "/usr/sbin/mosquitto";
     std::string dynsec_plugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+    /// The guard plugin (hub/broker/plugin/broker_guard.c), loaded before dynamic security: a
+    /// device publishes only on its formats' topics, never leaves a retained message, and never
+    /// uses the hub's client ids. Empty runs without it (and without those protections).
+    std::string guard_plugin = default_guard_plugin();
     uint16_t port = 1883;  ///< the plain listener, on 127.0.0.1 only
     /// A TLS listener for devices, with the hub's CA (created on first start) and a server
     /// certificate for tls_names. Devices then need a client certificate from add_device().
@@ -56,8 +77,14 @@ struct BrokerSettings {
     /// 100 ms); max_inflight_bytes bounds the memory the hub holds for them.
     uint32_t max_inflight_messages = 20000;
     uint64_t max_inflight_bytes = 64ull * 1024 * 1024;
-    /// Messages kept for a client while it is away (the hub's session across its restarts).
+    /// Messages and bytes kept for a client beyond those in flight: while it is away (the hub's
+    /// session across its restarts) or stalled. At either bound mosquitto drops what arrives for
+    /// that client (the publisher has its PUBACK already) and counts it in
+    /// $SYS/broker/publish/messages/dropped.
     uint32_t max_queued_messages = 1000000;
+    uint64_t max_queued_bytes = 128ull * 1024 * 1024;
+    /// Seconds between the broker's $SYS updates, which the hub's metrics read.
+    uint32_t sys_interval_s = 2;
     uint32_t max_packet_bytes = 300 * 1024;  ///< 256 KB messages plus topic and headers
     /// Devices must connect with their id as the MQTT client id, so one device cannot take
     /// over another's session.
@@ -129,8 +156,12 @@ class Broker {
     /// connect again.
     BrokerResult revoke_device(const std::string& device_id);
     /// Lets the hub's ingest account publish and subscribe under the alert topics ("vigil/#",
-    /// where the MQTT alert output writes), also on a data directory made before they existed.
-    BrokerResult allow_alert_topics();
+    /// where the MQTT alert output writes) and read the broker's $SYS topics and the guard's
+    /// counts, also on a data directory made before they existed.
+    BrokerResult grant_hub_topics();
+    /// Asks the broker's dynamic-security plugin a question that changes nothing: ok while the
+    /// hub can administer the broker (enrol and revoke devices).
+    BrokerResult check_administration();
 
   private:
     BrokerResult prepare_files();

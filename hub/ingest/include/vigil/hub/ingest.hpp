@@ -27,6 +27,7 @@
 #include "vigil/hub/histogram.hpp"
 #include "vigil/hub/report.hpp"
 #include "vigil/hub/telemetry_writer.hpp"
+#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
@@ -40,8 +41,9 @@ struct IngestSettings {
     uint16_t port = 1883;
     std::string username, password;
     /// Fixed, so the broker keeps the session (and unacknowledged messages) across restarts.
-    /// Each worker sharing a subscription needs its own.
-    std::string client_id = "vigil-hub-ingest";
+    /// Each worker sharing a subscription needs its own. In the hub's namespace
+    /// (wire::kHubClientIdPrefix), which no device id can enter.
+    std::string client_id = std::string(wire::kHubClientIdPrefix) + "ingest";
     std::string share_group;      ///< non-empty: subscribe through $share/<group>/
     size_t batch_messages = 500;  ///< commit when this many are held...
     uint32_t batch_age_ms = 20;   ///< ...or when the oldest has waited this long
@@ -50,12 +52,17 @@ struct IngestSettings {
     uint32_t stop_timeout_ms = 10000;  ///< stop() gives up committing after this long
     size_t max_message_bytes = 256 * 1024;
     uint16_t keep_alive_s = 30;
+    /// Lines about rejected messages: at most this many per reason in each interval; the rest
+    /// are counted (IngestMetrics::rejections_unlogged) and summed up in one line.
+    uint32_t rejection_log_lines = 10;
+    uint32_t rejection_log_interval_ms = 10000;
     std::function<void(const std::string&)> log;  ///< stderr when unset
 };
 
 /// Counters for the Prometheus export. Labels: format "vigil", "legacy-defender" or
 /// "aws-defender"; reason one of the decoder's reason:: codes.
 struct IngestMetrics {
+    uint64_t received = 0;                     ///< messages the broker delivered
     std::map<std::string, uint64_t> ingested;  ///< committed messages per format (duplicates too)
     std::map<std::pair<std::string, std::string>, uint64_t> rejected;  ///< (reason, format)
     uint64_t decode_errors = 0;      ///< the decode function threw; the message is dropped
@@ -64,6 +71,10 @@ struct IngestMetrics {
     uint64_t batches = 0;            ///< committed batches
     uint64_t redelivered = 0;        ///< messages the broker flagged as possibly sent before
     uint64_t responses_dropped = 0;  ///< responses that could not be sent (QoS 0)
+    /// Rejections not logged line by line, by reason ("decode_error" for a decoder that threw).
+    std::map<std::string, uint64_t> rejections_unlogged;
+    /// Reconnections on which the broker had no session for the hub: what it held is lost.
+    uint64_t sessions_lost = 0;
     /// Broker receipt to store commit, per message, in ms.
     Histogram latency_ms{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}};
 };
@@ -85,8 +96,16 @@ class IngestPipeline {
     bool connected() const { return connected_.load(); }
     /// The broker confirmed every subscription on the current connection.
     bool subscribed() const { return subscribed_.load(); }
+    /// The broker still held a session for the client id at the pipeline's first connection.
+    bool resumed_session() const { return resumed_session_.load(); }
     /// Why the broker refused or dropped the last connection ("" while it never did).
     std::string last_error() const;
+    /// Why the store refused the latest commit; "" once a commit succeeds again (and before the
+    /// first). The failed batch is retried meanwhile, so this clears as soon as the store can
+    /// commit.
+    std::string commit_failure() const;
+    /// Milliseconds since the broker last dropped the pipeline's session; -1 when it never did.
+    int64_t session_lost_ago_ms() const;
     IngestMetrics metrics() const;
 
   private:
@@ -104,9 +123,13 @@ class IngestPipeline {
     std::atomic<bool> stop_{false};
     std::atomic<bool> connected_{false};
     std::atomic<bool> subscribed_{false};
-    mutable std::mutex mutex_;  // guards metrics_ and last_error_
+    std::atomic<bool> resumed_session_{false};
+    mutable std::mutex mutex_;  // guards metrics_, last_error_, commit_failure_ and
+                                // last_session_lost_ms_
     IngestMetrics metrics_;
     std::string last_error_;
+    std::string commit_failure_;
+    int64_t last_session_lost_ms_ = -1;  // steady clock
 };
 
 /// The device id in a topic the broker authorised: devices/{id}/messages/events/... or

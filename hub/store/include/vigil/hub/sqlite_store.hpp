@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,10 +44,17 @@ struct SqliteOptions {
     uint32_t max_pages = 0;
     /// Reader connections kept open for concurrent queries (more are opened on demand).
     uint32_t readers = 4;
+    /// Opening an existing store runs SQLite's PRAGMA quick_check for at most this long and
+    /// refuses a damaged store; 0 skips the check. The check reads the whole file, so the limit
+    /// bounds the start of a large store, which then opens unchecked beyond what was read.
+    uint32_t quick_check_ms = 30000;
+    /// Hears how the quick check went; nothing is said when unset.
+    std::function<void(const std::string&)> log;
 };
 
 /// Opens (creating or upgrading) the store; nullptr with error set when it cannot, for instance a
-/// file that is not a Vigil database or one written by a newer vigil-hub.
+/// file that is not a Vigil database, one written by a newer vigil-hub, one that fails the quick
+/// check, or an empty file. A store is created only where no file is.
 std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options, std::string& error);
 
 }  // namespace vigil::hub

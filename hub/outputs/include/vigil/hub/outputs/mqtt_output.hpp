@@ -10,6 +10,7 @@
 #include <string>
 
 #include "vigil/hub/outputs/output.hpp"
+#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub::outputs {
 
@@ -18,7 +19,7 @@ struct MqttConnection {
     uint16_t port = 1883;
     std::string username, password;  ///< "" no authentication
     /// Each output connects as client_id_prefix + its name.
-    std::string client_id_prefix = "vigil-hub-output-";
+    std::string client_id_prefix = std::string(wire::kHubClientIdPrefix) + "output-";
 };
 
 /// nullptr and `error` set when the topic is empty or holds a wildcard, or the QoS is above 2.
