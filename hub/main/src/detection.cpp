@@ -4,6 +4,7 @@
 
 #include "vigil/hub/detect/silence.hpp"
 #include "vigil/hub/prometheus.hpp"
+#include "vigil/hub/recommend/hygiene.hpp"
 #include "vigil/protocol/wire.h"
 
 namespace vigil::hub {
@@ -27,10 +28,12 @@ HubDetection::HubDetection(DetectionOptions options, Store& store, Log log)
       log_(std::move(log)),
       policy_file_(options_.policy_path),
       feeds_(options_.feeds_dir),
+      catalogs_(options_.vulnerabilities_dir),
       engine_(detect::EngineSources{
           [this] { return policy_file_.snapshot(); }, [this] { return feeds_.snapshot(); },
           [this](const std::string& device_id) { return group_of(device_id); }, &store_,
-          [] { return wall_ms(); }}) {}
+          [] { return wall_ms(); },
+          recommend::hygiene_check([this] { return catalogs_.snapshot(); })}) {}
 
 HubDetection::~HubDetection() {
     stop();
@@ -92,9 +95,7 @@ WriteResult HubDetection::write(const std::vector<Report>& reports) {
         return result;
     }
     publish(result.alert_events);
-    for (const RecommendationEvent& event : result.recommendation_events) {
-        events_.publish(event);
-    }
+    publish(result.recommendation_events);
     return result;
 }
 
@@ -118,6 +119,23 @@ void HubDetection::publish(const std::vector<AlertEvent>& events) {
         }
     }
     for (const AlertEvent& event : events) {
+        events_.publish(event);
+    }
+}
+
+void HubDetection::publish(const std::vector<RecommendationEvent>& events) {
+    {
+        std::lock_guard<std::mutex> lock(metrics_mutex_);
+        for (const RecommendationEvent& event : events) {
+            if (event.change == RecommendationChange::Opened ||
+                event.change == RecommendationChange::Reopened) {
+                ++metrics_.recommendations_opened[event.recommendation.kind];
+            } else if (event.change == RecommendationChange::Closed) {
+                ++metrics_.recommendations_closed;
+            }
+        }
+    }
+    for (const RecommendationEvent& event : events) {
         events_.publish(event);
     }
 }
@@ -215,6 +233,7 @@ void HubDetection::reload(bool first) {
                  error.message);
         }
     }
+    reload_catalog(first);
     std::lock_guard<std::mutex> lock(metrics_mutex_);
     if (!first) {
         metrics_.policy_reloads += policy == detect::PolicyReload::Taken ? 1 : 0;
@@ -225,6 +244,24 @@ void HubDetection::reload(bool first) {
     metrics_.indicators = intel->indicators();
     metrics_.feed_errors = intel->errors().size();
     metrics_.policy_errors = policy_file_.last_errors() ? policy_file_.last_errors()->size() : 0;
+}
+
+void HubDetection::reload_catalog(bool first) {
+    if (!catalogs_.reload_if_changed()) {
+        return;
+    }
+    const auto catalog = catalogs_.snapshot();
+    const auto errors = catalogs_.errors();
+    log_("detection: vulnerability catalog: " + std::to_string(catalog->vulnerabilities().size()) +
+         " entries, built in and from " + options_.vulnerabilities_dir + " (" +
+         std::to_string(errors.size()) + " files left out)");
+    for (const recommend::CatalogFileError& error : errors) {
+        log_("detection: " + detect::format_error(error.file, error.error));
+    }
+    std::lock_guard<std::mutex> lock(metrics_mutex_);
+    metrics_.catalog_reloads += first ? 0 : 1;
+    metrics_.vulnerabilities = catalog->vulnerabilities().size();
+    metrics_.catalog_errors = errors.size();
 }
 
 void HubDetection::sync_suppressions(const detect::Policy& policy) {
@@ -352,6 +389,28 @@ std::string prometheus_text(const DetectionMetrics& metrics) {
     out.sample("vigil_hub_detect_indicators", {}, static_cast<double>(metrics.indicators));
     out.family("vigil_hub_detect_feed_errors", "gauge", "Feed lines skipped as unreadable");
     out.sample("vigil_hub_detect_feed_errors", {}, static_cast<double>(metrics.feed_errors));
+    out.family("vigil_hub_recommend_catalog_reloads_total", "counter",
+               "Reloads of the vulnerability catalog's drop-in directory");
+    out.sample("vigil_hub_recommend_catalog_reloads_total", {},
+               static_cast<double>(metrics.catalog_reloads));
+    out.family("vigil_hub_recommend_vulnerabilities", "gauge",
+               "Entries of the vulnerability catalog in force");
+    out.sample("vigil_hub_recommend_vulnerabilities", {},
+               static_cast<double>(metrics.vulnerabilities));
+    out.family("vigil_hub_recommend_catalog_errors", "gauge",
+               "Drop-in catalog files left out for errors");
+    out.sample("vigil_hub_recommend_catalog_errors", {},
+               static_cast<double>(metrics.catalog_errors));
+    out.family("vigil_hub_recommend_opened_total", "counter",
+               "Recommendations opened or reopened by the hygiene checks, by kind");
+    for (const auto& [kind, count] : metrics.recommendations_opened) {
+        out.sample("vigil_hub_recommend_opened_total", {{"kind", kind}},
+                   static_cast<double>(count));
+    }
+    out.family("vigil_hub_recommend_closed_total", "counter",
+               "Recommendations closed because the device no longer shows the problem");
+    out.sample("vigil_hub_recommend_closed_total", {},
+               static_cast<double>(metrics.recommendations_closed));
     out.family("vigil_hub_detect_devices", "gauge", "Devices whose detection state is held");
     out.sample("vigil_hub_detect_devices", {}, static_cast<double>(metrics.devices));
     out.family("vigil_hub_detect_step_failures_total", "counter",

@@ -21,14 +21,17 @@
 #include "vigil/hub/ingest.hpp"
 #include "vigil/hub/outputs/alert_events.hpp"
 #include "vigil/hub/outputs/output_set.hpp"
+#include "vigil/hub/recommend/catalog_directory.hpp"
 #include "vigil/hub/store.hpp"
 
 namespace vigil::hub {
 
 struct DetectionOptions {
-    std::string policy_path;              ///< a missing file means the built-in defaults
-    std::string feeds_dir;                ///< a missing directory means no threat intelligence
-    uint32_t watch_interval_ms = 1000;    ///< how often the policy and the feeds are checked
+    std::string policy_path;  ///< a missing file means the built-in defaults
+    std::string feeds_dir;    ///< a missing directory means no threat intelligence
+    /// Drop-in vulnerability catalogs (*.toml) added to the built-in one; may be missing.
+    std::string vulnerabilities_dir;
+    uint32_t watch_interval_ms = 1000;    ///< how often the policy, feeds and catalogs are checked
     uint32_t silence_interval_ms = 5000;  ///< how often silent devices are looked for
     bool enabled = true;                  ///< false: reports are stored and nothing is detected
     outputs::MqttConnection broker;       ///< where MQTT alert outputs publish (the hub's broker)
@@ -42,6 +45,10 @@ struct DetectionMetrics {
     uint64_t policy_reloads = 0, policy_refusals = 0;
     uint64_t feed_reloads = 0;
     size_t indicators = 0, feed_errors = 0, policy_errors = 0;
+    uint64_t catalog_reloads = 0;
+    size_t vulnerabilities = 0, catalog_errors = 0;
+    std::map<std::string, uint64_t> recommendations_opened;  ///< by kind
+    uint64_t recommendations_closed = 0;
     size_t devices = 0;
     uint64_t step_failures = 0;
 };
@@ -79,6 +86,8 @@ class HubDetection {
   private:
     WriteResult write(const std::vector<Report>& reports);
     void publish(const std::vector<AlertEvent>& events);
+    void publish(const std::vector<RecommendationEvent>& events);
+    void reload_catalog(bool first);
     void watch_loop();
     void reload(bool first);
     void sweep_silence();
@@ -90,6 +99,7 @@ class HubDetection {
     Log log_;
     detect::PolicyFile policy_file_;
     detect::FeedDirectory feeds_;
+    recommend::CatalogDirectory catalogs_;
     detect::Engine engine_;
     AlertEvents events_;
     mutable std::mutex outputs_mutex_;  // guards outputs_ (replaced by the watcher)

@@ -190,6 +190,9 @@ void Hub::start_detection() {
         options_.policy_path.empty() ? options_.data_dir + "/policy.toml" : options_.policy_path;
     settings.feeds_dir =
         options_.feeds_dir.empty() ? options_.data_dir + "/feeds" : options_.feeds_dir;
+    settings.vulnerabilities_dir = options_.vulnerabilities_dir.empty()
+                                       ? options_.data_dir + "/vulnerabilities.d"
+                                       : options_.vulnerabilities_dir;
     settings.enabled = options_.detection;
     const BrokerEndpoint e = broker_->ingest_endpoint();
     settings.broker = {e.host, e.port, e.username, e.password,

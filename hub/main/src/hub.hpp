@@ -65,6 +65,9 @@ struct HubOptions {
     /// Detection: the policy file (default <data>/policy.toml) and the feeds directory (default
     /// <data>/feeds); a missing one means the built-in defaults, or no threat intelligence.
     std::string policy_path, feeds_dir;
+    /// Drop-in vulnerability catalogs, added to the built-in one (default
+    /// <data>/vulnerabilities.d).
+    std::string vulnerabilities_dir;
     bool detection = true;
     /// How often the hub asks its broker whether it can still administer it (for /healthz). Each
     /// look is a connection the broker logs in three lines (mosquitto.log).

@@ -106,6 +106,9 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
                    "Detection policy file (TOML; default DATA/policy.toml, reloaded on change)");
     app.add_option("--feeds", o.feeds_dir,
                    "Threat-intelligence feeds directory (default DATA/feeds, reloaded on change)");
+    app.add_option("--vulnerabilities", o.vulnerabilities_dir,
+                   "Directory of vulnerability catalogs added to the built-in one (default "
+                   "DATA/vulnerabilities.d, reloaded on change)");
     app.add_flag("!--no-detection", o.detection, "Store reports without running detection");
     app.add_option("--api-port", o.api_port, "HTTP API port")->capture_default_str();
     app.add_option("--api-address", o.api_address, "HTTP API address")->capture_default_str();
