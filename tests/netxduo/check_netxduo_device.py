@@ -102,6 +102,16 @@ def capabilities(pid):
     return int(found.group(1), 16) if found else None
 
 
+def thread_niceness(pid):
+    """{thread id: nice} of every thread of the process (field 19 of /proc/PID/task/TID/stat)."""
+    niceness = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            # The command name in parentheses may hold spaces: count the fields after it.
+            niceness[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[16])
+    return niceness
+
+
 def start_device(ns, *extra):
     return ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
                      "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
@@ -314,6 +324,11 @@ def run_scenario(ns, *device_args, interruption=None, settle_s=3.5):
         log("device log:\n" + ns.read("device.log"))
         return None
     check(capabilities(device.pid) == 0, "the device runs with no capability")
+    # The ThreadX port would lower its threads to nice 19 and 10, its clock then falling behind
+    # the peer's under any load: the device keeps the niceness it was started with.
+    niceness = thread_niceness(device.pid)
+    check(len(niceness) > 3 and set(niceness.values()) == {niceness[device.pid]},
+          f"every thread of the device at the niceness it started with: {niceness}")
 
     ping(ns, DEVICE4, 3)
     wait_ipv6(ns)

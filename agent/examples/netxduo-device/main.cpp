@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -359,6 +360,20 @@ void device_main(ULONG) {
 }
 
 }  // namespace
+
+// The ThreadX Linux port gives its threads real-time priorities and, when it may not (this device
+// runs without capabilities), lowers each ThreadX thread to nice 19 and its timer thread to nice
+// 10 instead. Beside any busy process the device then gets a small fraction of a CPU: every
+// context switch waits for a nice 19 thread, the timer thread is held meanwhile, the ticks it
+// misses are never made up, and ThreadX time falls behind the wall clock by whole seconds. NetX's
+// timeouts (duplicate address detection, ARP, TCP, MQTT keepalive) and Vigil's windows stretch
+// with it while the peer keeps its own. Only one ThreadX thread runs at a time whatever its
+// niceness, so the device keeps the niceness it was started with (the link wraps the port's
+// nice()).
+extern "C" int __wrap_nice(int) {
+    errno = 0;
+    return getpriority(PRIO_PROCESS, 0);
+}
 
 extern "C" void tx_application_define(void*) {
     nx_system_initialize();
