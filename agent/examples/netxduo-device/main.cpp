@@ -296,7 +296,8 @@ void report_and_exit() {
     const ServiceCounts services = service_counts();
     note(
         "frames in %lu out %lu (dropped %lu); vigil packets in %lu out %lu, ticks %lu; "
-        "published %lu busy %lu failed %lu; configs applied %lu refused %lu dropped %lu; "
+        "published %lu busy %lu failed %lu streams broken %lu; configs applied %lu refused %lu "
+        "dropped %lu; "
         "echo sessions %lu (%lu bytes), datagrams %lu",
         static_cast<unsigned long>(tap.frames_in), static_cast<unsigned long>(tap.frames_out),
         static_cast<unsigned long>(tap.dropped_in), static_cast<unsigned long>(vigil.packets_in),
@@ -304,6 +305,7 @@ void report_and_exit() {
         static_cast<unsigned long>(g_vigil_mqtt.published),
         static_cast<unsigned long>(g_vigil_mqtt.busy),
         static_cast<unsigned long>(g_vigil_mqtt.failed),
+        static_cast<unsigned long>(g_vigil_mqtt.streams_broken),
         static_cast<unsigned long>(vigil.configs_applied),
         static_cast<unsigned long>(vigil.configs_refused),
         static_cast<unsigned long>(g_vigil_mqtt.configs_dropped),
