@@ -316,10 +316,14 @@ void report_and_exit() {
           checksum_errors = 0, send_dropped = 0, fragments_sent = 0, fragments_received = 0;
     nx_ip_info_get(&g_ip, &sent, &sent_bytes, &received, &received_bytes, &invalid, &dropped,
                    &checksum_errors, &send_dropped, &fragments_sent, &fragments_received);
-    note("netx ip: sent %lu received %lu invalid %lu dropped %lu checksum errors %lu",
-         static_cast<unsigned long>(sent), static_cast<unsigned long>(received),
-         static_cast<unsigned long>(invalid), static_cast<unsigned long>(dropped),
-         static_cast<unsigned long>(checksum_errors));
+    // "dropped" counts received packets (an IPv6 multicast the device did not join, say);
+    // "send dropped" those NetX gave up sending (behind an unanswered ARP or neighbour request).
+    note(
+        "netx ip: sent %lu received %lu invalid %lu dropped %lu checksum errors %lu send dropped "
+        "%lu",
+        static_cast<unsigned long>(sent), static_cast<unsigned long>(received),
+        static_cast<unsigned long>(invalid), static_cast<unsigned long>(dropped),
+        static_cast<unsigned long>(checksum_errors), static_cast<unsigned long>(send_dropped));
     // The reader pthread blocks in read() and the ThreadX threads are parked by the port:
     // nothing is left to unwind.
     _exit(0);
