@@ -86,7 +86,8 @@ int32_t send(void* context, const char* topic, const char* property_bag, const u
     auto* mqtt = static_cast<VIGIL_NETXDUO_MQTT*>(context);
     const size_t topic_length = std::strlen(topic);
     const size_t bag_length = property_bag != nullptr ? std::strlen(property_bag) : 0;
-    if (topic_length + bag_length > sizeof(mqtt->topic) || length > 0x0FFFFFFFu) {
+    if (mqtt->client == nullptr || topic_length + bag_length > sizeof(mqtt->topic) ||
+        length > 0x0FFFFFFFu) {
         ++mqtt->failed;
         return -1;
     }
