@@ -102,6 +102,16 @@ def capabilities(pid):
     return int(found.group(1), 16) if found else None
 
 
+def thread_niceness(pid):
+    """{thread id: nice} of every thread of the process (field 19 of /proc/PID/task/TID/stat)."""
+    niceness = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            # The command name in parentheses may hold spaces: count the fields after it.
+            niceness[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[16])
+    return niceness
+
+
 def start_device(ns, *extra):
     return ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
                      "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
@@ -110,12 +120,21 @@ def start_device(ns, *extra):
 
 
 def decode(ns):
-    """Every message the subscriber received, decoded by Vigil's hosted decoder."""
-    messages = []
+    """Every message the subscriber received, decoded by Vigil's hosted decoder, each once: QoS 1
+    delivers at least once (a publish whose acknowledgement the dropped connection lost goes again
+    after the reconnect), so the test, as vigil-hub, keeps one message per (boot_id, sequence)."""
+    messages, seen, repeated = [], set(), 0
     for topic, message in decoded_messages(DECODER, ns.read("sub.txt")):
         check(topic.startswith(f"devices/{DEVICE_ID}/messages/events/mti=vigil.1&"),
               f"IoT-hub topic with the property bag: {topic}")
+        key = (message.get("boot_id"), message.get("sequence"))
+        if key in seen:
+            repeated += 1
+            continue
+        seen.add(key)
         messages.append(message)
+    if repeated:
+        log(f"{repeated} message(s) delivered more than once, counted once")
     return messages
 
 
@@ -239,6 +258,14 @@ def is_mqtt(key):
     return key[0] == "tcp" and key[3] == HOST4 and key[4] == BROKER_PORT
 
 
+# Router solicitation and advertisement, neighbour solicitation and advertisement, redirect.
+NEIGHBOUR_DISCOVERY = range(133, 138)
+
+
+def is_neighbour_discovery(key):
+    return key[0] == "icmp" and ":" in key[1] and key[2] in NEIGHBOUR_DISCOVERY
+
+
 # --- traffic from the peer ----------------------------------------------------------------------
 
 # Runs in the namespace: echo sessions, datagrams and closed-port probes; prints what it got.
@@ -314,6 +341,11 @@ def run_scenario(ns, *device_args, interruption=None, settle_s=3.5):
         log("device log:\n" + ns.read("device.log"))
         return None
     check(capabilities(device.pid) == 0, "the device runs with no capability")
+    # The ThreadX port would lower its threads to nice 19 and 10, its clock then falling behind
+    # the peer's under any load: the device keeps the niceness it was started with.
+    niceness = thread_niceness(device.pid)
+    check(len(niceness) > 3 and set(niceness.values()) == {niceness[device.pid]},
+          f"every thread of the device at the niceness it started with: {niceness}")
 
     ping(ns, DEVICE4, 3)
     wait_ipv6(ns)
@@ -351,7 +383,21 @@ def compare_flows(packets, reported, where):
         check(got[2] > 0 and all(a <= w for a, w in zip(got, wire)),
               f"MQTT flow {key}: {where} {got} within capture {wire}")
 
-    others = sorted(k for k in set(expected) | set(reported) if not is_mqtt(k))
+    # Neighbour Discovery runs on NetX's and the peer kernel's own timers (router solicitations,
+    # reachability probes and their answers), so some of it may fall in the last window too,
+    # after the traffic: within the capture as well. What the test drives must be exact.
+    discovery = sorted(k for k in set(expected) | set(reported) if is_neighbour_discovery(k))
+    for key in discovery:
+        got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
+        log(f"{key}: {where} {got}, capture {wire} (neighbour discovery)")
+        check(all(a <= w for a, w in zip(got, wire)),
+              f"neighbour discovery flow {key}: {where} {got} within capture {wire}")
+    # Its router solicitations and its answers to the pings' neighbour solicitations come early.
+    check(any(reported[k][2] > 0 for k in discovery if k in reported),
+          f"the device's neighbour discovery reported by the {where}")
+
+    others = sorted(k for k in set(expected) | set(reported)
+                    if not is_mqtt(k) and not is_neighbour_discovery(k))
     for key in others:
         got, wire = reported.get(key, [0, 0, 0, 0]), expected.get(key, [0, 0, 0, 0])
         log(f"{key}: {where} {got}, capture {wire}")
@@ -359,13 +405,13 @@ def compare_flows(packets, reported, where):
                            "out pkts/bytes)")
     wire_out = sum(1 for p in packets if p.outbound and p.protocol in (1, 6, 17, 58) and
                    not to_broker(p))
-    agent_out = sum(reported[k][2] for k in others if k in reported)
+    # The device's outbound neighbour solicitations are left out of the flows above (NetX hands
+    # them to the driver past the filter): an agent that reported one fails the discovery check.
+    agent_out = sum(reported[k][2] for k in others + discovery if k in reported)
     log(f"outbound IP packets (MQTT aside): capture {wire_out}, {where} {agent_out}, "
         f"neighbour solicitations {solicitations}")
     check(solicitations >= 3, f"NetX's duplicate address detection was on the wire "
                               f"({solicitations} neighbour solicitations)")
-    check(wire_out - agent_out == solicitations,
-          "the outbound neighbour solicitations are exactly what the agent did not see")
 
     def has(protocol, local, local_port, remote):
         return any(k[0] == protocol and k[1] == local and k[2] == local_port and

@@ -206,12 +206,91 @@ TEST(NetxduoMqtt, PublishesVigilMessagesThroughNetxDuosMqttClient) {
     EXPECT_EQ(g_vigil_mqtt.failed, 0u);
 
     ASSERT_EQ(vigil_netxduo_disable(), static_cast<UINT>(NX_SUCCESS));
-    // The broker resets the connection: the transport then says it is not connected.
+}
+
+// The cases below go on with the connection of the one above.
+
+// What the broker has sent and not yet been served, and the publishes served.
+std::vector<uint8_t> g_stream;
+std::vector<Publish> g_received;
+
+void serve_for(ULONG ticks) {
+    bool connected = true;
+    for (ULONG waited = 0; waited < ticks; waited += TX_TIMER_TICKS_PER_SECOND / 20) {
+        receive_into(g_stream, TX_TIMER_TICKS_PER_SECOND / 20);
+        serve(g_stream, g_received, connected);
+    }
+}
+
+// NetX sends what fits of a TCP packet and refuses the rest when the window is short; a
+// publish that went out in part would make the broker read the next message as its rest.
+TEST(NetxduoMqtt, AMessageTheWindowCannotTakeWholeIsBusyAndNothingOfItIsSent) {
+    ASSERT_EQ(g_client.nxd_mqtt_client_state, static_cast<UINT>(NXD_MQTT_CLIENT_STATE_CONNECTED));
+    static VIGIL_NETXDUO_MQTT direct;
+    const vigil_transport transport = vigil_netxduo_mqtt_transport(&direct, &g_client);
+    serve_for(TX_TIMER_TICKS_PER_SECOND / 5);
+    g_received.clear();
+
+    // The broker reads nothing meanwhile: its 16 KiB receive window fills within 17 messages.
+    constexpr char kTopic[] = "devices/netx-mqtt-1/window";
+    constexpr size_t kMessageBytes = 1000;
+    std::vector<std::vector<uint8_t>> accepted;
+    std::vector<uint8_t> refused;
+    for (int i = 0; i < 40 && refused.empty(); ++i) {
+        std::vector<uint8_t> payload(kMessageBytes);
+        for (size_t at = 0; at < payload.size(); ++at) {
+            payload[at] = static_cast<uint8_t>(i * 31 + at);
+        }
+        const int32_t sent =
+            transport.send(transport.context, kTopic, nullptr, payload.data(), payload.size());
+        ASSERT_GE(sent, 0);
+        if (sent > 0) {
+            accepted.push_back(payload);
+        } else {
+            refused = payload;
+        }
+    }
+    ASSERT_FALSE(refused.empty()) << "the broker's window never filled";
+    EXPECT_EQ(direct.busy, 1u);
+
+    // The broker reads; the refused message goes again, as the agent sends it after its retry
+    // delay.
+    serve_for(TX_TIMER_TICKS_PER_SECOND / 2);
+    int32_t sent = 0;
+    for (int i = 0; i < 20 && sent == 0; ++i) {
+        sent = transport.send(transport.context, kTopic, nullptr, refused.data(), refused.size());
+        serve_for(TX_TIMER_TICKS_PER_SECOND / 10);
+    }
+    ASSERT_EQ(sent, 1);
+    accepted.push_back(refused);
+    for (int i = 0; i < 20 && g_received.size() < accepted.size(); ++i) {
+        serve_for(TX_TIMER_TICKS_PER_SECOND / 10);
+    }
+
+    ASSERT_EQ(g_received.size(), accepted.size());
+    for (size_t i = 0; i < accepted.size(); ++i) {
+        EXPECT_EQ(g_received[i].topic, kTopic) << "message " << i;
+        EXPECT_TRUE(g_received[i].payload == accepted[i]) << "message " << i << " arrived whole";
+    }
+    EXPECT_TRUE(g_stream.empty()) << g_stream.size() << " bytes of a message left over";
+    // Every message the broker acknowledged leaves the client's queue; none that was refused
+    // stays there, to go again (a duplicate) after a reconnect.
+    for (int i = 0; i < 20 && g_client.message_transmit_queue_head != nullptr; ++i) {
+        serve_for(TX_TIMER_TICKS_PER_SECOND / 10);
+    }
+    EXPECT_EQ(g_client.message_transmit_queue_head, nullptr);
+    EXPECT_EQ(direct.failed, 0u);
+}
+
+TEST(NetxduoMqtt, TheTransportSaysDisconnectedAfterTheBrokerResets) {
+    static VIGIL_NETXDUO_MQTT direct;
+    const vigil_transport transport = vigil_netxduo_mqtt_transport(&direct, &g_client);
+    ASSERT_TRUE(transport.is_connected(transport.context));
     nx_tcp_socket_disconnect(&g_broker, NX_NO_WAIT);
-    for (int i = 0; i < 20 && settings.transport.is_connected(settings.transport.context); ++i) {
+    for (int i = 0; i < 20 && transport.is_connected(transport.context); ++i) {
         tx_thread_sleep(TX_TIMER_TICKS_PER_SECOND / 10);
     }
-    EXPECT_FALSE(settings.transport.is_connected(settings.transport.context));
+    EXPECT_FALSE(transport.is_connected(transport.context));
 }
 
 }  // namespace

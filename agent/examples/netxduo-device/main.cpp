@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -295,7 +296,8 @@ void report_and_exit() {
     const ServiceCounts services = service_counts();
     note(
         "frames in %lu out %lu (dropped %lu); vigil packets in %lu out %lu, ticks %lu; "
-        "published %lu busy %lu failed %lu; configs applied %lu refused %lu dropped %lu; "
+        "published %lu busy %lu failed %lu streams broken %lu; configs applied %lu refused %lu "
+        "dropped %lu; "
         "echo sessions %lu (%lu bytes), datagrams %lu",
         static_cast<unsigned long>(tap.frames_in), static_cast<unsigned long>(tap.frames_out),
         static_cast<unsigned long>(tap.dropped_in), static_cast<unsigned long>(vigil.packets_in),
@@ -303,6 +305,7 @@ void report_and_exit() {
         static_cast<unsigned long>(g_vigil_mqtt.published),
         static_cast<unsigned long>(g_vigil_mqtt.busy),
         static_cast<unsigned long>(g_vigil_mqtt.failed),
+        static_cast<unsigned long>(g_vigil_mqtt.streams_broken),
         static_cast<unsigned long>(vigil.configs_applied),
         static_cast<unsigned long>(vigil.configs_refused),
         static_cast<unsigned long>(g_vigil_mqtt.configs_dropped),
@@ -313,10 +316,14 @@ void report_and_exit() {
           checksum_errors = 0, send_dropped = 0, fragments_sent = 0, fragments_received = 0;
     nx_ip_info_get(&g_ip, &sent, &sent_bytes, &received, &received_bytes, &invalid, &dropped,
                    &checksum_errors, &send_dropped, &fragments_sent, &fragments_received);
-    note("netx ip: sent %lu received %lu invalid %lu dropped %lu checksum errors %lu",
-         static_cast<unsigned long>(sent), static_cast<unsigned long>(received),
-         static_cast<unsigned long>(invalid), static_cast<unsigned long>(dropped),
-         static_cast<unsigned long>(checksum_errors));
+    // "dropped" counts received packets (an IPv6 multicast the device did not join, say);
+    // "send dropped" those NetX gave up sending (behind an unanswered ARP or neighbour request).
+    note(
+        "netx ip: sent %lu received %lu invalid %lu dropped %lu checksum errors %lu send dropped "
+        "%lu",
+        static_cast<unsigned long>(sent), static_cast<unsigned long>(received),
+        static_cast<unsigned long>(invalid), static_cast<unsigned long>(dropped),
+        static_cast<unsigned long>(checksum_errors), static_cast<unsigned long>(send_dropped));
     // The reader pthread blocks in read() and the ThreadX threads are parked by the port:
     // nothing is left to unwind.
     _exit(0);
@@ -359,6 +366,20 @@ void device_main(ULONG) {
 }
 
 }  // namespace
+
+// The ThreadX Linux port gives its threads real-time priorities and, when it may not (this device
+// runs without capabilities), lowers each ThreadX thread to nice 19 and its timer thread to nice
+// 10 instead. Beside any busy process the device then gets a small fraction of a CPU: every
+// context switch waits for a nice 19 thread, the timer thread is held meanwhile, the ticks it
+// misses are never made up, and ThreadX time falls behind the wall clock by whole seconds. NetX's
+// timeouts (duplicate address detection, ARP, TCP, MQTT keepalive) and Vigil's windows stretch
+// with it while the peer keeps its own. Only one ThreadX thread runs at a time whatever its
+// niceness, so the device keeps the niceness it was started with (the link wraps the port's
+// nice()).
+extern "C" int __wrap_nice(int) {
+    errno = 0;
+    return getpriority(PRIO_PROCESS, 0);
+}
 
 extern "C" void tx_application_define(void*) {
     nx_system_initialize();

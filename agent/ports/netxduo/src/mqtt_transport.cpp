@@ -12,12 +12,82 @@ bool is_connected(void* context) {
            mqtt->client->nxd_mqtt_client_state == NXD_MQTT_CLIENT_STATE_CONNECTED;
 }
 
+// Bytes of the PUBLISH the client builds at QoS 1: the fixed header with its remaining length,
+// the topic with its length, the packet identifier and the payload.
+ULONG publish_bytes(size_t topic_length, size_t payload_length) {
+    const size_t remaining = 2 + topic_length + 2 + payload_length;
+    size_t length_bytes = 1;
+    for (size_t rest = remaining >> 7; rest != 0; rest >>= 7) {
+        ++length_bytes;
+    }
+    return static_cast<ULONG>(1 + length_bytes + remaining);
+}
+
+ULONG packets_for(ULONG bytes, ULONG per_packet) {
+    return per_packet == 0 ? bytes : (bytes + per_packet - 1) / per_packet;
+}
+
+// NetX sends what the TCP window takes of a packet and, without a wait, refuses the rest
+// (nx_tcp_socket_send returns NX_WINDOW_OVERFLOW, NX_TX_QUEUE_DEPTH or NX_NO_PACKET with part of
+// the packet on the wire); the add-on then drops the packet. The broker would read the start of
+// the next message as the rest of that one. So the whole PUBLISH must fit what the socket can
+// send now: the window (advertised and congestion, less what is in flight), the socket's
+// transmit queue (a segment per MSS) and the packet pool (the message, the client's copy kept
+// for a resend, the segments). Called with the IP instance's protection held, so nothing the
+// IP thread does can shrink them before the publish.
+bool socket_takes_whole(const NXD_MQTT_CLIENT* client, ULONG bytes) {
+    const NX_TCP_SOCKET& socket = client->nxd_mqtt_client_socket;
+    ULONG window = socket.nx_tcp_socket_tx_window_advertised;
+    if (socket.nx_tcp_socket_tx_window_congestion < window) {
+        window = socket.nx_tcp_socket_tx_window_congestion;
+    }
+    if (window <= socket.nx_tcp_socket_tx_outstanding_bytes ||
+        window - socket.nx_tcp_socket_tx_outstanding_bytes < bytes) {
+        return false;
+    }
+    const ULONG segments = packets_for(bytes, socket.nx_tcp_socket_connect_mss);
+    if (socket.nx_tcp_socket_transmit_sent_count + segments >
+        socket.nx_tcp_socket_transmit_queue_maximum) {
+        return false;
+    }
+    const NX_PACKET_POOL* pool = client->nxd_mqtt_client_packet_pool_ptr;
+    const ULONG room = pool->nx_packet_pool_payload_size > NX_IPv6_TCP_PACKET
+                           ? pool->nx_packet_pool_payload_size - NX_IPv6_TCP_PACKET
+                           : 0;
+    return pool->nx_packet_pool_available >= 2 * packets_for(bytes, room) + segments;
+}
+
+// A QoS 1 publish that the socket refused leaves the client's copy of it at the tail of the
+// transmit queue, where a reconnect would send it again beside the agent's own retry; the
+// publish call held the client's mutex throughout, so the tail is that copy.
+void withdraw_copy(NXD_MQTT_CLIENT* client, NX_PACKET* tail_before) {
+    NX_PACKET* copy = client->message_transmit_queue_tail;
+    if (copy == nullptr || copy == tail_before) {
+        return;
+    }
+    if (client->message_transmit_queue_head == copy) {
+        client->message_transmit_queue_head = nullptr;
+    } else {
+        NX_PACKET* before = client->message_transmit_queue_head;
+        while (before->nx_packet_queue_next != copy) {
+            before = before->nx_packet_queue_next;
+        }
+        before->nx_packet_queue_next = nullptr;
+    }
+    client->message_transmit_queue_tail = tail_before;
+#ifdef NXD_MQTT_MAXIMUM_TRANSMIT_QUEUE_DEPTH
+    --client->message_transmit_queue_depth;
+#endif
+    nx_packet_release(copy);
+}
+
 int32_t send(void* context, const char* topic, const char* property_bag, const uint8_t* payload,
              size_t length) {
     auto* mqtt = static_cast<VIGIL_NETXDUO_MQTT*>(context);
     const size_t topic_length = std::strlen(topic);
     const size_t bag_length = property_bag != nullptr ? std::strlen(property_bag) : 0;
-    if (topic_length + bag_length > sizeof(mqtt->topic) || length > 0xFFFFFFFFu) {
+    if (mqtt->client == nullptr || topic_length + bag_length > sizeof(mqtt->topic) ||
+        length > 0x0FFFFFFFu) {
         ++mqtt->failed;
         return -1;
     }
@@ -25,11 +95,42 @@ int32_t send(void* context, const char* topic, const char* property_bag, const u
     if (bag_length != 0) {
         std::memcpy(mqtt->topic + topic_length, property_bag, bag_length);
     }
-    // The client copies topic and payload into its own packet before it returns.
-    const UINT status = nxd_mqtt_client_publish(
-        mqtt->client, mqtt->topic, static_cast<UINT>(topic_length + bag_length),
-        reinterpret_cast<CHAR*>(const_cast<uint8_t*>(payload)), static_cast<UINT>(length), 0, 1,
-        NX_NO_WAIT);
+    NXD_MQTT_CLIENT* client = mqtt->client;
+    // The client's mutex keeps its thread (PUBACK, PINGREQ) off the socket and the transmit
+    // queue; the IP instance's protection keeps the IP thread off the window. The client takes
+    // them in this order itself.
+    tx_mutex_get(client->nxd_mqtt_client_mutex_ptr, TX_WAIT_FOREVER);
+    NX_IP* ip = client->nxd_mqtt_client_ip_ptr;
+    tx_mutex_get(&ip->nx_ip_protection, TX_WAIT_FOREVER);
+    UINT status = NXD_MQTT_NOT_CONNECTED;
+    bool broken = false;
+    if (client->nxd_mqtt_client_state == NXD_MQTT_CLIENT_STATE_CONNECTED) {
+        if (!socket_takes_whole(client, publish_bytes(topic_length + bag_length, length))) {
+            status = NX_WINDOW_OVERFLOW;
+        } else {
+            const ULONG sequence_before = client->nxd_mqtt_client_socket.nx_tcp_socket_tx_sequence;
+            NX_PACKET* const tail_before = client->message_transmit_queue_tail;
+            // The client copies topic and payload into its own packet before it returns.
+            status = nxd_mqtt_client_publish(client, mqtt->topic,
+                                             static_cast<UINT>(topic_length + bag_length),
+                                             reinterpret_cast<CHAR*>(const_cast<uint8_t*>(payload)),
+                                             static_cast<UINT>(length), 0, 1, NX_NO_WAIT);
+            if (status != NXD_MQTT_SUCCESS) {
+                withdraw_copy(client, tail_before);
+                broken =
+                    client->nxd_mqtt_client_socket.nx_tcp_socket_tx_sequence != sequence_before;
+            }
+        }
+    }
+    tx_mutex_put(&ip->nx_ip_protection);
+    tx_mutex_put(client->nxd_mqtt_client_mutex_ptr);
+    if (broken) {
+        // Part of the message is on the wire after all (the pool ran dry under a receive
+        // interrupt): the stream cannot go on. The application's reconnect starts a clean one and
+        // the agent sends the message again.
+        ++mqtt->streams_broken;
+        nxd_mqtt_client_disconnect(client);
+    }
     switch (status) {
         case NXD_MQTT_SUCCESS:
             ++mqtt->published;

@@ -7,7 +7,9 @@
  * The topic follows the IoT-hub convention: the agent's topic with its URL-encoded property bag
  * appended ("devices/{id}/messages/events/mti=vigil.1&..."), as Azure IoT Hub and vigil-hub
  * expect. Messages go out at QoS 1 without waiting: a full packet pool or TCP window is "busy"
- * and the agent retries after its retry delay.
+ * and the agent retries after its retry delay. A message goes out whole or not at all; one that
+ * went out in part after all (the pool emptied mid-publish) ends the connection, which the
+ * application reconnects.
  *
  * Configs from the hub, optionally:
  *   settings.config_source = vigil_netxduo_mqtt_config_source(&vigil_mqtt);
@@ -44,6 +46,8 @@ typedef struct VIGIL_NETXDUO_MQTT {
     ULONG published;
     ULONG busy;
     ULONG failed;
+    /* publishes that went out in part after all (the connection was then ended) */
+    ULONG streams_broken;
     /* devices/{id}/config/vigil, set by vigil_netxduo_mqtt_config_subscribe() */
     CHAR config_topic[VIGIL_NETXDUO_MQTT_TOPIC_BYTES];
     UINT config_topic_length;
