@@ -1,5 +1,6 @@
 #include "json_views.hpp"
 
+#include "vigil/hub/finding_json.hpp"
 #include "vigil/hub/report_json.hpp"
 
 namespace vigil::hub::api {
@@ -34,11 +35,6 @@ nlohmann::json to_json(const TrafficSummary& traffic) {
 }
 
 }  // namespace
-
-nlohmann::json embedded_json(const std::string& text) {
-    nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
-    return parsed.is_discarded() ? nlohmann::json(text) : parsed;
-}
 
 nlohmann::json to_json(const DeviceRow& device) {
     return {{"id", device.id},
@@ -94,28 +90,7 @@ nlohmann::json to_json(const StoredFlow& stored) {
 }
 
 nlohmann::json to_json(const Alert& alert) {
-    return {{"id", alert.id},
-            {"device_id", alert.device_id},
-            {"type", alert.type},
-            {"category", to_string(alert.category)},
-            {"subject", alert.subject},
-            {"severity", to_string(alert.severity)},
-            {"state", to_string(alert.state)},
-            {"title", alert.title},
-            {"description", alert.description},
-            {"remediation", alert.remediation},
-            {"technique", alert.technique},
-            {"first_observed_ms", alert.first_observed_ms},
-            {"last_observed_ms", alert.last_observed_ms},
-            {"raised_ms", alert.raised_ms},
-            {"last_raised_ms", alert.last_raised_ms},
-            {"count", alert.count},
-            {"changed_ms", alert.changed_ms},
-            {"changed_by", alert.changed_by},
-            // null when no suppression matched
-            {"suppressed_by", alert.suppressed_by != 0 ? nlohmann::json(alert.suppressed_by)
-                                                       : nlohmann::json(nullptr)},
-            {"evidence", embedded_json(alert.evidence_json)}};
+    return nlohmann::json(alert);
 }
 
 nlohmann::json to_json(const Suppression& suppression) {
@@ -134,27 +109,7 @@ nlohmann::json to_json(const Suppression& suppression) {
 }
 
 nlohmann::json to_json(const Recommendation& recommendation) {
-    const Recommendation& r = recommendation;
-    return {{"id", r.id},
-            {"device_id", r.device_id},
-            {"kind", r.kind},
-            {"subject", r.subject},
-            {"state", to_string(r.state)},
-            {"severity", to_string(r.severity)},
-            {"title", r.title},
-            {"rationale", r.rationale},
-            {"remediation", r.remediation},
-            {"evidence", embedded_json(r.evidence_json)},
-            {"evidence_key", r.evidence_key},
-            {"first_observed_ms", r.first_observed_ms},
-            {"last_observed_ms", r.last_observed_ms},
-            {"opened_ms", r.opened_ms},
-            {"updated_ms", r.updated_ms},
-            {"closed_ms", r.closed_ms},
-            {"dismissed_reason", r.dismissed_reason},
-            {"dismissed_by", r.dismissed_by},
-            {"dismissed_ms", r.dismissed_ms},
-            {"dismissed_key", r.dismissed_key}};
+    return nlohmann::json(recommendation);
 }
 
 nlohmann::json to_json(const RecommendationKindSummary& summary) {

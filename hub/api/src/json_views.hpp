@@ -2,6 +2,8 @@
 // report.hpp, times stay in milliseconds since the epoch.
 #pragma once
 
+#include "vigil/hub/finding_json.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "vigil/hub/alert.hpp"
@@ -31,6 +33,6 @@ nlohmann::json to_json_array(const Items& items) {
 
 /// A JSON column (details_json, evidence_json) as stored, parsed; an unreadable one comes back as
 /// its text.
-nlohmann::json embedded_json(const std::string& text);
+using vigil::hub::embedded_json;
 
 }  // namespace vigil::hub::api
