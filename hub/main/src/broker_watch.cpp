@@ -8,15 +8,10 @@
 
 #include "vigil/hub/broker.hpp"
 #include "vigil/hub/prometheus.hpp"
-#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
 namespace {
-
-struct LibraryInit {
-    LibraryInit() { mosquitto_lib_init(); }
-};
 
 // mosquitto's $SYS figures the metrics export: (topic, metric, type, help).
 struct SysFigure {
@@ -42,48 +37,25 @@ constexpr SysFigure kSysFigures[] = {
 
 BrokerWatch::BrokerWatch(std::string host, uint16_t port, std::string username,
                          std::string password)
-    : host_(std::move(host)),
-      username_(std::move(username)),
-      password_(std::move(password)),
-      port_(port) {}
+    : account_{std::move(host), port, std::move(username), std::move(password)} {}
 
 BrokerWatch::~BrokerWatch() {
     stop();
 }
 
 bool BrokerWatch::start(std::string& error) {
-    static LibraryInit init;
     // A clean session: every report is retained or repeated, nothing needs queueing.
-    const std::string client_id = std::string(wire::kHubClientIdPrefix) + "watch";
-    client_ = mosquitto_new(client_id.c_str(), true, this);
+    client_ = new_hub_client("watch", account_, this, error);
     if (!client_) {
-        error = "cannot create the broker watch's MQTT client";
         return false;
     }
-    mosquitto_int_option(client_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_username_pw_set(client_, username_.c_str(), password_.c_str());
     mosquitto_connect_callback_set(client_, &BrokerWatch::on_connect);
     mosquitto_message_callback_set(client_, &BrokerWatch::on_message);
-    mosquitto_reconnect_delay_set(client_, 1, 10, true);
-    int rc = mosquitto_connect_async(client_, host_.c_str(), port_, 30);
-    if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_ERRNO) {
-        rc = mosquitto_loop_start(client_);
-    }
-    if (rc != MOSQ_ERR_SUCCESS) {
-        error = std::string("broker watch: ") + mosquitto_strerror(rc);
-        return false;
-    }
-    return true;
+    return connect_hub_client(client_, account_, "broker watch", error);
 }
 
 void BrokerWatch::stop() {
-    if (!client_) {
-        return;
-    }
-    mosquitto_disconnect(client_);
-    mosquitto_loop_stop(client_, true);
-    mosquitto_destroy(client_);
-    client_ = nullptr;
+    end_hub_client(client_);
 }
 
 void BrokerWatch::on_connect(mosquitto* client, void*, int rc) {

@@ -13,6 +13,8 @@
 struct mosquitto;
 struct mosquitto_message;
 
+#include "hub_client.hpp"
+
 namespace vigil::hub {
 
 class BrokerWatch {
@@ -37,8 +39,7 @@ class BrokerWatch {
     static void on_connect(mosquitto* client, void* self, int rc);
     static void on_message(mosquitto* client, void* self, const mosquitto_message* message);
 
-    std::string host_, username_, password_;
-    uint16_t port_;
+    HubClientAccount account_;
     mosquitto* client_ = nullptr;
     mutable std::mutex mutex_;
     // epoch -> (device, reason) -> count

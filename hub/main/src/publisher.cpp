@@ -6,67 +6,32 @@
 #include <string>
 #include <utility>
 
-#include "vigil/protocol/device_id.h"
 
 namespace vigil::hub {
 
-namespace {
-
-// libmosquitto needs one process-wide init; every ConfigPublisher shares it.
-struct LibraryInit {
-    LibraryInit() { mosquitto_lib_init(); }
-};
-
-}  // namespace
-
 ConfigPublisher::ConfigPublisher(std::string host, uint16_t port, std::string username,
                                  std::string password)
-    : host_(std::move(host)),
-      username_(std::move(username)),
-      password_(std::move(password)),
-      port_(port) {}
+    : account_{std::move(host), port, std::move(username), std::move(password)} {}
 
 ConfigPublisher::~ConfigPublisher() {
     stop();
 }
 
 bool ConfigPublisher::start(std::string& error) {
-    static LibraryInit init;
     // A clean session: a config the hub failed to publish is reported to the caller, who
     // retries; nothing must be resent behind its back later.
-    const std::string client_id = std::string(wire::kHubClientIdPrefix) + "config";
-    client_ = mosquitto_new(client_id.c_str(), true, this);
+    client_ = new_hub_client("config", account_, this, error);
     if (!client_) {
-        error = "cannot create the config publisher's MQTT client";
         return false;
     }
-    mosquitto_int_option(client_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_username_pw_set(client_, username_.c_str(), password_.c_str());
     mosquitto_connect_callback_set(client_, &ConfigPublisher::on_connect);
     mosquitto_disconnect_callback_set(client_, &ConfigPublisher::on_disconnect);
     mosquitto_publish_callback_set(client_, &ConfigPublisher::on_publish);
-    mosquitto_reconnect_delay_set(client_, 1, 10, true);
-    int rc = mosquitto_connect_async(client_, host_.c_str(), port_, 30);
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
-        error = std::string("config publisher: ") + mosquitto_strerror(rc);
-        return false;
-    }
-    rc = mosquitto_loop_start(client_);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        error = std::string("config publisher: ") + mosquitto_strerror(rc);
-        return false;
-    }
-    return true;
+    return connect_hub_client(client_, account_, "config publisher", error);
 }
 
 void ConfigPublisher::stop() {
-    if (!client_) {
-        return;
-    }
-    mosquitto_disconnect(client_);
-    mosquitto_loop_stop(client_, true);
-    mosquitto_destroy(client_);
-    client_ = nullptr;
+    end_hub_client(client_);
 }
 
 void ConfigPublisher::on_connect(struct mosquitto*, void* self, int rc) {

@@ -12,6 +12,8 @@
 
 struct mosquitto;
 
+#include "hub_client.hpp"
+
 namespace vigil::hub {
 
 class ConfigPublisher {
@@ -33,8 +35,7 @@ class ConfigPublisher {
     static void on_disconnect(struct mosquitto* m, void* self, int rc);
     static void on_publish(struct mosquitto* m, void* self, int mid);
 
-    std::string host_, username_, password_;
-    uint16_t port_;
+    HubClientAccount account_;
     struct mosquitto* client_ = nullptr;
     std::mutex mutex_;
     std::condition_variable changed_;
