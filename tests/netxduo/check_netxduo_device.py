@@ -616,7 +616,7 @@ def config_phase(ns, data, password):
             f.write(payload)
         sent = ns.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(HUB_BROKER_PORT), "-u",
                        "vigil-ingest", "-P", password, "-t", f"devices/{DEVICE_ID}/config/vigil",
-                       "-q", "1", "-f", path, "-i", "e2e-hostile"])
+                       "-q", "1", "-f", path, "-i", "vigil-hub/e2e-hostile"])
         if not check(sent.returncode == 0, f"published {what}: {sent.stderr.strip()}"):
             continue
         if version is None:
