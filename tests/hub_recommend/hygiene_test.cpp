@@ -193,6 +193,18 @@ TEST_F(Hygiene, TwoAgentsUnderOneIdentityAreCaughtAndARebootIsNot) {
         subjects({ReportBuilder(100 + 8 + 24 * 360).boot("boot-c")}, kSharedIdentity).empty());
 }
 
+TEST_F(Hygiene, ASharedIdentityClosesWhicheverOfTheTwoAgentsStays) {
+    std::vector<Report> shared;
+    for (int i = 0; i < 8; ++i) {
+        shared.push_back(ReportBuilder(100 + i).boot(i % 2 ? "boot-c" : "boot-d"));
+    }
+    ASSERT_EQ(run(shared, kSharedIdentity).back().findings.size(), 1u);
+    // The agent left is the one that reported second to last: its first report a day later
+    // goes back to a boot id, but one return in a day is no second agent.
+    EXPECT_TRUE(
+        subjects({ReportBuilder(100 + 8 + 24 * 360).boot("boot-d")}, kSharedIdentity).empty());
+}
+
 TEST_F(Hygiene, AnOldAgentAndTheAgentHealthAlarmsAreRecommendations) {
     Report old = ReportBuilder(0);
     old.agent_version = "0.0.9";
