@@ -11,8 +11,8 @@ recommendations`, and their changes through a webhook.
   accepted from the local network (service.cleartext, no exposure), FTP to a server on the
   internet (service.cleartext_outbound tcp/21). The same device a day later talking only MQTT
   over TLS gets them all closed. Its two replays are two boots: no identity.shared.
-- Listening ports in AWS Device Defender reports, JSON and CBOR: telnet and FTP listening open
-  service.cleartext, a report without them closes it.
+- Listening ports in AWS Device Defender reports, JSON and CBOR, and in Vigil CBOR: telnet and
+  FTP listening open service.cleartext, a report without them closes it.
 - System information in Vigil CBOR and legacy Defender FlatBuffers: a vulnerable NetX Duo,
   lwIP or ThreadX release opens firmware.vulnerable with its CVEs, a fixed one closes it; a
   pre-release opens firmware.unknown_version. Hostile version strings: over the format's limit
@@ -114,11 +114,13 @@ def fixed_capture(path):
 
 # --- reports -----------------------------------------------------------------------------------
 
-def vigil_message(boot, sequence, unix_time, system=None, heartbeat=None):
+def vigil_message(boot, sequence, unix_time, system=None, heartbeat=None, listening=None):
     """A Vigil message (docs/protocol.md), its map keys in the order the decoder requires."""
     message = {1: 1, 2: boot, 3: sequence, 4: int(unix_time), 5: sequence}
     if system is not None:
         message[11] = system
+    if listening is not None:
+        message[12] = listening
     if heartbeat is not None:
         message[13] = heartbeat
     return cbor2.dumps(message, canonical=True)
@@ -352,6 +354,16 @@ def check_aws(hub, fleet):
         wait_state(hub, device, "service.cleartext", f"tcp/{port}", "closed")
 
 
+def check_vigil_listening(hub, fleet):
+    device = "rec-listening"
+    fleet.send(device, [fleet.vigil(device, listening=[[0, 23, b""], [0, 8883, b""]])])
+    found = wait_state(hub, device, "service.cleartext", "tcp/23", "open")
+    if found:
+        check(found["evidence"].get("listening") is True, f"telnet listening: {found['evidence']}")
+    fleet.send(device, [fleet.vigil(device, listening=[[0, 8883, b""]])])
+    wait_state(hub, device, "service.cleartext", "tcp/23", "closed")
+
+
 def check_firmware_vigil(hub, fleet):
     device = "rec-fw-vigil"
     fleet.send(device, [fleet.vigil(device, system=stack("NetX Duo", "6.1.7"))])
@@ -361,7 +373,8 @@ def check_firmware_vigil(hub, fleet):
     evidence = found["evidence"]
     ids = [i for v in evidence.get("vulnerabilities", []) for i in v.get("ids", [])]
     check(evidence.get("version") == "6.1.7" and "CVE-2023-48316" in ids
-          and evidence.get("reported_name") == "NetX Duo" and found["severity"] == "critical",
+          and evidence.get("reported_name") == "NetX Duo" and found["severity"] == "critical"
+          and evidence.get("message_key") == "7:0",
           f"NetX Duo 6.1.7's evidence names its version and CVEs: {json.dumps(evidence)[:400]}")
     none_of(hub, device, "firmware.unknown_version")
 
@@ -556,6 +569,7 @@ def check_recommendations(hub_binary, agent, cli, flatc, work):
         hub.start()
         steps = [("traffic", lambda: check_traffic(hub, agent, receiver, work)),
                  ("aws", lambda: check_aws(hub, fleet)),
+                 ("listening", lambda: check_vigil_listening(hub, fleet)),
                  ("firmware", lambda: check_firmware_vigil(hub, fleet)),
                  ("defender", lambda: check_firmware_defender(hub, fleet, flatc, work)),
                  ("hostile", lambda: check_hostile_versions(hub, fleet)),
