@@ -18,8 +18,10 @@ recommendations`, and their changes through a webhook.
   pre-release opens firmware.unknown_version. Hostile version strings: over the format's limit
   refused whole, control characters shown escaped, odd forms never matched; the hub runs on.
 - Dismissal through the CLI holds for the same version and reopens for another.
-- identity.shared: two boot ids whose sequences interleave on one identity are caught; one
-  device rebooting three times is not; a day without a return closes it.
+- identity.shared: two vigil-agents replaying at once with one identity's settings are caught,
+  and closed when one alone reports a day later; two boot ids whose sequences interleave, with a
+  day later the one that reported second to last, the same; one device rebooting four times,
+  and the traffic device's two replays, are not.
 - agent.outdated, agent.data_dropped, config.refused (heartbeats and system information),
   clock.skew (three reports an hour behind the hub, then one on time) and messages.small (a day
   of 1441 heartbeats, then a day of a few).
@@ -54,7 +56,7 @@ except ImportError:
 from check_broker import send_acknowledged  # noqa: E402
 from check_outputs import WebhookReceiver  # noqa: E402
 from device_lives import Conversation  # noqa: E402
-from scenario_hub import ScenarioHub  # noqa: E402
+from scenario_hub import ScenarioHub, sent_messages  # noqa: E402
 
 VIGIL_TOPIC = "devices/{}/messages/events/mti=vigil.1&%24.ct=application%2Fcbor"
 DEFENDER_TOPIC = ("devices/{}/messages/events/"
@@ -69,6 +71,8 @@ BROKER = ("203.0.113.30", 8883)
 CAPTURE_START = 1_700_000_000.0
 DAY_S = 24 * 3600
 WAIT_S = 15
+# 200 s of capture, 600 frames: about 8 s of wall time per twin agent.
+TWIN_PPS = 75
 
 
 # --- captures ----------------------------------------------------------------------------------
@@ -474,6 +478,58 @@ def check_firmware_defender(hub, fleet, flatc, work):
           f"the long version matched nothing: {json.dumps(vulnerable)[:300]}")
 
 
+def steady_capture(path, seconds):
+    """MQTT over TLS with a packet every second: a replay paced in wall time lasts long enough
+    for two agents replaying it at once to take turns on the broker."""
+    with PcapWriter(path, linktype=1, sync=True) as writer:
+        tls = Conversation(writer, DEVICE_V4, 40883, BROKER)
+        t = tls.open(CAPTURE_START)
+        for second in range(seconds):
+            tls.exchange(t + second + 0.5, b"\x17\x03\x03" + b"\0" * 40,
+                         b"\x17\x03\x03" + b"\0" * 20)
+
+
+def check_twin_agents(hub, agent, work):
+    """Two vigil-agents with one identity's settings, replaying at once: the broker gives the
+    client id to whichever connected last, so each agent's messages arrive in turns."""
+    device = "rec-twins"
+    steady = os.path.join(work, "steady.pcap")
+    steady_capture(steady, 200)
+    hub.enrol(device)
+    agents = []
+    for twin in ("a", "b"):
+        args = hub.agent_args(agent, device, steady, [DEVICE_V4], work, pps=TWIN_PPS)
+        settings = f"{args[2]}.{twin}"
+        with open(args[2]) as f:
+            text = f.read()
+        with open(settings, "w") as f:
+            # Back on the broker a second after being pushed off, and time to deliver the rest.
+            f.write(text.replace("[mqtt]\n", "[mqtt]\nreconnect_min_s = 1\nreconnect_max_s = 1\n"
+                                             "flush_timeout_s = 30\n"))
+        args[2] = settings
+        agents.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True))
+    sent = 0
+    for process in agents:
+        try:
+            _, log = process.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, log = process.communicate()
+        check(process.returncode == 0, f"a twin agent exits 0 ({process.returncode}): "
+                                       f"{log[-600:]}")
+        sent += sent_messages(log)
+    check(wait_for(lambda: hub.messages_stored(device) >= sent, WAIT_S),
+          f"{device}: both agents' {sent} messages stored ({hub.messages_stored(device)})")
+    found = wait_state(hub, device, "identity.shared", None, "open")
+    if found:
+        check(found["evidence"].get("returns", 0) >= 3 and len(found["evidence"]["boots"]) == 2,
+              f"two boots and their returns in the evidence: {found['evidence']}")
+    # A day later one agent alone (a new boot): closed.
+    hub.replay(agent, device, os.path.join(work, "fixed.pcap"), [DEVICE_V4], work)
+    wait_state(hub, device, "identity.shared", None, "closed")
+
+
 def check_identity(hub, fleet):
     now = time.time()
     device = "rec-shared"
@@ -573,6 +629,7 @@ def check_recommendations(hub_binary, agent, cli, flatc, work):
                  ("firmware", lambda: check_firmware_vigil(hub, fleet)),
                  ("defender", lambda: check_firmware_defender(hub, fleet, flatc, work)),
                  ("hostile", lambda: check_hostile_versions(hub, fleet)),
+                 ("twin agents", lambda: check_twin_agents(hub, agent, work)),
                  ("identity", lambda: check_identity(hub, fleet)),
                  ("agent", lambda: check_agent_kinds(hub, fleet)),
                  ("summary", lambda: check_summary(hub))]
