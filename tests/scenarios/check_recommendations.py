@@ -11,6 +11,8 @@ recommendations`, and their changes through a webhook.
   accepted from the local network (service.cleartext, no exposure), FTP to a server on the
   internet (service.cleartext_outbound tcp/21). The same device a day later talking only MQTT
   over TLS gets them all closed. Its two replays are two boots: no identity.shared.
+- Established connections in an AWS Device Defender report open the same three kinds (their
+  closing needs a day of the hub's time, as AWS reports carry no device time).
 - Listening ports in AWS Device Defender reports, JSON and CBOR, and in Vigil CBOR: telnet and
   FTP listening open service.cleartext, a report without them closes it.
 - System information in Vigil CBOR and legacy Defender FlatBuffers: a vulnerable NetX Duo,
@@ -358,6 +360,26 @@ def check_aws(hub, fleet):
         wait_state(hub, device, "service.cleartext", f"tcp/{port}", "closed")
 
 
+def check_aws_connections(hub, fleet):
+    """Established connections in an AWS report: one from the internet to telnet, one to an FTP
+    server. AWS reports carry the hub's receipt time, so closing them takes a day of wall time:
+    the traffic device above shows them closing."""
+    device = "rec-aws-connections"
+    report = {"header": {"report_id": 1, "version": "1.0"},
+              "metrics": {"tcp_connections": {"established_connections": {"connections": [
+                  {"remote_addr": f"{ATTACKER}:50000", "local_port": 23},
+                  {"remote_addr": f"{FTP_SERVER[0]}:{FTP_SERVER[1]}", "local_port": 40000}],
+                  "total": 2}}}}
+    fleet.send(device, [json.dumps(report).encode()], AWS_TOPIC.format(device, "json"))
+    for kind, subject, remote in (("exposure.internet_inbound", "tcp/23", ATTACKER),
+                                  ("service.cleartext", "tcp/23", ATTACKER),
+                                  ("service.cleartext_outbound", "tcp/21", FTP_SERVER[0])):
+        found = wait_state(hub, device, kind, subject, "open")
+        if found:
+            check(remotes(found["evidence"]) == [remote],
+                  f"AWS connections: {kind} names {remote}: {found['evidence']}")
+
+
 def check_vigil_listening(hub, fleet):
     device = "rec-listening"
     fleet.send(device, [fleet.vigil(device, listening=[[0, 23, b""], [0, 8883, b""]])])
@@ -625,6 +647,7 @@ def check_recommendations(hub_binary, agent, cli, flatc, work):
         hub.start()
         steps = [("traffic", lambda: check_traffic(hub, agent, receiver, work)),
                  ("aws", lambda: check_aws(hub, fleet)),
+                 ("aws connections", lambda: check_aws_connections(hub, fleet)),
                  ("listening", lambda: check_vigil_listening(hub, fleet)),
                  ("firmware", lambda: check_firmware_vigil(hub, fleet)),
                  ("defender", lambda: check_firmware_defender(hub, fleet, flatc, work)),
