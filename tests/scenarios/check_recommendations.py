@@ -495,9 +495,16 @@ def check_firmware_defender(hub, fleet, flatc, work):
         check(len(found["evidence"].get("reported_version", "")) <= 70
               and len(json.dumps(found)) < 8000,
               f"a 10 kB version shown cut: {len(json.dumps(found))} bytes")
+    # A NUL inside a FlatBuffers string, and a right-to-left override: escaped, never read.
+    for name, os_info, kernel_info in (("threadx-nul", "Eclipse ThreadX", "6.1.7\u0000 9.9.9"),
+                                       ("threadx-rlo", "ThreadX \u202e7.1.6", None)):
+        fleet.send(device, [defender_system(flatc, work, name, os_info, kernel_info)], topic)
+        wait_state(hub, device, "firmware.unknown_version", "threadx", "open",
+                   lambda r, v=kernel_info or os_info.split(" ")[-1]:
+                   r["evidence"].get("reported_version") == shown(v))
     vulnerable = find(recommendations(hub, device), "firmware.vulnerable", "threadx")
     check(vulnerable and vulnerable["state"] == "closed",
-          f"the long version matched nothing: {json.dumps(vulnerable)[:300]}")
+          f"the hostile versions matched nothing: {json.dumps(vulnerable)[:300]}")
 
 
 def steady_capture(path, seconds):
