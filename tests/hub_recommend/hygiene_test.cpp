@@ -218,6 +218,20 @@ TEST_F(Hygiene, AnOldAgentAndTheAgentHealthAlarmsAreRecommendations) {
     EXPECT_TRUE(subjects({ReportBuilder(4).boot("boot-b").status(0)}, kDataDropped).empty());
 }
 
+TEST_F(Hygiene, AClockBehindTheHubsSaysHowFarAndWhichWay) {
+    std::vector<Report> behind;
+    for (int i = 0; i < 3; ++i) {
+        Report report = ReportBuilder(i);
+        report.received_ms = report.device_time_ms + 7'200'000;
+        behind.push_back(report);
+    }
+    const auto scans = run(behind, kClockSkew);
+    ASSERT_FALSE(scans.empty());
+    ASSERT_EQ(scans.back().findings.size(), 1u);
+    EXPECT_NE(scans.back().findings[0].rationale.find("7200 s behind the hub's"), std::string::npos)
+        << scans.back().findings[0].rationale;
+}
+
 TEST_F(Hygiene, ManySmallMessagesADayComputeTheSaving) {
     std::vector<Report> day;
     for (int i = 0; i <= 8640; ++i) {  // every 10 s for a day, 200 bytes each

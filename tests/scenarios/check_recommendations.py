@@ -25,7 +25,7 @@ recommendations`, and their changes through a webhook.
   day later the one that reported second to last, the same; one device rebooting four times,
   and the traffic device's two replays, are not.
 - agent.outdated, agent.data_dropped, config.refused (heartbeats and system information),
-  clock.skew (three reports an hour behind the hub, then one on time) and messages.small (a day
+  clock.skew (three reports two hours behind the hub, then one on time) and messages.small (a day
   of 1441 heartbeats, then a day of a few).
 
 Needs root only because the hub's broker, started as root, drops to its own user; python3-scapy
@@ -606,7 +606,10 @@ def check_agent_kinds(hub, fleet):
     device = "rec-clock"
     fleet.send(device, [fleet.vigil(device, unix_time=time.time() - 7200, heartbeat=heartbeat())
                         for _ in range(3)])
-    wait_state(hub, device, "clock.skew", None, "open")
+    found = wait_state(hub, device, "clock.skew", None, "open")
+    if found:
+        check(re.search(r"\b72\d\d s behind the hub's", found["rationale"]),
+              f"how far and which way: {found['rationale']}")
     fleet.send(device, [fleet.vigil(device, heartbeat=heartbeat())])
     wait_state(hub, device, "clock.skew", None, "closed")
 
