@@ -4,7 +4,7 @@
 //
 //   vigil_bench_hub_load --data DIR [--devices N] [--seconds S | --messages M] [--inflight K]
 //                        [--prefix P] [--boot B] [--credentials FILE] [--timeout S] [--quiet]
-//                        [--cpu-of NAME=PID ...] [--steady-peers]
+//                        [--cpu-of NAME=PID ...] [--steady-peers] [--system-every N]
 //
 // Devices are enrolled at the hub's broker with the administrator account of DIR (or their
 // credentials are read back from FILE, so a second run reuses them). Each device publishes
@@ -17,6 +17,10 @@
 // thread per device (libmosquitto's loop) cost more CPU than the broker it was meant to load, on a
 // machine the broker and the hub share. Each round writes a device's whole window of publishes
 // with one call.
+//
+// With --system-every N, every Nth message of a device also carries system information, as an
+// agent's low-priority collector adds it: half the devices report a NetX Duo release with
+// published vulnerabilities and half a fixed one, so the hub's firmware check matches every one.
 //
 // Latency: one message in 16 is followed from the moment its PUBLISH is written until the hub's
 // store holds it (looked up every 20 ms), which bounds from above the time from the broker's
@@ -76,6 +80,8 @@ struct Settings {
     // Each device talks to the same 20 peers in every message, as a device at rest does, instead
     // of moving on to new ones (which to detection looks like a device scanning port 443).
     bool steady_peers = false;
+    // Every Nth message carries system information (0: none).
+    long system_every = 0;
     std::vector<std::pair<std::string, int>> cpu_of;  // --cpu-of NAME=PID, repeatable
 };
 
@@ -136,6 +142,15 @@ std::vector<uint8_t> make_message(const Settings& s, int device, uint32_t sequen
         n.flows.push_back(f);
     }
     m.network = n;
+    if (s.system_every > 0 && sequence % s.system_every == 0) {
+        vigil::protocol::SystemInformation system;
+        system.agent_version = "0.3.0";
+        system.os_name = "Eclipse ThreadX";
+        system.os_version = device % 2 == 0 ? "6.1.7" : "6.4.4";
+        system.stack_name = "NetX Duo";
+        system.stack_version = device % 2 == 0 ? "6.1.7" : "6.4.4";
+        m.system = system;
+    }
     return vigil::protocol::encode_message(m);
 }
 
@@ -228,6 +243,8 @@ bool parse(int argc, char** argv, Settings& s) {
                 return false;
             }
             s.cpu_of.emplace_back(named.substr(0, eq), std::atoi(named.c_str() + eq + 1));
+        } else if (o == "--system-every" && v) {
+            s.system_every = std::atol(argv[++i]);
         } else if (o == "--steady-peers") {
             s.steady_peers = true;
         } else if (o == "--quiet") {
@@ -628,7 +645,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr,
                      "usage: %s --data DIR [--devices N] [--seconds S | --messages M] "
                      "[--inflight K] [--prefix P] [--boot B] [--credentials FILE] "
-                     "[--timeout S] [--quiet] [--cpu-of NAME=PID ...]\n",
+                     "[--timeout S] [--quiet] [--cpu-of NAME=PID ...] [--steady-peers] "
+                     "[--system-every N]\n",
                      argv[0]);
         return 2;
     }

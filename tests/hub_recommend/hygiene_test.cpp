@@ -193,6 +193,18 @@ TEST_F(Hygiene, TwoAgentsUnderOneIdentityAreCaughtAndARebootIsNot) {
         subjects({ReportBuilder(100 + 8 + 24 * 360).boot("boot-c")}, kSharedIdentity).empty());
 }
 
+TEST_F(Hygiene, ASharedIdentityClosesWhicheverOfTheTwoAgentsStays) {
+    std::vector<Report> shared;
+    for (int i = 0; i < 8; ++i) {
+        shared.push_back(ReportBuilder(100 + i).boot(i % 2 ? "boot-c" : "boot-d"));
+    }
+    ASSERT_EQ(run(shared, kSharedIdentity).back().findings.size(), 1u);
+    // The agent left is the one that reported second to last: its first report a day later
+    // goes back to a boot id, but one return in a day is no second agent.
+    EXPECT_TRUE(
+        subjects({ReportBuilder(100 + 8 + 24 * 360).boot("boot-d")}, kSharedIdentity).empty());
+}
+
 TEST_F(Hygiene, AnOldAgentAndTheAgentHealthAlarmsAreRecommendations) {
     Report old = ReportBuilder(0);
     old.agent_version = "0.0.9";
@@ -204,6 +216,20 @@ TEST_F(Hygiene, AnOldAgentAndTheAgentHealthAlarmsAreRecommendations) {
     EXPECT_TRUE(subjects({ReportBuilder(2).status(5)}, kDataDropped).empty());
     EXPECT_EQ(subjects({ReportBuilder(3).status(9)}, kDataDropped), std::vector<std::string>{""});
     EXPECT_TRUE(subjects({ReportBuilder(4).boot("boot-b").status(0)}, kDataDropped).empty());
+}
+
+TEST_F(Hygiene, AClockBehindTheHubsSaysHowFarAndWhichWay) {
+    std::vector<Report> behind;
+    for (int i = 0; i < 3; ++i) {
+        Report report = ReportBuilder(i);
+        report.received_ms = report.device_time_ms + 7'200'000;
+        behind.push_back(report);
+    }
+    const auto scans = run(behind, kClockSkew);
+    ASSERT_FALSE(scans.empty());
+    ASSERT_EQ(scans.back().findings.size(), 1u);
+    EXPECT_NE(scans.back().findings[0].rationale.find("7200 s behind the hub's"), std::string::npos)
+        << scans.back().findings[0].rationale;
 }
 
 TEST_F(Hygiene, ManySmallMessagesADayComputeTheSaving) {

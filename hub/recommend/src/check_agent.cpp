@@ -1,6 +1,8 @@
 // Agent and configuration health, as recommendations: an agent older than the hub supports, and
 // the conditions agent-health detection alarms on (data dropped, a config refused, a clock far
 // from the hub's), read from the alarm bits those detections keep, so each condition has one rule.
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "checks.hpp"
@@ -96,12 +98,13 @@ void check_agent(DetectionContext& context, const HygieneSettings& settings) {
     from_health_alarm(
         context, kClockSkew, detect::kHealthSkew, [&](RecommendationFinding& finding) {
             const detect::HealthProgress& health = context.state.health;
+            const int64_t offset_s = health.skew_offsets[2] / 1000;
             finding.severity = Severity::Low;
             finding.title = "The device's clock is far from the hub's";
-            finding.rationale =
-                "The device's clock is " + std::to_string(health.skew_offsets[0] / 1000) +
-                " s from the hub's: its events sort wrongly against other devices', "
-                "and certificates may be refused or accepted past their validity.";
+            finding.rationale = "The device's clock is " + std::to_string(std::llabs(offset_s)) +
+                                " s " + (offset_s > 0 ? "ahead of" : "behind") +
+                                " the hub's: its events sort wrongly against other devices', "
+                                "and certificates may be refused or accepted past their validity.";
             finding.remediation = "Set the device's clock from NTP (or the hub's time) at boot.";
             finding.evidence_json = nlohmann::json{{"offsets_ms",
                                                     {health.skew_offsets[0], health.skew_offsets[1],

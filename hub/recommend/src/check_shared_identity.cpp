@@ -45,6 +45,12 @@ void check_shared_identity(detect::DetectionContext& context, const HygieneSetti
         return;
     }
     detect::HygieneProgress& hygiene = context.state.hygiene;
+    // Returns older than forget_after_ms are forgotten before this report's is counted, so the
+    // one agent left, going back to its own boot id a day later, is not a second one.
+    if (hygiene.boot_returns > 0 &&
+        context.end_ms - hygiene.last_return_ms > settings.forget_after_ms) {
+        hygiene.boot_returns = 0;
+    }
     if (hygiene.boot.empty() || key->boot == hygiene.boot) {
         hygiene.boot = key->boot;
         hygiene.boot_sequence = std::max(hygiene.boot_sequence, key->sequence);
@@ -57,10 +63,6 @@ void check_shared_identity(detect::DetectionContext& context, const HygieneSetti
         std::swap(hygiene.previous_boot_sequence, hygiene.boot_sequence);
         hygiene.boot = key->boot;
         hygiene.boot_sequence = key->sequence;
-    }
-    if (hygiene.boot_returns > 0 &&
-        context.end_ms - hygiene.last_return_ms > settings.forget_after_ms) {
-        hygiene.boot_returns = 0;
     }
     RecommendationScan& scan = context.scan(kSharedIdentity);
     if (hygiene.boot_returns < settings.shared_identity_returns) {
