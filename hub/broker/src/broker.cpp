@@ -873,9 +873,9 @@ BrokerResult Broker::grant_hub_topics() {
 BrokerResult Broker::check_administration() {
     std::lock_guard<std::mutex> lock(admin_mutex_);
     std::vector<std::string> errors;
-    BrokerResult r = admin(
-        json{{"commands", json::array({json{{"command", "getDefaultACLAccess"}}})}}.dump(),
-        &errors);
+    BrokerResult r =
+        admin(json{{"commands", json::array({json{{"command", "getDefaultACLAccess"}}})}}.dump(),
+              &errors);
     if (r.ok() && (errors.size() != 1 || !errors[0].empty())) {
         r.error = "the dynamic-security plugin answered: " +
                   (errors.empty() ? std::string("nothing") : errors[0]);

@@ -6,7 +6,6 @@
 #include <string>
 #include <utility>
 
-
 namespace vigil::hub {
 
 ConfigPublisher::ConfigPublisher(std::string host, uint16_t port, std::string username,
