@@ -64,18 +64,13 @@ std::optional<std::string> since_epoch_ms(const std::string& text) {
 }
 
 int list_alerts(const Context& context, const AlertFilters& filters) {
-    std::string query;
-    const auto add = [&query](const char* name, const std::string& value) {
-        if (!value.empty()) {
-            query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(value);
-        }
-    };
-    add("device", filters.device);
-    add("group", filters.group);
-    add("type", filters.type);
-    add("category", filters.category);
-    add("state", filters.state);
-    add("severity", filters.severity);
+    QueryString query;
+    query.add("device", filters.device);
+    query.add("group", filters.group);
+    query.add("type", filters.type);
+    query.add("category", filters.category);
+    query.add("state", filters.state);
+    query.add("severity", filters.severity);
     for (const auto& [name, value] :
          {std::pair{"since", &filters.since}, std::pair{"until", &filters.until}}) {
         if (value->empty()) {
@@ -86,25 +81,27 @@ int list_alerts(const Context& context, const AlertFilters& filters) {
             return usage(std::string("--") + name + " takes ms since 1970 or an age (90s, 15m, " +
                          "24h, 7d), not '" + *value + "'");
         }
-        add(name, *ms);
+        query.add(name, *ms);
     }
-    add("suppressed", filters.suppressed ? "true" : "");
-    add("before", filters.before);
-    return request(context, "GET", "/api/alerts" + query, "", [](const nlohmann::json& body) {
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& alert : body["alerts"]) {
-            rows.push_back({text(alert["id"]), text(alert["severity"]),
-                            text(alert["state"]) + (alert["suppressed_by"].is_null() ? "" : "*"),
-                            text(alert["device_id"]), text(alert["category"]), text(alert["title"]),
-                            text(alert["count"]), time_text(alert["last_observed_ms"])});
-        }
-        print_table(
-            {"ID", "SEVERITY", "STATE", "DEVICE", "CATEGORY", "TITLE", "COUNT", "LAST OBSERVED"},
-            rows);
-        if (!body["next_before"].is_null()) {
-            std::cout << "(more: --before " << text(body["next_before"]) << ")\n";
-        }
-    });
+    query.add("suppressed", filters.suppressed ? "true" : "");
+    query.add("before", filters.before);
+    return request(
+        context, "GET", "/api/alerts" + query.text(), "", [](const nlohmann::json& body) {
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& alert : body["alerts"]) {
+                rows.push_back(
+                    {text(alert["id"]), text(alert["severity"]),
+                     text(alert["state"]) + (alert["suppressed_by"].is_null() ? "" : "*"),
+                     text(alert["device_id"]), text(alert["category"]), text(alert["title"]),
+                     text(alert["count"]), time_text(alert["last_observed_ms"])});
+            }
+            print_table({"ID", "SEVERITY", "STATE", "DEVICE", "CATEGORY", "TITLE", "COUNT",
+                         "LAST OBSERVED"},
+                        rows);
+            if (!body["next_before"].is_null()) {
+                std::cout << "(more: --before " << text(body["next_before"]) << ")\n";
+            }
+        });
 }
 
 void print_alert(const nlohmann::json& alert) {

@@ -20,21 +20,16 @@ struct Dismissal {
 
 /// "?device=...&state=..." of the filters given; `with_list` adds those only the list takes.
 std::string filter_query(const RecommendationFilters& filters, bool with_list) {
-    std::string query;
-    const auto add = [&query](const char* name, const std::string& value) {
-        if (!value.empty()) {
-            query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(value);
-        }
-    };
-    add("device", filters.device);
-    add("group", filters.group);
-    add("state", filters.state);
-    add("severity", filters.severity);
+    QueryString query;
+    query.add("device", filters.device);
+    query.add("group", filters.group);
+    query.add("state", filters.state);
+    query.add("severity", filters.severity);
     if (with_list) {
-        add("kind", filters.kind);
-        add("before", filters.before);
+        query.add("kind", filters.kind);
+        query.add("before", filters.before);
     }
-    return query;
+    return query.text();
 }
 
 int list_recommendations(const Context& context, const RecommendationFilters& filters) {

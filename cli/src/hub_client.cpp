@@ -50,6 +50,12 @@ std::string url_encode(const std::string& text) {
     return out;
 }
 
+void QueryString::add(const char* name, const std::string& value) {
+    if (!value.empty()) {
+        text_ += (text_.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(value);
+    }
+}
+
 Answer call_hub(const HubOptions& hub, const std::string& method, const std::string& path,
                 const std::string& body) {
     Answer answer;

@@ -29,4 +29,14 @@ Answer call_hub(const HubOptions& hub, const std::string& method, const std::str
 /// Percent-encodes a path segment or query value.
 std::string url_encode(const std::string& text);
 
+/// A URL query built a parameter at a time ("?device=...&state=..."); empty values are left out.
+class QueryString {
+  public:
+    void add(const char* name, const std::string& value);
+    const std::string& text() const { return text_; }
+
+  private:
+    std::string text_;
+};
+
 }  // namespace vigil::cli
