@@ -371,5 +371,33 @@ TEST_F(Recommendations, CommitBatch_appliesScansWithTheBatchOrNotAtAll) {
     EXPECT_EQ(maintenance().stats().value.messages, 4u);  // k3 rolled back too
 }
 
+// A scan that finds nothing closes what is open of its kind, also in a batch where an earlier
+// scan of the same device opened it; where nothing is open it changes nothing.
+TEST_F(Recommendations, CommitBatch_emptyScansCloseWhatIsOpenEvenWhenTheBatchOpenedIt) {
+    apply(scan("dev-1", 5'000, {cleartext("tcp/23", "telnet")}));
+    const WriteResult written = writer().commit_batch(
+        {make_report("dev-1", "k2", 9'000), make_report("dev-2", "k2", 9'000)},
+        [](const std::vector<const Report*>&) {
+            Fetched<DetectionEffects> effects;
+            auto& scans = effects.value.recommendation_scans;
+            scans.push_back(scan("dev-1", 8'100, {}));  // closes tcp/23
+            scans.push_back(scan("dev-2", 8'100, {}));  // nothing open: nothing to do
+            scans.push_back(scan("dev-2", 8'200, {cleartext("tcp/21", "ftp")}));
+            scans.push_back(scan("dev-2", 8'300, {}));  // closes what the batch opened
+            scans.push_back(scan("dev-2", 8'400, {}, "identity.shared"));
+            return effects;
+        });
+    ASSERT_TRUE(written.ok) << written.error;
+    std::vector<std::string> seen;
+    for (const RecommendationEvent& event : written.recommendation_events) {
+        seen.push_back(std::string(to_string(event.change)) + " " + event.recommendation.device_id +
+                       "/" + event.recommendation.subject);
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"closed dev-1/tcp/23", "opened dev-2/tcp/21",
+                                              "closed dev-2/tcp/21"}));
+    EXPECT_EQ(only("dev-1", "tcp/23").state, State::Closed);
+    EXPECT_EQ(only("dev-2", "tcp/21").state, State::Closed);
+}
+
 }  // namespace
 }  // namespace vigil::hub::testing

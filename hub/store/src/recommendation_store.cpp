@@ -1,5 +1,6 @@
 // Hygiene recommendations: opened, updated, reopened and closed by the checks' scans, dismissed
 // by people, listed and summarised by kind.
+#include <map>
 #include <set>
 
 #include "sqlite_store_impl.hpp"
@@ -141,6 +142,52 @@ bool SqliteStore::apply_scan(const RecommendationScan& scan,
                          error, id, scan.scanned_ms) ||
             !changed_event(writer_, id, RecommendationChange::Closed, events, error)) {
             return false;
+        }
+    }
+    return true;
+}
+
+bool SqliteStore::apply_scans(const std::vector<RecommendationScan>& scans,
+                              std::vector<RecommendationEvent>& events, std::string& error) {
+    // Most scans find nothing where nothing is open: each device's kinds with a recommendation
+    // not closed are read once per batch, and a scan that finds nothing of a kind without one
+    // changes nothing, so it costs no query.
+    std::map<std::string, std::set<std::string>> unclosed_kinds;  // by device id
+    for (const RecommendationScan& scan : scans) {
+        auto device = unclosed_kinds.find(scan.device_id);
+        if (device == unclosed_kinds.end()) {
+            const auto device_key = known_device_key(writer_, scan.device_id, error);
+            if (!device_key) {
+                error =
+                    "recommendation scan " + scan.kind + " of '" + scan.device_id + "': " + error;
+                return false;
+            }
+            Statement kinds = writer_.query(
+                "SELECT DISTINCT kind FROM recommendations WHERE device_key = ?1 AND state <> 2",
+                error, *device_key);
+            if (!kinds) {
+                return false;
+            }
+            std::set<std::string> unclosed;
+            while (kinds.next_row("kinds of a device's recommendations", error)) {
+                unclosed.insert(kinds.text(0));
+            }
+            if (!error.empty()) {
+                return false;
+            }
+            device = unclosed_kinds.emplace(scan.device_id, std::move(unclosed)).first;
+        }
+        if (scan.findings.empty() && device->second.count(scan.kind) == 0) {
+            continue;
+        }
+        if (!apply_scan(scan, events, error)) {
+            error = "recommendation scan " + scan.kind + " of '" + scan.device_id + "': " + error;
+            return false;
+        }
+        if (scan.findings.empty()) {
+            device->second.erase(scan.kind);  // the scan closed every one of the kind
+        } else {
+            device->second.insert(scan.kind);
         }
     }
     return true;

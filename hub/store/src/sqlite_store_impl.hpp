@@ -145,6 +145,8 @@ class SqliteStore final : public Store {
     bool resolve_cleared(const AlertClear& clear, std::optional<AlertEvent>& event,
                          std::string& error);
     // recommendation_store.cpp
+    bool apply_scans(const std::vector<RecommendationScan>& scans,
+                     std::vector<RecommendationEvent>& events, std::string& error);
     bool apply_scan(const RecommendationScan& scan, std::vector<RecommendationEvent>& events,
                     std::string& error);
     bool apply_finding(int64_t device_key, const RecommendationScan& scan,

@@ -91,14 +91,8 @@ bool SqliteStore::apply_detection(const DetectionStep& detect,
             result.alert_events.push_back(std::move(*event));
         }
     }
-    for (const RecommendationScan& scan : effects.value.recommendation_scans) {
-        if (!apply_scan(scan, result.recommendation_events, result.error)) {
-            result.error = "recommendation scan " + scan.kind + " of '" + scan.device_id +
-                           "': " + result.error;
-            return false;
-        }
-    }
-    return true;
+    return apply_scans(effects.value.recommendation_scans, result.recommendation_events,
+                       result.error);
 }
 
 bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas& deltas,
