@@ -132,9 +132,10 @@ void check_cleartext_services(DetectionContext& context, const HygieneSettings& 
                 remember_service(hygiene.cleartext_accepted, local, context.end_ms);
             }
         }
-        if (view.direction == Direction::Outbound && view.remote && on_the_internet(*view.remote)) {
+        if (view.direction == Direction::Outbound && view.remote) {
+            // The port first: it rules out most flows before the address is looked up.
             const ServiceKey remote = detect::service_of(flow.protocol, flow.remote_port);
-            if (cleartext(remote)) {
+            if (cleartext(remote) && on_the_internet(*view.remote)) {
                 remember_service(hygiene.cleartext_outbound, remote, context.end_ms);
             }
         }

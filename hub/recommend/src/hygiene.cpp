@@ -93,7 +93,9 @@ detect::ReportCheck hygiene_check(
     std::function<std::shared_ptr<const VulnerabilityCatalog>()> catalog,
     HygieneSettings settings) {
     return [catalog = std::move(catalog), settings](DetectionContext& context) {
-        if (catalog) {
+        // The catalog is fetched only for the reports the firmware check judges: taking the
+        // shared snapshot is not free, and most reports carry no system information.
+        if (catalog && context.report.system) {
             if (const std::shared_ptr<const VulnerabilityCatalog> in_force = catalog()) {
                 check_firmware(context, *in_force);
             }
