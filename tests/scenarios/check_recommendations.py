@@ -56,7 +56,7 @@ except ImportError:
     sys.exit(SKIPPED)
 
 from check_broker import send_acknowledged  # noqa: E402
-from check_outputs import WebhookReceiver  # noqa: E402
+from check_outputs import WebhookReceiver, run_cli  # noqa: E402
 from device_lives import Conversation  # noqa: E402
 from scenario_hub import ScenarioHub, sent_messages  # noqa: E402
 
@@ -253,16 +253,6 @@ def wait_state(hub, device_id, kind, subject, state, more=lambda r: True):
 def none_of(hub, device_id, kind):
     found = find(recommendations(hub, device_id), kind)
     check(found is None, f"{device_id}: no {kind}: {json.dumps(found)[:300] if found else ''}")
-
-
-def run_cli(cli, hub, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("VIGIL_TOKEN", "VIGIL_HUB")}
-    env["VIGIL_DATA"] = hub.data
-    result = subprocess.run([cli, "--hub", f"http://127.0.0.1:{hub.api_port}", *args],
-                            capture_output=True, text=True, timeout=30, env=env)
-    check(result.returncode == 0, f"vigil {' '.join(args)} exits 0 ({result.returncode}) "
-                                  f"{result.stderr[-300:]}")
-    return result.stdout
 
 
 def webhook_events(receiver, recommendation_id):
