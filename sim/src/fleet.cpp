@@ -1,7 +1,5 @@
 #include "fleet.hpp"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -25,9 +23,9 @@ uint32_t mix(uint32_t seed, uint32_t n) {
     return h | 1;
 }
 
-// Every device's network is looked after at least this often (keep-alive, reconnects), even
-// when it neither publishes nor receives.
-constexpr uint32_t kHousekeepingRounds = 20;
+// Every device's connection is looked after about once a real second (keep-alive, reconnects),
+// even when it neither publishes nor receives.
+constexpr double kHousekeepingPerDevicePerMs = 1.0 / 1000;
 
 }  // namespace
 
@@ -53,8 +51,14 @@ uint32_t Fleet::real_ms() const {
 }
 
 bool Fleet::start(std::string& error) {
+    if (!watch_.ok()) {
+        error = "epoll_create1 failed";
+        return false;
+    }
     real_start_ns_ = steady_ns();
     const auto start_unix = static_cast<uint32_t>(std::time(nullptr));
+    const auto run_nonce =
+        static_cast<uint32_t>(std::chrono::system_clock::now().time_since_epoch().count());
     uint32_t global = 0;
     for (const auto& [profile_name, count] : scenario_.fleet) {
         const Profile* profile = find_profile(profile_name);
@@ -69,8 +73,9 @@ bool Fleet::start(std::string& error) {
             const uint32_t seed = mix(scenario_.seed, global);
             // Devices were switched on at different times in the past week.
             const uint64_t up_ms = 3600000ull + seed % (7ull * 24 * 3600000);
-            auto device = std::make_unique<VirtualDevice>(identity->second, *profile, profile_index,
-                                                          n, start_unix, up_ms, seed);
+            auto device =
+                std::make_unique<VirtualDevice>(identity->second, *profile, profile_index, n,
+                                                start_unix, up_ms, seed, mix(run_nonce, global));
             for (const AttackSpec& attack : scenario_.attacks) {
                 if (std::find(attack.devices.begin(), attack.devices.end(), id) !=
                     attack.devices.end()) {
@@ -89,28 +94,20 @@ bool Fleet::start(std::string& error) {
 }
 
 void Fleet::serve_network(int timeout_ms) {
-    std::vector<pollfd> fds;
-    std::vector<size_t> owners;
-    fds.reserve(devices_.size());
-    owners.reserve(devices_.size());
     for (size_t i = 0; i < devices_.size(); ++i) {
-        const int fd = devices_[i]->socket_fd();
-        if (fd >= 0) {
-            const short events = devices_[i]->has_output() ? POLLIN | POLLOUT : POLLIN;
-            fds.push_back(pollfd{fd, events, 0});
-            owners.push_back(i);
-        }
+        watch_.follow(i, devices_[i]->socket_fd());
     }
-    (void)::poll(fds.data(), fds.size(), timeout_ms);
+    watch_.wait(timeout_ms, ready_);
     const uint32_t now = real_ms();
-    for (size_t k = 0; k < fds.size(); ++k) {
-        if (fds[k].revents != 0) {
-            devices_[owners[k]]->process_network(now);
-        }
+    for (size_t owner : ready_) {
+        devices_[owner]->process_network(now);
     }
-    // A slice of the fleet each round, so every connection's timers run.
-    const size_t slice = devices_.size() / kHousekeepingRounds + 1;
-    for (size_t n = 0; n < slice && !devices_.empty(); ++n) {
+    // A share of the fleet each round, in turn, as much as the time since the last round asks.
+    housekeeping_due_ += static_cast<double>(now - last_housekeeping_ms_) *
+                         kHousekeepingPerDevicePerMs * static_cast<double>(devices_.size());
+    last_housekeeping_ms_ = now;
+    while (housekeeping_due_ >= 1 && !devices_.empty()) {
+        housekeeping_due_ -= 1;
         housekeeping_next_ = (housekeeping_next_ + 1) % devices_.size();
         devices_[housekeeping_next_]->process_network(now);
     }
@@ -132,6 +129,9 @@ void Fleet::announce_attacks() {
 
 void Fleet::run(const std::atomic<bool>& stop) {
     const int64_t run_start_ns = steady_ns();
+    // Long enough to leave the processor alone, short enough to step each device on time.
+    const int wait_ms =
+        std::clamp(static_cast<int>(static_cast<double>(kStepMs) / scenario_.speed / 4), 1, 20);
     bool last_round = false;
     while (!stop.load() && !last_round) {
         const double real_s = static_cast<double>(steady_ns() - run_start_ns) / 1e9;
@@ -142,12 +142,13 @@ void Fleet::run(const std::atomic<bool>& stop) {
         }
         const uint32_t now = real_ms();
         for (auto& device : devices_) {
-            if (device->advance(sim_ms_)) {
-                device->process_network(now);  // what the tick published goes out now
+            // What the tick published goes out now; bytes a full socket refused, once more.
+            if (device->advance(sim_ms_) || device->has_unsent()) {
+                device->process_network(now);
             }
         }
         announce_attacks();
-        serve_network(2);
+        serve_network(wait_ms);
     }
     run_s_ = static_cast<double>(steady_ns() - run_start_ns) / 1e9;
 }

@@ -1,5 +1,5 @@
 // The fleet: every virtual device of a scenario in one thread, their MQTT connections served
-// by one poll loop, the simulated clock derived from the real one at the scenario's speed.
+// by one epoll set, the simulated clock derived from the real one at the scenario's speed.
 #pragma once
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "connection_watch.hpp"
 #include "enrolment.hpp"
 #include "scenario.hpp"
 #include "virtual_device.hpp"
@@ -68,7 +69,11 @@ class Fleet {
     int64_t real_start_ns_ = 0;
     uint64_t sim_ms_ = 0;
     double run_s_ = 0;
+    ConnectionWatch watch_;
+    std::vector<size_t> ready_;
     size_t housekeeping_next_ = 0;
+    double housekeeping_due_ = 0;
+    uint32_t last_housekeeping_ms_ = 0;
 };
 
 }  // namespace vigil::sim

@@ -46,7 +46,7 @@ PacketHeader reversed(PacketHeader h) {
 
 VirtualDevice::VirtualDevice(DeviceIdentity identity, const Profile& profile,
                              uint32_t profile_index, uint32_t number, uint32_t start_unix_s,
-                             uint64_t boot_offset_ms, uint32_t seed)
+                             uint64_t boot_offset_ms, uint32_t traffic_seed, uint32_t boot_seed)
     : identity_(std::move(identity)),
       profile_(profile),
       system_(profile.system),
@@ -54,7 +54,8 @@ VirtualDevice::VirtualDevice(DeviceIdentity identity, const Profile& profile,
       ipv6_(device_ipv6(profile_index, number)),
       start_unix_s_(start_unix_s),
       boot_offset_ms_(boot_offset_ms),
-      random_(seed | 1) {
+      traffic_random_(traffic_seed | 1),
+      boot_random_(boot_seed | 1) {
     config_topic_ =
         std::string(wire::kTopicPrefix) + identity_.device_id + wire::kConfigTopicSuffix;
     patterns_.reserve(profile.patterns.size());
@@ -65,7 +66,7 @@ VirtualDevice::VirtualDevice(DeviceIdentity identity, const Profile& profile,
         }
         PatternRun run{};
         run.pattern = &pattern;
-        run.next_ephemeral = static_cast<uint16_t>(random32() % kEphemeralCount);
+        run.next_ephemeral = static_cast<uint16_t>(traffic_random() % kEphemeralCount);
         PacketHeader& out = run.from_device;
         out.source = peer.family == 6 ? ipv6_ : ipv4_;
         out.destination = peer;
@@ -78,7 +79,7 @@ VirtualDevice::VirtualDevice(DeviceIdentity identity, const Profile& profile,
         run.to_device.payload_bytes =
             pattern.device_opens ? pattern.response_bytes : pattern.request_bytes;
         // Devices of one profile start their exchanges at different phases.
-        run.next_ms = random32() % pattern.period_ms;
+        run.next_ms = traffic_random() % pattern.period_ms;
         patterns_.push_back(run);
     }
 }
@@ -87,11 +88,12 @@ void VirtualDevice::add_attack(const AttackSpec& spec, uint32_t seed) {
     attacks_.emplace_back(spec, seed);
 }
 
-uint32_t VirtualDevice::random32() {
-    random_ ^= random_ << 13;
-    random_ ^= random_ >> 17;
-    random_ ^= random_ << 5;
-    return random_;
+uint32_t VirtualDevice::next_random(uint32_t& state) {
+    // xorshift32: cheap, and reproducible from its seed.
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
 }
 
 void VirtualDevice::system_info(vigil_system_info& out) {
@@ -221,7 +223,7 @@ bool VirtualDevice::advance(uint64_t sim_ms) {
         while (run.next_ms <= sim_ms) {
             exchange(run, run.next_ms);
             // A little jitter, as a device's timers have.
-            run.next_ms += period - period / 100 + random32() % (period / 50 + 1);
+            run.next_ms += period - period / 100 + traffic_random() % (period / 50 + 1);
         }
     }
     for (AttackRun& attack : attacks_) {

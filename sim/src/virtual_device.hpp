@@ -46,9 +46,13 @@ class VirtualDevice : private PacketSink {
   public:
     /// number: the device's place among its profile's devices, which sets its addresses.
     /// start_unix_s: the wall-clock time the simulation starts at; boot_offset_ms: how long the
-    /// device had been up then.
+    /// device had been up then. traffic_seed sets the traffic's phases and jitter (the same seed
+    /// plays the same traffic); boot_seed the agent's randomness, its boot id among it, which
+    /// must differ from run to run: every run is a new boot of the device, and a hub takes a
+    /// message with a boot id and sequence it already holds for a redelivery.
     VirtualDevice(DeviceIdentity identity, const Profile& profile, uint32_t profile_index,
-                  uint32_t number, uint32_t start_unix_s, uint64_t boot_offset_ms, uint32_t seed);
+                  uint32_t number, uint32_t start_unix_s, uint64_t boot_offset_ms,
+                  uint32_t traffic_seed, uint32_t boot_seed);
     VirtualDevice(const VirtualDevice&) = delete;
     VirtualDevice& operator=(const VirtualDevice&) = delete;
 
@@ -67,6 +71,8 @@ class VirtualDevice : private PacketSink {
     int socket_fd() const { return socket_.fd; }
     /// Whether the client holds bytes or publishes the broker has not acknowledged.
     bool has_output() const { return client_.unsent() > 0 || client_.in_flight() > 0; }
+    /// Whether the client holds bytes the socket has not taken yet.
+    bool has_unsent() const { return client_.unsent() > 0; }
     bool connected() const { return client_.is_connected(); }
     const std::string& device_id() const { return identity_.device_id; }
     DeviceReport report() const;
@@ -90,7 +96,7 @@ class VirtualDevice : private PacketSink {
     // The platform the agent runs on (called through bind_port).
     uint64_t now_ms() const { return boot_offset_ms_ + sim_ms_; }
     uint32_t unix_time_s() const { return start_unix_s_ + static_cast<uint32_t>(sim_ms_ / 1000); }
-    uint32_t random32();
+    uint32_t random32() { return next_random(boot_random_); }
     void enter_critical() {}  // the hook and the tick run on one thread
     void exit_critical() {}
     void system_info(vigil_system_info& out);
@@ -108,6 +114,8 @@ class VirtualDevice : private PacketSink {
                     uint16_t count);
     void handshake(PatternRun& run, PacketHeader from_device, PacketHeader to_device,
                    uint64_t at_ms);
+    static uint32_t next_random(uint32_t& state);
+    uint32_t traffic_random() { return next_random(traffic_random_); }
     static void on_config(void* context, const char* topic, size_t topic_length,
                           const uint8_t* payload, size_t payload_length);
 
@@ -117,7 +125,8 @@ class VirtualDevice : private PacketSink {
     IpAddress ipv4_, ipv6_;
     uint32_t start_unix_s_;
     uint64_t boot_offset_ms_;
-    uint32_t random_;
+    uint32_t traffic_random_;
+    uint32_t boot_random_;
     uint64_t sim_ms_ = 0;
     uint64_t last_step_ms_ = 0;
     bool stepped_ = false;

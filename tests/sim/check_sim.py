@@ -6,7 +6,8 @@ directory, the SQLite file read back and the alerts read through the HTTP API.
                                   minutes: every device's messages stored, as many as the
                                   simulator says it sent; the inbound port scan and the telnet
                                   scanning raise their alerts on their devices and on no other;
-                                  the vulnerable firmware opens its recommendation
+                                  the vulnerable firmware opens its recommendation; a second
+                                  run of the same fleet is stored beside the first
   check_sim.py scenario-errors SIM a scenario with mistakes is refused whole, each with its line
 """
 
@@ -128,6 +129,22 @@ def check_fleet(hub_binary, sim, work):
         check(("firmware.vulnerable", "netxduo") in firmware_findings(),
               f"the vulnerable NetX Duo release opened firmware.vulnerable on sim-plc-3: "
               f"{firmware_findings()}")
+
+        # The same fleet again, with the credentials kept from the first run: each run is a new
+        # boot of every device, so none of its messages is taken for a redelivery.
+        again = subprocess.run([sim, "--data", hub.data, "--scenario", scenario, "--duration",
+                                "50", "--report", report_path, "--quiet"],
+                               capture_output=True, text=True, timeout=30)
+        check(again.returncode == 0, f"a second run exits 0 ({again.returncode}): "
+                                     f"{again.stderr[-800:]}")
+        with open(report_path) as f:
+            second = {k: d["messages_sent"] for k, d in json.load(f)["devices"].items()}
+        total = {k: sent[k] + second.get(k, 0) for k in sent}
+        wait_for(lambda: stored_per_device(hub) == total, 20, step=0.25)
+        stored = stored_per_device(hub)
+        check(stored == total and sum(second.values()) > 0,
+              f"after a second run the hub holds both runs' messages, {sum(total.values())}: "
+              f"{ {k: (total.get(k), stored.get(k)) for k in total if total[k] != stored.get(k)} }")
     finally:
         hub.stop(signal.SIGKILL if failed() else signal.SIGTERM)
         if failed():
