@@ -49,7 +49,7 @@ nlohmann::json to_json(const vigil::sim::FleetSummary& s, double drain_s, bool d
                                 {"connects", d.connects},
                                 {"send_failures", d.agent.send_failures},
                                 {"messages_dropped", d.agent.messages_dropped},
-                                {"backlog_unsent", d.messages_unacknowledged}};
+                                {"backlog_messages", d.backlog_messages}};
     }
     nlohmann::json attacks = nlohmann::json::array();
     for (const vigil::sim::AttackReport& a : s.attacks) {

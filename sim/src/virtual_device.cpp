@@ -280,6 +280,7 @@ DeviceReport VirtualDevice::report() const {
     r.agent = agent_.counters();
     r.messages_sent = r.agent.messages_sent;
     r.messages_unacknowledged = client_.in_flight();
+    r.backlog_messages = agent_.backlog_messages();
     r.packets = packets_;
     r.connects = client_.stats().connects;
     r.connected = client_.is_connected();

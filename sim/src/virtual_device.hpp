@@ -36,7 +36,8 @@ struct DeviceReport {
     std::string profile;
     uint64_t messages_sent = 0;  ///< handed to the MQTT client by the agent
     size_t messages_unacknowledged = 0;
-    uint64_t packets = 0;  ///< given to the packet hook
+    size_t backlog_messages = 0;  ///< encoded by the agent, not yet handed to the client
+    uint64_t packets = 0;         ///< given to the packet hook
     uint32_t connects = 0;
     bool connected = false;
     agent::Counters agent{};
