@@ -1,6 +1,7 @@
 #include "attacks.hpp"
 
 #include <iterator>
+#include <utility>
 
 namespace vigil::sim {
 namespace {
@@ -88,6 +89,63 @@ void AttackRun::probe_telnet(uint64_t at_ms, PacketSink& sink) {
     }
 }
 
+void AttackRun::backdoor_session(uint64_t at_ms, PacketSink& sink) {
+    // The remote operator connects, sends a command and reads a larger answer.
+    PacketHeader in;
+    in.source = IpAddress::parse(spec_.source);
+    in.destination = sink.local_ipv4();
+    in.source_port = static_cast<uint16_t>(50000 + probes_ % 10000);
+    in.destination_port = spec_.port;
+    PacketHeader out = in;
+    std::swap(out.source, out.destination);
+    std::swap(out.source_port, out.destination_port);
+    struct Step {
+        PacketHeader* header;
+        vigil_direction direction;
+        uint8_t flags;
+        uint16_t payload_bytes;
+    };
+    const Step steps[] = {
+        {&in, VIGIL_INBOUND, tcp_flags::kSyn, 0},
+        {&out, VIGIL_OUTBOUND, tcp_flags::kSyn | tcp_flags::kAck, 0},
+        {&in, VIGIL_INBOUND, tcp_flags::kAck, 0},
+        {&in, VIGIL_INBOUND, tcp_flags::kAck | tcp_flags::kPsh, 120},
+        {&out, VIGIL_OUTBOUND, tcp_flags::kAck | tcp_flags::kPsh, 1400},
+        {&out, VIGIL_OUTBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
+        {&in, VIGIL_INBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
+    };
+    for (const Step& step : steps) {
+        step.header->flags = step.flags;
+        step.header->payload_bytes = step.payload_bytes;
+        sink.deliver(*step.header, step.direction, at_ms);
+    }
+}
+
+void AttackRun::flood_until(uint64_t sim_ms, PacketSink& sink) {
+    // UDP from one source to one port; the device's stack answers none of it.
+    PacketHeader packet;
+    packet.source = IpAddress::parse(spec_.source);
+    packet.destination = sink.local_ipv4();
+    packet.transport = Transport::Udp;
+    packet.source_port = 53413;
+    packet.destination_port = spec_.port;
+    packet.payload_bytes = 512;
+    const PacketBytes bytes = write_packet(packet);
+    const uint64_t end_ms = spec_.at_ms + spec_.duration_ms;
+    while (true) {
+        const uint64_t at_ms =
+            spec_.at_ms + static_cast<uint64_t>(probes_) * 1000 / spec_.packets_per_s;
+        if (at_ms > sim_ms || at_ms >= end_ms) {
+            break;
+        }
+        sink.deliver_bytes(bytes, VIGIL_INBOUND, at_ms);
+        ++probes_;
+    }
+    if (sim_ms >= end_ms) {
+        finished_ = true;
+    }
+}
+
 void AttackRun::advance(uint64_t sim_ms, PacketSink& sink, SystemFacts& system) {
     if (finished_ || sim_ms < spec_.at_ms) {
         return;
@@ -101,6 +159,28 @@ void AttackRun::advance(uint64_t sim_ms, PacketSink& sink, SystemFacts& system) 
             system.stack_version = spec_.stack_version;
             finished_ = true;
             return;
+        case AttackKind::Flood:
+            if (spec_.packets_per_s == 0) {
+                finished_ = true;
+            } else {
+                flood_until(sim_ms, sink);
+            }
+            return;
+        case AttackKind::BackdoorListener:
+            if (!started_listening_) {
+                sink.listen(Transport::Tcp, spec_.port);
+                started_listening_ = true;
+            }
+            // The listener stays for the rest of the run, with a session now and then.
+            while (true) {
+                const auto at_ms =
+                    spec_.at_ms + static_cast<uint64_t>(probes_ * (1000.0 / spec_.rate_per_s));
+                if (at_ms > sim_ms) {
+                    return;
+                }
+                backdoor_session(at_ms, sink);
+                ++probes_;
+            }
         case AttackKind::PortScanInbound:
         case AttackKind::TelnetScan:
             break;

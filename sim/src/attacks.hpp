@@ -17,10 +17,15 @@ class PacketSink {
     virtual ~PacketSink() = default;
     virtual void deliver(const PacketHeader& header, vigil_direction direction,
                          uint64_t sim_ms) = 0;
+    /// The same, for a packet already written (a flood sends one many times).
+    virtual void deliver_bytes(const PacketBytes& packet, vigil_direction direction,
+                               uint64_t sim_ms) = 0;
     /// The device's own IPv4 address.
     virtual const IpAddress& local_ipv4() const = 0;
     /// Which of the device's ports listen (a scan's probe is answered or refused).
     virtual bool listens(Transport transport, uint16_t port) const = 0;
+    /// The device opens a listening socket.
+    virtual void listen(Transport transport, uint16_t port) = 0;
 };
 
 /// One attack on one device.
@@ -38,6 +43,8 @@ class AttackRun {
   private:
     void probe_port(uint64_t at_ms, PacketSink& sink);
     void probe_telnet(uint64_t at_ms, PacketSink& sink);
+    void backdoor_session(uint64_t at_ms, PacketSink& sink);
+    void flood_until(uint64_t sim_ms, PacketSink& sink);
     IpAddress random_public_ipv4();
     uint32_t next_random();
 
@@ -45,6 +52,7 @@ class AttackRun {
     uint32_t random_;
     bool started_ = false;
     bool finished_ = false;
+    bool started_listening_ = false;
     uint32_t probes_ = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "packet_writer.hpp"
 #include "profiles.hpp"
 
 namespace vigil::sim {
@@ -72,7 +73,8 @@ class Reader {
 
 std::optional<AttackKind> attack_kind(const std::string& name) {
     for (AttackKind kind :
-         {AttackKind::PortScanInbound, AttackKind::TelnetScan, AttackKind::VulnerableFirmware}) {
+         {AttackKind::PortScanInbound, AttackKind::TelnetScan, AttackKind::VulnerableFirmware,
+          AttackKind::BackdoorListener, AttackKind::Flood}) {
         if (name == to_string(kind)) {
             return kind;
         }
@@ -115,17 +117,18 @@ void read_fleet(Reader& r, const toml::table& table, Scenario& s) {
 
 void read_attack(Reader& r, const toml::table& table, const std::set<std::string>& ids,
                  Scenario& s) {
-    r.unknown_keys(table,
-                   {"kind", "at_s", "device", "devices", "source", "ports", "targets", "rate_per_s",
-                    "os_name", "os_version", "stack_name", "stack_version"},
-                   "[[attack]]");
+    r.unknown_keys(
+        table,
+        {"kind", "at_s", "device", "devices", "source", "ports", "targets", "rate_per_s", "os_name",
+         "os_version", "stack_name", "stack_version", "port", "packets_per_s", "duration_s"},
+        "[[attack]]");
     AttackSpec a;
     const auto kind_name = r.text(table, "kind");
     const auto kind = kind_name ? attack_kind(*kind_name) : std::nullopt;
     if (!kind) {
         r.error(table,
-                "[[attack]] needs kind = \"port_scan_inbound\", \"telnet_scan\" or "
-                "\"vulnerable_firmware\"");
+                "[[attack]] needs kind = \"port_scan_inbound\", \"telnet_scan\", "
+                "\"vulnerable_firmware\", \"backdoor_listener\" or \"flood\"");
         return;
     }
     a.kind = *kind;
@@ -157,11 +160,34 @@ void read_attack(Reader& r, const toml::table& table, const std::set<std::string
             r.error(table, "[[attack]] names " + id + ", which the fleet does not hold");
         }
     }
-    if (const auto source = r.text(table, "source")) {
-        a.source = *source;
-    }
     if (const auto ports = r.number(table, "ports")) {
         a.ports = static_cast<uint32_t>(*ports);
+    }
+    if (a.kind == AttackKind::BackdoorListener) {
+        a.source = "198.51.100.77";
+        a.rate_per_s = 1.0 / 30;
+    } else if (a.kind == AttackKind::Flood) {
+        a.source = "198.51.100.99";
+        a.port = 80;
+    }
+    if (table.get("source") != nullptr) {
+        a.source = r.text(table, "source").value_or(a.source);
+    }
+    if (IpAddress::parse(a.source).family != 4) {
+        r.error(table, "source must be a numeric IPv4 address");
+    }
+    if (const auto port = r.number(table, "port")) {
+        if (*port < 1 || *port > 65535) {
+            r.error(*table.get("port"), "port must be 1 to 65535");
+        } else {
+            a.port = static_cast<uint16_t>(*port);
+        }
+    }
+    if (const auto rate = r.number(table, "packets_per_s")) {
+        a.packets_per_s = static_cast<uint32_t>(*rate);
+    }
+    if (const auto duration = r.number(table, "duration_s")) {
+        a.duration_ms = static_cast<uint64_t>(*duration * 1000);
     }
     if (const auto targets = r.number(table, "targets")) {
         a.targets = static_cast<uint32_t>(*targets);
@@ -194,6 +220,10 @@ const char* to_string(AttackKind kind) {
             return "telnet_scan";
         case AttackKind::VulnerableFirmware:
             return "vulnerable_firmware";
+        case AttackKind::BackdoorListener:
+            return "backdoor_listener";
+        case AttackKind::Flood:
+            return "flood";
     }
     return "?";
 }

@@ -14,6 +14,8 @@ enum class AttackKind {
     PortScanInbound,     ///< one remote probing many of the device's ports
     TelnetScan,          ///< the device probing many hosts on telnet (Mirai)
     VulnerableFirmware,  ///< the device reports a release with published vulnerabilities
+    BackdoorListener,    ///< the device opens a new port, and a remote peer connects to it
+    Flood,               ///< one source sends the device more packets a second than a device gets
 };
 
 const char* to_string(AttackKind kind);
@@ -27,8 +29,13 @@ struct AttackSpec {
     uint32_t ports = 40;
     // telnet_scan
     uint32_t targets = 60;
-    // both scans: probes per simulated second
+    // both scans: probes per simulated second; backdoor_listener: connections per simulated second
     double rate_per_s = 2;
+    // backdoor_listener (source is its peer), flood (the port it floods)
+    uint16_t port = 4444;
+    // flood: UDP packets per simulated second, for how long
+    uint32_t packets_per_s = 3000;
+    uint64_t duration_ms = 30000;
     // vulnerable_firmware: what the device reports from then on
     std::string os_name = "Eclipse ThreadX";
     std::string os_version = "6.1.7";

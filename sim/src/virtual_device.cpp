@@ -55,7 +55,8 @@ VirtualDevice::VirtualDevice(DeviceIdentity identity, const Profile& profile,
       start_unix_s_(start_unix_s),
       boot_offset_ms_(boot_offset_ms),
       traffic_random_(traffic_seed | 1),
-      boot_random_(boot_seed | 1) {
+      boot_random_(boot_seed | 1),
+      listening_(profile.listening) {
     config_topic_ =
         std::string(wire::kTopicPrefix) + identity_.device_id + wire::kConfigTopicSuffix;
     patterns_.reserve(profile.patterns.size());
@@ -120,7 +121,7 @@ void VirtualDevice::system_info(vigil_system_info& out) {
 }
 
 size_t VirtualDevice::listening_ports(vigil_listening_port* out, size_t capacity) {
-    const std::vector<ListeningPort>& ports = profile_.listening;
+    const std::vector<ListeningPort>& ports = listening_;
     for (size_t i = 0; i < ports.size() && i < capacity; ++i) {
         out[i] = vigil_listening_port{};
         out[i].protocol = ports[i].transport == Transport::Udp ? VIGIL_UDP : VIGIL_TCP;
@@ -130,12 +131,18 @@ size_t VirtualDevice::listening_ports(vigil_listening_port* out, size_t capacity
 }
 
 bool VirtualDevice::listens(Transport transport, uint16_t port) const {
-    for (const ListeningPort& p : profile_.listening) {
+    for (const ListeningPort& p : listening_) {
         if (p.transport == transport && p.port == port) {
             return true;
         }
     }
     return false;
+}
+
+void VirtualDevice::listen(Transport transport, uint16_t port) {
+    if (!listens(transport, port)) {
+        listening_.push_back({transport, port});
+    }
 }
 
 void VirtualDevice::deliver(const PacketHeader& header, vigil_direction direction,

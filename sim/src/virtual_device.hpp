@@ -109,6 +109,11 @@ class VirtualDevice : private PacketSink {
     void deliver(const PacketHeader& header, vigil_direction direction, uint64_t sim_ms) override;
     const IpAddress& local_ipv4() const override { return ipv4_; }
     bool listens(Transport transport, uint16_t port) const override;
+    void listen(Transport transport, uint16_t port) override;
+    void deliver_bytes(const PacketBytes& packet, vigil_direction direction,
+                       uint64_t sim_ms) override {
+        send_bytes(packet, direction, sim_ms, 1);
+    }
 
     void exchange(PatternRun& run, uint64_t at_ms);
     void send_bytes(const PacketBytes& packet, vigil_direction direction, uint64_t at_ms,
@@ -134,6 +139,7 @@ class VirtualDevice : private PacketSink {
     uint64_t packets_ = 0;
     std::vector<PatternRun> patterns_;
     std::vector<AttackRun> attacks_;
+    std::vector<ListeningPort> listening_;  ///< the profile's, and what attacks opened
 
     agent::Agent<> agent_;
     vigil_port port_{};

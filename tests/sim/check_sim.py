@@ -4,8 +4,9 @@ directory, the SQLite file read back and the alerts read through the HTTP API.
 
   check_sim.py fleet HUB SIM      20 devices of the four profiles at 60x speed for 5 simulated
                                   minutes: every device's messages stored, as many as the
-                                  simulator says it sent; the inbound port scan and the telnet
-                                  scanning raise their alerts on their devices and on no other;
+                                  simulator says it sent; the inbound port scan, the telnet
+                                  scanning, the backdoor listener and the flood raise their
+                                  alerts on their devices and no device raises any other;
                                   the vulnerable firmware opens its recommendation; a second
                                   run of the same fleet is stored beside the first
   check_sim.py scenario-errors SIM a scenario with mistakes is refused whole, each with its line
@@ -59,7 +60,28 @@ at_s = 90
 device = "sim-camera-2"
 targets = 40
 rate_per_s = 2
+
+[[attack]]
+kind = "backdoor_listener"
+at_s = 60
+device = "sim-sensor-1"
+port = 4444
+
+[[attack]]
+kind = "flood"
+at_s = 120
+device = "sim-gateway-1"
+packets_per_s = 3000
+duration_s = 20
 """
+
+# What each attacked device must raise, and nothing else anywhere.
+EXPECTED_ALERTS = {
+    "sim-plc-1": {("scan.port_inbound", SCANNER)},
+    "sim-camera-2": {("scan.outbound", "tcp/23")},
+    "sim-sensor-1": {("ports.new_listening", "tcp/4444")},
+    "sim-gateway-1": {("flood.inbound", "udp")},
+}
 
 
 def stored_per_device(hub):
@@ -102,33 +124,35 @@ def check_fleet(hub_binary, sim, work):
         check(not differ, f"the hub stored what each device sent, {sum(sent.values())} "
                           f"messages (device: sent, stored): {differ}")
         attacks = {(a["kind"], a["device"]): a for a in report["attacks"]}
-        check(all(a["started"] and a["finished"] for a in attacks.values()),
+        # A backdoor listener stays open until the run ends.
+        check(all(a["started"] and (a["finished"] or a["kind"] == "backdoor_listener")
+                  for a in attacks.values()),
               f"every attack ran to its end: {report['attacks']}")
 
-        scan = hub.wait_alerts("sim-plc-1", lambda alerts: any(
-            a["type"] == "scan.port_inbound" for a in alerts))
-        check([(a["type"], a["subject"]) for a in scan] == [("scan.port_inbound", SCANNER)],
-              f"the port scan raised scan.port_inbound from {SCANNER} on sim-plc-1: "
-              f"{[(a['type'], a['subject']) for a in scan]}")
-        telnet = hub.wait_alerts("sim-camera-2", lambda alerts: any(
-            a["type"] == "scan.outbound" for a in alerts))
-        check([(a["type"], a["subject"]) for a in telnet] == [("scan.outbound", "tcp/23")],
-              f"the telnet scanning raised scan.outbound tcp/23 on sim-camera-2: "
-              f"{[(a['type'], a['subject']) for a in telnet]}")
+        for device, wanted in EXPECTED_ALERTS.items():
+            seen = hub.wait_alerts(device, lambda alerts, wanted=wanted: wanted <= {
+                (a["type"], a["subject"]) for a in alerts})
+            got = {(a["type"], a["subject"]) for a in seen}
+            check(got == wanted, f"{device}: its attack raised {sorted(wanted)}: {sorted(got)}")
         others = [(a.get("device_id"), a["type"], a["subject"]) for a in hub.alerts()
-                  if a.get("device_id") not in ("sim-plc-1", "sim-camera-2")]
+                  if a.get("device_id") not in EXPECTED_ALERTS]
         check(not others, f"the fleet's ordinary traffic raised no alert: {others}")
 
-        def firmware_findings():
-            status, body = hub.api("/api/recommendations?device=sim-plc-3")
+        def findings(device):
+            status, body = hub.api(f"/api/recommendations?device={device}")
             if status != 200 or not isinstance(body, dict):
-                return []
-            return [(r["kind"], r["subject"]) for r in body.get("recommendations", [])
-                    if r["kind"] == "firmware.vulnerable"]
-        wait_for(lambda: firmware_findings(), 10, step=0.5)
-        check(("firmware.vulnerable", "netxduo") in firmware_findings(),
+                return set()
+            return {(r["kind"], r["subject"]) for r in body.get("recommendations", [])}
+        firmware = ("firmware.vulnerable", "netxduo")
+        wait_for(lambda: firmware in findings("sim-plc-3"), 10, step=0.5)
+        check(firmware in findings("sim-plc-3"),
               f"the vulnerable NetX Duo release opened firmware.vulnerable on sim-plc-3: "
-              f"{firmware_findings()}")
+              f"{findings('sim-plc-3')}")
+        exposure = ("exposure.internet_inbound", "tcp/4444")
+        wait_for(lambda: exposure in findings("sim-sensor-1"), 10, step=0.5)
+        check(exposure in findings("sim-sensor-1"),
+              f"the backdoor's sessions from the internet opened {exposure} on sim-sensor-1: "
+              f"{findings('sim-sensor-1')}")
 
         # The same fleet again, with the credentials kept from the first run: each run is a new
         # boot of every device, so none of its messages is taken for a redelivery.

@@ -92,6 +92,23 @@ TEST(Scenario, DefaultsAndAttacks) {
     EXPECT_EQ(s->attacks[0].targets, 60u);
 }
 
+TEST(Scenario, BackdoorAndFloodDefaults) {
+    std::vector<std::string> errors;
+    const auto s = parse_scenario(
+        "[fleet]\nplc = 1\n[[attack]]\nkind = \"backdoor_listener\"\ndevice = \"sim-plc-0\"\n"
+        "[[attack]]\nkind = \"flood\"\ndevice = \"sim-plc-0\"\nport = 502\n",
+        "s.toml", errors);
+    ASSERT_TRUE(s) << (errors.empty() ? "" : errors[0]);
+    ASSERT_EQ(s->attacks.size(), 2u);
+    EXPECT_EQ(s->attacks[0].kind, AttackKind::BackdoorListener);
+    EXPECT_EQ(s->attacks[0].port, 4444);
+    EXPECT_EQ(s->attacks[0].source, "198.51.100.77");
+    EXPECT_EQ(s->attacks[1].kind, AttackKind::Flood);
+    EXPECT_EQ(s->attacks[1].port, 502);
+    EXPECT_EQ(s->attacks[1].packets_per_s, 3000u);
+    EXPECT_EQ(s->attacks[1].duration_ms, 30000u);
+}
+
 TEST(Scenario, EveryMistakeIsReportedWithItsLine) {
     std::vector<std::string> errors;
     const auto s = parse_scenario(
