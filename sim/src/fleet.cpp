@@ -27,6 +27,10 @@ uint32_t mix(uint32_t seed, uint32_t n) {
 // even when it neither publishes nor receives.
 constexpr double kHousekeepingPerDevicePerMs = 1.0 / 1000;
 
+// The most simulated time one round may move the fleet on: an agent expects a tick at least
+// every second of its clock.
+constexpr uint64_t kMaxRoundMs = 1000;
+
 }  // namespace
 
 Fleet::Fleet(const Scenario& scenario, const HubEndpoint& hub, Log log)
@@ -135,7 +139,15 @@ void Fleet::run(const std::atomic<bool>& stop) {
     bool last_round = false;
     while (!stop.load() && !last_round) {
         const double real_s = static_cast<double>(steady_ns() - run_start_ns) / 1e9;
-        sim_ms_ = static_cast<uint64_t>(real_s * scenario_.speed * 1000);
+        const auto target_ms = static_cast<uint64_t>(real_s * scenario_.speed * 1000) - lag_ms_;
+        if (target_ms > sim_ms_ + kMaxRoundMs) {
+            // The machine stalled or cannot keep up: the fleet falls behind instead of letting
+            // its agents skip windows, which would thin out every rate they report.
+            lag_ms_ += target_ms - sim_ms_ - kMaxRoundMs;
+            sim_ms_ += kMaxRoundMs;
+        } else {
+            sim_ms_ = std::max(sim_ms_, target_ms);
+        }
         if (scenario_.duration_ms > 0 && sim_ms_ >= scenario_.duration_ms) {
             sim_ms_ = scenario_.duration_ms;
             last_round = true;
@@ -183,6 +195,7 @@ FleetSummary Fleet::summary() const {
     FleetSummary s;
     s.sim_ms = sim_ms_;
     s.real_s = run_s_;
+    s.lag_ms = lag_ms_;
     for (size_t i = 0; i < devices_.size(); ++i) {
         const DeviceReport r = devices_[i]->report();
         s.messages += r.messages_sent;

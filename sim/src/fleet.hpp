@@ -31,6 +31,7 @@ struct FleetSummary {
     std::vector<AttackReport> attacks;
     uint64_t sim_ms = 0;
     double real_s = 0;      ///< from the first step to the end of the run (drain excluded)
+    uint64_t lag_ms = 0;    ///< how far the fleet fell behind its speed (the machine stalled)
     uint64_t messages = 0;  ///< handed to the MQTT clients by the agents
     uint64_t unacknowledged = 0;
     uint64_t packets = 0;
@@ -68,6 +69,7 @@ class Fleet {
     std::vector<std::vector<bool>> announced_;
     int64_t real_start_ns_ = 0;
     uint64_t sim_ms_ = 0;
+    uint64_t lag_ms_ = 0;  ///< simulated time the fleet fell behind its speed
     double run_s_ = 0;
     ConnectionWatch watch_;
     std::vector<size_t> ready_;

@@ -62,6 +62,7 @@ nlohmann::json to_json(const vigil::sim::FleetSummary& s, double drain_s, bool d
     }
     return {{"sim_seconds", static_cast<double>(s.sim_ms) / 1000},
             {"real_seconds", s.real_s},
+            {"lag_seconds", static_cast<double>(s.lag_ms) / 1000},
             {"drain_seconds", drain_s},
             {"drained", drained},
             {"messages", s.messages},
@@ -147,11 +148,12 @@ int main(int argc, char** argv) {
         summary.real_s > 0 ? static_cast<double>(summary.messages) / summary.real_s : 0;
     std::printf(
         "vigil-sim: %zu devices, %.0f simulated s in %.1f real s, %llu messages sent "
-        "(%llu unacknowledged), %llu packets\n",
+        "(%llu unacknowledged), %llu packets; %.1f simulated s behind the speed asked\n",
         summary.devices.size(), static_cast<double>(summary.sim_ms) / 1000, summary.real_s,
         static_cast<unsigned long long>(summary.messages),
         static_cast<unsigned long long>(summary.unacknowledged),
-        static_cast<unsigned long long>(summary.packets));
+        static_cast<unsigned long long>(summary.packets),
+        static_cast<double>(summary.lag_ms) / 1000);
     std::printf("BENCH sim_devices %zu devices\n", summary.devices.size());
     std::printf("BENCH sim_messages_per_second %.1f msg/s\n", rate);
     std::printf("BENCH sim_packets_per_second %.0f packets/s\n",
