@@ -1,5 +1,9 @@
 #include "enrolment.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -78,7 +82,19 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
                 {"username", c.username}, {"password", c.password}, {"client_id", c.client_id}};
             out.identities[id] = identity_from(known[id], id);
         }
-        std::ofstream(credentials_file, std::ios::trunc) << known.dump(1) << "\n";
+        // Passwords: readable by the owner only, from the moment the file exists.
+        const int fd =
+            ::open(credentials_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        const std::string text = known.dump(1) + "\n";
+        if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
+            ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+            error = "cannot write " + credentials_file;
+            if (fd >= 0) {
+                ::close(fd);
+            }
+            return false;
+        }
+        ::close(fd);
     }
     return true;
 }
