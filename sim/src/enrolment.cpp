@@ -35,6 +35,21 @@ DeviceIdentity identity_from(const json& entry, const std::string& device_id) {
     return d;
 }
 
+// Passwords: readable by the owner only, from the moment the file exists.
+bool save_credentials(const std::string& path, const json& known, std::string& error) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const std::string text = known.dump(1) + "\n";
+    const bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                         ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    if (!written) {
+        error = "cannot write " + path;
+    }
+    return written;
+}
+
 }  // namespace
 
 bool enrol_devices(const std::string& data_dir, const std::string& credentials_file,
@@ -75,6 +90,9 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
             const hub::Enrolled enrolled = broker.add_device(id);
             if (!enrolled.ok()) {
                 error = "enrolling " + id + ": " + enrolled.error;
+                // Those enrolled so far keep their credentials for the next run.
+                std::string ignored;
+                (void)save_credentials(credentials_file, known, ignored);
                 return false;
             }
             const hub::DeviceCredentials& c = enrolled.credentials;
@@ -82,19 +100,9 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
                 {"username", c.username}, {"password", c.password}, {"client_id", c.client_id}};
             out.identities[id] = identity_from(known[id], id);
         }
-        // Passwords: readable by the owner only, from the moment the file exists.
-        const int fd =
-            ::open(credentials_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        const std::string text = known.dump(1) + "\n";
-        if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
-            ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-            error = "cannot write " + credentials_file;
-            if (fd >= 0) {
-                ::close(fd);
-            }
+        if (!save_credentials(credentials_file, known, error)) {
             return false;
         }
-        ::close(fd);
     }
     return true;
 }
