@@ -15,8 +15,9 @@ using agent::detail::parse_packet;
 using agent::detail::ParsedPacket;
 using agent::detail::ParseResult;
 
-ParsedPacket parsed(const PacketHeader& header) {
-    const PacketBytes bytes = write_packet(header);
+/// The parsed packet points into `bytes`, which must outlive it.
+ParsedPacket parsed(const PacketHeader& header, PacketBytes& bytes) {
+    bytes = write_packet(header);
     ParsedPacket p{};
     EXPECT_EQ(parse_packet(bytes.bytes.data(), bytes.length, p), ParseResult::Flow);
     return p;
@@ -30,7 +31,8 @@ TEST(PacketWriter, Ipv4TcpCarriesPortsFlagsAndTheClaimedSize) {
     h.destination_port = 8883;
     h.flags = tcp_flags::kSyn;
     h.payload_bytes = 1400;
-    const ParsedPacket p = parsed(h);
+    PacketBytes bytes;
+    const ParsedPacket p = parsed(h, bytes);
     EXPECT_EQ(p.family, 4);
     EXPECT_EQ(p.protocol, static_cast<uint8_t>(wire::Protocol::Tcp));
     EXPECT_EQ(p.source_port, 49152);
@@ -48,7 +50,8 @@ TEST(PacketWriter, Ipv6UdpAndIcmp) {
     h.source_port = 123;
     h.destination_port = 123;
     h.payload_bytes = 48;
-    ParsedPacket p = parsed(h);
+    PacketBytes bytes;
+    ParsedPacket p = parsed(h, bytes);
     EXPECT_EQ(p.family, 6);
     EXPECT_EQ(p.protocol, static_cast<uint8_t>(wire::Protocol::Udp));
     EXPECT_EQ(p.ip_bytes, 40u + 8u + 48u);
@@ -57,7 +60,7 @@ TEST(PacketWriter, Ipv6UdpAndIcmp) {
     h.transport = Transport::Icmp;
     h.source_port = 128;  // echo request
     h.destination_port = 0;
-    p = parsed(h);
+    p = parsed(h, bytes);
     EXPECT_EQ(p.protocol, static_cast<uint8_t>(wire::Protocol::Icmp));
     EXPECT_EQ(p.source_port, 128);
 }
@@ -67,7 +70,8 @@ TEST(PacketWriter, AClaimedSizeIsCappedAtTheIpv4Limit) {
     h.source = IpAddress::parse("10.20.0.2");
     h.destination = IpAddress::parse("10.0.0.20");
     h.payload_bytes = 65535;
-    EXPECT_EQ(parsed(h).ip_bytes, 65535u);
+    PacketBytes bytes;
+    EXPECT_EQ(parsed(h, bytes).ip_bytes, 65535u);
 }
 
 TEST(Scenario, DefaultsAndAttacks) {
