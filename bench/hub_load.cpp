@@ -157,14 +157,16 @@ std::vector<uint8_t> make_message(const Settings& s, int device, uint32_t sequen
 bool enrol(const Settings& s, std::vector<std::unique_ptr<Device>>& devices, std::string& host,
            int& port) {
     const json runtime = json::parse(read_text(s.data_dir + "/hub.json"), nullptr, false);
-    const json accounts =
-        json::parse(read_text(s.data_dir + "/broker-credentials.json"), nullptr, false);
-    if (!runtime.is_object() || !accounts.is_object()) {
+    vigil::hub::BrokerSettings b;
+    b.data_dir = s.data_dir;
+    if (runtime.is_object()) {
+        host = runtime.value("broker_host", std::string("127.0.0.1"));
+        port = runtime.value("broker_port", 0);
+    }
+    if (!runtime.is_object() || !vigil::hub::use_hub_administrator(b, host, port)) {
         std::fprintf(stderr, "hub_load: no running hub in %s\n", s.data_dir.c_str());
         return false;
     }
-    host = runtime.value("broker_host", std::string("127.0.0.1"));
-    port = runtime.value("broker_port", 0);
     const std::string file = s.credentials.empty()
                                  ? s.data_dir + "/load-credentials-" + s.prefix + ".json"
                                  : s.credentials;
@@ -172,11 +174,6 @@ bool enrol(const Settings& s, std::vector<std::unique_ptr<Device>>& devices, std
     if (!known.is_object()) {
         known = json::object();
     }
-    vigil::hub::BrokerSettings b;
-    b.data_dir = s.data_dir;
-    b.url = "mqtt://" + host + ":" + std::to_string(port);
-    b.admin_username = "vigil-admin";
-    b.admin_password = accounts.value("admin", std::string());
     vigil::hub::Broker broker(b);
     if (!broker.start().ok()) {
         return false;

@@ -56,13 +56,18 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
                    const std::vector<std::string>& device_ids, HubEndpoint& out,
                    std::string& error) {
     const json runtime = read_json(data_dir + "/hub.json");
-    const json accounts = read_json(data_dir + "/broker-credentials.json");
-    if (!runtime.is_object() || !accounts.is_object()) {
-        error = "no running vigil-hub in " + data_dir + " (hub.json, broker-credentials.json)";
+    hub::BrokerSettings settings;
+    settings.data_dir = data_dir;
+    if (!runtime.is_object()) {
+        error = "no running vigil-hub in " + data_dir + " (hub.json)";
         return false;
     }
     out.broker.host = runtime.value("broker_host", std::string("127.0.0.1"));
     out.broker.port = runtime.value("broker_port", uint16_t{0});
+    if (!hub::use_hub_administrator(settings, out.broker.host, out.broker.port)) {
+        error = "no broker administrator in " + data_dir + " (broker-credentials.json)";
+        return false;
+    }
     json known = read_json(credentials_file);
     if (!known.is_object()) {
         known = json::object();
@@ -76,11 +81,6 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
         }
     }
     if (!missing.empty()) {
-        hub::BrokerSettings settings;
-        settings.data_dir = data_dir;
-        settings.url = "mqtt://" + out.broker.host + ":" + std::to_string(out.broker.port);
-        settings.admin_username = "vigil-admin";
-        settings.admin_password = accounts.value("admin", std::string());
         hub::Broker broker(settings);
         if (const hub::BrokerResult started = broker.start(); !started.ok()) {
             error = "the hub's broker: " + started.error;

@@ -870,6 +870,18 @@ BrokerResult Broker::grant_hub_topics() {
     return r;
 }
 
+bool use_hub_administrator(BrokerSettings& settings, const std::string& host, int port) {
+    const json accounts =
+        json::parse(read_file(settings.data_dir + "/broker-credentials.json"), nullptr, false);
+    if (!accounts.is_object() || !accounts.contains("admin") || !accounts["admin"].is_string()) {
+        return false;
+    }
+    settings.url = "mqtt://" + host + ":" + std::to_string(port);
+    settings.admin_username = kAdminUser;
+    settings.admin_password = accounts["admin"].get<std::string>();
+    return true;
+}
+
 BrokerResult Broker::check_administration() {
     std::lock_guard<std::mutex> lock(admin_mutex_);
     std::vector<std::string> errors;

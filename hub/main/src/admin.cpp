@@ -42,13 +42,10 @@ BrokerSettings running_broker(const HubOptions& options, pid_t holder) {
     s.data_dir = options.data_dir;
     s.log = &print_log;
     const json runtime = read_json(runtime_path(options.data_dir));
-    const json accounts = read_json(options.data_dir + "/broker-credentials.json");
-    if (holder > 0 && runtime.is_object() && runtime.value("pid", 0) == holder &&
-        accounts.is_object() && accounts.contains("admin")) {
-        s.url = "mqtt://" + runtime.value("broker_host", std::string("127.0.0.1")) + ":" +
-                std::to_string(runtime.value("broker_port", 0));
-        s.admin_username = "vigil-admin";
-        s.admin_password = accounts["admin"].get<std::string>();
+    if (holder > 0 && runtime.is_object() && runtime.value("pid", 0) == holder) {
+        // Leaves the url empty when the directory has no administrator account.
+        (void)use_hub_administrator(s, runtime.value("broker_host", std::string("127.0.0.1")),
+                                    runtime.value("broker_port", 0));
     }
     return s;
 }

@@ -122,6 +122,12 @@ struct BrokerEndpoint {
     std::string username, password;
 };
 
+/// Makes `settings` those of the administrator of the broker a running vigil-hub keeps for
+/// settings.data_dir (its password is in <data_dir>/broker-credentials.json), reached at
+/// `host`:`port`: what programs that enrol devices through the data directory start a Broker
+/// with. False when the directory holds no such account.
+bool use_hub_administrator(BrokerSettings& settings, const std::string& host, int port);
+
 class Broker {
   public:
     explicit Broker(BrokerSettings settings);
