@@ -55,3 +55,16 @@ vigil_install_packages() {
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# The dashboard's npm packages (hub/web/package-lock.json: uPlot), which vigil-hub serves from
+# hub/web/node_modules; Debian's nodejs and npm install them from the registry.
+vigil_packages_web=(nodejs npm)
+
+vigil_install_web() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if ! command -v npm >/dev/null 2>&1; then
+    vigil_install_packages web || return 1
+  fi
+  npm ci --prefix "$root/hub/web" --no-audit --no-fund
+}

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "vigil/hub/alert.hpp"
+#include "vigil/hub/device_event.hpp"
 #include "vigil/hub/enrolment.hpp"
 #include "vigil/hub/enum_names.hpp"
 #include "vigil/hub/recommendation.hpp"
@@ -19,6 +20,8 @@ constexpr std::array<const char*, 12> kAlertCategories = {
     "device_silence",      "baseline_deviation", "threshold",     "agent_health"};
 constexpr std::array<const char*, 4> kAlertChanges = {"opened", "repeated", "acknowledged",
                                                       "resolved"};
+constexpr std::array<const char*, 4> kDeviceChanges = {"enrolled", "revoked", "first_report",
+                                                       "config_applied"};
 constexpr std::array<const char*, 2> kSuppressionSources = {"policy", "operator"};
 constexpr std::array<const char*, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
 constexpr std::array<const char*, 3> kEnrolments = {"pending", "enrolled", "blocked"};
@@ -56,6 +59,10 @@ std::optional<AlertCategory> alert_category_named(const std::string& name) {
 
 const char* to_string(AlertChange change) {
     return name_of(change, kAlertChanges);
+}
+
+const char* to_string(DeviceChange change) {
+    return name_of(change, kDeviceChanges);
 }
 
 const char* to_string(SuppressionSource source) {

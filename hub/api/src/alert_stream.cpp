@@ -12,6 +12,14 @@ void AlertStreamQueue::deliver(const RecommendationEvent& event) {
     enqueue(event);
 }
 
+void AlertStreamQueue::device_changed(const DeviceEvent& event) {
+    enqueue(event);
+}
+
+void AlertStreamQueue::fleet_reported(const FleetEvent& event) {
+    enqueue(event);
+}
+
 void AlertStreamQueue::enqueue(StreamEvent event) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -58,6 +66,19 @@ std::string to_server_sent_event(const RecommendationEvent& event) {
     return std::string("event: recommendation.") + to_string(event.change) +
            "\nid: recommendation-" + std::to_string(event.recommendation.id) +
            "\ndata: " + to_json(event.recommendation).dump() + "\n\n";
+}
+
+std::string to_server_sent_event(const DeviceEvent& event) {
+    const nlohmann::json data = {{"device_id", event.device_id},
+                                 {"change", to_string(event.change)},
+                                 {"at_ms", event.at_ms}};
+    return "event: device\ndata: " + data.dump() + "\n\n";
+}
+
+std::string to_server_sent_event(const FleetEvent& event) {
+    const nlohmann::json data = {{"reported", event.reported},
+                                 {"last_report_ms", event.last_report_ms}};
+    return "event: fleet\ndata: " + data.dump() + "\n\n";
 }
 
 }  // namespace vigil::hub::api

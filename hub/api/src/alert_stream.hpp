@@ -1,7 +1,7 @@
-// One client of GET /api/alerts/stream: a bounded queue of the alert and recommendation events
-// published since it subscribed, which the connection's worker thread drains into server-sent
-// events. The publisher never waits for a slow client: past the bound, events are dropped and
-// counted.
+// One client of GET /api/alerts/stream: a bounded queue of the alert, recommendation, device and
+// fleet events published since it subscribed, which the connection's worker thread drains into
+// server-sent events. The publisher never waits for a slow client: past the bound, events are
+// dropped and counted.
 #pragma once
 
 #include <chrono>
@@ -17,7 +17,7 @@
 
 namespace vigil::hub::api {
 
-using StreamEvent = std::variant<AlertEvent, RecommendationEvent>;
+using StreamEvent = std::variant<AlertEvent, RecommendationEvent, DeviceEvent, FleetEvent>;
 
 class AlertStreamQueue final : public AlertSubscriber {
   public:
@@ -25,6 +25,8 @@ class AlertStreamQueue final : public AlertSubscriber {
 
     void deliver(const AlertEvent& event) override;
     void deliver(const RecommendationEvent& event) override;
+    void device_changed(const DeviceEvent& event) override;
+    void fleet_reported(const FleetEvent& event) override;
 
     struct Taken {
         std::vector<StreamEvent> events;
@@ -50,5 +52,9 @@ class AlertStreamQueue final : public AlertSubscriber {
 std::string to_server_sent_event(const AlertEvent& event);
 /// "event: recommendation.opened\nid: recommendation-3\ndata: {...}\n\n".
 std::string to_server_sent_event(const RecommendationEvent& event);
+/// "event: device\ndata: {\"device_id\": ..., \"change\": \"enrolled\", \"at_ms\": ...}\n\n".
+std::string to_server_sent_event(const DeviceEvent& event);
+/// "event: fleet\ndata: {\"reported\": ..., \"last_report_ms\": ...}\n\n".
+std::string to_server_sent_event(const FleetEvent& event);
 
 }  // namespace vigil::hub::api

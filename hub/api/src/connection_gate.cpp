@@ -1,5 +1,7 @@
 #include "connection_gate.hpp"
 
+#include "security_headers.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -21,8 +23,8 @@ void answer_and_close(int fd, int status, const char* reason, const char* error,
         "{\"error\":\"" + std::string(error) + "\",\"detail\":\"" + detail + "\"}";
     const std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                              "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
-                             extra_header + "Content-Length: " + std::to_string(body.size()) +
-                             "\r\n\r\n" + body;
+                             security_header_lines() + extra_header +
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     char sink[4096];
     for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
     }

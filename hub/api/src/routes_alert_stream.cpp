@@ -1,6 +1,6 @@
-// GET /api/alerts/stream: alert and recommendation events as server-sent events, live, for as long
-// as the client stays. Each stream holds one of the server's worker threads, so their number is
-// bounded.
+// GET /api/alerts/stream: alert, recommendation, device and fleet events as server-sent events,
+// live, for as long as the client stays. Each stream holds one of the server's worker threads, so
+// their number is bounded.
 #include <algorithm>
 
 #include "alert_stream.hpp"
@@ -60,7 +60,8 @@ void ApiServer::Impl::stream_alerts(const HttpRequest& req, HttpResponse& res) {
             for (const api::StreamEvent& event : taken.events) {
                 const auto* alert = std::get_if<AlertEvent>(&event);
                 if (alert == nullptr) {
-                    out += api::to_server_sent_event(std::get<RecommendationEvent>(event));
+                    out += std::visit(
+                        [](const auto& other) { return api::to_server_sent_event(other); }, event);
                 } else if (include_suppressed || alert->alert.suppressed_by == 0) {
                     out += api::to_server_sent_event(*alert);
                 }

@@ -152,6 +152,9 @@ void ApiServer::Impl::enrol_device(const HttpRequest& req, HttpResponse& res) {
         api::send_error(res, 409, "enrolment_refused", enrolled.error);
         return;
     }
+    if (settings_.alert_events != nullptr) {
+        settings_.alert_events->publish(DeviceEvent{id, DeviceChange::Enrolled, now_ms()});
+    }
     nlohmann::json answer = to_json(enrolled.credentials);
     if (!enrolled.store_error.empty()) {
         answer["store_error"] = enrolled.store_error;
@@ -167,6 +170,11 @@ void ApiServer::Impl::revoke_device(const HttpRequest& req, HttpResponse& res) {
     const RevokeOutcome revoked = enrolment_.revoke(*id);
     switch (revoked.result) {
         case Revocation::Revoked:
+            if (settings_.alert_events != nullptr) {
+                settings_.alert_events->publish(DeviceEvent{*id, DeviceChange::Revoked, now_ms()});
+            }
+            res.status = 204;
+            return;
         case Revocation::AlreadyBlocked:
             res.status = 204;
             return;

@@ -10,6 +10,7 @@
 
 #include "http_util.hpp"
 #include "request_context.hpp"
+#include "security_headers.hpp"
 #include "server_impl.hpp"
 
 #include "vigil/hub/store.hpp"
@@ -131,7 +132,10 @@ httplib::Server::HandlerResponse ApiServer::Impl::authorize(const HttpRequest& r
     if (refuse_body(req, res)) {
         return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.path == "/healthz" || (req.path == "/metrics" && !settings_.metrics_need_token)) {
+    // The dashboard's files hold no data: a browser loads them before anyone has given a token.
+    const bool dashboard_file = req.path == "/" || req.path.rfind("/web/", 0) == 0;
+    if (req.path == "/healthz" || (req.path == "/metrics" && !settings_.metrics_need_token) ||
+        (dashboard_file && is_read_only(req.method))) {
         return httplib::Server::HandlerResponse::Unhandled;
     }
     const auto secret = bearer_token(req);
@@ -166,6 +170,8 @@ void ApiServer::Impl::add_routes() {
     add_policy_routes();
     add_config_routes();
     add_recommendation_routes();
+    add_overview_routes();
+    add_web_routes();
 }
 
 ApiResult ApiServer::Impl::start() {
@@ -182,6 +188,11 @@ ApiResult ApiServer::Impl::start() {
     if (!first_admin.empty()) {
         settings_.announce("vigil-hub: the first admin API token (shown once, also in " +
                            settings_.data_dir + "/admin.token): " + first_admin);
+    }
+    // An empty directory is a hub set up without a dashboard: nothing to warn about.
+    if (const std::string missing = dashboard_missing(settings_.web_dir);
+        !settings_.web_dir.empty() && !missing.empty()) {
+        settings_.announce("vigil-hub: warning: " + missing + " GET / answers 404 until then.");
     }
     server_.new_task_queue = [] { return new HandOver; };
     server_.on_accept = [this](socket_t sock) { gate_->admit(sock); };
@@ -228,6 +239,9 @@ ApiResult ApiServer::Impl::start() {
                       .count()
                 : 0.0;
         request_metrics_.record(context.route, req.method, res.status, seconds);
+        for (const auto& [name, value] : api::kSecurityHeaders) {
+            res.set_header(name, value);
+        }
         context = api::RequestContext{};
         if (api::current_exchange().close_after_answer) {
             res.headers.erase("Keep-Alive");
@@ -337,7 +351,8 @@ ApiServer::ApiServer(ApiSettings settings, ApiStores stores, HubControl& control
     : impl_(std::make_unique<Impl>(std::move(settings), stores, control)) {}
 
 ApiServer::ApiServer(ApiSettings settings, Store& store, HubControl& control)
-    : ApiServer(std::move(settings), ApiStores{store, store, store, store, store}, control) {}
+    : ApiServer(std::move(settings), ApiStores{store, store, store, store, store, store}, control) {
+}
 
 ApiServer::~ApiServer() {
     impl_->stop();

@@ -49,6 +49,10 @@ class GatedServer final : public httplib::Server {
     }
 };
 
+/// Why `web_dir` cannot serve the dashboard (its index.html or the uPlot files npm installs are
+/// missing), for people; empty when it can.
+std::string dashboard_missing(const std::string& web_dir);
+
 class ApiServer::Impl {
   public:
     Impl(ApiSettings settings, ApiStores store, HubControl& control);
@@ -73,6 +77,8 @@ class ApiServer::Impl {
     void add_policy_routes();
     void add_config_routes();
     void add_recommendation_routes();
+    void add_web_routes();
+    void add_overview_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
     /// True, with the refusal answered, when the request's body may not be read: over the
     /// limit by its Content-Length, of no known length, or sent to a route that takes none.
@@ -114,6 +120,15 @@ class ApiServer::Impl {
     std::optional<int64_t> path_id(const HttpRequest& req, HttpResponse& res, const char* what);
     /// The alert, or an answer of 404 (500 when the store failed) and nullopt.
     std::optional<Alert> find_alert(int64_t id, HttpResponse& res);
+
+    // The dashboard's files (routes_web.cpp).
+    /// The file at `path` with the content type of `name`'s extension, or 404 saying what is
+    /// missing.
+    void serve_web_file(const std::string& path, const std::string& name, HttpResponse& res);
+
+    // The fleet overview and a device's traffic over time (routes_overview.cpp).
+    void overview(const HttpRequest& req, HttpResponse& res);
+    void device_traffic(const HttpRequest& req, HttpResponse& res);
 
     // Alert streams (routes_alert_stream.cpp).
     void end_stream(const api::AlertStreamQueue* queue);

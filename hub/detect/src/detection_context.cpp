@@ -4,33 +4,6 @@
 
 namespace vigil::hub::detect {
 
-namespace {
-
-// Formats that do not say who opened a flow (legacy Defender, AWS) leave it to the ports: the
-// side on a well-known port is the server, the other an ephemeral client. Two well-known or two
-// ephemeral ports say nothing, and such flows count for no direction-bound detection.
-constexpr uint16_t kWellKnownEnd = 1024;
-
-Direction direction_of(const Flow& flow) {
-    if (flow.remote_opened) {
-        return *flow.remote_opened ? Direction::Inbound : Direction::Outbound;
-    }
-    if (flow.protocol == Protocol::Icmp) {
-        return Direction::Unknown;
-    }
-    const bool local_server = flow.local_port < kWellKnownEnd;
-    const bool remote_server = flow.remote_port < kWellKnownEnd;
-    if (local_server && !remote_server) {
-        return Direction::Inbound;
-    }
-    if (remote_server && !local_server) {
-        return Direction::Outbound;
-    }
-    return Direction::Unknown;
-}
-
-}  // namespace
-
 DetectionContext::DetectionContext(const DeviceSettings& settings_in, const ThreatIntel& intel_in,
                                    DeviceState& state_in, const Report& report_in, int64_t now_ms,
                                    DetectionEffects& effects)

@@ -1,5 +1,6 @@
 #include "detection.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "vigil/hub/detect/silence.hpp"
@@ -85,7 +86,9 @@ WriteFunction HubDetection::write_function() {
 
 WriteResult HubDetection::write(const std::vector<Report>& reports) {
     if (!options_.enabled) {
-        return store_.write_batch(reports);
+        WriteResult result = store_.write_batch(reports);
+        publish_activity(reports, result);
+        return result;
     }
     WriteResult result = store_.commit_batch(reports, engine_.detection_step());
     engine_.settle(result.ok);
@@ -96,7 +99,22 @@ WriteResult HubDetection::write(const std::vector<Report>& reports) {
     }
     publish(result.alert_events);
     publish(result.recommendation_events);
+    publish_activity(reports, result);
     return result;
+}
+
+void HubDetection::publish_activity(const std::vector<Report>& reports, const WriteResult& result) {
+    if (!result.ok) {
+        return;
+    }
+    for (const DeviceEvent& event : result.device_events) {
+        events_.publish(event);
+    }
+    int64_t latest_ms = 0;
+    for (const Report& report : reports) {
+        latest_ms = std::max(latest_ms, report.received_ms);
+    }
+    fleet_pulse_.reported(result.stored, latest_ms, wall_ms());
 }
 
 void HubDetection::publish(const std::vector<AlertEvent>& events) {
@@ -178,6 +196,7 @@ void HubDetection::watch_loop() {
     std::unique_lock<std::mutex> lock(wake_mutex_);
     while (!stopping_) {
         lock.unlock();
+        fleet_pulse_.tick(wall_ms());
         reload(false);
         if (std::chrono::steady_clock::now() >= next_silence) {
             sweep_silence();

@@ -1,6 +1,7 @@
 // Detection in the running hub: the policy file and the feeds directory watched for changes,
 // the engine that ingest's commits run, device silence swept on the hub's clock, and every alert
-// event passed on to the outputs and the API's stream once the store has made it durable.
+// event passed on to the outputs and the API's stream once the store has made it durable (with
+// the devices' changes and the fleet's pulse, for the stream).
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "vigil/hub/detect/threat_intel.hpp"
 #include "vigil/hub/ingest.hpp"
 #include "vigil/hub/outputs/alert_events.hpp"
+#include "vigil/hub/outputs/fleet_pulse.hpp"
 #include "vigil/hub/outputs/output_set.hpp"
 #include "vigil/hub/recommend/catalog_directory.hpp"
 #include "vigil/hub/store.hpp"
@@ -87,6 +89,8 @@ class HubDetection {
     WriteResult write(const std::vector<Report>& reports);
     void publish(const std::vector<AlertEvent>& events);
     void publish(const std::vector<RecommendationEvent>& events);
+    /// The devices' changes the batch made, and its messages to the fleet's pulse.
+    void publish_activity(const std::vector<Report>& reports, const WriteResult& result);
     void reload_catalog(bool first);
     void watch_loop();
     void reload(bool first);
@@ -102,6 +106,9 @@ class HubDetection {
     recommend::CatalogDirectory catalogs_;
     detect::Engine engine_;
     AlertEvents events_;
+    // The watcher's loop ticks it, so its event comes within a watch interval of being due.
+    static constexpr int64_t kFleetPulseMs = 5000;
+    FleetPulse fleet_pulse_{events_, kFleetPulseMs};
     mutable std::mutex outputs_mutex_;  // guards outputs_ (replaced by the watcher)
     std::unique_ptr<outputs::OutputSet> outputs_;
 

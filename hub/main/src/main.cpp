@@ -1,7 +1,7 @@
 // vigil-hub: runs with no arguments. See docs/hub.md.
 //
 //   vigil-hub [--data DIR] [--broker-port N] [--tls-port N] [--broker mqtt://host:port ...]
-//             [--api-port N] [--retention-days N]
+//             [--api-port N] [--retention-days N] [--web-dir DIR]
 //   vigil-hub devices add|revoke ID [--data DIR]
 #include <fcntl.h>
 #include <malloc.h>
@@ -186,6 +186,11 @@ void add_api_options(CLI::App& app, ApiOptions& api) {
                    "Requests one API connection may carry")
         ->capture_default_str()
         ->check(CLI::Range(1, 1'000'000));
+    api.web_dir = VIGIL_WEB_DIR;
+    app.add_option("--web-dir", api.web_dir,
+                   "The dashboard's directory (its pages, and uPlot under node_modules from "
+                   "`npm ci --prefix hub/web`)")
+        ->capture_default_str();
 #else
     (void)app;
     (void)api;

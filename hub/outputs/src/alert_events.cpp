@@ -4,24 +4,33 @@
 
 namespace vigil::hub {
 
-template <typename Event>
-void AlertEvents::publish_to_all(const Event& event) {
-    std::shared_ptr<const Subscribers> subscribers;
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        subscribers = subscribers_;
-    }
-    for (const auto& subscriber : *subscribers) {
+std::shared_ptr<const AlertEvents::Subscribers> AlertEvents::subscribers() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return subscribers_;
+}
+
+void AlertEvents::publish(const AlertEvent& event) {
+    for (const auto& subscriber : *subscribers()) {
         subscriber->deliver(event);
     }
 }
 
-void AlertEvents::publish(const AlertEvent& event) {
-    publish_to_all(event);
+void AlertEvents::publish(const RecommendationEvent& event) {
+    for (const auto& subscriber : *subscribers()) {
+        subscriber->deliver(event);
+    }
 }
 
-void AlertEvents::publish(const RecommendationEvent& event) {
-    publish_to_all(event);
+void AlertEvents::publish(const DeviceEvent& event) {
+    for (const auto& subscriber : *subscribers()) {
+        subscriber->device_changed(event);
+    }
+}
+
+void AlertEvents::publish(const FleetEvent& event) {
+    for (const auto& subscriber : *subscribers()) {
+        subscriber->fleet_reported(event);
+    }
 }
 
 void AlertEvents::subscribe(std::shared_ptr<AlertSubscriber> subscriber) {

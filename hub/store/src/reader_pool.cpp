@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "pragmas.hpp"
+#include "sql_functions.hpp"
 
 namespace vigil::hub::sqlite {
 
@@ -28,7 +29,7 @@ std::unique_ptr<Connection> ReaderPool::open_reader(std::string& error) {
     auto reader = std::make_unique<Connection>();
     if (!reader->open(options_.path, SQLITE_OPEN_READWRITE, error) ||
         !apply_pragmas(*reader, options_, error) ||
-        !reader->execute("PRAGMA query_only = ON", error)) {
+        !reader->execute("PRAGMA query_only = ON", error) || !add_flow_functions(*reader, error)) {
         return nullptr;
     }
     return reader;

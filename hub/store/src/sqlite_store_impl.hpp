@@ -107,6 +107,11 @@ class SqliteStore final : public Store {
     Fetched<std::map<std::string, std::vector<uint8_t>>> load_detection_states(
         const std::vector<std::string>& device_ids) override;
 
+    // FleetOverview
+    Fetched<FleetSummary> fleet_summary(const OverviewQuery& query) override;
+    Fetched<std::optional<std::vector<TrafficPoint>>> traffic_series(
+        const TrafficSeriesQuery& query) override;
+
     // StoreMaintenance
     RetentionResult apply_retention(int64_t now_ms) override;
     Fetched<StoreStats> stats() override;
@@ -124,16 +129,18 @@ class SqliteStore final : public Store {
     }
 
     // telemetry_writer.cpp
-    bool write_report(const Report& report, bool& duplicate, RowDeltas& deltas, std::string& error);
-    bool find_or_add_device(const Report& report, int64_t& device_key, std::string& error);
+    bool write_report(const Report& report, bool& duplicate, RowDeltas& deltas,
+                      std::vector<DeviceEvent>& events, std::string& error);
+    bool find_or_add_device(const Report& report, int64_t& device_key, bool& first_report,
+                            std::string& error);
     bool write_flows(const Report& report, int64_t message_id, RowDeltas& deltas,
                      std::string& error);
     bool write_interface_totals(const Report& report, int64_t message_id, RowDeltas& deltas,
                                 std::string& error);
     bool write_latest(const Report& report, int64_t device_key, int64_t message_id,
-                      RowDeltas& deltas, std::string& error);
+                      RowDeltas& deltas, std::vector<DeviceEvent>& events, std::string& error);
     bool write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
-                         std::string& error);
+                         std::vector<DeviceEvent>& events, std::string& error);
     bool apply_detection(const DetectionStep& detect, const std::vector<const Report*>& fresh,
                          WriteResult& result);
 
@@ -157,6 +164,10 @@ class SqliteStore final : public Store {
                                 std::string& error);  // detection_state_store.cpp
 
     // device_directory.cpp
+    bool summarise_devices(Connection& reader, const OverviewQuery& query, FleetSummary& summary,
+                           std::string& error);
+    bool summarise_findings(Connection& reader, const OverviewQuery& query, FleetSummary& summary,
+                            std::string& error);
     bool traffic_summary(Connection& connection, int64_t device_key, const DetailQuery& query,
                          TrafficSummary& traffic, std::string& error);
     bool top_remotes(Connection& connection, int64_t device_key, const DetailQuery& query,

@@ -35,20 +35,20 @@ WriteResult SqliteStore::commit_batch(const std::vector<Report>& reports,
     fresh.reserve(reports.size());
     for (size_t i = 0; i < reports.size(); ++i) {
         bool duplicate = false;
-        if (!write_report(reports[i], duplicate, deltas, result.error)) {
+        if (!write_report(reports[i], duplicate, deltas, result.device_events, result.error)) {
             result.error = "report " + std::to_string(i) + " (device '" + reports[i].device_id +
                            "', message '" + reports[i].message_key + "'): " + result.error;
-            return WriteResult{false, 0, 0, {}, {}, result.error};
+            return WriteResult{false, 0, 0, {}, {}, {}, result.error};
         }
         if (!duplicate) {
             fresh.push_back(&reports[i]);
         }
     }
     if (detect && !fresh.empty() && !apply_detection(detect, fresh, result)) {
-        return WriteResult{false, 0, 0, {}, {}, result.error};
+        return WriteResult{false, 0, 0, {}, {}, {}, result.error};
     }
     if (!add_row_counts(writer_, deltas, result.error) || !transaction.commit(result.error)) {
-        return WriteResult{false, 0, 0, {}, {}, result.error};
+        return WriteResult{false, 0, 0, {}, {}, {}, result.error};
     }
     result.stored = fresh.size();
     result.duplicates = reports.size() - fresh.size();
@@ -96,9 +96,10 @@ bool SqliteStore::apply_detection(const DetectionStep& detect,
 }
 
 bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas& deltas,
-                               std::string& error) {
+                               std::vector<DeviceEvent>& events, std::string& error) {
     int64_t device_key = 0;
-    if (!find_or_add_device(report, device_key, error)) {
+    bool first_report = false;
+    if (!find_or_add_device(report, device_key, first_report, error)) {
         return false;
     }
     if (!writer_.run(
@@ -119,6 +120,9 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
     }
     const int64_t message_id = writer_.last_insert_rowid();
     ++deltas.messages;
+    if (first_report) {
+        events.push_back({report.device_id, DeviceChange::FirstReport, report.received_ms});
+    }
     // The latest message decides format and agent version; a late redelivery does not. A device
     // enrolled before it reported has no times yet (NULL): its first message sets them.
     return writer_.run(
@@ -133,15 +137,21 @@ bool SqliteStore::write_report(const Report& report, bool& duplicate, RowDeltas&
                report.agent_version) &&
            write_flows(report, message_id, deltas, error) &&
            write_interface_totals(report, message_id, deltas, error) &&
-           write_latest(report, device_key, message_id, deltas, error);
+           write_latest(report, device_key, message_id, deltas, events, error);
 }
 
-bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key,
+bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key, bool& first_report,
                                      std::string& error) {
-    if (const auto found = device_key_of(writer_, report.device_id, error)) {
-        device_key = *found;
+    // A device enrolled before it reported has a row, never seen.
+    Statement find =
+        writer_.query("SELECT device_key, first_seen_ms IS NULL FROM devices WHERE id = ?1", error,
+                      report.device_id);
+    if (find && find.next_row("find device", error)) {
+        device_key = find.integer(0);
+        first_report = find.integer(1) != 0;
         return true;
     }
+    first_report = true;
     if (!error.empty() ||
         !writer_.run("write",
                      "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) "
@@ -212,7 +222,8 @@ bool SqliteStore::write_interface_totals(const Report& report, int64_t message_i
 // The device row keeps the latest system info, ports and status by receive time, so the API
 // reads one row; the history of ports and heartbeats is kept in their own tables until retention.
 bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t message_id,
-                               RowDeltas& deltas, std::string& error) {
+                               RowDeltas& deltas, std::vector<DeviceEvent>& events,
+                               std::string& error) {
     if (report.system) {
         const std::string document = to_json_text(*report.system);
         if (!writer_.run("write",
@@ -236,7 +247,7 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
         ++deltas.port_snapshots;
     }
     if (report.status) {
-        if (!write_heartbeat(report, device_key, message_id, error)) {
+        if (!write_heartbeat(report, device_key, message_id, events, error)) {
             return false;
         }
         ++deltas.heartbeats;
@@ -245,9 +256,22 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
 }
 
 bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
-                                  std::string& error) {
+                                  std::vector<DeviceEvent>& events, std::string& error) {
     const AgentStatus& status = *report.status;
     const std::string document = to_json_text(status);
+    // The latest heartbeat names a config version the device did not run before: it applied one
+    // (version 0 is the agent's own defaults, no config of the hub's).
+    if (!writer_.run("write",
+                     "UPDATE devices SET applied_config_version = ?3 WHERE device_key = ?1 "
+                     "AND coalesce(status_received_ms, ?2) <= ?2 "
+                     "AND applied_config_version IS NOT ?3",
+                     error, device_key, report.received_ms,
+                     static_cast<int64_t>(status.config_version))) {
+        return false;
+    }
+    if (writer_.changes() != 0 && status.config_version != 0) {
+        events.push_back({report.device_id, DeviceChange::ConfigApplied, report.received_ms});
+    }
     return writer_.run("write",
                        "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
                        "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "

@@ -19,6 +19,7 @@
 #include "vigil/hub/config_store.hpp"
 #include "vigil/hub/control.hpp"
 #include "vigil/hub/device_directory.hpp"
+#include "vigil/hub/fleet_overview.hpp"
 #include "vigil/hub/outputs/alert_events.hpp"
 #include "vigil/hub/recommendation_store.hpp"
 #include "vigil/hub/store_maintenance.hpp"
@@ -72,7 +73,12 @@ struct ApiSettings {
     /// A stream with nothing to say sends a comment this often, so proxies keep it open and a
     /// client that left is noticed.
     int64_t alert_stream_keepalive_ms = 15'000;
-    /// Where the first admin token is announced; stderr when unset.
+    /// The dashboard's directory: GET / serves its index.html, GET /web/<name> its other files
+    /// and GET /web/vendor/ the uPlot files under its node_modules (docs/hub-api.md). Empty, or
+    /// without index.html: those answer 404 saying so, and the API works all the same.
+    std::string web_dir;
+    /// Where the server's notices go (the first admin token, a dashboard that cannot be served);
+    /// stderr when unset.
     std::function<void(const std::string&)> announce;
     /// Milliseconds since the epoch; the system clock when unset (tests pin it).
     std::function<int64_t()> clock;
@@ -85,6 +91,7 @@ struct ApiStores {
     RecommendationStore& recommendations;
     ConfigStore& configs;
     StoreMaintenance& maintenance;  ///< its figures, for /metrics
+    FleetOverview& overview;        ///< the dashboard's aggregates
 };
 
 /// The outcome of start(): empty error when the server listens.

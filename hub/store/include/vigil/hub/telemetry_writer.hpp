@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "vigil/hub/alert.hpp"
+#include "vigil/hub/device_event.hpp"
 #include "vigil/hub/recommendation.hpp"
 #include "vigil/hub/report.hpp"
 #include "vigil/hub/store_result.hpp"
@@ -63,6 +64,9 @@ struct WriteResult {
     /// What the recommendation scans changed, in their order (a scan that changed nothing makes
     /// no event).
     std::vector<RecommendationEvent> recommendation_events;
+    /// Devices whose first message, or first heartbeat applying a new config version, the batch
+    /// stored, in batch order.
+    std::vector<DeviceEvent> device_events;
     std::string error;
 };
 

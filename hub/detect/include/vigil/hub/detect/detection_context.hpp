@@ -11,13 +11,14 @@
 #include "vigil/hub/detect/device_state.hpp"
 #include "vigil/hub/detect/policy.hpp"
 #include "vigil/hub/detect/threat_intel.hpp"
+#include "vigil/hub/flow_direction.hpp"
 #include "vigil/hub/report.hpp"
 #include "vigil/hub/telemetry_writer.hpp"
 
 namespace vigil::hub::detect {
 
 /// Who opened a flow, as far as the report tells.
-enum class Direction : uint8_t { Inbound, Outbound, Unknown };
+using Direction = FlowDirection;
 
 struct FlowView {
     const Flow* flow = nullptr;
