@@ -48,9 +48,8 @@ class Dashboard : public ApiTest {
     }
     void TearDown() override { server_.reset(); }
 
-    void restart(const std::string& web_dir) {
+    void restart(const std::string& web_dir, ApiSettings settings = {}) {
         server_.reset();
-        ApiSettings settings;
         settings.web_dir = web_dir;
         settings.alert_events = &events_;
         // A stream's client notices that it should leave at the next bytes.
@@ -251,6 +250,19 @@ TEST_F(Overview, RefusesBadParameters) {
     }
     EXPECT_EQ(call("GET", "/api/overview?from=0&to=100000&step=100").status, 200);
     EXPECT_EQ(call("GET", "/api/overview", "", "").status, 401);
+}
+
+TEST_F(Overview, TheBucketLimitIsASetting) {
+    ApiSettings settings;
+    settings.max_buckets = 10;
+    restart(web_, settings);
+    const Reply refused = call("GET", "/api/overview");
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_NE(refused.body.value("detail", "").find("8640000 ms"), std::string::npos)
+        << refused.text;
+    const Reply answered = call("GET", "/api/overview?step=8640000");
+    ASSERT_EQ(answered.status, 200) << answered.text;
+    EXPECT_EQ(answered.body["alert_timeline"]["buckets"].size(), 10u);
 }
 
 class Traffic : public Dashboard {

@@ -1,4 +1,5 @@
 // The dashboard's aggregates: the fleet overview and one device's traffic over time.
+#include <algorithm>
 #include <array>
 
 #include "http_util.hpp"
@@ -9,17 +10,18 @@ namespace vigil::hub {
 namespace {
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-// A chart's resolution when the caller names no step, and the most buckets one answer holds.
+// A chart's resolution when the caller names no step.
 constexpr int64_t kDefaultBuckets = 48;
-constexpr int64_t kMaxBuckets = 1000;
 
 struct TimeRange {
     int64_t from_ms = 0, to_ms = 0, step_ms = 1;
 };
 
-// from, to and step of the query: the last 24 hours in 48 buckets unless told, at most 1,000
-// buckets. An answer of 400 and nullopt when they make no range.
-std::optional<TimeRange> read_range(const HttpRequest& req, HttpResponse& res, int64_t now_ms) {
+// from, to and step of the query: the last 24 hours in 48 buckets unless told, at most
+// max_buckets. An answer of 400 and nullopt when they make no range.
+std::optional<TimeRange> read_range(const HttpRequest& req, HttpResponse& res, int64_t now_ms,
+                                    int64_t max_buckets) {
+    max_buckets = std::max<int64_t>(max_buckets, 1);
     api::QueryReader params(req, res);
     TimeRange range;
     range.to_ms = params.integer("to", 0, INT64_MAX / 2).value_or(now_ms);
@@ -34,11 +36,11 @@ std::optional<TimeRange> read_range(const HttpRequest& req, HttpResponse& res, i
     }
     const int64_t span = range.to_ms - range.from_ms;
     range.step_ms = step.value_or((span + kDefaultBuckets - 1) / kDefaultBuckets);
-    if ((span + range.step_ms - 1) / range.step_ms > kMaxBuckets) {
+    if ((span + range.step_ms - 1) / range.step_ms > max_buckets) {
         api::send_error(res, 400, "bad_parameter",
-                        "step makes more than " + std::to_string(kMaxBuckets) +
+                        "step makes more than " + std::to_string(max_buckets) +
                             " buckets of [from, to): take a step of at least " +
-                            std::to_string((span + kMaxBuckets - 1) / kMaxBuckets) + " ms");
+                            std::to_string((span + max_buckets - 1) / max_buckets) + " ms");
         return std::nullopt;
     }
     return range;
@@ -105,7 +107,7 @@ void ApiServer::Impl::add_overview_routes() {
 
 void ApiServer::Impl::overview(const HttpRequest& req, HttpResponse& res) {
     const int64_t now = now_ms();
-    const auto range = read_range(req, res, now);
+    const auto range = read_range(req, res, now, settings_.max_buckets);
     if (!range) {
         return;
     }
@@ -122,7 +124,7 @@ void ApiServer::Impl::device_traffic(const HttpRequest& req, HttpResponse& res) 
     if (!id) {
         return;
     }
-    const auto range = read_range(req, res, now_ms());
+    const auto range = read_range(req, res, now_ms(), settings_.max_buckets);
     if (!range) {
         return;
     }

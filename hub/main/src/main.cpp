@@ -186,6 +186,10 @@ void add_api_options(CLI::App& app, ApiOptions& api) {
                    "Requests one API connection may carry")
         ->capture_default_str()
         ->check(CLI::Range(1, 1'000'000));
+    app.add_option("--api-max-buckets", api.max_buckets,
+                   "Buckets one answer of the overview's timeline or a device's traffic holds")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
     api.web_dir = VIGIL_WEB_DIR;
     app.add_option("--web-dir", api.web_dir,
                    "The dashboard's directory (its pages, and uPlot under node_modules from "

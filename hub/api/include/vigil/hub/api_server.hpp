@@ -73,6 +73,9 @@ struct ApiSettings {
     /// A stream with nothing to say sends a comment this often, so proxies keep it open and a
     /// client that left is noticed.
     int64_t alert_stream_keepalive_ms = 15'000;
+    /// Buckets one answer of /api/overview's timeline or /api/devices/{id}/traffic holds at
+    /// most; a range and step that make more are refused (400).
+    uint32_t max_buckets = 1000;
     /// The dashboard's directory: GET / serves its index.html, GET /web/<name> its other files
     /// and GET /web/vendor/ the uPlot files under its node_modules (docs/hub-api.md). Empty, or
     /// without index.html: those answer 404 saying so, and the API works all the same.
