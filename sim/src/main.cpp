@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
     std::printf(
         "vigil-sim: %zu devices, %.0f simulated s in %.1f real s, %llu messages sent "
         "(%llu unacknowledged), %llu packets; %.1f simulated s behind the speed asked\n",
-        summary.devices.size(), static_cast<double>(summary.sim_ms) / 1000, summary.real_s,
+        ids.size(), static_cast<double>(summary.sim_ms) / 1000, summary.real_s,
         static_cast<unsigned long long>(summary.messages),
         static_cast<unsigned long long>(summary.unacknowledged),
         static_cast<unsigned long long>(summary.packets),
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
     // Of one core, while the fleet ran (enrolment, start and drain excluded).
     const double cpu_percent = summary.real_s > 0 ? 100 * run_cpu_s / summary.real_s : 0;
     const double rss_mb = peak_rss_mb();
-    std::printf("BENCH sim_devices %zu devices\n", summary.devices.size());
+    std::printf("BENCH sim_devices %zu devices\n", ids.size());
     std::printf("BENCH sim_rss_mb %.1f MB\n", rss_mb);
     std::printf("BENCH sim_cpu_percent %.1f %%\n", cpu_percent);
     std::printf("BENCH sim_messages_per_second %.1f msg/s\n", rate);
