@@ -1,6 +1,8 @@
 // watch: follows the hub's alert stream and prints one line per alert or recommendation as it
 // changes, reconnecting when the hub goes away, until interrupted.
+#include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -42,6 +44,27 @@ std::string clock_text(const nlohmann::json& ms) {
     return full.size() >= 19 ? full.substr(11, 8) : full;
 }
 
+/// The member, or null when the event lacks it (a hub of another version).
+nlohmann::json field(const nlohmann::json& object, const char* name) {
+    const auto found = object.find(name);
+    return found == object.end() ? nlohmann::json(nullptr) : *found;
+}
+
+/// When the hub made the change the event tells of: the latest of the finding's times.
+int64_t changed_ms(const nlohmann::json& finding, bool recommendation) {
+    int64_t latest = 0;
+    for (const char* name :
+         recommendation
+             ? std::initializer_list<const char*>{"updated_ms", "closed_ms", "dismissed_ms"}
+             : std::initializer_list<const char*>{"last_raised_ms", "changed_ms"}) {
+        const nlohmann::json value = field(finding, name);
+        if (value.is_number_integer()) {
+            latest = std::max(latest, value.get<int64_t>());
+        }
+    }
+    return latest;
+}
+
 /// The line for one event, or "" when it is not shown: repeats and updates only with --all, and
 /// events of other kinds (device changes) not at all.
 std::string event_line(const StreamEvent& event, const nlohmann::json& body, bool every_change) {
@@ -63,11 +86,12 @@ std::string event_line(const StreamEvent& event, const nlohmann::json& body, boo
     if (!every_change && (change == "repeated" || change == "updated")) {
         return "";
     }
-    const nlohmann::json& when = recommendation ? body["updated_ms"] : body["last_raised_ms"];
-    return clock_text(when) + "  " + padded(recommendation ? "hygiene" : "ALERT", 7) + " " +
-           padded(change, 12) + " " + padded(printable(text(body["severity"])), 8) + " " +
-           padded(printable(text(body["device_id"])), 16) + " " + printable(text(body["title"])) +
-           "  [" + (recommendation ? "recommendation " : "alert ") + text(body["id"]) + "]";
+    return clock_text(changed_ms(body, recommendation)) + "  " +
+           padded(recommendation ? "hygiene" : "ALERT", 7) + " " + padded(change, 12) + " " +
+           padded(printable(text(field(body, "severity"))), 8) + " " +
+           padded(printable(text(field(body, "device_id"))), 16) + " " +
+           printable(text(field(body, "title"))) + "  [" +
+           (recommendation ? "recommendation " : "alert ") + text(field(body, "id")) + "]";
 }
 
 int watch(const Context& context, const WatchOptions& options) {
