@@ -173,6 +173,19 @@ async function adminSession(browser) {
   check(await page.evaluate(() => window.notReloaded === true), "the page was not reloaded");
   await shot(page, "alerts-live");
 
+  // Data from devices is hostile: markup in it stays text.
+  const hostile = await page.evaluate(async () => {
+    const dom = await import("/web/dom.js");
+    const markup = '<img src=x onerror="window.pwned=1">';
+    const node = dom.jsonView({flows: [{remote: markup}], note: markup});
+    const cell = dom.table([{title: "id", cell: (row) => row.id}], [{id: markup}], "none");
+    return {
+      elements: node.querySelectorAll("img").length + cell.querySelectorAll("img").length,
+      text: node.textContent.includes(markup) && cell.textContent.includes(markup),
+    };
+  });
+  check(hostile.elements === 0 && hostile.text, `markup in evidence and ids is shown as text (${JSON.stringify(hostile)})`);
+
   await page.click("#logout");
   await page.waitForSelector("#login-form");
   check(await page.evaluate(() => sessionStorage.getItem("vigil.token") === null), "logging out forgets the token");
