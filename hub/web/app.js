@@ -63,7 +63,7 @@ function showLogin(message) {
     status,
     el("p", {
       class: "muted small",
-      text: "The hub wrote its first admin token to <data>/admin.token; `vigil tokens add NAME --role read` makes a read-only one.",
+      text: "The hub wrote its first admin token to <data>/admin.token; \"vigil tokens add NAME --role read\" makes a read-only one.",
     }),
   );
   form.addEventListener("submit", async (event) => {

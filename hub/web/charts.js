@@ -28,7 +28,7 @@ function widthOf(container) {
 }
 
 function draw(container, options, data) {
-  const chart = new uPlot({width: widthOf(container), height: 200, ...options}, data, container);
+  const chart = new uPlot({width: widthOf(container), height: 200, legend: {live: false}, ...options}, data, container);
   container.chart = chart;
   charts.add(chart);
   return chart;
