@@ -121,7 +121,17 @@ async function adminSession(browser) {
     check(/not valid/.test(refusal), `a wrong token is refused with a message: ${refusal}`);
     problems.length = 0;  // the 401 of that attempt is logged by the browser, as it should be
 
+    // The stream refused at first: the indicator says it is down, then live once it reconnects.
+    await page.route('**/api/alerts/stream', (route) => route.abort());
     await login(page, ADMIN);
+    const down =
+        await page.waitForSelector('#live.live-down >> text=/retrying/', {timeout: STEP_MS})
+            .then((n) => n.textContent())
+            .catch(() => '');
+    check(
+        /down.*retrying in \d+ s/.test(down),
+        `the live indicator says the stream is down: ${down}`);
+    await page.unroute('**/api/alerts/stream');
     check((await page.textContent('.role')) === 'admin', 'an admin token is shown as admin');
     await page.waitForSelector('#live.live-up', {timeout: STEP_MS}).catch(() => {});
     check(
