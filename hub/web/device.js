@@ -25,6 +25,7 @@ export async function render(session, [id], params) {
     const range = RANGES.find(([name]) => name === params.get('range')) || RANGES[0];
     const alertsBox = el('div', {}, el('p', {class: 'muted', text: 'Loading...'}));
     const recommendationsBox = el('div', {}, el('p', {class: 'muted', text: 'Loading...'}));
+    const configBox = el('div', {}, configView(session, id, config));
     const chartsBox = el('div', {class: 'charts'}, el('p', {class: 'muted', text: 'Loading...'}));
 
     const node = el(
@@ -64,7 +65,7 @@ export async function render(session, [id], params) {
            section('Agent status', statusFacts(detail))),
         section('Alerts', alertsBox),
         section('Recommendations', recommendationsBox),
-        section('Config', configView(session, id, config)),
+        section('Config', configBox),
     );
 
     async function loadTraffic() {
@@ -135,7 +136,14 @@ export async function render(session, [id], params) {
         if (data.device_id !== id) {
             return;
         }
-        if (['opened', 'repeated', 'acknowledged', 'resolved'].includes(type)) {
+        if (type === 'device' && data.change === 'config_applied') {
+            // The applied version moved: show it, unless a config is being written.
+            if (!configBox.contains(document.activeElement)) {
+                get(`/api/devices/${enc(id)}/config`)
+                    .then((fresh) => fill(configBox, configView(session, id, fresh)))
+                    .catch(failed(configBox));
+            }
+        } else if (['opened', 'repeated', 'acknowledged', 'resolved'].includes(type)) {
             loadAlerts().catch(failed(alertsBox));
         } else if (type.startsWith('recommendation.')) {
             loadRecommendations().catch(failed(recommendationsBox));
