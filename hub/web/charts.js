@@ -73,14 +73,16 @@ export function inOutChart(title, points, field) {
     return wrapper;
 }
 
-// The overview's timeline: alerts raised per bucket, one series per severity.
+// The overview's timeline: alerts raised per bucket, stacked by severity. Each severity's
+// series holds its count plus those of the milder ones, and the series are drawn from the most
+// severe (tallest) to the mildest, so each bar shows every severity's share.
 export function alertTimeline(timeline) {
     const container = el('div', {class: 'chart', dataset: {chart: 'alerts'}});
     const buckets = timeline.buckets || [];
     const severities = ['critical', 'high', 'medium', 'low'];
-    const data = [
-        buckets.map((b) => b.t_ms / 1000), ...severities.map((s) => buckets.map((b) => b[s] || 0))
-    ];
+    const stacked = (index) =>
+        buckets.map((b) => severities.slice(index).reduce((sum, s) => sum + (b[s] || 0), 0));
+    const data = [buckets.map((b) => b.t_ms / 1000), ...severities.map((s, i) => stacked(i))];
     const bars = uPlot.paths.bars ? uPlot.paths.bars({size: [0.8, 40]}) : undefined;
     requestAnimationFrame(
         () => draw(
@@ -92,9 +94,10 @@ export function alertTimeline(timeline) {
                     ...severities.map((s) => ({
                                           label: s,
                                           stroke: COLOURS[s],
-                                          fill: COLOURS[s] + '55',
+                                          fill: COLOURS[s],
                                           width: 1,
-                                          paths: bars
+                                          paths: bars,
+                                          points: {show: false},
                                       })),
                 ],
                 axes: [
