@@ -37,6 +37,22 @@ vigil_packages_cortex_m=(
   qemu-system-arm
 )
 
+# The dashboard's browser tests: playwright-core, pinned in tests/web/package-lock.json, into
+# tests/web/node_modules. It drives the system's chromium and downloads no browser of its own.
+vigil_install_web_tests() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [[ -d "$root/tests/web/node_modules/playwright-core" ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "npm is missing: the dashboard's browser tests (tests/web) will be skipped" >&2
+    return 0
+  fi
+  echo "== installing the browser tests' npm packages (tests/web)" >&2
+  npm ci --prefix "$root/tests/web" --no-audit --no-fund >/dev/null
+}
+
 vigil_install_packages() {
   local group package missing=()
   for group in "$@"; do
@@ -57,20 +73,4 @@ vigil_install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# The dashboard's browser tests: playwright-core, pinned in tests/web/package-lock.json, into
-# tests/web/node_modules. It drives the system's chromium and downloads no browser of its own.
-vigil_install_web_tests() {
-  local root
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  if [[ -d "$root/tests/web/node_modules/playwright-core" ]]; then
-    return 0
-  fi
-  if ! command -v npm >/dev/null; then
-    echo "npm is missing: the dashboard's browser tests (tests/web) will be skipped" >&2
-    return 0
-  fi
-  echo "== installing the browser tests' npm packages (tests/web)" >&2
-  npm ci --prefix "$root/tests/web" --no-audit --no-fund >/dev/null
 }
