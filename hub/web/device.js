@@ -15,10 +15,13 @@ const POINTS = 120;
 // Devices' clocks may run ahead of the hub's (their reports carry device time): the traffic
 // asked for reaches this far past now, and the points after the last one with data are cut.
 const AHEAD_MS = 15 * 60e3;
+const DAY_MS = 24 * 3600e3;
 
 export async function render(session, [id], params) {
     const [detail, config] = await Promise.all([
-        get(`/api/devices/${enc(id)}`),
+        // The summary's last day reaches past now by as much as the charts do.
+        get(`/api/devices/${enc(id)}${
+            query({from: Date.now() - DAY_MS, to: Date.now() + AHEAD_MS})}`),
         get(`/api/devices/${enc(id)}/config`).catch((error) => ({error})),
     ]);
     const device = detail.device;
@@ -165,10 +168,9 @@ function trimFuture(points) {
 
 function remotesTable(traffic) {
     const period = traffic ?
-        el('p', {class: 'muted small'}, 'From ', timeCell(traffic.from_ms), ' to ',
-           timeCell(traffic.to_ms),
-           `: ${formatNumber(traffic.flows)} flows, ${formatBytes(traffic.bytes_in)} in, ${
-               formatBytes(traffic.bytes_out)} out.`) :
+        el('p', {class: 'muted small'},
+           `In the last day: ${formatNumber(traffic.flows)} flows, ${
+               formatBytes(traffic.bytes_in)} in, ${formatBytes(traffic.bytes_out)} out.`) :
         null;
     return [
         period,
@@ -180,7 +182,7 @@ function remotesTable(traffic) {
                 {title: 'Flows', class: 'num', cell: (r) => formatNumber(r.flows)},
             ],
             (traffic && traffic.top_remotes) || [],
-            'No remote endpoints in the last 24 hours: the peers it talks to most appear here.',
+            'No remote endpoints in the last day: the peers it talks to most appear here.',
             ),
     ];
 }

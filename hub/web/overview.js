@@ -151,8 +151,8 @@ function versionsCard(versions) {
             ),
         table(
             [
-                {title: 'Firmware', cell: (v) => v.os || 'unknown'},
-                {title: 'Version', cell: (v) => v.version || ''},
+                {title: 'OS', cell: (v) => v.os || 'unknown'},
+                {title: 'Firmware', cell: (v) => v.version || ''},
                 {title: 'Devices', class: 'num', cell: (v) => formatNumber(v.devices)},
             ],
             firmware,
