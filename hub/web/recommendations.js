@@ -120,9 +120,10 @@ function dismissForm(recommendation, reload) {
         'aria-label': 'reason for dismissing'
     });
     const outcome = el('span', {class: 'outcome'});
-    const form = el(
-        'form', {class: 'dismiss-form inline'}, reason,
-        el('button', {type: 'submit', class: 'action action-dismiss', text: 'Dismiss'}), outcome);
+    const form =
+        el('form', {class: 'dismiss-form inline', dataset: {recommendationId: recommendation.id}},
+           reason, el('button', {type: 'submit', class: 'action action-dismiss', text: 'Dismiss'}),
+           outcome);
     form.addEventListener('submit', async (event) => {
         event.preventDefault();
         clear(outcome);

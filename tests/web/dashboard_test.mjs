@@ -164,6 +164,22 @@ async function adminSession(browser) {
     problems.length = 0;  // the browser logs the 400
 
     await visit(page, problems, 'recommendations', '#/recommendations', 'section.kind');
+    // Dismiss one with a reason; the API shows it dismissed with that reason.
+    const recommendationId =
+        await page.$eval('.dismiss-form', (form) => form.dataset.recommendationId)
+            .catch(() => null);
+    if (check(recommendationId !== null, 'an open recommendation offers a dismiss form')) {
+        const form = `.dismiss-form[data-recommendation-id="${recommendationId}"]`;
+        await page.fill(`${form} input`, 'accepted risk: lab device');
+        await page.click(`${form} button`);
+        await page.waitForSelector(form, {state: 'detached', timeout: STEP_MS}).catch(() => {});
+        const {body} = await api('GET', `/api/recommendations/${recommendationId}`, ADMIN);
+        check(
+            body && body.state === 'dismissed' &&
+                body.dismissed_reason === 'accepted risk: lab device',
+            `the API shows recommendation ${recommendationId} dismissed with its reason (${
+                body && body.state}, ${body && body.dismissed_reason})`);
+    }
     await visit(page, problems, 'policy', '#/policy', 'section.card');
 
     // Acknowledge an open alert from the page; the API shows it acknowledged.
