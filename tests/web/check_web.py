@@ -111,8 +111,9 @@ def page_headers(url):
 def run(hub_binary, sim, artifacts, work):
     node = shutil.which("node")
     if not node or not os.access(CHROMIUM, os.X_OK):
-        print(f"SKIPPED: the browser tests need node and {CHROMIUM} "
-              "(scripts/packages.sh installs both: vigil_install_packages test)")
+        print(f"SKIPPED: the browser tests need node ({node or 'missing'}) and {CHROMIUM} "
+              f"({'present' if os.access(CHROMIUM, os.X_OK) else 'missing'}); scripts/packages.sh "
+              "installs chromium with the test group and node with the dashboard's packages")
         return SKIPPED
     if not (HERE / "node_modules" / "playwright-core").is_dir():
         check(False, "playwright-core is installed in tests/web/node_modules "
@@ -173,7 +174,7 @@ def main():
     try:
         return run(sys.argv[1], sys.argv[2], sys.argv[3], work)
     finally:
-        subprocess.run(["rm", "-rf", work])
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
