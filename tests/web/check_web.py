@@ -116,8 +116,8 @@ def run(hub_binary, sim, artifacts, work):
               "installs chromium with the test group and node with the dashboard's packages")
         return SKIPPED
     if not (HERE / "node_modules" / "playwright-core").is_dir():
-        check(False, "playwright-core is installed in tests/web/node_modules "
-                     "(npm ci --prefix tests/web, or vigil_install_web_tests in scripts/packages.sh)")
+        check(False, "playwright-core is installed in tests/web/node_modules (npm ci --prefix "
+                     "tests/web, or vigil_install_web_tests in scripts/packages.sh)")
         return summary()
 
     hub = ScenarioHub(hub_binary, work)
@@ -138,7 +138,8 @@ def run(hub_binary, sim, artifacts, work):
             a["type"] == "scan.port_inbound" and a["state"] == "open" for a in alerts))
         check(bool(scanned), "the port scan raised its alert before the browser starts")
         served = page_headers(f"http://127.0.0.1:{hub.api_port}/")
-        if not check(served.get("status") == 200, f"vigil-hub serves the dashboard at / ({served})"):
+        if not check(served.get("status") == 200,
+                     f"vigil-hub serves the dashboard at / ({served})"):
             return summary()
         check("script-src 'self'" in served.get("content-security-policy", ""),
               f"with a strict Content-Security-Policy: {served.get('content-security-policy')}")
