@@ -27,9 +27,14 @@ function check(condition, what) {
     return condition;
 }
 
-async function api(method, route, token) {
-    const response =
-        await fetch(BASE + route, {method, headers: {Authorization: `Bearer ${token}`}});
+async function api(method, route, token, body) {
+    const headers = {Authorization: `Bearer ${token}`};
+    if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+    }
+    const response = await fetch(
+        BASE + route,
+        {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
     return {status: response.status, body: await response.json().catch(() => null)};
 }
 
@@ -226,6 +231,28 @@ async function adminSession(browser) {
     check(arrived, `a new alert of ${LIVE_DEVICE} appeared live`);
     check(await page.evaluate(() => window.notReloaded === true), 'the page was not reloaded');
     await shot(page, 'alerts-live');
+
+    // A device enrolled meanwhile appears on the fleet page without a reload.
+    await visit(page, problems, 'overview-live', '#/', '.devices-table');
+    await page.evaluate(() => (window.notReloaded = true));
+    const enrolled = await api('POST', '/api/devices', ADMIN, {id: 'web-new-device'});
+    check(enrolled.status === 201, `a device is enrolled through the API (${enrolled.status})`);
+    const shown =
+        await page
+            .waitForSelector(
+                '.feed-item[data-event=device] >> text=web-new-device', {timeout: STEP_MS})
+            .then(() => true)
+            .catch(() => false);
+    check(shown, 'its enrolment appears in the live activity');
+    const listed = await page
+                       .waitForSelector(
+                           '.devices-table a[href="#/devices/web-new-device"]', {timeout: STEP_MS})
+                       .then(() => true)
+                       .catch(() => false);
+    check(
+        listed && await page.evaluate(() => window.notReloaded === true),
+        'and in the device table, without a reload');
+    await shot(page, 'overview-live');
 
     // Data from devices is hostile: markup in it stays text.
     const hostile = await page.evaluate(async () => {
