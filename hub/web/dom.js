@@ -68,6 +68,10 @@ export function severityBadge(severity) {
 }
 
 export function stateBadge(state) {
+    if (!state) {
+        // A device enrolled that has not reported has said no state yet.
+        return el('span', {class: 'muted', text: 'not reported'});
+    }
     return el('span', {class: `badge state-${String(state).replace(/[^a-z_]/g, '')}`, text: state});
 }
 
