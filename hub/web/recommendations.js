@@ -72,7 +72,7 @@ function kindCard(session, kind, items, reload) {
         el('h2', {}, severityBadge(kind.severity === 'info' ? first.severity : kind.severity), ' ',
            el('span', {text: kind.title || kind.kind})),
         el('p', {class: 'muted small'}, el('code', {text: kind.kind}),
-           ` - ${formatNumber(kind.open_devices)} devices open, ${
+           ` - devices: ${formatNumber(kind.open_devices)} open, ${
                formatNumber(kind.dismissed_devices)} dismissed, ${
                formatNumber(kind.closed_devices)} closed`),
         first.rationale ? el('p', {}, el('strong', {text: 'Why: '}), first.rationale) : null,
