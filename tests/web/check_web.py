@@ -141,6 +141,10 @@ def run(hub_binary, sim, artifacts, work):
         if not check(served.get("status") == 200,
                      f"vigil-hub serves the dashboard at / ({served})"):
             return summary()
+        charts = page_headers(f"http://127.0.0.1:{hub.api_port}/web/vendor/uPlot.iife.min.js")
+        if not check(charts.get("status") == 200,
+                     f"vigil-hub serves uPlot ({charts}; npm ci --prefix hub/web installs it)"):
+            return summary()
         check("script-src 'self'" in served.get("content-security-policy", ""),
               f"with a strict Content-Security-Policy: {served.get('content-security-policy')}")
         reader = post(hub, "/api/tokens", {"name": "viewer", "role": "read"})
