@@ -27,12 +27,31 @@ vigil_packages_test=(
   # The detection scenarios: real scans and floods inside the tests' own namespaces, the
   # synthetic device lives written with scapy, and an HTTP client on the device.
   nmap hping3 python3-scapy curl
+  # The dashboard's browser tests (tests/web): Debian's chromium, driven headless by
+  # playwright-core (vigil_install_web_tests), never a browser downloaded by npm.
+  chromium
 )
 # The Cortex-M build of the agent core and QEMU to run it (tests/cortex_m, the footprint).
 vigil_packages_cortex_m=(
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
   qemu-system-arm
 )
+
+# The dashboard's browser tests: playwright-core, pinned in tests/web/package-lock.json, into
+# tests/web/node_modules. It drives the system's chromium and downloads no browser of its own.
+vigil_install_web_tests() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [[ -d "$root/tests/web/node_modules/playwright-core" ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "npm is missing: the dashboard's browser tests (tests/web) will be skipped" >&2
+    return 0
+  fi
+  echo "== installing the browser tests' npm packages (tests/web)" >&2
+  npm ci --prefix "$root/tests/web" --no-audit --no-fund >/dev/null
+}
 
 vigil_install_packages() {
   local group package missing=()
