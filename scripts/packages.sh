@@ -37,22 +37,6 @@ vigil_packages_cortex_m=(
   qemu-system-arm
 )
 
-# The dashboard's browser tests: playwright-core, pinned in tests/web/package-lock.json, into
-# tests/web/node_modules. It drives the system's chromium and downloads no browser of its own.
-vigil_install_web_tests() {
-  local root
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  if [[ -d "$root/tests/web/node_modules/playwright-core" ]]; then
-    return 0
-  fi
-  if ! command -v npm >/dev/null; then
-    echo "npm is missing: the dashboard's browser tests (tests/web) will be skipped" >&2
-    return 0
-  fi
-  echo "== installing the browser tests' npm packages (tests/web)" >&2
-  npm ci --prefix "$root/tests/web" --no-audit --no-fund >/dev/null
-}
-
 vigil_install_packages() {
   local group package missing=()
   for group in "$@"; do
@@ -75,15 +59,32 @@ vigil_install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The dashboard's npm packages (hub/web/package-lock.json: uPlot), which vigil-hub serves from
-# hub/web/node_modules; Debian's nodejs and npm install them from the registry.
+# Node.js and npm from Debian, for the dashboard's npm packages, when the machine has none.
 vigil_packages_web=(nodejs npm)
 
+vigil_install_npm() {
+  command -v npm >/dev/null 2>&1 || vigil_install_packages web
+}
+
+# The dashboard's npm packages (hub/web/package-lock.json: uPlot), which vigil-hub serves from
+# hub/web/node_modules.
 vigil_install_web() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  if ! command -v npm >/dev/null 2>&1; then
-    vigil_install_packages web || return 1
-  fi
-  npm ci --prefix "$root/hub/web" --no-audit --no-fund
+  [[ -f "$root/hub/web/node_modules/uplot/dist/uPlot.iife.min.js" ]] && return 0
+  vigil_install_npm || return 1
+  echo "== installing the dashboard's npm packages (hub/web)" >&2
+  npm ci --prefix "$root/hub/web" --no-audit --no-fund >/dev/null
+}
+
+# The dashboard's browser tests: playwright-core, pinned in tests/web/package-lock.json, into
+# tests/web/node_modules. It drives Debian's chromium (the test group) and downloads no browser
+# of its own.
+vigil_install_web_tests() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  [[ -d "$root/tests/web/node_modules/playwright-core" ]] && return 0
+  vigil_install_npm || return 1
+  echo "== installing the browser tests' npm packages (tests/web)" >&2
+  npm ci --prefix "$root/tests/web" --no-audit --no-fund >/dev/null
 }
