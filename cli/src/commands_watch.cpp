@@ -2,7 +2,6 @@
 // changes, reconnecting when the hub goes away, until interrupted.
 #include <algorithm>
 #include <chrono>
-#include <initializer_list>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -52,17 +51,19 @@ nlohmann::json field(const nlohmann::json& object, const char* name) {
 
 /// When the hub made the change the event tells of: the latest of the finding's times.
 int64_t changed_ms(const nlohmann::json& finding, bool recommendation) {
-    int64_t latest = 0;
-    for (const char* name :
-         recommendation
-             ? std::initializer_list<const char*>{"updated_ms", "closed_ms", "dismissed_ms"}
-             : std::initializer_list<const char*>{"last_raised_ms", "changed_ms"}) {
-        const nlohmann::json value = field(finding, name);
-        if (value.is_number_integer()) {
-            latest = std::max(latest, value.get<int64_t>());
+    static const char* const kRecommendationTimes[] = {"updated_ms", "closed_ms", "dismissed_ms"};
+    static const char* const kAlertTimes[] = {"last_raised_ms", "changed_ms"};
+    const auto latest_of = [&finding](const auto& names) {
+        int64_t latest = 0;
+        for (const char* name : names) {
+            const nlohmann::json value = field(finding, name);
+            if (value.is_number_integer()) {
+                latest = std::max(latest, value.get<int64_t>());
+            }
         }
-    }
-    return latest;
+        return latest;
+    };
+    return recommendation ? latest_of(kRecommendationTimes) : latest_of(kAlertTimes);
 }
 
 /// The line for one event, or "" when it is not shown: repeats and updates only with --all, and
