@@ -166,6 +166,7 @@ void ApiServer::Impl::add_routes() {
     add_policy_routes();
     add_config_routes();
     add_recommendation_routes();
+    add_vulnerability_routes();
 }
 
 ApiResult ApiServer::Impl::start() {

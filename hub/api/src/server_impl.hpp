@@ -73,6 +73,7 @@ class ApiServer::Impl {
     void add_policy_routes();
     void add_config_routes();
     void add_recommendation_routes();
+    void add_vulnerability_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);
     /// True, with the refusal answered, when the request's body may not be read: over the
     /// limit by its Content-Length, of no known length, or sent to a route that takes none.

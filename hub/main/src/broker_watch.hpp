@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -19,7 +20,9 @@ namespace vigil::hub {
 
 class BrokerWatch {
   public:
-    BrokerWatch(std::string host, uint16_t port, std::string username, std::string password);
+    /// `take_connections` gets every report of the guard on kGuardConnectionsTopic.
+    BrokerWatch(std::string host, uint16_t port, std::string username, std::string password,
+                std::function<void(const std::string&)> take_connections);
     ~BrokerWatch();
     BrokerWatch(const BrokerWatch&) = delete;
     BrokerWatch& operator=(const BrokerWatch&) = delete;
@@ -40,6 +43,7 @@ class BrokerWatch {
     static void on_message(mosquitto* client, void* self, const mosquitto_message* message);
 
     HubClientAccount account_;
+    std::function<void(const std::string&)> take_connections_;
     mosquitto* client_ = nullptr;
     mutable std::mutex mutex_;
     // epoch -> (device, reason) -> count
