@@ -1,7 +1,9 @@
 // What the embedded broker says about itself, for the hub's metrics: the guard plugin's counts of
 // what devices tried and were refused (or had their retain flag taken off), and mosquitto's own
-// $SYS figures on its store and on the messages it dropped at a queue's bound. A libmosquitto
-// client of its own (the hub's account, client id vigil-hub/watch) subscribes to both.
+// $SYS figures on its store and on the messages it dropped at a queue's bound; and, for the
+// hygiene checks, the guard's reports of how each device connects (passed on as they come). A
+// libmosquitto client of its own (the hub's account, client id vigil-hub/watch) subscribes to
+// all three.
 #pragma once
 
 #include <cstdint>
