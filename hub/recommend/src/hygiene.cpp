@@ -105,7 +105,9 @@ detect::ReportCheck hygiene_check(
         check_internet_exposure(context, settings);
         const std::optional<DeviceConnection> connection =
             connections ? connections(context.report.device_id) : std::nullopt;
-        if (connection) {
+        // Judged on heartbeats only: how a device connects changes seldom, and a scan on every
+        // report would rewrite the open recommendation's evidence with each one.
+        if (connection && context.report.status) {
             check_broker_connection(context, *connection);
         }
         check_shared_identity(context, settings, connection ? &*connection : nullptr);
