@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace vigil::cli {
@@ -32,6 +33,83 @@ std::string explain(const HubOptions& hub, int status, const nlohmann::json& bod
     return "the hub answered " + std::to_string(status) + " " + code +
            (detail.empty() ? std::string() : ": " + detail);
 }
+
+httplib::Headers auth_headers(const HubOptions& hub) {
+    httplib::Headers headers;
+    if (!hub.token.empty()) {
+        headers.emplace("Authorization", "Bearer " + hub.token);
+    }
+    return headers;
+}
+
+std::string unreachable(const HubOptions& hub, httplib::Error error) {
+    return "cannot reach the hub at " + hub.url + " (" + httplib::to_string(error) +
+           "): is vigil-hub running? (--hub or VIGIL_HUB)";
+}
+
+// Reads text/event-stream as the HTML standard defines it: events end at a blank line, a line
+// starting with ':' is a comment, "field: value" lines carry the name and the data. Written here
+// because cpp-httplib's client has no event-stream reader.
+class EventStreamParser {
+  public:
+    explicit EventStreamParser(const std::function<bool(const StreamEvent&)>& on_event)
+        : on_event_(on_event) {}
+
+    /// False when on_event asked to stop.
+    bool feed(const char* data, size_t size) {
+        pending_.append(data, size);
+        size_t start = 0;
+        for (size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1) {
+            std::string line = pending_.substr(start, end - start);
+            if (!line.empty() && line.back() == '\r') {
+                line.pop_back();
+            }
+            if (!take_line(line)) {
+                return false;
+            }
+        }
+        pending_.erase(0, start);
+        return true;
+    }
+
+  private:
+    bool take_line(const std::string& line) {
+        if (line.empty()) {
+            if (!has_data_) {
+                event_ = StreamEvent{};
+                return true;
+            }
+            if (event_.name.empty()) {
+                event_.name = "message";
+            }
+            const bool go_on = on_event_(event_);
+            event_ = StreamEvent{};
+            has_data_ = false;
+            return go_on;
+        }
+        if (line[0] == ':') {
+            return true;
+        }
+        const size_t colon = line.find(':');
+        const std::string field = line.substr(0, colon);
+        std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+        if (!value.empty() && value[0] == ' ') {
+            value.erase(0, 1);
+        }
+        if (field == "event") {
+            event_.name = value;
+        } else if (field == "data") {
+            event_.data += (has_data_ ? "\n" : "") + value;
+            has_data_ = true;
+        }
+        return true;
+    }
+
+    const std::function<bool(const StreamEvent&)>& on_event_;
+    std::string pending_;
+    StreamEvent event_;
+    bool has_data_ = false;
+};
 
 }  // namespace
 
@@ -66,10 +144,7 @@ Answer call_hub(const HubOptions& hub, const std::string& method, const std::str
     }
     client.set_connection_timeout(hub.timeout_s, 0);
     client.set_read_timeout(hub.timeout_s, 0);
-    httplib::Headers headers;
-    if (!hub.token.empty()) {
-        headers.emplace("Authorization", "Bearer " + hub.token);
-    }
+    const httplib::Headers headers = auth_headers(hub);
     const auto send = [&]() -> httplib::Result {
         if (method == "GET") {
             return client.Get(path, headers);
@@ -84,9 +159,7 @@ Answer call_hub(const HubOptions& hub, const std::string& method, const std::str
     };
     const httplib::Result result = send();
     if (!result) {
-        answer.message = "cannot reach the hub at " + hub.url + " (" +
-                         httplib::to_string(result.error()) +
-                         "): is vigil-hub running? (--hub or VIGIL_HUB)";
+        answer.message = unreachable(hub, result.error());
         return answer;
     }
     answer.status = result->status;
@@ -98,6 +171,46 @@ Answer call_hub(const HubOptions& hub, const std::string& method, const std::str
     if (!answer.ok) {
         answer.message = explain(hub, result->status, answer.body);
     }
+    return answer;
+}
+
+Answer stream_hub(const HubOptions& hub, const std::string& path,
+                  const std::function<bool(const StreamEvent&)>& on_event) {
+    Answer answer;
+    httplib::Client client(hub.url);
+    if (!client.is_valid()) {
+        answer.message = "'" + hub.url + "' is not a hub URL (http://host:port)";
+        return answer;
+    }
+    client.set_connection_timeout(hub.timeout_s, 0);
+    // The hub sends a keep-alive comment after 15 quiet seconds; four missed ones mean it is gone.
+    client.set_read_timeout(60, 0);
+    EventStreamParser parser(on_event);
+    std::string refusal;
+    const httplib::Result result = client.Get(
+        path, auth_headers(hub),
+        [&](const httplib::Response& response) {
+            answer.status = response.status;
+            return true;
+        },
+        [&](const char* data, size_t size) {
+            if (answer.status != 200) {
+                refusal.append(
+                    data, std::min<size_t>(size, 65536 - std::min<size_t>(refusal.size(), 65536)));
+                return true;
+            }
+            return parser.feed(data, size);
+        });
+    if (answer.status == 0) {
+        answer.message = unreachable(hub, result.error());
+        return answer;
+    }
+    if (answer.status != 200) {
+        nlohmann::json body = nlohmann::json::parse(refusal, nullptr, false);
+        answer.message = explain(hub, answer.status, body.is_discarded() ? nullptr : body);
+        return answer;
+    }
+    answer.ok = true;
     return answer;
 }
 

@@ -2,6 +2,7 @@
 // into sentences a person can act on.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -25,6 +26,19 @@ struct Answer {
 /// Sends one request; body is JSON text or empty.
 Answer call_hub(const HubOptions& hub, const std::string& method, const std::string& path,
                 const std::string& body = "");
+
+/// One server-sent event: its name ("message" when the event gave none) and its data lines
+/// joined by newlines.
+struct StreamEvent {
+    std::string name;
+    std::string data;
+};
+
+/// Opens a server-sent event stream and hands each event to on_event until the stream ends, the
+/// hub cannot be reached, or on_event returns false. `ok` is true when the stream was open (its
+/// end is then the hub's doing); otherwise status and message say why it was not.
+Answer stream_hub(const HubOptions& hub, const std::string& path,
+                  const std::function<bool(const StreamEvent&)>& on_event);
 
 /// Percent-encodes a path segment or query value.
 std::string url_encode(const std::string& text);

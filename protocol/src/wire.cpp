@@ -171,40 +171,39 @@ bool decode_address(cbor::Reader& in, Address& address) {
 void encode_heartbeat(cbor::Writer& out, const HeartbeatFields& hb) {
     const bool rejected = hb.rejected_config_reason != ConfigError::None;
     out.map(rejected ? 15 : 14);
-    out.uint(heartbeat_key::kState);
-    out.uint(static_cast<uint8_t>(hb.state));
-    out.uint(heartbeat_key::kConfigVersion);
-    out.uint(hb.config_version);
-    out.uint(heartbeat_key::kPacketsSeen);
-    out.uint(hb.packets_seen);
-    out.uint(heartbeat_key::kPacketsUnparsed);
-    out.uint(hb.packets_unparsed);
-    out.uint(heartbeat_key::kPacketsIgnored);
-    out.uint(hb.packets_ignored);
-    out.uint(heartbeat_key::kOverflowPackets);
-    out.uint(hb.overflow_packets);
-    out.uint(heartbeat_key::kMessagesSent);
-    out.uint(hb.messages_sent);
-    out.uint(heartbeat_key::kSendFailures);
-    out.uint(hb.send_failures);
-    out.uint(heartbeat_key::kMessagesDropped);
-    out.uint(hb.messages_dropped);
-    out.uint(heartbeat_key::kBacklogMessages);
-    out.uint(hb.backlog_messages);
-    out.uint(heartbeat_key::kBacklogBytes);
-    out.uint(hb.backlog_bytes);
-    if (rejected) {
-        out.uint(heartbeat_key::kConfigRejected);
-        out.array(2);
-        out.uint(hb.rejected_config_version);
-        out.uint(static_cast<uint8_t>(hb.rejected_config_reason));
+    // Every key but kConfigRejected carries one count; encoded in a loop over them, in key order,
+    // because one call site per key costs a microcontroller several hundred bytes of flash.
+    const uint64_t counts[] = {static_cast<uint8_t>(hb.state),
+                               hb.config_version,
+                               hb.packets_seen,
+                               hb.packets_unparsed,
+                               hb.packets_ignored,
+                               hb.overflow_packets,
+                               hb.messages_sent,
+                               hb.send_failures,
+                               hb.messages_dropped,
+                               hb.backlog_messages,
+                               hb.backlog_bytes,
+                               0,
+                               hb.schedule_drift,
+                               hb.clock_jumps,
+                               hb.collectors};
+    static_assert(sizeof(counts) / sizeof(counts[0]) == heartbeat_key::kCollectors &&
+                      heartbeat_key::kState == 1,
+                  "one count per heartbeat key, keys from 1");
+    for (uint8_t key = heartbeat_key::kState; key <= heartbeat_key::kCollectors; ++key) {
+        if (key == heartbeat_key::kConfigRejected) {
+            if (rejected) {
+                out.uint(key);
+                out.array(2);
+                out.uint(hb.rejected_config_version);
+                out.uint(static_cast<uint8_t>(hb.rejected_config_reason));
+            }
+            continue;
+        }
+        out.uint(key);
+        out.uint(counts[key - 1]);
     }
-    out.uint(heartbeat_key::kScheduleDrift);
-    out.uint(hb.schedule_drift);
-    out.uint(heartbeat_key::kClockJumps);
-    out.uint(hb.clock_jumps);
-    out.uint(heartbeat_key::kCollectors);
-    out.uint(hb.collectors);
 }
 
 namespace {

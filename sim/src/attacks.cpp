@@ -1,5 +1,6 @@
 #include "attacks.hpp"
 
+#include <algorithm>
 #include <iterator>
 #include <utility>
 
@@ -146,6 +147,90 @@ void AttackRun::flood_until(uint64_t sim_ms, PacketSink& sink) {
     }
 }
 
+void AttackRun::beacon(uint64_t at_ms, PacketSink& sink) {
+    // A check-in: connect, a small request, a small answer (the next command), close.
+    PacketHeader out;
+    out.source = sink.local_ipv4();
+    out.destination = IpAddress::parse(spec_.destination);
+    out.source_port = static_cast<uint16_t>(49152 + probes_ % 16000);
+    out.destination_port = spec_.port;
+    PacketHeader in = out;
+    std::swap(in.source, in.destination);
+    std::swap(in.source_port, in.destination_port);
+    struct Step {
+        PacketHeader* header;
+        vigil_direction direction;
+        uint8_t flags;
+        uint16_t payload_bytes;
+    };
+    const Step steps[] = {
+        {&out, VIGIL_OUTBOUND, tcp_flags::kSyn, 0},
+        {&in, VIGIL_INBOUND, tcp_flags::kSyn | tcp_flags::kAck, 0},
+        {&out, VIGIL_OUTBOUND, tcp_flags::kAck, 0},
+        {&out, VIGIL_OUTBOUND, tcp_flags::kAck | tcp_flags::kPsh, 180},
+        {&in, VIGIL_INBOUND, tcp_flags::kAck | tcp_flags::kPsh, 90},
+        {&out, VIGIL_OUTBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
+        {&in, VIGIL_INBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
+    };
+    for (const Step& step : steps) {
+        step.header->flags = step.flags;
+        step.header->payload_bytes = step.payload_bytes;
+        sink.deliver(*step.header, step.direction, at_ms);
+    }
+}
+
+void AttackRun::exfiltrate_until(uint64_t sim_ms, PacketSink& sink) {
+    // One upload over one connection: full-sized segments out at an even pace, an ACK back for
+    // every second one.
+    constexpr uint16_t kSegmentBytes = 1400;
+    PacketHeader out;
+    out.source = sink.local_ipv4();
+    out.destination = IpAddress::parse(spec_.destination);
+    out.source_port = 51515;
+    out.destination_port = spec_.port;
+    PacketHeader in = out;
+    std::swap(in.source, in.destination);
+    std::swap(in.source_port, in.destination_port);
+    if (!started_listening_) {  // the connection's handshake, once
+        started_listening_ = true;
+        out.flags = tcp_flags::kSyn;
+        sink.deliver(out, VIGIL_OUTBOUND, spec_.at_ms);
+        in.flags = tcp_flags::kSyn | tcp_flags::kAck;
+        sink.deliver(in, VIGIL_INBOUND, spec_.at_ms);
+        out.flags = tcp_flags::kAck;
+        sink.deliver(out, VIGIL_OUTBOUND, spec_.at_ms);
+    }
+    out.flags = tcp_flags::kAck | tcp_flags::kPsh;
+    out.payload_bytes = kSegmentBytes;
+    in.flags = tcp_flags::kAck;
+    const PacketBytes segment = write_packet(out);
+    const PacketBytes ack = write_packet(in);
+    const uint64_t segments = (spec_.bytes + kSegmentBytes - 1) / kSegmentBytes;
+    const uint64_t length_ms = std::max<uint64_t>(spec_.duration_ms, 1);
+    while (probes_ < segments) {
+        const uint64_t at_ms = spec_.at_ms + probes_ * length_ms / segments;
+        if (at_ms > sim_ms) {
+            return;
+        }
+        sink.deliver_bytes(segment, VIGIL_OUTBOUND, at_ms);
+        if (probes_ % 2 == 1) {
+            sink.deliver_bytes(ack, VIGIL_INBOUND, at_ms);
+        }
+        ++probes_;
+    }
+    out.flags = tcp_flags::kFin | tcp_flags::kAck;
+    out.payload_bytes = 0;
+    sink.deliver(out, VIGIL_OUTBOUND, sim_ms);
+    in.flags = tcp_flags::kFin | tcp_flags::kAck;
+    sink.deliver(in, VIGIL_INBOUND, sim_ms);
+    finished_ = true;
+}
+
+bool AttackRun::silences(uint64_t sim_ms) const {
+    return spec_.kind == AttackKind::Silence && sim_ms >= spec_.at_ms &&
+           (spec_.duration_ms == 0 || sim_ms < spec_.at_ms + spec_.duration_ms);
+}
+
 void AttackRun::advance(uint64_t sim_ms, PacketSink& sink, SystemFacts& system) {
     if (finished_ || sim_ms < spec_.at_ms) {
         return;
@@ -181,6 +266,24 @@ void AttackRun::advance(uint64_t sim_ms, PacketSink& sink, SystemFacts& system) 
                 backdoor_session(at_ms, sink);
                 ++probes_;
             }
+        case AttackKind::Beaconing:
+            // Check-ins for the rest of the run.
+            while (spec_.at_ms + probes_ * spec_.interval_ms <= sim_ms) {
+                beacon(spec_.at_ms + probes_ * spec_.interval_ms, sink);
+                ++probes_;
+            }
+            return;
+        case AttackKind::Exfiltration:
+            exfiltrate_until(sim_ms, sink);
+            return;
+        case AttackKind::Silence:
+            // The device's step stops while silences() says so.
+            finished_ = spec_.duration_ms > 0 && sim_ms >= spec_.at_ms + spec_.duration_ms;
+            return;
+        case AttackKind::SharedIdentity:
+            // The fleet starts the clone (Fleet::follow_clones); nothing changes on this device.
+            finished_ = true;
+            return;
         case AttackKind::PortScanInbound:
         case AttackKind::TelnetScan:
             break;

@@ -39,12 +39,16 @@ class AttackRun {
     bool finished() const { return finished_; }
     const AttackSpec& spec() const { return spec_; }
     uint32_t probes() const { return probes_; }
+    /// Whether the attack keeps the device from reporting at sim_ms (silence).
+    bool silences(uint64_t sim_ms) const;
 
   private:
     void probe_port(uint64_t at_ms, PacketSink& sink);
     void probe_telnet(uint64_t at_ms, PacketSink& sink);
     void backdoor_session(uint64_t at_ms, PacketSink& sink);
     void flood_until(uint64_t sim_ms, PacketSink& sink);
+    void beacon(uint64_t at_ms, PacketSink& sink);
+    void exfiltrate_until(uint64_t sim_ms, PacketSink& sink);
     IpAddress random_public_ipv4();
     uint32_t next_random();
 

@@ -86,19 +86,23 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
             error = "the hub's broker: " + started.error;
             return false;
         }
-        for (const std::string& id : missing) {
-            const hub::Enrolled enrolled = broker.add_device(id);
-            if (!enrolled.ok()) {
-                error = "enrolling " + id + ": " + enrolled.error;
-                // Those enrolled so far keep their credentials for the next run.
-                std::string ignored;
-                (void)save_credentials(credentials_file, known, ignored);
-                return false;
+        const std::vector<hub::Enrolled> enrolled = broker.add_devices(missing);
+        for (size_t i = 0; i < missing.size(); ++i) {
+            const std::string& id = missing[i];
+            if (!enrolled[i].ok()) {
+                error = "enrolling " + id + ": " + enrolled[i].error;
+                continue;
             }
-            const hub::DeviceCredentials& c = enrolled.credentials;
+            const hub::DeviceCredentials& c = enrolled[i].credentials;
             known[id] = json{
                 {"username", c.username}, {"password", c.password}, {"client_id", c.client_id}};
             out.identities[id] = identity_from(known[id], id);
+        }
+        // Those enrolled keep their credentials for the next run, also when others failed.
+        if (!error.empty()) {
+            std::string ignored;
+            (void)save_credentials(credentials_file, known, ignored);
+            return false;
         }
         if (!save_credentials(credentials_file, known, error)) {
             return false;

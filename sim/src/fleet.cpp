@@ -31,6 +31,10 @@ constexpr double kHousekeepingPerDevicePerMs = 1.0 / 1000;
 // every second of its clock.
 constexpr uint64_t kMaxRoundMs = 1000;
 
+// Connections opened at the start before the broker is given time to take them.
+constexpr size_t kConnectBatch = 50;
+constexpr int kConnectPauseMs = 5;
+
 }  // namespace
 
 Fleet::Fleet(const Scenario& scenario, const HubEndpoint& hub, Log log)
@@ -81,9 +85,20 @@ bool Fleet::start(std::string& error) {
                 std::make_unique<VirtualDevice>(identity->second, *profile, profile_index, n,
                                                 start_unix, up_ms, seed, mix(run_nonce, global));
             for (const AttackSpec& attack : scenario_.attacks) {
-                if (std::find(attack.devices.begin(), attack.devices.end(), id) !=
+                if (std::find(attack.devices.begin(), attack.devices.end(), id) ==
                     attack.devices.end()) {
-                    device->add_attack(attack, mix(seed, static_cast<uint32_t>(attack.at_ms)));
+                    continue;
+                }
+                device->add_attack(attack, mix(seed, static_cast<uint32_t>(attack.at_ms)));
+                if (attack.kind == AttackKind::SharedIdentity) {
+                    // The same identity, addresses and traffic; a boot of its own.
+                    Clone clone;
+                    clone.at_ms = attack.at_ms;
+                    clone.end_ms = attack.duration_ms > 0 ? attack.at_ms + attack.duration_ms : 0;
+                    clone.device = std::make_unique<VirtualDevice>(
+                        identity->second, *profile, profile_index, n, start_unix, up_ms / 2,
+                        mix(seed, 0xc10e), mix(run_nonce ^ 0xc10e, global));
+                    clones_.push_back(std::move(clone));
                 }
             }
             if (!device->start(hub_.broker, real_ms())) {
@@ -92,6 +107,12 @@ bool Fleet::start(std::string& error) {
             }
             announced_.emplace_back(device->attacks().size(), false);
             devices_.push_back(std::move(device));
+            if (devices_.size() % kConnectBatch == 0) {
+                // The broker accepts the last batch and answers its CONNECTs before the next
+                // one connects: thousands at once overflow its listen queue, and every refused
+                // SYN costs that device a second before it tries again.
+                serve_network(kConnectPauseMs);
+            }
         }
     }
     return true;
@@ -131,6 +152,25 @@ void Fleet::announce_attacks() {
     }
 }
 
+void Fleet::follow_clones() {
+    for (Clone& clone : clones_) {
+        if (clone.device && sim_ms_ >= clone.at_ms) {
+            clone.running = clone.device.get();
+            if (!clone.running->start(hub_.broker, real_ms())) {
+                log_("a clone of " + clone.running->device_id() + " could not start");
+            }
+            announced_.emplace_back();
+            devices_.push_back(std::move(clone.device));
+        }
+        // Two clients with one client id take turns on the broker (each connection ends the
+        // other's): the clone is switched off at its end, so the original can drain.
+        if (clone.running != nullptr && clone.end_ms > 0 && sim_ms_ >= clone.end_ms) {
+            clone.running->retire();
+            clone.running = nullptr;
+        }
+    }
+}
+
 void Fleet::run(const std::atomic<bool>& stop) {
     const int64_t run_start_ns = steady_ns();
     // Long enough to leave the processor alone, short enough to step each device on time.
@@ -152,6 +192,7 @@ void Fleet::run(const std::atomic<bool>& stop) {
             sim_ms_ = scenario_.duration_ms;
             last_round = true;
         }
+        follow_clones();
         const uint32_t now = real_ms();
         for (auto& device : devices_) {
             // What the tick published goes out now; bytes a full socket refused, once more.

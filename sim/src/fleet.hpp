@@ -61,12 +61,22 @@ class Fleet {
     uint32_t real_ms() const;
     void serve_network(int timeout_ms);
     void announce_attacks();
+    void follow_clones();
+
+    /// A second agent under a device's identity (shared_identity), started at its time.
+    struct Clone {
+        std::unique_ptr<VirtualDevice> device;
+        VirtualDevice* running = nullptr;  ///< once started (devices_ owns it then)
+        uint64_t at_ms = 0;
+        uint64_t end_ms = 0;  ///< 0: runs to the end
+    };
 
     const Scenario& scenario_;
     const HubEndpoint& hub_;
     Log log_;
     std::vector<std::unique_ptr<VirtualDevice>> devices_;
     std::vector<std::vector<bool>> announced_;
+    std::vector<Clone> clones_;
     int64_t real_start_ns_ = 0;
     uint64_t sim_ms_ = 0;
     uint64_t lag_ms_ = 0;  ///< simulated time the fleet fell behind its speed

@@ -74,7 +74,8 @@ class Reader {
 std::optional<AttackKind> attack_kind(const std::string& name) {
     for (AttackKind kind :
          {AttackKind::PortScanInbound, AttackKind::TelnetScan, AttackKind::VulnerableFirmware,
-          AttackKind::BackdoorListener, AttackKind::Flood}) {
+          AttackKind::BackdoorListener, AttackKind::Flood, AttackKind::Beaconing,
+          AttackKind::Exfiltration, AttackKind::Silence, AttackKind::SharedIdentity}) {
         if (name == to_string(kind)) {
             return kind;
         }
@@ -117,18 +118,19 @@ void read_fleet(Reader& r, const toml::table& table, Scenario& s) {
 
 void read_attack(Reader& r, const toml::table& table, const std::set<std::string>& ids,
                  Scenario& s) {
-    r.unknown_keys(
-        table,
-        {"kind", "at_s", "device", "devices", "source", "ports", "targets", "rate_per_s", "os_name",
-         "os_version", "stack_name", "stack_version", "port", "packets_per_s", "duration_s"},
-        "[[attack]]");
+    r.unknown_keys(table,
+                   {"kind", "at_s", "device", "devices", "source", "ports", "targets", "rate_per_s",
+                    "os_name", "os_version", "stack_name", "stack_version", "port", "packets_per_s",
+                    "duration_s", "destination", "interval_s", "bytes"},
+                   "[[attack]]");
     AttackSpec a;
     const auto kind_name = r.text(table, "kind");
     const auto kind = kind_name ? attack_kind(*kind_name) : std::nullopt;
     if (!kind) {
         r.error(table,
                 "[[attack]] needs kind = \"port_scan_inbound\", \"telnet_scan\", "
-                "\"vulnerable_firmware\", \"backdoor_listener\" or \"flood\"");
+                "\"vulnerable_firmware\", \"backdoor_listener\", \"flood\", \"beaconing\", "
+                "\"exfiltration\", \"silence\" or \"shared_identity\"");
         return;
     }
     a.kind = *kind;
@@ -169,6 +171,32 @@ void read_attack(Reader& r, const toml::table& table, const std::set<std::string
     } else if (a.kind == AttackKind::Flood) {
         a.source = "198.51.100.99";
         a.port = 80;
+    } else if (a.kind == AttackKind::Beaconing) {
+        a.port = 443;
+    } else if (a.kind == AttackKind::Exfiltration) {
+        a.destination = "198.51.100.200";
+        a.port = 443;
+        a.duration_ms = 60000;
+    } else if (a.kind == AttackKind::Silence) {
+        a.duration_ms = 0;
+    } else if (a.kind == AttackKind::SharedIdentity) {
+        a.duration_ms = 120000;
+    }
+    if (table.get("destination") != nullptr) {
+        a.destination = r.text(table, "destination").value_or(a.destination);
+    }
+    if (IpAddress::parse(a.destination).family != 4) {
+        r.error(table, "destination must be a numeric IPv4 address");
+    }
+    if (const auto interval = r.number(table, "interval_s")) {
+        if (*interval < 1) {
+            r.error(*table.get("interval_s"), "interval_s must be at least 1");
+        } else {
+            a.interval_ms = static_cast<uint64_t>(*interval * 1000);
+        }
+    }
+    if (const auto bytes = r.number(table, "bytes")) {
+        a.bytes = static_cast<uint64_t>(*bytes);
     }
     if (table.get("source") != nullptr) {
         a.source = r.text(table, "source").value_or(a.source);
@@ -224,6 +252,14 @@ const char* to_string(AttackKind kind) {
             return "backdoor_listener";
         case AttackKind::Flood:
             return "flood";
+        case AttackKind::Beaconing:
+            return "beaconing";
+        case AttackKind::Exfiltration:
+            return "exfiltration";
+        case AttackKind::Silence:
+            return "silence";
+        case AttackKind::SharedIdentity:
+            return "shared_identity";
     }
     return "?";
 }

@@ -16,6 +16,10 @@ enum class AttackKind {
     VulnerableFirmware,  ///< the device reports a release with published vulnerabilities
     BackdoorListener,    ///< the device opens a new port, and a remote peer connects to it
     Flood,               ///< one source sends the device more packets a second than a device gets
+    Beaconing,       ///< the device calls a listed address briefly, again and again (C2 check-ins)
+    Exfiltration,    ///< the device uploads far more than usual to a remote it never talks to
+    Silence,         ///< the device stops reporting (switched off, crashed, or its agent killed)
+    SharedIdentity,  ///< a second agent starts with the device's id and credentials (a clone)
 };
 
 const char* to_string(AttackKind kind);
@@ -33,9 +37,16 @@ struct AttackSpec {
     double rate_per_s = 2;
     // backdoor_listener (source is its peer), flood (the port it floods)
     uint16_t port = 4444;
-    // flood: UDP packets per simulated second, for how long
+    // flood: UDP packets per simulated second, for how long (also exfiltration's and silence's
+    // length; silence: 0 lasts the rest of the run)
     uint32_t packets_per_s = 3000;
     uint64_t duration_ms = 30000;
+    // beaconing, exfiltration: the remote the device calls (port is its port)
+    std::string destination = "203.0.113.66";
+    // beaconing: seconds between two calls
+    uint64_t interval_ms = 60000;
+    // exfiltration: bytes uploaded over duration_ms
+    uint64_t bytes = 50ull * 1000 * 1000;
     // vulnerable_firmware: what the device reports from then on
     std::string os_name = "Eclipse ThreadX";
     std::string os_version = "6.1.7";

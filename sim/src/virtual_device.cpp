@@ -219,12 +219,33 @@ void VirtualDevice::exchange(PatternRun& run, uint64_t at_ms) {
 }
 
 bool VirtualDevice::advance(uint64_t sim_ms) {
-    if (stepped_ && sim_ms < last_step_ms_ + kStepMs) {
+    if (retired_ || (stepped_ && sim_ms < last_step_ms_ + kStepMs)) {
         return false;
+    }
+    if (!stepped_) {
+        // A device started late in the run (a clone) begins its exchanges from now.
+        for (PatternRun& run : patterns_) {
+            while (run.next_ms + run.pattern->period_ms <= sim_ms) {
+                run.next_ms += run.pattern->period_ms;
+            }
+        }
     }
     stepped_ = true;
     last_step_ms_ = sim_ms;
     sim_ms_ = sim_ms;
+    for (AttackRun& attack : attacks_) {
+        if (attack.silences(sim_ms)) {
+            // Neither traffic nor reports: as a device switched off. Its agent's clock runs on,
+            // so once it comes back its next window starts from now.
+            attack.advance(sim_ms, *this, system_);
+            for (PatternRun& run : patterns_) {
+                while (run.next_ms <= sim_ms) {
+                    run.next_ms += run.pattern->period_ms;
+                }
+            }
+            return false;
+        }
+    }
     for (PatternRun& run : patterns_) {
         const uint32_t period = run.pattern->period_ms;
         while (run.next_ms <= sim_ms) {
@@ -273,11 +294,18 @@ bool VirtualDevice::start(const BrokerAddress& broker, uint32_t real_ms) {
 }
 
 void VirtualDevice::process_network(uint32_t real_ms) {
-    (void)client_.process(real_ms);
+    if (!retired_) {
+        (void)client_.process(real_ms);
+    }
 }
 
 void VirtualDevice::stop() {
     (void)client_.stop();
+}
+
+void VirtualDevice::retire() {
+    stop();
+    retired_ = true;
 }
 
 DeviceReport VirtualDevice::report() const {

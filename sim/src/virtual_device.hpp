@@ -68,13 +68,18 @@ class VirtualDevice : private PacketSink {
     void process_network(uint32_t real_ms);
     /// Sends DISCONNECT and closes the connection.
     void stop();
+    /// Stops for good in the middle of the run (a clone switched off): no more steps, traffic or
+    /// connections; what the broker had not acknowledged stays unacknowledged.
+    void retire();
 
-    int socket_fd() const { return socket_.fd; }
+    int socket_fd() const { return retired_ ? -1 : socket_.fd; }
     /// Whether the client holds bytes or publishes the broker has not acknowledged.
-    bool has_output() const { return client_.unsent() > 0 || client_.in_flight() > 0; }
+    bool has_output() const {
+        return !retired_ && (client_.unsent() > 0 || client_.in_flight() > 0);
+    }
     /// Whether the client holds bytes the socket has not taken yet.
-    bool has_unsent() const { return client_.unsent() > 0; }
-    bool connected() const { return client_.is_connected(); }
+    bool has_unsent() const { return !retired_ && client_.unsent() > 0; }
+    bool connected() const { return retired_ || client_.is_connected(); }
     const std::string& device_id() const { return identity_.device_id; }
     DeviceReport report() const;
     const std::vector<AttackRun>& attacks() const { return attacks_; }
@@ -136,6 +141,7 @@ class VirtualDevice : private PacketSink {
     uint64_t sim_ms_ = 0;
     uint64_t last_step_ms_ = 0;
     bool stepped_ = false;
+    bool retired_ = false;
     uint64_t packets_ = 0;
     std::vector<PatternRun> patterns_;
     std::vector<AttackRun> attacks_;

@@ -139,9 +139,10 @@ class ApiTest : public ::testing::Test {
         start_server();
     }
 
-    void start_server(ApiSettings settings = {}) {
+    /// port 0: any free one.
+    void start_server(ApiSettings settings = {}, uint16_t port = 0) {
         settings.bind_address = "127.0.0.1";
-        settings.port = 0;
+        settings.port = port;
         settings.data_dir = dir_.path();
         settings.threads = 4;
         settings.clock = [] { return kNowMs; };

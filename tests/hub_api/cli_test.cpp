@@ -6,9 +6,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api_fixture.hpp"
+#include "vigil/hub/outputs/alert_events.hpp"
 #include "vigil/protocol/message.h"
 
 namespace vigil::hub::testing {
@@ -292,6 +294,82 @@ TEST_F(Cli, RecommendationsListShowSummaryAndDismiss) {
     EXPECT_EQ(vigil("recommendations dismiss " + std::to_string(ids[0]) + " --reason ''").exit_code,
               2);
     EXPECT_TRUE(fails_saying("recommendations dismiss 999999 --reason x", {"404"}));
+}
+
+// vigil watch: one line per change (repeats left out), what a device wrote made harmless for a
+// terminal, and the stream taken up again when the hub comes back on its port.
+TEST_F(Cli, Watch_printsOneLinePerChangeAndComesBackAfterTheHub) {
+    write({report("dev-a", "k1", kNowMs - 1000)});
+    AlertEvents events;
+    ApiSettings settings;
+    settings.alert_events = &events;
+    settings.alert_stream_keepalive_ms = 100;
+    server_.reset();
+    start_server(settings);
+    const uint16_t port = server_->port();
+    const auto streams_open = [&] {
+        for (int i = 0; i < 100; ++i) {
+            if (call("GET", "/metrics").text.find("\nvigil_api_alert_streams 1") !=
+                std::string::npos) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+    const auto raise = [&](const std::string& subject, const std::string& title) {
+        AlertRaise alert;
+        alert.device_id = "dev-a";
+        alert.type = "scan.port_inbound";
+        alert.category = AlertCategory::PortScanInbound;
+        alert.severity = Severity::High;
+        alert.subject = subject;
+        alert.title = title;
+        alert.raised_ms = kNowMs;
+        alert.evidence_json = "{}";
+        const auto raised = store_->raise_alert(alert);
+        EXPECT_TRUE(raised.ok()) << raised.error;
+        events.publish(raised.value);
+    };
+
+    CliRun run;
+    std::thread watcher([&] { run = vigil("watch", "timeout -s INT 6"); });
+    ASSERT_TRUE(streams_open());
+    raise("203.0.113.9", "Inbound port scan from 203.0.113.9 \x1b[2J");
+    raise("203.0.113.9", "Inbound port scan from 203.0.113.9 \x1b[2J");  // a repeat
+    RecommendationScan scan;
+    scan.device_id = "dev-a";
+    scan.kind = "service.cleartext";
+    scan.findings.push_back({"service.cleartext", "tcp/23", Severity::High, "Telnet listens",
+                             "Passwords in clear", "Turn it off", R"({"port":23})", "telnet"});
+    scan.observed_ms = kNowMs - 500;
+    scan.scanned_ms = kNowMs;
+    const auto opened = store_->apply_recommendation_scan(scan);
+    ASSERT_TRUE(opened.ok()) << opened.error;
+    events.publish(opened.value.at(0));
+    // Let the watcher read those before its hub goes away.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    server_.reset();
+    start_server(settings, port);
+    ASSERT_TRUE(streams_open());
+    raise("198.51.100.7", "Inbound port scan from 198.51.100.7");
+    watcher.join();
+    server_.reset();
+
+    EXPECT_EQ(run.output.find('\x1b'), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("ALERT   opened       high     dev-a            Inbound port scan "
+                              "from 203.0.113.9 ?[2J  [alert 1]"),
+              std::string::npos)
+        << run.output;
+    EXPECT_EQ(run.output.find("repeated"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("hygiene opened       high     dev-a            Telnet listens"),
+              std::string::npos)
+        << run.output;
+    EXPECT_NE(run.output.find("the hub ended the stream; trying again in 1 s"), std::string::npos)
+        << run.output;
+    EXPECT_NE(run.output.find("Inbound port scan from 198.51.100.7  [alert 2]"),
+              std::string::npos)
+        << run.output;
 }
 
 TEST_F(Cli, ConfigPush_toADeviceAndAGroup) {

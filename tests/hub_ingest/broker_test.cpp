@@ -143,6 +143,40 @@ TEST_F(HubBroker, Enrolment_DevicePublishesOnlyToItsOwnTopics) {
     EXPECT_TRUE(device.connected());
 }
 
+// Many devices into the files of a broker not yet started: every account usable once it starts,
+// with the same rules as one enrolled through the running broker; refused ids cost the others
+// nothing.
+TEST_F(HubBroker, Enrolment_BatchBeforeStartWritesEveryAccountOnce) {
+    broker_ = std::make_unique<Broker>(settings_);
+    const std::vector<Enrolled> batch =
+        broker_->add_devices({"dev-b1", "bad/id", "dev-b2", "dev-b1", "vigil-hub-x"});
+    ASSERT_EQ(batch.size(), 5u);
+    EXPECT_TRUE(batch[0].ok()) << batch[0].error;
+    EXPECT_FALSE(batch[1].ok());
+    EXPECT_TRUE(batch[2].ok()) << batch[2].error;
+    EXPECT_NE(batch[3].error.find("already exists"), std::string::npos) << batch[3].error;
+    EXPECT_NE(batch[4].error.find("reserved"), std::string::npos) << batch[4].error;
+    const std::vector<Enrolled> again = broker_->add_devices({"dev-b2", "dev-b3"});
+    EXPECT_FALSE(again[0].ok());  // enrolled by the first batch
+    EXPECT_TRUE(again[1].ok()) << again[1].error;
+    start();
+    Reader hub(broker_->ingest_endpoint(), "vigil-hub-test", true);
+    ASSERT_TRUE(hub.subscribe("devices/+/messages/events/#"));
+    const DeviceCredentials& b1 = batch[0].credentials;
+    Device device(settings_.port, b1.username, b1.password, b1.client_id);
+    ASSERT_TRUE(device.wait_connected());
+    ASSERT_TRUE(device.publish(events_topic("dev-b2"), "spoofed"));
+    ASSERT_TRUE(device.publish(events_topic("dev-b1"), "own"));
+    ASSERT_TRUE(hub.wait_message("devices/dev-b1/messages/events/ own"));
+    EXPECT_EQ(hub.messages(), (std::vector<std::string>{"devices/dev-b1/messages/events/ own"}));
+    for (const DeviceCredentials& d : {batch[2].credentials, again[1].credentials}) {
+        Device other(settings_.port, d.username, d.password, d.client_id);
+        EXPECT_TRUE(other.wait_connected()) << d.device_id;
+    }
+    // Revoked through the running broker like any other device.
+    EXPECT_TRUE(broker_->revoke_device("dev-b3").ok());
+}
+
 TEST_F(HubBroker, Enrolment_DeviceReadsOnlyItsOwnConfig) {
     start();
     const DeviceCredentials a = enrol("dev-c");

@@ -316,6 +316,20 @@ TEST(NetxduoPort, ReportsEveryFlowOfBothIpInstancesExactly) {
             EXPECT_TRUE(message.network->overflow.empty());
         }
     }
+    // The hook stamps packets with the agent's clock in the agent's unit: every flow's packets
+    // fall within its window (a packet stamped while the window closes may be one tick late).
+    for (const Message& message : messages) {
+        if (!message.network) {
+            continue;
+        }
+        const uint32_t window_s = message.network->window_duration_ms / 1000;
+        for (const vigil::protocol::Flow& flow : message.network->flows) {
+            EXPECT_LE(flow.fields.first_s, flow.fields.last_s);
+            EXPECT_LE(flow.fields.last_s, window_s + 1)
+                << "a packet stamped " << flow.fields.last_s << " s into a window of "
+                << message.network->window_duration_ms << " ms";
+        }
+    }
 
     const Message* system = nullptr;
     const Message* ports = nullptr;

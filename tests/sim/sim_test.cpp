@@ -113,6 +113,43 @@ TEST(Scenario, BackdoorAndFloodDefaults) {
     EXPECT_EQ(s->attacks[1].duration_ms, 30000u);
 }
 
+TEST(Scenario, BeaconingExfiltrationSilenceAndCloneDefaults) {
+    std::vector<std::string> errors;
+    const auto s = parse_scenario(
+        "[fleet]\nplc = 1\n"
+        "[[attack]]\nkind = \"beaconing\"\ndevice = \"sim-plc-0\"\n"
+        "[[attack]]\nkind = \"exfiltration\"\ndevice = \"sim-plc-0\"\nbytes = 1_000_000\n"
+        "[[attack]]\nkind = \"silence\"\ndevice = \"sim-plc-0\"\n"
+        "[[attack]]\nkind = \"shared_identity\"\ndevice = \"sim-plc-0\"\n",
+        "s.toml", errors);
+    ASSERT_TRUE(s) << (errors.empty() ? "" : errors[0]);
+    ASSERT_EQ(s->attacks.size(), 4u);
+    EXPECT_EQ(s->attacks[0].kind, AttackKind::Beaconing);
+    EXPECT_EQ(s->attacks[0].destination, "203.0.113.66");  // in the sample feed
+    EXPECT_EQ(s->attacks[0].port, 443);
+    EXPECT_EQ(s->attacks[0].interval_ms, 60000u);
+    EXPECT_EQ(s->attacks[1].kind, AttackKind::Exfiltration);
+    EXPECT_EQ(s->attacks[1].destination, "198.51.100.200");
+    EXPECT_EQ(s->attacks[1].bytes, 1000000u);
+    EXPECT_EQ(s->attacks[1].duration_ms, 60000u);
+    EXPECT_EQ(s->attacks[2].kind, AttackKind::Silence);
+    EXPECT_EQ(s->attacks[2].duration_ms, 0u);  // for the rest of the run
+    EXPECT_EQ(s->attacks[3].kind, AttackKind::SharedIdentity);
+    EXPECT_EQ(s->attacks[3].duration_ms, 120000u);
+}
+
+TEST(Scenario, BadBeaconingIsRefusedWithItsLine) {
+    std::vector<std::string> errors;
+    const auto s = parse_scenario(
+        "[fleet]\nplc = 1\n[[attack]]\nkind = \"beaconing\"\ndevice = \"sim-plc-0\"\n"
+        "destination = \"c2.example\"\ninterval_s = 0\n",
+        "bad.toml", errors);
+    EXPECT_FALSE(s);
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_NE(errors[0].find("destination"), std::string::npos) << errors[0];
+    EXPECT_EQ(errors[1].rfind("bad.toml:7: interval_s", 0), 0u) << errors[1];
+}
+
 TEST(Scenario, EveryMistakeIsReportedWithItsLine) {
     std::vector<std::string> errors;
     const auto s = parse_scenario(

@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,7 +23,9 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "user_access.hpp"
@@ -156,22 +159,23 @@ std::string with_device(std::string pattern, const std::string& id) {
 // (checked: a pattern role denied the device its own topic), so each device gets a role naming
 // its id. The guard plugin refuses any other topic before these rules are read; they say the
 // same, for a broker that runs without it.
-json device_acl_commands(const std::string& id) {
-    const std::string role = device_role(id);
+std::vector<json> device_acls(const std::string& id) {
     const std::string aws = "$aws/things/" + id + "/defender/metrics/";
-    json commands = json::array({json{{"command", "createRole"}, {"rolename", role}}});
     std::vector<json> acls;
     for (const std::string& pattern : device_publish_patterns()) {
         acls.push_back(acl("publishClientSend", with_device(pattern, id)));
     }
-    for (const json& a : {
-             acl("subscribePattern", "devices/" + id + "/config/#"),
-             acl("subscribePattern", aws + "+/accepted"),
-             acl("subscribePattern", aws + "+/rejected"),
-         }) {
-        acls.push_back(a);
-    }
-    for (json a : acls) {
+    acls.push_back(acl("subscribePattern", "devices/" + id + "/config/#"));
+    acls.push_back(acl("subscribePattern", aws + "+/accepted"));
+    acls.push_back(acl("subscribePattern", aws + "+/rejected"));
+    return acls;
+}
+
+// The same rules as dynamic-security commands, for a running broker.
+json device_acl_commands(const std::string& id) {
+    const std::string role = device_role(id);
+    json commands = json::array({json{{"command", "createRole"}, {"rolename", role}}});
+    for (json a : device_acls(id)) {
         a["command"] = "addRoleACL";
         a["rolename"] = role;
         commands.push_back(a);
@@ -545,12 +549,25 @@ BrokerResult Broker::spawn() {
         const int out = open(logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(out, 1);
         dup2(out, 2);
+        // Every connected device holds one of the broker's descriptors: the usual soft limit of
+        // 1,024 would refuse a large fleet's connections.
+        rlimit files{};
+        if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+            files.rlim_cur = files.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &files);
+        }
         execl(settings_.mosquitto.c_str(), settings_.mosquitto.c_str(), "-c", conf.c_str(),
               static_cast<char*>(nullptr));
         _exit(127);
     }
     pid_ = pid;
-    log("mosquitto started, pid " + std::to_string(pid));
+    rlimit files{};
+    const bool known = getrlimit(RLIMIT_NOFILE, &files) == 0;
+    log("mosquitto started, pid " + std::to_string(pid) +
+        (known && files.rlim_max != RLIM_INFINITY
+             ? ", at most " + std::to_string(files.rlim_max) +
+                   " open files (each connected device takes one; ulimit -Hn raises it)"
+             : ""));
     return {};
 }
 
@@ -776,15 +793,26 @@ BrokerResult Broker::admin(const std::string& commands_json, std::vector<std::st
     return {};
 }
 
-Enrolled Broker::add_device(const std::string& device_id) {
-    Enrolled out;
+namespace {
+
+// Why a device id cannot be enrolled; empty when it can.
+std::string device_id_refusal(const std::string& device_id) {
     if (!wire::valid_device_id(device_id.data(), device_id.size())) {
-        out.error = "invalid device id (1-127 of A-Z a-z 0-9 - . _ :)";
-        return out;
+        return "invalid device id (1-127 of A-Z a-z 0-9 - . _ :)";
     }
     if (wire::is_reserved_device_id(device_id.data(), device_id.size())) {
-        out.error = "device id " + device_id + " is reserved: ids starting with \"" +
-                    wire::kReservedDeviceIdPrefix + "\" name the hub's own MQTT clients";
+        return "device id " + device_id + " is reserved: ids starting with \"" +
+               wire::kReservedDeviceIdPrefix + "\" name the hub's own MQTT clients";
+    }
+    return "";
+}
+
+}  // namespace
+
+Enrolled Broker::add_device(const std::string& device_id) {
+    Enrolled out;
+    out.error = device_id_refusal(device_id);
+    if (!out.ok()) {
         return out;
     }
     std::lock_guard<std::mutex> lock(admin_mutex_);
@@ -829,19 +857,102 @@ Enrolled Broker::add_device(const std::string& device_id) {
         out.error = "cannot set the access rules of " + device_id + ": " + r.error;
         return out;
     }
-    if (settings_.tls) {
-        const std::string key = pki_dir_ + "/" + device_id + ".key.tmp";
-        const std::string cert = pki_dir_ + "/" + device_id + ".crt.tmp";
-        const bool issued = issue_certificate(pki_dir_, device_id, "", false, key, cert);
-        c.key_pem = read_file(key);
-        c.cert_pem = read_file(cert);
-        c.ca_pem = ca_pem();
-        std::error_code ec;
-        fs::remove(key, ec);
-        fs::remove(cert, ec);
-        if (!issued) {
-            (void)revoke_locked(device_id);
-            out.error = "openssl could not issue the certificate of " + device_id;
+    if (settings_.tls && !issue_device_certificate(c)) {
+        (void)revoke_locked(device_id);
+        out.error = "openssl could not issue the certificate of " + device_id;
+    }
+    return out;
+}
+
+bool Broker::issue_device_certificate(DeviceCredentials& c) const {
+    const std::string key = pki_dir_ + "/" + c.device_id + ".key.tmp";
+    const std::string cert = pki_dir_ + "/" + c.device_id + ".crt.tmp";
+    const bool issued = issue_certificate(pki_dir_, c.device_id, "", false, key, cert);
+    c.key_pem = read_file(key);
+    c.cert_pem = read_file(cert);
+    c.ca_pem = ca_pem();
+    std::error_code ec;
+    fs::remove(key, ec);
+    fs::remove(cert, ec);
+    return issued;
+}
+
+std::vector<Enrolled> Broker::add_devices(const std::vector<std::string>& device_ids) {
+    std::vector<Enrolled> out(device_ids.size());
+    if (!embedded() || pid_ > 0) {
+        for (size_t i = 0; i < device_ids.size(); ++i) {
+            out[i] = add_device(device_ids[i]);
+        }
+        return out;
+    }
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    port_ = settings_.port;  // where the devices will find the broker once it starts
+    auto fail_all = [&out](const std::string& error) {
+        for (Enrolled& e : out) {
+            e.error = error;
+        }
+        return out;
+    };
+    if (BrokerResult prepared = prepare_files(); !prepared.ok()) {
+        return fail_all(prepared.error);
+    }
+    const std::string dynsec = broker_dir_ + "/dynamic-security.json";
+    json config = json::parse(read_file(dynsec), nullptr, false);
+    if (!config.is_object() || !config["clients"].is_array() || !config["roles"].is_array()) {
+        return fail_all(dynsec + " is damaged");
+    }
+    std::set<std::string> taken;
+    for (const json& client : config["clients"]) {
+        taken.insert(client.value("username", std::string()));
+    }
+    std::map<std::string, size_t> role_at;
+    for (size_t i = 0; i < config["roles"].size(); ++i) {
+        role_at[config["roles"][i].value("rolename", std::string())] = i;
+    }
+    for (size_t i = 0; i < device_ids.size(); ++i) {
+        const std::string& id = device_ids[i];
+        Enrolled& e = out[i];
+        e.error = device_id_refusal(id);
+        if (e.ok() && !taken.insert(id).second) {
+            e.error = "cannot enrol " + id + ": Client already exists";
+        }
+        if (!e.ok()) {
+            continue;
+        }
+        DeviceCredentials& c = e.credentials;
+        c.device_id = c.username = c.client_id = id;
+        c.password = random_secret();
+        json client = dynsec_client(id, c.password, device_role(id));
+        if (c.password.empty() || client.is_null()) {
+            e.error = "cannot make a password for " + id;
+            continue;
+        }
+        client["textname"] = "Vigil device";
+        if (settings_.bind_client_id) {
+            client["clientid"] = id;
+        }
+        config["clients"].push_back(std::move(client));
+        // A role left over from an interrupted revocation is replaced, so the new one starts
+        // clean.
+        json role{{"rolename", device_role(id)}, {"acls", device_acls(id)}};
+        if (const auto at = role_at.find(device_role(id)); at != role_at.end()) {
+            config["roles"][at->second] = std::move(role);
+        } else {
+            role_at[device_role(id)] = config["roles"].size();
+            config["roles"].push_back(std::move(role));
+        }
+    }
+    if (!write_private(dynsec, config.dump(1, '\t'))) {
+        return fail_all("cannot write " + dynsec);
+    }
+    if (const passwd* pw = mosquitto_user_ == "mosquitto" ? getpwnam("mosquitto") : nullptr) {
+        (void)chown(dynsec.c_str(), pw->pw_uid, pw->pw_gid);
+    }
+    for (Enrolled& e : out) {
+        if (e.ok() && settings_.tls && !issue_device_certificate(e.credentials)) {
+            // The account stays, unusable without a certificate: revoking it needs the broker.
+            e.error = "openssl could not issue the certificate of " + e.credentials.device_id +
+                      " (revoke it and enrol it again)";
         }
     }
     return out;

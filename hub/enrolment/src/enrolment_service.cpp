@@ -22,6 +22,18 @@ std::optional<DeviceRow> find_device_row(DeviceDirectory& devices, const std::st
     return detail.value->device;
 }
 
+void DeviceAccounts::add_devices(const std::vector<std::string>& device_ids,
+                                 std::vector<EnrolmentCredentials>& out,
+                                 std::vector<std::string>& errors) {
+    out.assign(device_ids.size(), EnrolmentCredentials{});
+    errors.assign(device_ids.size(), std::string());
+    for (size_t i = 0; i < device_ids.size(); ++i) {
+        if (!add_device(device_ids[i], out[i], errors[i]) && errors[i].empty()) {
+            errors[i] = "the broker refused to enrol " + device_ids[i];
+        }
+    }
+}
+
 EnrolmentService::EnrolmentService(DeviceAccounts& accounts, DeviceDirectory* devices)
     : accounts_(accounts), devices_(devices) {}
 
@@ -33,6 +45,26 @@ EnrolOutcome EnrolmentService::enrol(const std::string& device_id) {
         }
         return out;
     }
+    record(device_id, out);
+    return out;
+}
+
+std::vector<EnrolOutcome> EnrolmentService::enrol_many(const std::vector<std::string>& device_ids) {
+    std::vector<EnrolmentCredentials> credentials;
+    std::vector<std::string> errors;
+    accounts_.add_devices(device_ids, credentials, errors);
+    std::vector<EnrolOutcome> out(device_ids.size());
+    for (size_t i = 0; i < device_ids.size(); ++i) {
+        out[i].error = i < errors.size() ? errors[i] : "the broker did not answer";
+        if (out[i].ok()) {
+            out[i].credentials = credentials[i];
+            record(device_ids[i], out[i]);
+        }
+    }
+    return out;
+}
+
+void EnrolmentService::record(const std::string& device_id, EnrolOutcome& out) {
     // Listed at once, though never seen until its first message.
     if (devices_ != nullptr) {
         const Done marked = devices_->set_enrolment(device_id, Enrolment::Enrolled);
@@ -40,7 +72,6 @@ EnrolOutcome EnrolmentService::enrol(const std::string& device_id) {
             out.store_error = marked.error;
         }
     }
-    return out;
 }
 
 RevokeOutcome EnrolmentService::revoke(const std::string& device_id) {

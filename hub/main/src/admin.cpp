@@ -1,10 +1,12 @@
-// `vigil-hub devices add|revoke ID`: enrolment at the data directory's broker from the command
+// `vigil-hub devices add|revoke ID...`: enrolment at the data directory's broker from the command
 // line, for sites without the HTTP API.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +52,7 @@ BrokerSettings running_broker(const HubOptions& options, pid_t holder) {
     return s;
 }
 
-int print_credentials(const EnrolmentCredentials& c) {
+json credentials_json(const EnrolmentCredentials& c) {
     json out{{"device_id", c.device_id},     {"username", c.username},
              {"password", c.password},       {"client_id", c.client_id},
              {"broker_host", c.broker_host}, {"broker_port", c.broker_port}};
@@ -59,14 +61,50 @@ int print_credentials(const EnrolmentCredentials& c) {
         out["client_key_pem"] = c.client_key_pem;
         out["ca_certificate_pem"] = c.ca_certificate_pem;
     }
-    std::printf("%s\n", out.dump(2).c_str());
-    return 0;
+    return out;
+}
+
+// Several devices: one object of every enrolled device's credentials by id, each failure on
+// stderr; exit status 1 when any failed (those enrolled are printed all the same, since their
+// passwords exist only here).
+int enrol_many(EnrolmentService& enrolment, const std::vector<std::string>& device_ids) {
+    const std::vector<EnrolOutcome> outcomes = enrolment.enrol_many(device_ids);
+    json out = json::object();
+    int status = 0;
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        const EnrolOutcome& e = outcomes[i];
+        if (!e.ok()) {
+            std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
+            status = 1;
+            continue;
+        }
+        if (!e.store_error.empty()) {
+            std::fprintf(stderr, "vigil-hub: %s enrolled, but not recorded in the store: %s\n",
+                         device_ids[i].c_str(), e.store_error.c_str());
+        }
+        out[device_ids[i]] = credentials_json(e.credentials);
+    }
+    std::printf("%s\n", out.dump(1).c_str());
+    return status;
 }
 
 // The change itself, under EnrolmentService's policy (enrolment.hpp).
-int change(EnrolmentService& enrolment, const std::string& action, const std::string& device_id) {
+int change(EnrolmentService& enrolment, const std::string& action,
+           const std::vector<std::string>& device_ids) {
+    if (action == "add" && device_ids.size() > 1) {
+        return enrol_many(enrolment, device_ids);
+    }
+    if (action == "revoke" && device_ids.size() > 1) {
+        int status = 0;
+        for (const std::string& id : device_ids) {
+            status = std::max(status, change(enrolment, action, {id}));
+        }
+        return status;
+    }
+    const std::string& device_id = device_ids.at(0);
     if (action == "add") {
-        const EnrolOutcome e = enrolment.enrol(device_id);
+        // As a batch of one: a broker that does not run gets the account in its file.
+        const EnrolOutcome e = enrolment.enrol_many(device_ids).at(0);
         if (!e.ok()) {
             std::fprintf(stderr, "vigil-hub: %s\n", e.error.c_str());
             return 1;
@@ -75,7 +113,8 @@ int change(EnrolmentService& enrolment, const std::string& action, const std::st
             std::fprintf(stderr, "vigil-hub: enrolled, but not recorded in the store: %s\n",
                          e.store_error.c_str());
         }
-        return print_credentials(e.credentials);
+        std::printf("%s\n", credentials_json(e.credentials).dump(2).c_str());
+        return 0;
     }
     const RevokeOutcome r = enrolment.revoke(device_id);
     if (!r.ok()) {
@@ -90,7 +129,7 @@ int change(EnrolmentService& enrolment, const std::string& action, const std::st
 }  // namespace
 
 int admin_devices(const HubOptions& options, const std::string& action,
-                  const std::string& device_id) {
+                  const std::vector<std::string>& device_ids) {
     const bool have_data_dir = std::filesystem::is_directory(options.data_dir);
     // Held while this command runs the directory's broker itself; when a hub holds it instead,
     // the command goes through that hub's broker.
@@ -153,14 +192,18 @@ int admin_devices(const HubOptions& options, const std::string& action,
     Broker broker(settings);
     // This command holds the lock: a broker on the directory's files belongs to a hub that died.
     broker.stop_leftovers();
-    BrokerResult started = broker.start();
-    if (!started.ok()) {
-        std::fprintf(stderr, "vigil-hub: broker: %s\n", started.error.c_str());
-        return 1;
+    // Accounts are added to the files of a broker that does not run in one write, however many;
+    // revoking a device goes through the broker's plugin.
+    if (action != "add" || !broker.embedded()) {
+        BrokerResult started = broker.start();
+        if (!started.ok()) {
+            std::fprintf(stderr, "vigil-hub: broker: %s\n", started.error.c_str());
+            return 1;
+        }
     }
     BrokerAccounts accounts(broker, options.tls_port);
     EnrolmentService enrolment(accounts, store.get());
-    return change(enrolment, action, device_id);
+    return change(enrolment, action, device_ids);
 }
 
 }  // namespace vigil::hub

@@ -15,21 +15,46 @@ bool BrokerAccounts::add_device(const std::string& device_id, EnrolmentCredentia
         error = e.error;
         return false;
     }
-    const BrokerEndpoint endpoint = broker_.ingest_endpoint();
-    out.device_id = e.credentials.device_id;
-    out.username = e.credentials.username;
-    out.password = e.credentials.password;
-    out.client_id = e.credentials.client_id;
-    out.client_certificate_pem = e.credentials.cert_pem;
-    out.client_key_pem = e.credentials.key_pem;
-    out.ca_certificate_pem = e.credentials.ca_pem;
-    out.broker_host = endpoint.host;
-    out.broker_port = endpoint.port;
-    out.broker_tls_port = tls_port_;
+    out = credentials_of(e.credentials);
     if (log_) {
         log_("enrolled device " + device_id);
     }
     return true;
+}
+
+void BrokerAccounts::add_devices(const std::vector<std::string>& device_ids,
+                                 std::vector<EnrolmentCredentials>& out,
+                                 std::vector<std::string>& errors) {
+    const std::vector<Enrolled> enrolled = broker_.add_devices(device_ids);
+    out.assign(device_ids.size(), EnrolmentCredentials{});
+    errors.assign(device_ids.size(), std::string());
+    size_t count = 0;
+    for (size_t i = 0; i < enrolled.size() && i < device_ids.size(); ++i) {
+        errors[i] = enrolled[i].error;
+        if (enrolled[i].ok()) {
+            out[i] = credentials_of(enrolled[i].credentials);
+            ++count;
+        }
+    }
+    if (log_) {
+        log_("enrolled " + std::to_string(count) + " devices");
+    }
+}
+
+EnrolmentCredentials BrokerAccounts::credentials_of(const DeviceCredentials& enrolled) const {
+    const BrokerEndpoint endpoint = broker_.ingest_endpoint();
+    EnrolmentCredentials out;
+    out.device_id = enrolled.device_id;
+    out.username = enrolled.username;
+    out.password = enrolled.password;
+    out.client_id = enrolled.client_id;
+    out.client_certificate_pem = enrolled.cert_pem;
+    out.client_key_pem = enrolled.key_pem;
+    out.ca_certificate_pem = enrolled.ca_pem;
+    out.broker_host = endpoint.host;
+    out.broker_port = endpoint.port;
+    out.broker_tls_port = tls_port_;
+    return out;
 }
 
 bool BrokerAccounts::revoke_device(const std::string& device_id, std::string& error) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "vigil/hub/broker.hpp"
 #include "vigil/hub/enrolment_service.hpp"
@@ -18,9 +19,14 @@ class BrokerAccounts final : public DeviceAccounts {
 
     bool add_device(const std::string& device_id, EnrolmentCredentials& out,
                     std::string& error) override;
+    void add_devices(const std::vector<std::string>& device_ids,
+                     std::vector<EnrolmentCredentials>& out,
+                     std::vector<std::string>& errors) override;
     bool revoke_device(const std::string& device_id, std::string& error) override;
 
   private:
+    EnrolmentCredentials credentials_of(const DeviceCredentials& enrolled) const;
+
     Broker& broker_;
     uint16_t tls_port_;
     std::function<void(const std::string&)> log_;

@@ -155,6 +155,6 @@ std::string log_metrics_text(const LogSink& sink);
 /// the lock without a broker to reach. Prints the credentials (add) as JSON on stdout; returns
 /// the process exit code.
 int admin_devices(const HubOptions& options, const std::string& action,
-                  const std::string& device_id);
+                  const std::vector<std::string>& device_ids);
 
 }  // namespace vigil::hub

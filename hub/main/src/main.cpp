@@ -2,7 +2,7 @@
 //
 //   vigil-hub [--data DIR] [--broker-port N] [--tls-port N] [--broker mqtt://host:port ...]
 //             [--api-port N] [--retention-days N]
-//   vigil-hub devices add|revoke ID [--data DIR]
+//   vigil-hub devices add|revoke ID... [--data DIR]
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -248,18 +248,20 @@ int main(int argc, char** argv) {
     ApiOptions api;
     add_api_options(app, api);
     CLI::App* devices = app.add_subcommand("devices", "Enrol or revoke devices at the broker");
-    std::string action, device_id;
+    std::string action;
+    std::vector<std::string> device_ids;
     devices->add_option("action", action, "add or revoke")
         ->required()
         ->check(CLI::IsMember({"add", "revoke"}));
-    devices->add_option("id", device_id, "The device id")->required();
+    devices->add_option("ids", device_ids, "The device ids (add: several print one JSON object)")
+        ->required();
     devices->fallthrough();  // --data and the broker's flags may follow the subcommand
     CLI11_PARSE(app, argc, argv);
     // The store, the broker's accounts and the CA's key: nobody else may read what we create.
     umask(0077);
     options.durability = durability == "normal" ? Durability::Normal : Durability::Full;
     if (*devices) {
-        return vigil::hub::admin_devices(options, action, device_id);
+        return vigil::hub::admin_devices(options, action, device_ids);
     }
     // Decoding and committing run on threads of their own, whose malloc arenas glibc grows and
     // trims with an mprotect call each time (thousands a second under load), and a batch's large

@@ -90,6 +90,11 @@ print("per packet, by function (self cost):")
 for name, cost in sorted(spent.items(), key=lambda item: -item[1]):
     if cost * 10 >= calls:  # 0.1 instruction per packet or more
         print(f"  {cost / calls:7.1f}  {name}")
+port = sum(cost for name, cost in spent.items() if "ports/netxduo/" in name)
+core = sum(cost for name, cost in spent.items()
+           if not is_lock(name) and "ports/netxduo/" not in name and "/third_party/" not in name)
+print(f"per packet: the Linux port's lockout {lock / calls:.1f}, the agent core {core / calls:.1f}, "
+      f"the NetX Duo port {port / calls:.1f}, other {(total - lock - core - port) / calls:.1f}")
 print(f"BENCH netxduo_filter_instructions_per_packet {round(total / calls)} instructions")
 print(f"BENCH netxduo_filter_instructions_per_packet_no_lock {round((total - lock) / calls)} "
       "instructions")

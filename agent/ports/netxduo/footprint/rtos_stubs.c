@@ -46,6 +46,7 @@ UINT _txe_thread_create(TX_THREAD *t, CHAR *n, VOID (*e)(ULONG), ULONG i, VOID *
 }
 UINT _tx_thread_sleep(ULONG t) { (void)t; return TX_SUCCESS; }
 ULONG _tx_time_get(VOID) { return 0; }
+volatile ULONG _tx_timer_system_clock;
 UINT _tx_thread_interrupt_control(UINT p) { return p; }
 UINT _nxe_packet_data_extract_offset(NX_PACKET *p, ULONG o, VOID *b, ULONG l, ULONG *c) {
     (void)p; (void)o; (void)b; (void)l; *c = 0; return NX_SUCCESS;

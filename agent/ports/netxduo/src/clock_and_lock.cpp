@@ -2,6 +2,13 @@
 // tick share.
 #include "port_parts.hpp"
 
+// ThreadX's tick counter itself, which tx_time_get() reads inside its own lockout; the packet
+// hook reads it inside the lockout it already holds. This internal header has no C++ linkage
+// guard of its own.
+extern "C" {
+#include "tx_timer.h"
+}
+
 namespace vigil::ports::netxduo {
 
 namespace {
@@ -14,9 +21,8 @@ namespace {
 // once per half wrap (248 days at 100 Hz).
 ULONG g_epoch = 0;
 
-uint64_t ticks_now(ULONG& epoch_out) {
+uint64_t extend(ULONG ticks, ULONG& epoch_out) {
     const ULONG epoch = __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE);
-    const ULONG ticks = tx_time_get();
     ULONG wraps = epoch >> 1;
     const ULONG top_bit = static_cast<ULONG>(ticks >> 31) & 1u;
     if ((epoch & 1u) != 0 && top_bit == 0) {
@@ -26,26 +32,35 @@ uint64_t ticks_now(ULONG& epoch_out) {
     return (static_cast<uint64_t>(wraps) << 32) | ticks;
 }
 
+// At the common tick rates (1000 divisible by the rate: 100 Hz, 1 kHz) a multiplication; a
+// 64-bit division otherwise, which on a Cortex-M links the compiler's division helper.
+constexpr uint64_t kTicksPerSecond = TX_TIMER_TICKS_PER_SECOND;
+
 uint64_t to_ms(uint64_t ticks) {
-    return ticks * 1000u / TX_TIMER_TICKS_PER_SECOND;
+    if constexpr (1000 % kTicksPerSecond == 0) {
+        return ticks * (1000 / kTicksPerSecond);
+    } else {
+        return ticks * 1000u / kTicksPerSecond;
+    }
 }
 
 // The posture saved by enter_critical() for exit_critical(). The agent never nests its critical
 // sections, and while one is held no other thread runs, so one variable is enough.
 UINT g_saved_posture = TX_INT_ENABLE;
 
+// True only while the packet hook holds the lockout around the agent's packet call: then the
+// agent's own critical section is already held. Nothing else runs while it is true, so only
+// the hook itself ever reads it as true (atomic only so that no compiler or checker has to
+// know that; relaxed costs nothing).
+bool g_hook_holds_lockout = false;
+
 }  // namespace
 
 uint64_t now_ms(void*) {
     ULONG epoch = 0;
-    const uint64_t ticks = ticks_now(epoch);
+    const uint64_t ticks = extend(tx_time_get(), epoch);
     __atomic_store_n(&g_epoch, epoch, __ATOMIC_RELEASE);
     return to_ms(ticks);
-}
-
-uint64_t hook_now_ms() {
-    ULONG unused = 0;
-    return to_ms(ticks_now(unused));
 }
 
 // NX_RAND is the application's choice of generator (rand() unless nx_user.h maps it to a
@@ -61,12 +76,32 @@ uint32_t random32(void*) {
 // back. On a microcontroller this masks interrupts; on the ThreadX Linux port it takes the
 // port's global lock, which also keeps every other ThreadX thread and the "ISR" threads out.
 void enter_critical(void*) {
+    if (__atomic_load_n(&g_hook_holds_lockout, __ATOMIC_RELAXED)) {
+        return;
+    }
     const UINT previous = tx_interrupt_control(TX_INT_DISABLE);
     g_saved_posture = previous;
 }
 
 void exit_critical(void*) {
+    if (__atomic_load_n(&g_hook_holds_lockout, __ATOMIC_RELAXED)) {
+        return;
+    }
     tx_interrupt_control(g_saved_posture);
+}
+
+// One lockout per packet: the clock is read and the agent's flow update runs inside it, so
+// neither tx_time_get() nor the agent's critical section takes a lockout of its own. The agent
+// parses the headers inside it too (a few dozen instructions more with interrupts masked).
+void count_packet(const UCHAR* ip, ULONG length, vigil_direction direction, uint8_t slot) {
+    TX_INTERRUPT_SAVE_AREA
+    TX_DISABLE
+    __atomic_store_n(&g_hook_holds_lockout, true, __ATOMIC_RELAXED);
+    ULONG unused = 0;
+    const uint64_t now = to_ms(extend(_tx_timer_system_clock, unused));
+    vigil_agent_packet(ip, length, direction, slot, now);
+    __atomic_store_n(&g_hook_holds_lockout, false, __ATOMIC_RELAXED);
+    TX_RESTORE
 }
 
 }  // namespace vigil::ports::netxduo

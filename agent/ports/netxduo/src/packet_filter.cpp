@@ -76,7 +76,7 @@ void observe(int slot, NX_PACKET* packet, vigil_direction direction) {
     }
     __atomic_fetch_add(direction == VIGIL_INBOUND ? &g_packets_in : &g_packets_out, 1UL,
                        __ATOMIC_RELAXED);
-    vigil_agent_packet(ip, available, direction, static_cast<uint8_t>(slot), hook_now_ms());
+    count_packet(ip, available, direction, static_cast<uint8_t>(slot));
 }
 
 #if VIGIL_NETXDUO_TRANSPORT_HOOKS
@@ -102,8 +102,8 @@ void observe_accepted(int slot, NX_PACKET* packet) {
         NX_CHANGE_ULONG_ENDIAN(words[i]);  // undoes NetX's swap (nothing on big-endian)
     }
     __atomic_fetch_add(&g_packets_in, 1UL, __ATOMIC_RELAXED);
-    vigil_agent_packet(reinterpret_cast<const uint8_t*>(words), ip_bytes + transport_bytes,
-                       VIGIL_INBOUND, static_cast<uint8_t>(slot), hook_now_ms());
+    count_packet(reinterpret_cast<const UCHAR*>(words), ip_bytes + transport_bytes, VIGIL_INBOUND,
+                 static_cast<uint8_t>(slot));
 }
 
 template <int Kind>

@@ -21,13 +21,13 @@ extern "C" {
 
 namespace vigil::ports::netxduo {
 
-// clock_and_lock.cpp. now_ms is the port's clock, for the agent context only; the packet hooks
-// read the same clock with hook_now_ms.
+// clock_and_lock.cpp. now_ms is the port's clock, for the agent context only. The packet hooks
+// hand each packet to the agent with count_packet, which reads the same clock.
 uint64_t now_ms(void* context);
-uint64_t hook_now_ms();
 uint32_t random32(void* context);
 void enter_critical(void* context);
 void exit_critical(void* context);
+void count_packet(const UCHAR* ip, ULONG length, vigil_direction direction, uint8_t slot);
 
 // packet_filter.cpp: hooks every IP instance created so far that is not hooked yet. Call from a
 // thread; cheap when nothing changed.

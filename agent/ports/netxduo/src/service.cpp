@@ -28,7 +28,6 @@ ULONG g_configs_refused = 0;
 
 SystemSettings g_system{};
 uint32_t (*g_unix_time)(void) = nullptr;
-vigil_port g_port{};
 
 uint32_t unix_time_s(void*) {
     return g_unix_time != nullptr ? g_unix_time() : 0;
@@ -41,6 +40,11 @@ void attach_hooks(void*) {
 void detach_hooks(void*) {
     unhook_ip_instances();
 }
+
+// Constant, so it sits in flash rather than being filled in by code.
+const vigil_port kPort = {&g_system,       &now_ms,        &unix_time_s, &random32,
+                          &enter_critical, &exit_critical, &system_info, &listening_ports,
+                          &attach_hooks,   &detach_hooks};
 
 // Runs under g_context, so a config never overlaps the tick, enable or disable.
 void apply_waiting_configs() {
@@ -106,20 +110,10 @@ UINT first_enable(const VIGIL_NETXDUO_SETTINGS& settings) {
     g_config_source = settings.config_source;
     g_period_ticks =
         settings.tick_period_ticks != 0 ? settings.tick_period_ticks : kDefaultPeriodTicks;
-    g_port.context = &g_system;
-    g_port.now_ms = &now_ms;
-    g_port.unix_time_s = &unix_time_s;
-    g_port.random32 = &random32;
-    g_port.enter_critical = &enter_critical;
-    g_port.exit_critical = &exit_critical;
-    g_port.system_info = &system_info;
-    g_port.listening_ports = &listening_ports;
-    g_port.attach_hooks = &attach_hooks;
-    g_port.detach_hooks = &detach_hooks;
     set_inbound_at_transport(settings.inbound_at_transport != 0);
     vigil_options options{};
     options.first_collection_splay_max_ms = settings.first_collection_splay_max_ms;
-    if (vigil_agent_init(&g_port, &settings.transport, settings.device_id, &options) != VIGIL_OK) {
+    if (vigil_agent_init(&kPort, &settings.transport, settings.device_id, &options) != VIGIL_OK) {
         return NX_NOT_SUCCESSFUL;
     }
     g_initialised = true;

@@ -53,28 +53,35 @@ int rank(const vigil_address& a) {
     return a.bytes[0] == 0xFE && (a.bytes[1] & 0xC0) == 0x80 ? 2 : 1;
 }
 
-struct Gathered {
-    vigil_address addresses[VIGIL_MAX_SYSTEM_ADDRESSES * 2];
-    size_t address_count = 0;
-
-    void add(const vigil_address& a) {
-        if (address_count < sizeof(addresses) / sizeof(addresses[0])) {
-            addresses[address_count++] = a;
-        }
+// Inserts after every address of the same or a better rank (so equal ranks keep NetX's order);
+// when the list is full the worst-ranked, latest address drops out.
+void keep(vigil_system_info& out, const vigil_address& a) {
+    size_t at = 0;
+    while (at < out.address_count && rank(out.addresses[at]) <= rank(a)) {
+        ++at;
     }
-};
+    if (at == VIGIL_MAX_SYSTEM_ADDRESSES) {
+        return;
+    }
+    const size_t end = out.address_count < VIGIL_MAX_SYSTEM_ADDRESSES
+                           ? out.address_count
+                           : VIGIL_MAX_SYSTEM_ADDRESSES - 1;
+    std::memmove(&out.addresses[at + 1], &out.addresses[at], (end - at) * sizeof(vigil_address));
+    out.addresses[at] = a;
+    out.address_count = end + 1;
+}
 
-void gather_instance(NX_IP* ip, Gathered& gathered, vigil_system_info& out) {
+void gather_instance(NX_IP* ip, vigil_system_info& out) {
+    vigil_address a{};
     for (UINT i = 0; i < NX_MAX_PHYSICAL_INTERFACES; ++i) {
         const NX_INTERFACE& nic = ip->nx_ip_interface[i];
         if (!nic.nx_interface_valid) {
             continue;
         }
         if (nic.nx_interface_ip_address != 0) {
-            vigil_address a{};
             a.family = 4;
             put_be32(a.bytes, nic.nx_interface_ip_address);
-            gathered.add(a);
+            keep(out, a);
         }
         const ULONG msw = nic.nx_interface_physical_address_msw;
         const ULONG lsw = nic.nx_interface_physical_address_lsw;
@@ -94,12 +101,11 @@ void gather_instance(NX_IP* ip, Gathered& gathered, vigil_system_info& out) {
         if (!v6.nxd_ipv6_address_valid || !usable) {
             continue;
         }
-        vigil_address a{};
         a.family = 6;
         for (int word = 0; word < 4; ++word) {
             put_be32(a.bytes + 4 * word, v6.nxd_ipv6_address[word]);
         }
-        gathered.add(a);
+        keep(out, a);
     }
 #endif
 }
@@ -121,28 +127,14 @@ void system_info(void* context, vigil_system_info* out) {
 
     NX_IP* instances[kMaxInstances];
     const ULONG count = created_instances(instances);
-    Gathered gathered;
     for (ULONG i = 0; i < count; ++i) {
         // The interface and address tables belong to the IP instance's protection mutex.
         if (tx_mutex_get(&instances[i]->nx_ip_protection, TX_WAIT_FOREVER) != TX_SUCCESS) {
             continue;
         }
-        gather_instance(instances[i], gathered, *out);
+        gather_instance(instances[i], *out);
         tx_mutex_put(&instances[i]->nx_ip_protection);
     }
-    // A stable insertion sort: a handful of addresses.
-    for (size_t i = 1; i < gathered.address_count; ++i) {
-        const vigil_address moving = gathered.addresses[i];
-        size_t j = i;
-        for (; j > 0 && rank(gathered.addresses[j - 1]) > rank(moving); --j) {
-            gathered.addresses[j] = gathered.addresses[j - 1];
-        }
-        gathered.addresses[j] = moving;
-    }
-    out->address_count = gathered.address_count < VIGIL_MAX_SYSTEM_ADDRESSES
-                             ? gathered.address_count
-                             : VIGIL_MAX_SYSTEM_ADDRESSES;
-    std::memcpy(out->addresses, gathered.addresses, out->address_count * sizeof(vigil_address));
 }
 
 // A NetX TCP listen request or a bound UDP socket answers on every address of its IP instance
