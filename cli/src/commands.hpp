@@ -19,6 +19,8 @@ void add_token_commands(CLI::App& app, Context& context);
 void add_alert_commands(CLI::App& app, Context& context);
 /// recommendations [list [filters] | show <id> | summary [filters] | dismiss <id> --reason ...]
 void add_recommendation_commands(CLI::App& app, Context& context);
+/// vulns [list | update <file> [--name <drop-in>.toml]]
+void add_vulns_commands(CLI::App& app, Context& context);
 /// watch [--all] [--suppressed]: alerts and recommendations as they change, until interrupted
 void add_watch_command(CLI::App& app, Context& context);
 /// config push (<device> | --group <name>) [settings]

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     add_token_commands(app, context);
     add_alert_commands(app, context);
     add_recommendation_commands(app, context);
+    add_vulns_commands(app, context);
     add_watch_command(app, context);
     add_decode_command(app, context);
     add_config_commands(app, context);

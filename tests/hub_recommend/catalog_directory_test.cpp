@@ -97,5 +97,60 @@ TEST(DropInName, OnlyPlainTomlNames) {
     }
 }
 
+TEST_F(CatalogDirectoryTest, AnInstalledDropInIsCheckedWrittenAndTakenAtTheNextReload) {
+    CatalogDirectory directory(dir_ / "vulnerabilities.d");  // made by the first install
+    ASSERT_TRUE(directory.reload_if_changed());
+    const size_t built_in = directory.snapshot()->vulnerabilities().size();
+    const DropInInstall done = directory.install("site.toml", kAcme);
+    ASSERT_TRUE(done.installed);
+    EXPECT_EQ(done.entries, 1u);
+    ASSERT_TRUE(directory.reload_if_changed());
+    EXPECT_EQ(directory.snapshot()->vulnerabilities().size(), built_in + 1);
+    const std::vector<DropInFile> files = directory.drop_ins();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].name, "site.toml");
+    EXPECT_EQ(files[0].entries, 1u);
+    EXPECT_TRUE(files[0].errors.empty());
+}
+
+TEST_F(CatalogDirectoryTest, AnInvalidDropInIsRefusedWithItsLineAndKeepsTheOneInForce) {
+    CatalogDirectory directory(dir_);
+    ASSERT_TRUE(directory.install("site.toml", kAcme).installed);
+    const DropInInstall refused =
+        directory.install("site.toml", "schema = 1\n[[vulnerability]]\nids = [\"CVE-1\"]\n");
+    EXPECT_FALSE(refused.installed);
+    EXPECT_FALSE(refused.unavailable);
+    ASSERT_FALSE(refused.errors.empty());
+    EXPECT_EQ(refused.errors[0].line, 3);
+    EXPECT_GT(refused.errors[0].column, 0);
+    std::ifstream in(dir_ / "site.toml");
+    std::ostringstream kept;
+    kept << in.rdbuf();
+    EXPECT_EQ(kept.str(), kAcme);  // the accepted file is untouched
+    // Not TOML at all.
+    EXPECT_FALSE(directory.install("other.toml", "[[[").installed);
+    EXPECT_FALSE(fs::exists(dir_ / "other.toml"));
+}
+
+TEST_F(CatalogDirectoryTest, HostileNamesAndSizesAreRefusedAndNothingIsWritten) {
+    CatalogDirectory directory(dir_ / "d");
+    for (const std::string& name :
+         {std::string("../escape.toml"), std::string("..toml"), std::string(".hidden.toml"),
+          std::string("a/b.toml"), std::string("site.txt"), std::string("si te.toml"),
+          std::string("site\n.toml"), std::string(200, 'a') + ".toml", std::string(".toml"),
+          std::string("")}) {
+        const DropInInstall refused = directory.install(name, kAcme);
+        EXPECT_FALSE(refused.installed) << name;
+        ASSERT_FALSE(refused.errors.empty()) << name;
+        EXPECT_EQ(refused.errors[0].line, 0) << name;
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "escape.toml"));
+    EXPECT_FALSE(fs::exists(dir_ / "d"));
+    const std::string huge(5 * 1024 * 1024, '#');
+    const DropInInstall too_big = directory.install("huge.toml", huge);
+    EXPECT_FALSE(too_big.installed);
+    EXPECT_FALSE(fs::exists(dir_ / "d" / "huge.toml"));
+}
+
 }  // namespace
 }  // namespace vigil::hub::recommend

@@ -84,8 +84,116 @@ class Hygiene : public ::testing::Test {
     detect::ThreatIntel intel_;
     detect::DeviceState state_;
     HygieneSettings hygiene_;
-    detect::ReportCheck check_ = hygiene_check(shipped_catalog, hygiene_);
+    /// How the device is connected to the broker, as the broker's guard said (none: unknown).
+    std::optional<DeviceConnection> connection_;
+    detect::ReportCheck check_ = hygiene_check(shipped_catalog, hygiene_,
+                                               [this](const std::string&) { return connection_; });
 };
+
+TEST_F(Hygiene, PlainMqttToTheHubIsNoTlsUntilTheDeviceReconnectsOverTls) {
+    EXPECT_TRUE(run({ReportBuilder(0).status(0)}, kNoTls).empty());  // not known yet
+    connection_ = DeviceConnection{"192.168.1.9", false, 30, 1, "", 0, 0};
+    EXPECT_TRUE(run({ReportBuilder(1)}, kNoTls).empty());  // judged on heartbeats only
+    const auto scans = run({ReportBuilder(1).status(0)}, kNoTls);
+    ASSERT_EQ(scans.size(), 1u);
+    ASSERT_EQ(scans[0].findings.size(), 1u);
+    const auto evidence = nlohmann::json::parse(scans[0].findings[0].evidence_json);
+    EXPECT_EQ(evidence["listener"], "plain MQTT");
+    EXPECT_EQ(evidence["address"], "192.168.1.9");
+    EXPECT_EQ(evidence["since_ms"], 30);
+    connection_ = DeviceConnection{"192.168.1.9", true, 40, 2, "", 0, 0};
+    EXPECT_TRUE(subjects({ReportBuilder(2).status(0)}, kNoTls).empty());
+}
+
+TEST_F(Hygiene, AnIdentityTakenInTurnsFromTwoAddressesIsShared) {
+    hygiene_.shared_address_window_ms = 100;
+    check_ = hygiene_check(shipped_catalog, hygiene_,
+                           [this](const std::string&) { return connection_; });
+    // Moved once (one address before): no second device.
+    connection_ = DeviceConnection{"10.0.0.2", false, 30, 2, "10.0.0.1", 0, 0};
+    EXPECT_TRUE(subjects({ReportBuilder(0)}, kSharedIdentity).empty());
+    // Three returns, the last within the window of the hub's time (42 in these runs).
+    connection_ = DeviceConnection{"10.0.0.1", false, 30, 6, "10.0.0.2", 3, 40};
+    const auto scans = run({ReportBuilder(1)}, kSharedIdentity);
+    ASSERT_EQ(scans.size(), 1u);
+    ASSERT_EQ(scans[0].findings.size(), 1u);
+    const auto evidence = nlohmann::json::parse(scans[0].findings[0].evidence_json);
+    EXPECT_EQ(evidence["addresses"], (nlohmann::json{"10.0.0.1", "10.0.0.2"}));
+    EXPECT_EQ(evidence["address_returns"], 3);
+    EXPECT_FALSE(evidence.contains("boots"));
+    // The last return longer ago than the window: closed.
+    connection_->last_return_ms = 42 - 101;
+    EXPECT_TRUE(subjects({ReportBuilder(2)}, kSharedIdentity).empty());
+}
+
+TEST_F(Hygiene, DisabledSecurityCollectorsAreFoundUntilTurnedOn) {
+    Report off = ReportBuilder(0).status(0);
+    off.status->collectors = 1U << 3 | 1U << 2;  // heartbeat and system information only
+    EXPECT_EQ(subjects({off}, kCollectorDisabled),
+              (std::vector<std::string>{"network", "listening_ports"}));
+    Report on = ReportBuilder(1).status(0);
+    on.status->collectors = 0b11110;
+    EXPECT_TRUE(subjects({on}, kCollectorDisabled).empty());
+    // A heartbeat that does not say judges nothing.
+    EXPECT_TRUE(run({ReportBuilder(2).status(0)}, kCollectorDisabled).empty());
+}
+
+TEST(BrokerConnectionsTest, TurnsBetweenTwoAddressesAreCountedAndAMoveIsNot) {
+    BrokerConnections connections(60'000);
+    ASSERT_TRUE(connections.take_report(
+        R"({"epoch":"e1","devices":{"a":{"connections":2,"recent":[[1,"10.0.0.1",0,100],[2,"10.0.0.2",1,101]]}}})"));
+    auto a = connections.find("a");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->address, "10.0.0.2");
+    EXPECT_TRUE(a->tls);
+    EXPECT_EQ(a->since_ms, 101'000);
+    EXPECT_EQ(a->address_returns, 0u);
+    // The same connections again (a retained report read twice) count nothing; three returns.
+    ASSERT_TRUE(connections.take_report(
+        R"({"epoch":"e1","devices":{"a":{"connections":5,"recent":[[2,"10.0.0.2",1,101],[3,"10.0.0.1",0,102],[4,"10.0.0.2",0,103],[5,"10.0.0.1",0,104]]}}})"));
+    a = connections.find("a");
+    EXPECT_EQ(a->address_returns, 3u);
+    EXPECT_EQ(a->last_return_ms, 104'000);
+    EXPECT_EQ(a->other_address, "10.0.0.2");
+    // A new broker start numbers from 1 again; a return long after starts the count again.
+    ASSERT_TRUE(connections.take_report(
+        R"({"epoch":"e2","devices":{"a":{"connections":1,"recent":[[1,"10.0.0.1",0,900]]}}})"));
+    EXPECT_EQ(connections.find("a")->address_returns, 0u);
+    EXPECT_FALSE(connections.find("b").has_value());
+}
+
+TEST(BrokerConnectionsTest, ABadReportChangesNothing) {
+    BrokerConnections connections(60'000);
+    ASSERT_TRUE(connections.take_report(
+        R"({"epoch":"e","devices":{"a":{"connections":1,"recent":[[1,"10.0.0.1",0,100]]}}})"));
+    const std::string long_address(64, '1');
+    for (const std::string& bad :
+         {std::string("not json"), std::string(R"({"epoch":1,"devices":{}})"),
+          std::string(R"({"epoch":"e","devices":{"a":{"recent":[[2,"10.0.0.2",0]]}}})"),
+          std::string(R"({"epoch":"e","devices":{"a":{"recent":[[2,"",0,1]]}}})"),
+          R"({"epoch":"e","devices":{"a":{"recent":[[2,")" + long_address + R"(",0,1]]}}})",
+          std::string(R"({"epoch":"e","devices":{"b":{"recent":[[1,"10.0.0.3",0,1]]},"a":5}})")}) {
+        EXPECT_FALSE(connections.take_report(bad)) << bad;
+    }
+    EXPECT_EQ(connections.find("a")->address, "10.0.0.1");
+    EXPECT_FALSE(connections.find("b").has_value());
+}
+
+TEST(NoteTurnTest, OneRuleForBootsAndAddresses) {
+    std::string current, previous;
+    uint32_t returns = 0;
+    int64_t last = 0;
+    EXPECT_FALSE(note_turn(current, previous, returns, last, "x", 0, 10));
+    EXPECT_TRUE(note_turn(current, previous, returns, last, "y", 1, 10));
+    EXPECT_TRUE(note_turn(current, previous, returns, last, "x", 2, 10));
+    EXPECT_EQ(returns, 1u);
+    EXPECT_TRUE(note_turn(current, previous, returns, last, "z", 3, 10));  // a third: no return
+    EXPECT_EQ(returns, 1u);
+    // Back to the one before, but long after the last return: counted from none again.
+    EXPECT_TRUE(note_turn(current, previous, returns, last, "x", 50, 10));
+    EXPECT_EQ(returns, 1u);
+    EXPECT_EQ(last, 50);
+}
 
 TEST_F(Hygiene, AVulnerableStackIsFoundWithItsEvidenceAndClosesOnceUpdated) {
     const auto scans =

@@ -36,17 +36,20 @@ import json
 import os
 import pathlib
 import re
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 for path in (HERE, ROOT / "tests" / "support", ROOT / "tests" / "hub_e2e"):
     sys.path.insert(0, str(path))
 
-from vigil_testlib import SKIPPED, check, failed, summary, wait_for  # noqa: E402
+from vigil_testlib import SKIPPED, check, failed, free_port, summary, wait_for  # noqa: E402
 
 try:
     import cbor2
@@ -56,6 +59,7 @@ except ImportError:
     sys.exit(SKIPPED)
 
 from check_broker import send_acknowledged  # noqa: E402
+from check_hub import mqtt_packet, mqtt_string, read_packet  # noqa: E402
 from check_outputs import WebhookReceiver, run_cli  # noqa: E402
 from device_lives import Conversation  # noqa: E402
 from scenario_hub import ScenarioHub, sent_messages  # noqa: E402
@@ -73,6 +77,8 @@ BROKER = ("203.0.113.30", 8883)
 CAPTURE_START = 1_700_000_000.0
 DAY_S = 24 * 3600
 WAIT_S = 15
+# identity.shared by source address: the hub's --shared-address-window-s in this test.
+SHARED_ADDRESS_WINDOW_S = 6
 # 200 s of capture, 600 frames: about 8 s of wall time per twin agent.
 TWIN_PPS = 75
 
@@ -136,9 +142,10 @@ def stack(name, version, agent_version="0.3.0"):
     return {1: agent_version, 4: name, 5: version}
 
 
-def heartbeat(dropped=0, rejected=None):
+def heartbeat(dropped=0, rejected=None, collectors=0b11110):
+    """collectors: bit (1 << id) per enabled one (network 1, system 2, heartbeat 3, listening 4)."""
     body = {1: 2, 2: 3, 3: 100, 4: 0, 5: 0, 6: 0, 7: 10, 8: 0, 9: dropped, 10: 0, 11: 0, 13: 0,
-            14: 0, 15: 0b11110}
+            14: 0, 15: collectors}
     if rejected is not None:
         body[12] = rejected
     return body
@@ -179,6 +186,26 @@ class Fleet:
         sequence = self.sequences.get((device_id, boot), 0)
         self.sequences[(device_id, boot)] = sequence + 1
         return vigil_message(boot, sequence, unix_time or time.time(), **content)
+
+
+def publish_once(hub, creds, topic, payload, source="127.0.0.1", tls=None):
+    """One connection from `source` (over TLS to the hub's TLS listener when `tls` is an
+    ssl.SSLContext) publishing one message at QoS 1; True once acknowledged."""
+    port = hub.tls_port if tls else hub.broker_port
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    sock = tls.wrap_socket(raw) if tls else raw
+    with sock:
+        body = (mqtt_string("MQTT") + bytes([4, 0xC2]) + (30).to_bytes(2, "big") +
+                mqtt_string(creds["client_id"]) + mqtt_string(creds["username"]) +
+                mqtt_string(creds["password"]))
+        sock.sendall(mqtt_packet(0x10, body))
+        kind, ack = read_packet(sock)
+        if kind != 0x20 or ack[1] != 0:
+            return False
+        sock.sendall(mqtt_packet(0x32, mqtt_string(topic) + (1).to_bytes(2, "big") + payload))
+        kind, _ = read_packet(sock)
+        sock.sendall(mqtt_packet(0xE0, b""))
+        return kind >> 4 == 4
 
 
 def defender_system(flatc, work, name, os_info, kernel_info=None):
@@ -574,6 +601,92 @@ def check_identity(hub, fleet):
     none_of(hub, device, "identity.shared")
 
 
+def enrol_with_certificate(hub, device_id, work):
+    """Enrols with the hub's TLS listener on: the credentials and a client context with the
+    certificate the enrolment issued."""
+    request = urllib.request.Request(f"http://127.0.0.1:{hub.api_port}/api/devices",
+                                     data=json.dumps({"id": device_id}).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {hub.token()}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=15) as answer:
+        creds = json.loads(answer.read())
+    creds.setdefault("client_id", device_id)  # a device's client id is its id
+    check("client_certificate_pem" in creds, f"{device_id}: a client certificate: {list(creds)}")
+    hub.credentials[device_id] = creds
+    cert, key = os.path.join(work, device_id + ".crt"), os.path.join(work, device_id + ".key")
+    with open(cert, "w") as f:
+        f.write(creds.get("client_certificate_pem", ""))
+    with open(key, "w") as f:
+        f.write(creds.get("client_key_pem", ""))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.load_verify_locations(cadata=creds.get("ca_certificate_pem", ""))
+    context.load_cert_chain(cert, key)
+    return creds, context
+
+
+def report_until(hub, fleet, device, kind, state, **connection):
+    """Reports a heartbeat over a connection of its own until the device's `kind` is in `state`:
+    the broker's guard tells the hub about a connection within a second of its first publish,
+    so the report that judges it may be a later one."""
+    seen = {}
+
+    def reported():
+        payload = fleet.vigil(device, heartbeat=heartbeat())
+        check(publish_once(hub, hub.credentials[device], VIGIL_TOPIC.format(device), payload,
+                           **connection), f"{device}: a report over {connection}")
+        seen["r"] = find(recommendations(hub, device), kind)
+        return seen["r"] is not None and seen["r"]["state"] == state
+    check(wait_for(reported, WAIT_S, step=0.5),
+          f"{device}: {kind} {state}: {json.dumps(seen.get('r'))[:600]}")
+    return seen.get("r")
+
+
+def check_connections(hub, fleet, work):
+    """How devices reach the broker, from its guard: plain MQTT, then TLS; one identity taken
+    in turns from two addresses, and one device moving once."""
+    device = "rec-plain"
+    began_ms = int(time.time() * 1000) - 1000
+    creds, tls = enrol_with_certificate(hub, device, work)
+    found = report_until(hub, fleet, device, "exposure.no_tls", "open")
+    if found:
+        evidence = found["evidence"]
+        check(evidence.get("listener") == "plain MQTT" and evidence.get("address") == "127.0.0.1"
+              and began_ms <= evidence.get("since_ms", 0) <= time.time() * 1000 + 1000,
+              f"the listener, address and since when in the evidence: {evidence}")
+    report_until(hub, fleet, device, "exposure.no_tls", "closed", tls=tls)
+
+    # Two devices with one identity: the broker hands the client id to whichever connected
+    # last, from 127.0.0.2 and 127.0.0.3 in turns (a second apart, as the guard reports).
+    device = "rec-addresses"
+    fleet.enrol(device)
+    for source in ["127.0.0.2", "127.0.0.3"] * 2 + ["127.0.0.2"]:
+        payload = fleet.vigil(device, heartbeat=heartbeat())
+        check(publish_once(hub, hub.credentials[device], VIGIL_TOPIC.format(device), payload,
+                           source=source), f"{device}: a report from {source}")
+        time.sleep(1.1)
+    found = report_until(hub, fleet, device, "identity.shared", "open", source="127.0.0.2")
+    if found:
+        evidence = found["evidence"]
+        check(evidence.get("addresses") == ["127.0.0.2", "127.0.0.3"]
+              and evidence.get("address_returns", 0) >= 3 and "boots" not in evidence,
+              f"the two addresses and their returns in the evidence: {evidence}")
+    # One of them alone for longer than the window (--shared-address-window-s): closed.
+    time.sleep(SHARED_ADDRESS_WINDOW_S + 1)
+    report_until(hub, fleet, device, "identity.shared", "closed", source="127.0.0.2")
+
+    # One device moving to another address once, reconnecting on both sides of the move.
+    device = "rec-moved"
+    fleet.enrol(device)
+    for source in ["127.0.0.4"] * 2 + ["127.0.0.5"] * 3:
+        payload = fleet.vigil(device, heartbeat=heartbeat())
+        check(publish_once(hub, hub.credentials[device], VIGIL_TOPIC.format(device), payload,
+                           source=source), f"{device}: a report from {source}")
+        time.sleep(1.1)
+    report_until(hub, fleet, device, "exposure.no_tls", "open", source="127.0.0.5")
+    none_of(hub, device, "identity.shared")
+
+
 def check_agent_kinds(hub, fleet):
     device = "rec-agent"
     fleet.send(device, [fleet.vigil(device, system=stack("lwIP", "2.1.3", "0.0.1"),
@@ -592,6 +705,22 @@ def check_agent_kinds(hub, fleet):
                                     heartbeat=heartbeat(dropped=4))])
     for kind in ("agent.outdated", "agent.data_dropped", "config.refused"):
         wait_state(hub, device, kind, None, "closed")
+
+    # Collectors the heartbeat says are off: network (1) and listening ports (4), the
+    # heartbeat's own (3) and system information (2) on; then all on again.
+    device = "rec-collectors"
+    fleet.send(device, [fleet.vigil(device, heartbeat=heartbeat(collectors=0b01100))])
+    for collector in ("network", "listening_ports"):
+        found = wait_state(hub, device, "agent.collector_disabled", collector, "open")
+        if found:
+            check(found["evidence"].get("collector") == collector
+                  and found["evidence"].get("collectors_enabled") == 0b01100,
+                  f"the collector and the heartbeat's bits in the evidence: {found['evidence']}")
+    none_of_subject = find(recommendations(hub, device), "agent.collector_disabled", "system")
+    check(none_of_subject is None, f"system information is on: {none_of_subject}")
+    fleet.send(device, [fleet.vigil(device, heartbeat=heartbeat())])
+    for collector in ("network", "listening_ports"):
+        wait_state(hub, device, "agent.collector_disabled", collector, "closed")
 
     device = "rec-clock"
     fleet.send(device, [fleet.vigil(device, unix_time=time.time() - 7200, heartbeat=heartbeat())
@@ -622,6 +751,73 @@ def check_agent_kinds(hub, fleet):
     wait_state(hub, device, "messages.small", None, "closed")
 
 
+ACME_CATALOG = ('schema = 1\nrevision = "site-1"\n'
+                '[[product]]\nid = "acme-ip"\nname = "Acme IP"\n'
+                '[[vulnerability]]\nids = ["CVE-2026-0001"]\nproduct = "acme-ip"\n'
+                'components = "DHCP"\nsummary = "remote code execution in the DHCP client"\n'
+                'severity = "high"\naffected = [{ fixed = "3.0" }]\nfixed_in = "3.0"\n'
+                'sources = ["https://example.org/acme-2026-0001"]\n')
+
+
+def vigil_cli(hub, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("VIGIL_TOKEN", "VIGIL_HUB")}
+    env["VIGIL_DATA"] = hub.data
+    return subprocess.run([hub.cli, "--hub", f"http://127.0.0.1:{hub.api_port}", *args],
+                          capture_output=True, text=True, timeout=30, env=env)
+
+
+def check_vulns_update(hub, fleet, work):
+    """vigil vulns update: a valid file installed and in force without a restart, an invalid
+    one refused with its line, hostile names and sizes refused, nothing written for them."""
+    site = os.path.join(work, "site.toml")
+    with open(site, "w") as f:
+        f.write(ACME_CATALOG)
+    done = vigil_cli(hub, "vulns", "update", site)
+    check(done.returncode == 0 and "1 entries" in done.stdout,
+          f"vigil vulns update site.toml: {done.returncode} {done.stdout} {done.stderr}")
+    listed = vigil_cli(hub, "vulns", "list").stdout
+    check(re.search(r"^vulnerabilities\.toml\s+built-in\s+\d+", listed, re.M)
+          and re.search(r"^site\.toml\s+drop-in\s+1\s+in force", listed, re.M),
+          f"vigil vulns list:\n{listed}")
+    device = "rec-acme"
+    seen = {}
+
+    def vulnerable():
+        fleet.send(device, [fleet.vigil(device, system=stack("Acme IP", "2.0"))])
+        seen["r"] = find(recommendations(hub, device), "firmware.vulnerable")
+        return seen["r"] is not None and seen["r"]["state"] == "open"
+    check(wait_for(vulnerable, WAIT_S, step=0.5) and "CVE-2026-0001" in json.dumps(seen["r"]),
+          f"the installed entry is in force: {json.dumps(seen.get('r'))[:400]}")
+
+    bad = os.path.join(work, "bad.toml")
+    with open(bad, "w") as f:
+        f.write('schema = 1\n[[vulnerability]]\nids = ["CVE-1"]\n')
+    refused = vigil_cli(hub, "vulns", "update", bad)
+    check(refused.returncode == 1 and re.search(r"bad\.toml:3:\d+: ", refused.stderr),
+          f"an invalid file is refused with its line: {refused.returncode} {refused.stderr}")
+    with open(site, "w") as f:
+        f.write("[[[")
+    refused = vigil_cli(hub, "vulns", "update", site)
+    check(refused.returncode == 1, f"a broken site.toml is refused: {refused.stderr}")
+    valid = os.path.join(work, "valid.toml")
+    with open(valid, "w") as f:
+        f.write(ACME_CATALOG)
+    for name in ("../escape.toml", "..", ".hidden.toml", "a b.toml", "x" * 300 + ".toml"):
+        refused = vigil_cli(hub, "vulns", "update", valid, "--name", name)
+        check(refused.returncode == 1, f"--name {name[:40]} refused: {refused.stderr[-200:]}")
+    huge = os.path.join(work, "huge.toml")
+    with open(huge, "w") as f:
+        f.write("#" * (2 * 1024 * 1024))
+    refused = vigil_cli(hub, "vulns", "update", huge)
+    check(refused.returncode == 1 and "over" in refused.stderr,
+          f"a 2 MiB file is refused: {refused.stderr[-300:]}")
+    drop_ins = sorted(os.listdir(os.path.join(hub.data, "vulnerabilities.d")))
+    check(drop_ins == ["site.toml"], f"only site.toml written: {drop_ins}")
+    with open(os.path.join(hub.data, "vulnerabilities.d", "site.toml")) as f:
+        check(f.read() == ACME_CATALOG, "the accepted site.toml is untouched by the refusals")
+    check(not os.path.exists(os.path.join(hub.data, "escape.toml")), "nothing outside")
+
+
 def check_summary(hub):
     status, body = hub.api("/api/recommendations/summary")
     kinds = {k["kind"]: k for k in body.get("kinds", [])} if isinstance(body, dict) else {}
@@ -640,6 +836,9 @@ def check_recommendations(hub_binary, agent, cli, flatc, work):
               f'url = "http://127.0.0.1:{receiver.port}/vigil"\n'
               'timeout = "5s"\n')
     hub = ScenarioHub(hub_binary, work, policy)
+    hub.tls_port = free_port()
+    hub.extra_args += ["--tls-port", str(hub.tls_port), "--tls-address", "127.0.0.1",
+                       "--shared-address-window-s", str(SHARED_ADDRESS_WINDOW_S)]
     hub.cli = cli
     fleet = Fleet(hub)
     started = time.monotonic()
@@ -654,6 +853,8 @@ def check_recommendations(hub_binary, agent, cli, flatc, work):
                  ("hostile", lambda: check_hostile_versions(hub, fleet)),
                  ("twin agents", lambda: check_twin_agents(hub, agent, work)),
                  ("identity", lambda: check_identity(hub, fleet)),
+                 ("connections", lambda: check_connections(hub, fleet, work)),
+                 ("vulns", lambda: check_vulns_update(hub, fleet, work)),
                  ("agent", lambda: check_agent_kinds(hub, fleet)),
                  ("summary", lambda: check_summary(hub))]
         for name, step in steps:

@@ -170,6 +170,7 @@ void ApiServer::Impl::add_routes() {
     add_policy_routes();
     add_config_routes();
     add_recommendation_routes();
+    add_vulnerability_routes();
     add_overview_routes();
     add_web_routes();
 }

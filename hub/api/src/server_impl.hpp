@@ -77,6 +77,7 @@ class ApiServer::Impl {
     void add_policy_routes();
     void add_config_routes();
     void add_recommendation_routes();
+    void add_vulnerability_routes();
     void add_web_routes();
     void add_overview_routes();
     httplib::Server::HandlerResponse authorize(const HttpRequest& req, HttpResponse& res);

@@ -24,12 +24,23 @@
  * Counts are cumulative since the broker started (an epoch names the start) and are published,
  * retained, as JSON on plugin_opt_report_topic at most once per second when they changed:
  *   {"epoch":"<start>","devices":{"<username>":{"<reason>":<count>,...},...}}
+ *
+ * The hub cannot see how a device reaches the broker, so the guard also says that: a device's
+ * connection is noticed at its first publish (mosquitto 2.0.11 has no connect event, and a publish
+ * means the connection was accepted), with the address it comes from and whether it came over TLS
+ * (the TLS listener requires a client certificate, so a connection with one is a TLS connection).
+ * Each device's connections are numbered, and the latest few are published, retained, on
+ * plugin_opt_connections_topic at most once per second when one was added:
+ *   {"epoch":"<start>","devices":{"<username>":{"connections":<n>,
+ *     "recent":[[<number>,"<address>",<tls 0|1>,<unix seconds>],...]},...}}
+ * so a hub that reads the topic late still sees the order in which addresses took the identity.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#include <openssl/x509.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,10 +62,24 @@ static const char* const reason_names[REASON_COUNT] = {"other_device", "not_a_fo
                                                        "not_a_device_topic", "retain_cleared"};
 
 #define MAX_LIST 16
+/* Connections kept per device for the report: enough for a hub that reads once a second to see
+ * two clients taking an identity from each other every second. */
+#define RECENT_CONNECTIONS 4
+#define ADDRESS_SIZE 64
+
+struct connection {
+    unsigned long long number; /* 0: none */
+    char address[ADDRESS_SIZE];
+    bool tls;
+    long long since_s;
+};
 
 struct device_counts {
     char* username;
     unsigned long long counts[REASON_COUNT];
+    const struct mosquitto* client; /* the connection last seen publishing; NULL once it is gone */
+    unsigned long long connections;
+    struct connection recent[RECENT_CONNECTIONS]; /* the latest at connections % size */
 };
 
 struct guard {
@@ -65,10 +90,12 @@ struct guard {
     char* device_topics[MAX_LIST];
     int device_topic_count;
     char* report_topic;
+    char* connections_topic;
     char epoch[48];
     struct device_counts* devices; /* sorted by username */
     size_t device_count, device_capacity;
     bool changed;
+    bool connections_changed;
     time_t last_report_s;
 };
 
@@ -273,9 +300,19 @@ static void publish_counts(void) {
     struct text t = {NULL, 0, 0};
     bool ok = append_string(&t, "{\"epoch\":\"") && append_string(&t, g_guard.epoch) &&
               append_string(&t, "\",\"devices\":{");
+    bool first_device = true;
     for (size_t i = 0; ok && i < g_guard.device_count; ++i) {
         const struct device_counts* d = &g_guard.devices[i];
-        ok = (i == 0 || append(&t, ",", 1)) && append_name(&t, d->username) && append(&t, ":{", 2);
+        bool counted = false;
+        for (int r = 0; r < REASON_COUNT; ++r) {
+            counted = counted || d->counts[r] != 0;
+        }
+        if (!counted) {
+            continue; /* known only for its connections */
+        }
+        ok = (first_device || append(&t, ",", 1)) && append_name(&t, d->username) &&
+             append(&t, ":{", 2);
+        first_device = false;
         bool first = true;
         for (int r = 0; ok && r < REASON_COUNT; ++r) {
             if (d->counts[r] == 0) {
@@ -298,6 +335,92 @@ static void publish_counts(void) {
         g_guard.changed = false;
     }
     free(t.data);
+}
+
+static void publish_connections(void) {
+    struct text t = {NULL, 0, 0};
+    bool ok = append_string(&t, "{\"epoch\":\"") && append_string(&t, g_guard.epoch) &&
+              append_string(&t, "\",\"devices\":{");
+    bool first_device = true;
+    for (size_t i = 0; ok && i < g_guard.device_count; ++i) {
+        const struct device_counts* d = &g_guard.devices[i];
+        if (d->connections == 0) {
+            continue;
+        }
+        char number[32];
+        snprintf(number, sizeof number, "%llu", d->connections);
+        ok = (first_device || append(&t, ",", 1)) && append_name(&t, d->username) &&
+             append_string(&t, ":{\"connections\":") && append_string(&t, number) &&
+             append_string(&t, ",\"recent\":[");
+        first_device = false;
+        /* Oldest first. */
+        const unsigned long long kept =
+            d->connections < RECENT_CONNECTIONS ? d->connections : RECENT_CONNECTIONS;
+        for (unsigned long long n = d->connections - kept + 1; ok && n <= d->connections; ++n) {
+            const struct connection* c = &d->recent[n % RECENT_CONNECTIONS];
+            char entry[64];
+            snprintf(entry, sizeof entry, "[%llu,", c->number);
+            ok = (n == d->connections - kept + 1 || append(&t, ",", 1)) &&
+                 append_string(&t, entry) && append_name(&t, c->address);
+            snprintf(entry, sizeof entry, ",%d,%lld]", c->tls ? 1 : 0, c->since_s);
+            ok = ok && append_string(&t, entry);
+        }
+        ok = ok && append(&t, "]}", 2);
+    }
+    ok = ok && append(&t, "}}", 2);
+    if (ok) {
+        mosquitto_broker_publish_copy(NULL, g_guard.connections_topic, (int)t.length, t.data, 0,
+                                      true, NULL);
+        g_guard.connections_changed = false;
+    }
+    free(t.data);
+}
+
+/* Records a device's connection the first time it publishes. */
+static void notice_connection(const char* username, const struct mosquitto* client) {
+    struct device_counts* d = counts_of(username);
+    if (d == NULL || d->client == client) {
+        return;
+    }
+    d->client = client;
+    ++d->connections;
+    struct connection* c = &d->recent[d->connections % RECENT_CONNECTIONS];
+    c->number = d->connections;
+    const char* address = mosquitto_client_address(client);
+    snprintf(c->address, sizeof c->address, "%s", address != NULL ? address : "");
+    X509* certificate = mosquitto_client_certificate(client);
+    c->tls = certificate != NULL;
+    X509_free(certificate);
+    c->since_s = (long long)time(NULL);
+    g_guard.connections_changed = true;
+}
+
+static int on_disconnect(int event, void* event_data, void* userdata) {
+    (void)event;
+    (void)userdata;
+    const struct mosquitto_evt_disconnect* e = event_data;
+    const char* username = mosquitto_client_username(e->client);
+    if (username == NULL || is_hub_account(username)) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    /* The next connection may reuse the freed client's memory: forget the pointer. Only a
+     * device already known is looked up: a client refused at authentication disconnects too. */
+    for (size_t low = 0, high = g_guard.device_count; low < high;) {
+        const size_t mid = (low + high) / 2;
+        const int c = strcmp(g_guard.devices[mid].username, username);
+        if (c == 0) {
+            if (g_guard.devices[mid].client == e->client) {
+                g_guard.devices[mid].client = NULL;
+            }
+            break;
+        }
+        if (c < 0) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    return MOSQ_ERR_SUCCESS;
 }
 
 static int on_basic_auth(int event, void* event_data, void* userdata) {
@@ -326,8 +449,10 @@ static int on_acl_check(int event, void* event_data, void* userdata) {
         return MOSQ_ERR_PLUGIN_DEFER;
     }
     if (e->access == MOSQ_ACL_SUBSCRIBE || e->access == MOSQ_ACL_READ) {
-        return strcmp(e->topic, g_guard.report_topic) == 0 ? MOSQ_ERR_ACL_DENIED
-                                                           : MOSQ_ERR_PLUGIN_DEFER;
+        return strcmp(e->topic, g_guard.report_topic) == 0 ||
+                       strcmp(e->topic, g_guard.connections_topic) == 0
+                   ? MOSQ_ERR_ACL_DENIED
+                   : MOSQ_ERR_PLUGIN_DEFER;
     }
     if (e->access != MOSQ_ACL_WRITE) {
         return MOSQ_ERR_PLUGIN_DEFER;
@@ -335,6 +460,7 @@ static int on_acl_check(int event, void* event_data, void* userdata) {
     if (username == NULL || strpbrk(username, "/+#") != NULL) {
         return MOSQ_ERR_ACL_DENIED;
     }
+    notice_connection(username, e->client);
     for (int i = 0; i < g_guard.device_topic_count; ++i) {
         if (topic_matches(g_guard.device_topics[i], username, e->topic)) {
             return MOSQ_ERR_PLUGIN_DEFER; /* dynamic security decides */
@@ -364,9 +490,14 @@ static int on_tick(int event, void* event_data, void* userdata) {
     (void)userdata;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (g_guard.changed && now.tv_sec != g_guard.last_report_s) {
+    if ((g_guard.changed || g_guard.connections_changed) && now.tv_sec != g_guard.last_report_s) {
         g_guard.last_report_s = now.tv_sec;
-        publish_counts();
+        if (g_guard.changed) {
+            publish_counts();
+        }
+        if (g_guard.connections_changed) {
+            publish_connections();
+        }
     }
     return MOSQ_ERR_SUCCESS;
 }
@@ -396,14 +527,17 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
             g_guard.device_topic_count = split_words(value, g_guard.device_topics);
         } else if (strcmp(key, "report_topic") == 0) {
             g_guard.report_topic = copy_string(value);
+        } else if (strcmp(key, "connections_topic") == 0) {
+            g_guard.connections_topic = copy_string(value);
         }
     }
     if (g_guard.hub_account_count == 0 || g_guard.client_prefix == NULL ||
-        g_guard.device_topic_count == 0 || g_guard.report_topic == NULL) {
+        g_guard.device_topic_count == 0 || g_guard.report_topic == NULL ||
+        g_guard.connections_topic == NULL) {
         mosquitto_log_printf(MOSQ_LOG_ERR,
                              "vigil-broker-guard: needs plugin_opt_hub_accounts, "
-                             "plugin_opt_hub_client_prefix, plugin_opt_device_topics and "
-                             "plugin_opt_report_topic");
+                             "plugin_opt_hub_client_prefix, plugin_opt_device_topics, "
+                             "plugin_opt_report_topic and plugin_opt_connections_topic");
         return MOSQ_ERR_INVAL;
     }
     snprintf(g_guard.epoch, sizeof g_guard.epoch, "%lld-%ld", (long long)time(NULL),
@@ -415,6 +549,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
         mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, NULL) !=
             MOSQ_ERR_SUCCESS ||
         mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, NULL) !=
+            MOSQ_ERR_SUCCESS ||
+        mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, NULL) !=
             MOSQ_ERR_SUCCESS) {
         return MOSQ_ERR_UNKNOWN;
     }
@@ -429,6 +565,7 @@ int mosquitto_plugin_cleanup(void* userdata, struct mosquitto_opt* options, int 
     mosquitto_callback_unregister(g_guard.id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
     mosquitto_callback_unregister(g_guard.id, MOSQ_EVT_MESSAGE, on_message, NULL);
     mosquitto_callback_unregister(g_guard.id, MOSQ_EVT_TICK, on_tick, NULL);
+    mosquitto_callback_unregister(g_guard.id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
     for (int i = 0; i < g_guard.hub_account_count; ++i) {
         free(g_guard.hub_accounts[i]);
     }
@@ -441,6 +578,7 @@ int mosquitto_plugin_cleanup(void* userdata, struct mosquitto_opt* options, int 
     free(g_guard.devices);
     free(g_guard.client_prefix);
     free(g_guard.report_topic);
+    free(g_guard.connections_topic);
     memset(&g_guard, 0, sizeof g_guard);
     return MOSQ_ERR_SUCCESS;
 }

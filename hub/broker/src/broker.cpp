@@ -124,6 +124,7 @@ json initial_dynsec(const std::string& admin_password, const std::string& ingest
     ingest_acls.push_back(acl("subscribePattern", kAlertTopics));
     ingest_acls.push_back(acl("subscribePattern", kBrokerStatusTopics));
     ingest_acls.push_back(acl("subscribePattern", kGuardReportTopic));
+    ingest_acls.push_back(acl("subscribePattern", kGuardConnectionsTopic));
     return json{
         {"defaultACLAccess",
          {{"publishClientSend", false},
@@ -491,7 +492,8 @@ BrokerResult Broker::write_config() const {
           << "plugin_opt_hub_accounts " << kAdminUser << " " << kIngestUser << "\n"
           << "plugin_opt_hub_client_prefix " << wire::kReservedDeviceIdPrefix << "\n"
           << "plugin_opt_device_topics " << topics << "\n"
-          << "plugin_opt_report_topic " << kGuardReportTopic << "\n";
+          << "plugin_opt_report_topic " << kGuardReportTopic << "\n"
+          << "plugin_opt_connections_topic " << kGuardConnectionsTopic << "\n";
     }
     c << "plugin " << settings_.dynsec_plugin << "\n"
       << "plugin_opt_config_file " << broker_dir_ << "/dynamic-security.json\n"
@@ -958,10 +960,12 @@ std::vector<Enrolled> Broker::add_devices(const std::vector<std::string>& device
 
 BrokerResult Broker::grant_hub_topics() {
     json commands = json::array();
-    const std::pair<const char*, const char*> grants[] = {{"publishClientSend", kAlertTopics},
-                                                          {"subscribePattern", kAlertTopics},
-                                                          {"subscribePattern", kBrokerStatusTopics},
-                                                          {"subscribePattern", kGuardReportTopic}};
+    const std::pair<const char*, const char*> grants[] = {
+        {"publishClientSend", kAlertTopics},
+        {"subscribePattern", kAlertTopics},
+        {"subscribePattern", kBrokerStatusTopics},
+        {"subscribePattern", kGuardReportTopic},
+        {"subscribePattern", kGuardConnectionsTopic}};
     for (const auto& [type, topic] : grants) {
         commands.push_back(json{{"command", "addRoleACL"},
                                 {"rolename", kIngestUser},

@@ -118,6 +118,7 @@ void map_heartbeat(const wire::HeartbeatFields& in, Report& report) {
     status.messages_dropped = in.messages_dropped;
     status.backlog_messages = in.backlog_messages;
     status.backlog_bytes = in.backlog_bytes;
+    status.collectors = in.collectors;
     if (in.rejected_config_reason != wire::ConfigError::None) {
         status.rejected_config_version = in.rejected_config_version;
         status.rejected_config_reason = wire::to_string(in.rejected_config_reason);

@@ -36,8 +36,10 @@ constexpr SysFigure kSysFigures[] = {
 }  // namespace
 
 BrokerWatch::BrokerWatch(std::string host, uint16_t port, std::string username,
-                         std::string password)
-    : account_{std::move(host), port, std::move(username), std::move(password)} {}
+                         std::string password,
+                         std::function<void(const std::string&)> take_connections)
+    : account_{std::move(host), port, std::move(username), std::move(password)},
+      take_connections_(std::move(take_connections)) {}
 
 BrokerWatch::~BrokerWatch() {
     stop();
@@ -63,6 +65,7 @@ void BrokerWatch::on_connect(mosquitto* client, void*, int rc) {
         return;
     }
     mosquitto_subscribe(client, nullptr, kGuardReportTopic, 0);
+    mosquitto_subscribe(client, nullptr, kGuardConnectionsTopic, 0);
     for (const SysFigure& figure : kSysFigures) {
         mosquitto_subscribe(client, nullptr, figure.topic, 0);
     }
@@ -75,6 +78,12 @@ void BrokerWatch::on_message(mosquitto*, void* self, const mosquitto_message* me
                               static_cast<size_t>(message->payloadlen));
     if (topic == kGuardReportTopic) {
         (void)watch->take_guard_report(payload);
+        return;
+    }
+    if (topic == kGuardConnectionsTopic) {
+        if (watch->take_connections_) {
+            watch->take_connections_(payload);
+        }
         return;
     }
     char* end = nullptr;

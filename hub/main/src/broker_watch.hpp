@@ -1,10 +1,13 @@
 // What the embedded broker says about itself, for the hub's metrics: the guard plugin's counts of
 // what devices tried and were refused (or had their retain flag taken off), and mosquitto's own
-// $SYS figures on its store and on the messages it dropped at a queue's bound. A libmosquitto
-// client of its own (the hub's account, client id vigil-hub/watch) subscribes to both.
+// $SYS figures on its store and on the messages it dropped at a queue's bound; and, for the
+// hygiene checks, the guard's reports of how each device connects (passed on as they come). A
+// libmosquitto client of its own (the hub's account, client id vigil-hub/watch) subscribes to
+// all three.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -19,7 +22,9 @@ namespace vigil::hub {
 
 class BrokerWatch {
   public:
-    BrokerWatch(std::string host, uint16_t port, std::string username, std::string password);
+    /// `take_connections` gets every report of the guard on kGuardConnectionsTopic.
+    BrokerWatch(std::string host, uint16_t port, std::string username, std::string password,
+                std::function<void(const std::string&)> take_connections);
     ~BrokerWatch();
     BrokerWatch(const BrokerWatch&) = delete;
     BrokerWatch& operator=(const BrokerWatch&) = delete;
@@ -40,6 +45,7 @@ class BrokerWatch {
     static void on_message(mosquitto* client, void* self, const mosquitto_message* message);
 
     HubClientAccount account_;
+    std::function<void(const std::string&)> take_connections_;
     mosquitto* client_ = nullptr;
     mutable std::mutex mutex_;
     // epoch -> (device, reason) -> count

@@ -18,6 +18,12 @@ int64_t wall_ms() {
         .count();
 }
 
+recommend::HygieneSettings hygiene_settings(int64_t shared_address_window_ms) {
+    recommend::HygieneSettings settings;
+    settings.shared_address_window_ms = shared_address_window_ms;
+    return settings;
+}
+
 constexpr uint32_t kSilencePage = 500;
 constexpr int64_t kSilenceSkipMs = 10'000;
 
@@ -30,11 +36,15 @@ HubDetection::HubDetection(DetectionOptions options, Store& store, Log log)
       policy_file_(options_.policy_path),
       feeds_(options_.feeds_dir),
       catalogs_(options_.vulnerabilities_dir),
+      connections_(options_.shared_address_window_ms),
       engine_(detect::EngineSources{
           [this] { return policy_file_.snapshot(); }, [this] { return feeds_.snapshot(); },
           [this](const std::string& device_id) { return group_of(device_id); }, &store_,
           [] { return wall_ms(); },
-          recommend::hygiene_check([this] { return catalogs_.snapshot(); })}) {}
+          recommend::hygiene_check(
+              [this] { return catalogs_.snapshot(); },
+              hygiene_settings(options_.shared_address_window_ms),
+              [this](const std::string& device_id) { return connections_.find(device_id); })}) {}
 
 HubDetection::~HubDetection() {
     stop();

@@ -23,6 +23,7 @@
 #include "vigil/hub/outputs/alert_events.hpp"
 #include "vigil/hub/outputs/fleet_pulse.hpp"
 #include "vigil/hub/outputs/output_set.hpp"
+#include "vigil/hub/recommend/broker_connections.hpp"
 #include "vigil/hub/recommend/catalog_directory.hpp"
 #include "vigil/hub/store.hpp"
 
@@ -33,6 +34,8 @@ struct DetectionOptions {
     std::string feeds_dir;    ///< a missing directory means no threat intelligence
     /// Drop-in vulnerability catalogs (*.toml) added to the built-in one; may be missing.
     std::string vulnerabilities_dir;
+    /// identity.shared by source address (recommend::HygieneSettings).
+    int64_t shared_address_window_ms = 600'000;
     uint32_t watch_interval_ms = 1000;    ///< how often the policy, feeds and catalogs are checked
     uint32_t silence_interval_ms = 5000;  ///< how often silent devices are looked for
     bool enabled = true;                  ///< false: reports are stored and nothing is detected
@@ -73,6 +76,10 @@ class HubDetection {
     WriteFunction write_function();
 
     AlertEvents& events() { return events_; }
+    /// How devices reach the embedded broker (its guard's reports), for the hygiene checks.
+    recommend::BrokerConnections& connections() { return connections_; }
+    /// The vulnerability catalogs: the built-in one and the drop-in directory.
+    const recommend::CatalogDirectory& catalogs() const { return catalogs_; }
     std::shared_ptr<const detect::Policy> policy() const { return policy_file_.snapshot(); }
     std::shared_ptr<const std::vector<detect::PolicyError>> policy_errors() const {
         return policy_file_.last_errors();
@@ -104,6 +111,7 @@ class HubDetection {
     detect::PolicyFile policy_file_;
     detect::FeedDirectory feeds_;
     recommend::CatalogDirectory catalogs_;
+    recommend::BrokerConnections connections_;
     detect::Engine engine_;
     AlertEvents events_;
     // The watcher's loop ticks it, so its event comes within a watch interval of being due.

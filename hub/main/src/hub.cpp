@@ -24,6 +24,8 @@
 #include "publisher.hpp"
 #include "vigil/hub/decode.hpp"
 #include "vigil/hub/detect/policy_json.hpp"
+#include "vigil/hub/detect/policy_parse.hpp"
+#include "vigil/hub/recommend/catalog_directory.hpp"
 #include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
@@ -194,6 +196,7 @@ void Hub::start_detection() {
                                        ? options_.data_dir + "/vulnerabilities.d"
                                        : options_.vulnerabilities_dir;
     settings.enabled = options_.detection;
+    settings.shared_address_window_ms = options_.shared_address_window_s * 1000;
     const BrokerEndpoint e = broker_->ingest_endpoint();
     settings.broker = {e.host, e.port, e.username, e.password,
                        std::string(wire::kHubClientIdPrefix) + "output-"};
@@ -261,7 +264,9 @@ bool Hub::start(std::string& error) {
     }
     log_("configs: publishing retained QoS 1 on devices/{id}/config/vigil");
     if (broker_->embedded()) {
-        watch_ = std::make_unique<BrokerWatch>(e.host, e.port, e.username, e.password);
+        watch_ = std::make_unique<BrokerWatch>(
+            e.host, e.port, e.username, e.password,
+            [this](const std::string& report) { detection_->connections().take_report(report); });
         if (!watch_->start(error)) {
             stop();
             return false;
@@ -399,6 +404,36 @@ std::string Hub::detection_policy_json(const std::string& device_id) {
             detect::to_json(policy->resolve(device_id, detection_->group_of(device_id)));
     }
     return body.dump();
+}
+
+std::vector<VulnerabilityFile> Hub::vulnerability_files() {
+    std::vector<VulnerabilityFile> files;
+    files.push_back({"vulnerabilities.toml", true,
+                     recommend::built_in_catalog()->vulnerabilities().size(), ""});
+    for (const recommend::DropInFile& drop_in : detection_->catalogs().drop_ins()) {
+        files.push_back({drop_in.name, false, drop_in.entries,
+                         drop_in.errors.empty()
+                             ? std::string()
+                             : detect::format_error(drop_in.name, drop_in.errors.front())});
+    }
+    return files;
+}
+
+VulnerabilityInstall Hub::install_vulnerability_file(const std::string& name,
+                                                     const std::string& text) {
+    const recommend::DropInInstall done = detection_->catalogs().install(name, text);
+    VulnerabilityInstall out;
+    out.installed = done.installed;
+    out.entries = done.entries;
+    out.unavailable = done.unavailable;
+    for (const detect::PolicyError& error : done.errors) {
+        out.errors.push_back({error.line, error.column, error.message});
+    }
+    if (done.installed) {
+        log_("vulnerabilities: drop-in " + name + " installed through the API (" +
+             std::to_string(done.entries) + " entries)");
+    }
+    return out;
 }
 
 std::vector<std::string> Hub::health_problems() {

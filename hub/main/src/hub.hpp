@@ -68,6 +68,8 @@ struct HubOptions {
     /// Drop-in vulnerability catalogs, added to the built-in one (default
     /// <data>/vulnerabilities.d).
     std::string vulnerabilities_dir;
+    /// identity.shared by source address: returns further apart than this start again.
+    int64_t shared_address_window_s = 600;
     bool detection = true;
     /// How often the hub asks its broker whether it can still administer it (for /healthz). Each
     /// look is a connection the broker logs in three lines (mosquitto.log).
@@ -107,6 +109,9 @@ class Hub final : public HubControl {
     std::string ingest_metrics_text() override;
     std::vector<std::string> health_problems() override;
     std::string detection_policy_json(const std::string& device_id) override;
+    std::vector<VulnerabilityFile> vulnerability_files() override;
+    VulnerabilityInstall install_vulnerability_file(const std::string& name,
+                                                    const std::string& text) override;
 
   private:
     bool prepare_data_dir(std::string& error);

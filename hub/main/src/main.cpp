@@ -109,6 +109,11 @@ void add_run_options(CLI::App& app, HubOptions& o, std::string& durability) {
     app.add_option("--vulnerabilities", o.vulnerabilities_dir,
                    "Directory of vulnerability catalogs added to the built-in one (default "
                    "DATA/vulnerabilities.d, reloaded on change)");
+    app.add_option("--shared-address-window-s", o.shared_address_window_s,
+                   "Seconds within which a device's broker connections from two addresses taking "
+                   "turns count as two devices sharing its identity")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 7 * 24 * 3600));
     app.add_flag("!--no-detection", o.detection, "Store reports without running detection");
     app.add_option("--api-port", o.api_port, "HTTP API port")->capture_default_str();
     app.add_option("--api-address", o.api_address, "HTTP API address")->capture_default_str();

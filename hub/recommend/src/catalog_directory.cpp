@@ -95,6 +95,71 @@ bool CatalogDirectory::reload_if_changed() {
     return true;
 }
 
+std::vector<DropInFile> CatalogDirectory::drop_ins() const {
+    std::vector<DropInFile> files;
+    for (const detect::FileStamp& stamp : detect::stamp_directory(directory_, drop_in_name)) {
+        DropInFile& file = files.emplace_back();
+        file.name = stamp.name;
+        if (stamp.size > kMaxDropInBytes) {
+            file.errors.push_back({1, 1, "larger than 4 MiB"});
+            continue;
+        }
+        std::ifstream in(directory_ / stamp.name, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in) {
+            file.errors.push_back({0, 0, "cannot be read"});
+        } else if (auto drop_in = parse_drop_in(text.str(), stamp.name, file.errors)) {
+            file.entries = drop_in->vulnerabilities().size();
+        }
+    }
+    return files;
+}
+
+DropInInstall CatalogDirectory::install(const std::string& name, std::string_view text) const {
+    DropInInstall done;
+    if (!drop_in_name(name)) {
+        done.errors.push_back({0, 0,
+                               "not a drop-in's name: letters, digits, '-', '_' and '.', "
+                               "not starting with '.', ending in .toml, at most 128 bytes"});
+        return done;
+    }
+    if (text.size() > kMaxDropInBytes) {
+        done.errors.push_back({1, 1, "larger than 4 MiB"});
+        return done;
+    }
+    const std::optional<VulnerabilityCatalog> drop_in = parse_drop_in(text, name, done.errors);
+    if (!drop_in) {
+        return done;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(directory_, ec);
+    // The temporary name is no drop-in's (it starts with '.'), so a reload never reads it half
+    // written.
+    const std::filesystem::path temporary = directory_ / ("." + name + ".new");
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        out.write(text.data(), static_cast<std::streamsize>(text.size()));
+        out.close();
+        if (!out) {
+            std::filesystem::remove(temporary, ec);
+            done.unavailable = true;
+            done.errors.push_back({0, 0, "cannot write " + temporary.string()});
+            return done;
+        }
+    }
+    std::filesystem::rename(temporary, directory_ / name, ec);
+    if (ec) {
+        std::filesystem::remove(temporary, ec);
+        done.unavailable = true;
+        done.errors.push_back({0, 0, "cannot write " + (directory_ / name).string()});
+        return done;
+    }
+    done.installed = true;
+    done.entries = drop_in->vulnerabilities().size();
+    return done;
+}
+
 std::shared_ptr<const VulnerabilityCatalog> CatalogDirectory::snapshot() const {
     return std::atomic_load(&snapshot_);
 }

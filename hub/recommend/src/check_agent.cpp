@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checks.hpp"
+#include "vigil/protocol/wire.h"
 
 namespace vigil::hub::recommend {
 
@@ -42,6 +43,46 @@ void outdated_agent(DetectionContext& context, const HygieneSettings& settings) 
     finding.evidence_key = running->text();
 }
 
+// The collectors whose data detection and the other hygiene checks stand on; the heartbeat
+// collector cannot be off while its report says so.
+struct SecurityCollector {
+    wire::CollectorId id;
+    const char* what;
+};
+constexpr SecurityCollector kSecurityCollectors[] = {
+    {wire::CollectorId::Network,
+     "network activity: scans, floods, malicious peers and cleartext or exposed services go "
+     "unseen"},
+    {wire::CollectorId::System,
+     "system information: vulnerable firmware and outdated agents go unseen"},
+    {wire::CollectorId::ListeningPorts,
+     "listening ports: services the device offers but nobody has used yet go unseen"},
+};
+
+void disabled_collectors(DetectionContext& context, uint32_t enabled) {
+    RecommendationScan& scan = context.scan(kCollectorDisabled);
+    for (const SecurityCollector& collector : kSecurityCollectors) {
+        const auto id = static_cast<uint32_t>(collector.id);
+        const char* name = wire::collector_name(id);
+        if ((enabled & (1U << id)) != 0) {
+            continue;
+        }
+        RecommendationFinding& finding = scan.findings.emplace_back();
+        finding.kind = kCollectorDisabled;
+        finding.subject = name;
+        finding.severity = Severity::Medium;
+        finding.title = std::string("The agent's ") + name + " collector is off";
+        finding.rationale = std::string("The agent's heartbeat says its ") + name +
+                            " collector is disabled, so " + collector.what + ".";
+        finding.remediation = std::string("Enable the ") + name +
+                              " collector in the device's config (vigil config) or its agent "
+                              "settings.";
+        finding.evidence_json =
+            nlohmann::json{{"collector", name}, {"collectors_enabled", enabled}}.dump();
+        finding.evidence_key = name;
+    }
+}
+
 void from_health_alarm(DetectionContext& context, const char* kind, detect::HealthAlarm alarm,
                        const std::function<void(RecommendationFinding&)>& describe) {
     RecommendationScan& scan = context.scan(kind);
@@ -59,6 +100,9 @@ void from_health_alarm(DetectionContext& context, const char* kind, detect::Heal
 void check_agent(DetectionContext& context, const HygieneSettings& settings) {
     outdated_agent(context, settings);
     if (const auto& status = context.report.status) {
+        if (status->collectors) {
+            disabled_collectors(context, *status->collectors);
+        }
         from_health_alarm(
             context, kDataDropped, detect::kHealthDropped, [&](RecommendationFinding& finding) {
                 finding.title = "The agent drops data it collected";

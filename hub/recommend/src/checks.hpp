@@ -9,7 +9,9 @@ namespace vigil::hub::recommend {
 void check_firmware(detect::DetectionContext& context, const VulnerabilityCatalog& catalog);
 void check_cleartext_services(detect::DetectionContext& context, const HygieneSettings& settings);
 void check_internet_exposure(detect::DetectionContext& context, const HygieneSettings& settings);
-void check_shared_identity(detect::DetectionContext& context, const HygieneSettings& settings);
+void check_shared_identity(detect::DetectionContext& context, const HygieneSettings& settings,
+                           const DeviceConnection* connection);
+void check_broker_connection(detect::DetectionContext& context, const DeviceConnection& connection);
 void check_agent(detect::DetectionContext& context, const HygieneSettings& settings);
 void check_message_sizes(detect::DetectionContext& context, const HygieneSettings& settings);
 

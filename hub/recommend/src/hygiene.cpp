@@ -90,9 +90,10 @@ std::string shown_text(const std::string& text, size_t limit) {
 }
 
 detect::ReportCheck hygiene_check(
-    std::function<std::shared_ptr<const VulnerabilityCatalog>()> catalog,
-    HygieneSettings settings) {
-    return [catalog = std::move(catalog), settings](DetectionContext& context) {
+    std::function<std::shared_ptr<const VulnerabilityCatalog>()> catalog, HygieneSettings settings,
+    ConnectionLookup connections) {
+    return [catalog = std::move(catalog), settings,
+            connections = std::move(connections)](DetectionContext& context) {
         // The catalog is fetched only for the reports the firmware check judges: taking the
         // shared snapshot is not free, and most reports carry no system information.
         if (catalog && context.report.system) {
@@ -102,7 +103,14 @@ detect::ReportCheck hygiene_check(
         }
         check_cleartext_services(context, settings);
         check_internet_exposure(context, settings);
-        check_shared_identity(context, settings);
+        const std::optional<DeviceConnection> connection =
+            connections ? connections(context.report.device_id) : std::nullopt;
+        // Judged on heartbeats only: how a device connects changes seldom, and a scan on every
+        // report would rewrite the open recommendation's evidence with each one.
+        if (connection && context.report.status) {
+            check_broker_connection(context, *connection);
+        }
+        check_shared_identity(context, settings, connection ? &*connection : nullptr);
         check_agent(context, settings);
         check_message_sizes(context, settings);
     };

@@ -11,6 +11,28 @@
 
 namespace vigil::hub {
 
+/// A vulnerability catalog file in force: the built-in one or a drop-in of the hub's directory.
+struct VulnerabilityFile {
+    std::string name;
+    bool built_in = false;
+    size_t entries = 0;
+    std::string error;  ///< why a drop-in is left out ("LINE:COL: message"); empty when in force
+};
+
+/// What installing a drop-in came to: refused with its errors, or written.
+struct VulnerabilityInstall {
+    bool installed = false;
+    size_t entries = 0;
+    /// Why it was refused: each error of the file with its line and column (0 when the whole
+    /// request is wrong, such as its name).
+    struct Error {
+        int line = 0, column = 0;
+        std::string message;
+    };
+    std::vector<Error> errors;
+    bool unavailable = false;  ///< the hub could not write it (not the file's fault)
+};
+
 /// Enrolment at the broker is DeviceAccounts (enrolment.hpp); the API records it in the store
 /// through EnrolmentService.
 class HubControl : public DeviceAccounts {
@@ -29,6 +51,19 @@ class HubControl : public DeviceAccounts {
     /// "errors": why the file in place is refused (empty when it is in force), and with a
     /// device id, "device": that device's effective settings}.
     virtual std::string detection_policy_json(const std::string& device_id) = 0;
+    /// The vulnerability catalogs: the built-in one first, then the drop-ins in name order.
+    virtual std::vector<VulnerabilityFile> vulnerability_files() { return {}; }
+    /// Checks `text` against the catalog schema and, when it holds, writes it as the drop-in
+    /// `name` (replacing one of that name); the hub takes it into force within a second.
+    virtual VulnerabilityInstall install_vulnerability_file(const std::string& name,
+                                                            const std::string& text) {
+        (void)name;
+        (void)text;
+        VulnerabilityInstall refused;
+        refused.unavailable = true;
+        refused.errors.push_back({0, 0, "this hub keeps no vulnerability catalogs"});
+        return refused;
+    }
 };
 
 }  // namespace vigil::hub

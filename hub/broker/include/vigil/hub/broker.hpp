@@ -40,6 +40,12 @@ struct [[nodiscard]] BrokerResult {
 /// or changed: {"epoch":"<broker start>","devices":{"<id>":{"<reason>":<count>,...},...}}, at
 /// most once a second. Only the hub's accounts may read it.
 constexpr const char* kGuardReportTopic = "$vigil/broker/guard";
+/// Where the guard publishes, retained, each device's latest connections (the address it comes
+/// from, whether over TLS, since when), numbered per device since the broker started:
+/// {"epoch":"...","devices":{"<id>":{"connections":<n>,"recent":[[<number>,"<address>",<tls 0|1>,
+/// <unix seconds>],...]}}}, oldest first, at most once a second. Only the hub's accounts may read
+/// it.
+constexpr const char* kGuardConnectionsTopic = "$vigil/broker/connections";
 /// The guard's reasons: a publish refused on another device's topic, on a topic of the device's
 /// own that no format uses, on a topic outside every device's; and a device's retained publish
 /// whose retain flag was taken off (delivered, never kept).

@@ -69,6 +69,9 @@ struct AgentStatus {
     uint32_t backlog_messages = 0, backlog_bytes = 0;
     std::optional<uint32_t> rejected_config_version;  ///< the last refused config, while refused
     std::string rejected_config_reason;
+    /// Bit (1 << collector id) per collector the agent has enabled (wire::CollectorId); unset
+    /// when the format does not say.
+    std::optional<uint32_t> collectors;
 };
 
 struct Report {

@@ -52,6 +52,8 @@ class DetectionContext {
     /// A hygiene check's complete answer about this device for one kind (hub/recommend), with
     /// its observed time the end of the report's window; the caller adds the findings.
     RecommendationScan& scan(std::string kind);
+    /// The hub's time the report is judged at.
+    int64_t now_ms() const { return now_ms_; }
 
   private:
     int64_t now_ms_;

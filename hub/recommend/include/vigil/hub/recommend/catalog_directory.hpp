@@ -25,6 +25,21 @@ std::optional<VulnerabilityCatalog> parse_drop_in(std::string_view text, const s
 /// A drop-in file's name: letters, digits, '-', '_' and '.', ending in ".toml".
 bool drop_in_name(const std::string& name);
 
+/// A drop-in file as it stands in the directory.
+struct DropInFile {
+    std::string name;
+    size_t entries = 0;
+    std::vector<detect::PolicyError> errors;  ///< why it is left out; empty when in force
+};
+
+/// Writing a drop-in: the name and the schema checked first.
+struct DropInInstall {
+    bool installed = false;
+    size_t entries = 0;
+    std::vector<detect::PolicyError> errors;  ///< the file's (line > 0) or the request's
+    bool unavailable = false;                 ///< could not be written
+};
+
 struct CatalogFileError {
     std::string file;
     detect::PolicyError error;
@@ -42,6 +57,11 @@ class CatalogDirectory {
     /// The drop-in files the last load left out, with why.
     std::vector<CatalogFileError> errors() const;
     const std::filesystem::path& directory() const { return directory_; }
+    /// The drop-ins in the directory now, in name order, each read and checked.
+    std::vector<DropInFile> drop_ins() const;
+    /// Checks `text` as a drop-in named `name` and, when it holds, writes it into the directory
+    /// (whole: a temporary file renamed over it), where the next reload takes it.
+    DropInInstall install(const std::string& name, std::string_view text) const;
 
   private:
     std::filesystem::path directory_;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vigil/hub/detect/engine.hpp"
+#include "vigil/hub/recommend/broker_connections.hpp"
 #include "vigil/hub/recommend/vulnerability_catalog.hpp"
 
 namespace vigil::hub::recommend {
@@ -21,10 +22,12 @@ inline constexpr const char* kUnknownFirmwareVersion = "firmware.unknown_version
 inline constexpr const char* kCleartextService = "service.cleartext";
 inline constexpr const char* kCleartextOutbound = "service.cleartext_outbound";
 inline constexpr const char* kInternetExposure = "exposure.internet_inbound";
+inline constexpr const char* kNoTls = "exposure.no_tls";
 inline constexpr const char* kSharedIdentity = "identity.shared";
 inline constexpr const char* kOutdatedAgent = "agent.outdated";
 inline constexpr const char* kDataDropped = "agent.data_dropped";
 inline constexpr const char* kConfigRefused = "config.refused";
+inline constexpr const char* kCollectorDisabled = "agent.collector_disabled";
 inline constexpr const char* kClockSkew = "clock.skew";
 inline constexpr const char* kSmallMessages = "messages.small";
 
@@ -37,6 +40,10 @@ struct HygieneSettings {
     /// Two agents under one identity: this many returns to an earlier boot id within
     /// forget_after_ms (one agent rebooting never returns to its old boot id).
     uint32_t shared_identity_returns = 3;
+    /// The same count for the source addresses of the device's broker connections, on the hub's
+    /// clock: returns further apart than this start again, and the recommendation closes once
+    /// none came for this long (BrokerConnections takes it).
+    int64_t shared_address_window_ms = 600LL * 1000;
     /// IoT hubs bill per message of up to this many bytes.
     uint64_t billing_unit_bytes = 4096;
     /// kSmallMessages when a day of messages averages below this size and there are at least
@@ -45,10 +52,14 @@ struct HygieneSettings {
     uint64_t small_messages_per_day = 1440;
 };
 
+/// How a device reaches the hub's broker, when the hub knows (its embedded broker's guard).
+using ConnectionLookup = std::function<std::optional<DeviceConnection>(const std::string&)>;
+
 /// The engine's ReportCheck running every hygiene check. `catalog` gives the vulnerability
-/// catalog in force (none: the firmware checks are skipped).
+/// catalog in force (none: the firmware checks are skipped); `connections` how each device is
+/// connected (none: the connection checks are skipped).
 detect::ReportCheck hygiene_check(
     std::function<std::shared_ptr<const VulnerabilityCatalog>()> catalog,
-    HygieneSettings settings = {});
+    HygieneSettings settings = {}, ConnectionLookup connections = {});
 
 }  // namespace vigil::hub::recommend

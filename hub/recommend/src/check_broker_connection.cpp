@@ -1,0 +1,37 @@
+// No TLS to the hub: the device's latest connection to the hub's broker came in on the plain
+// MQTT listener, so its credentials and every report cross the network readable and alterable.
+#include <nlohmann/json.hpp>
+
+#include "checks.hpp"
+
+namespace vigil::hub::recommend {
+
+void check_broker_connection(detect::DetectionContext& context,
+                             const DeviceConnection& connection) {
+    RecommendationScan& scan = context.scan(kNoTls);
+    if (connection.tls) {
+        return;
+    }
+    RecommendationFinding& finding = scan.findings.emplace_back();
+    finding.kind = kNoTls;
+    finding.severity = Severity::High;
+    finding.title = shown_text(context.report.device_id) + " reaches the hub over plain MQTT";
+    finding.rationale =
+        "The device's connection to the hub's broker (from " + shown_text(connection.address) +
+        ") uses the plaintext listener: its password and every report it sends can be read and "
+        "changed by anyone on the path, and a stolen password lets another device report in its "
+        "name.";
+    finding.remediation =
+        "Connect the device to the hub's TLS listener (vigil-hub --tls-port) with the client "
+        "certificate its enrolment issued, and keep the plaintext listener for the hub itself.";
+    finding.evidence_json = nlohmann::json{
+        {"listener", "plain MQTT"},
+        {"address", shown_text(connection.address)},
+        {"since_ms", connection.since_ms},
+        {"connection",
+         connection.number}}.dump();
+    // A dismissal holds while the device stays on plain MQTT, wherever it connects from.
+    finding.evidence_key = "plain";
+}
+
+}  // namespace vigil::hub::recommend
