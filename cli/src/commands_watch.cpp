@@ -4,7 +4,9 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "commands.hpp"
 #include "output.hpp"
@@ -16,7 +18,20 @@ namespace {
 struct WatchOptions {
     bool every_change = false;
     bool suppressed = false;
+    std::string least_severity;  ///< "" shows every severity
 };
+
+/// The severities from the given one up, as the hub names them; empty when the name is not one.
+std::vector<std::string> severities_from(const std::string& least) {
+    static const char* const kOrder[] = {"info", "low", "medium", "high", "critical"};
+    std::vector<std::string> shown;
+    for (const char* name : kOrder) {
+        if (name == least || !shown.empty()) {
+            shown.emplace_back(name);
+        }
+    }
+    return shown;
+}
 
 // Titles and subjects can carry what a device reported; a terminal must not take any of it as a
 // control sequence.
@@ -68,8 +83,15 @@ int64_t changed_ms(const nlohmann::json& finding, bool recommendation) {
 
 /// The line for one event, or "" when it is not shown: repeats and updates only with --all, and
 /// events of other kinds (device changes) not at all.
-std::string event_line(const StreamEvent& event, const nlohmann::json& body, bool every_change) {
+std::string event_line(const StreamEvent& event, const nlohmann::json& body, bool every_change,
+                       const std::vector<std::string>& severities) {
     if (!body.is_object()) {
+        return "";
+    }
+    const nlohmann::json severity = field(body, "severity");
+    if (!severities.empty() &&
+        (!severity.is_string() || std::find(severities.begin(), severities.end(),
+                                            severity.get<std::string>()) == severities.end())) {
         return "";
     }
     const std::string recommendation_prefix = "recommendation.";
@@ -96,6 +118,13 @@ std::string event_line(const StreamEvent& event, const nlohmann::json& body, boo
 }
 
 int watch(const Context& context, const WatchOptions& options) {
+    const std::vector<std::string> severities = options.least_severity.empty()
+                                                    ? std::vector<std::string>{}
+                                                    : severities_from(options.least_severity);
+    if (!options.least_severity.empty() && severities.empty()) {
+        return usage("--severity takes info, low, medium, high or critical, not '" +
+                     options.least_severity + "'");
+    }
     const std::string path =
         std::string("/api/alerts/stream") + (options.suppressed ? "?suppressed=true" : "");
     const auto print = [&](const StreamEvent& event) {
@@ -107,7 +136,7 @@ int watch(const Context& context, const WatchOptions& options) {
             }
             return true;
         }
-        const std::string line = event_line(event, body, options.every_change);
+        const std::string line = event_line(event, body, options.every_change, severities);
         if (!line.empty()) {
             std::cout << line << std::endl;
         }
@@ -142,6 +171,8 @@ void add_watch_command(CLI::App& app, Context& context) {
     command->add_flag("--all", options->every_change,
                       "Also each repeat of an open alert and each update of a recommendation");
     command->add_flag("--suppressed", options->suppressed, "Include suppressed alerts");
+    command->add_option("--severity", options->least_severity,
+                        "At least: info, low, medium, high, critical");
     command->callback([&context, options] { context.exit_code = watch(context, *options); });
 }
 

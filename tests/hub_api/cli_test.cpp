@@ -317,12 +317,13 @@ TEST_F(Cli, Watch_printsOneLinePerChangeAndComesBackAfterTheHub) {
         }
         return false;
     };
-    const auto raise = [&](const std::string& subject, const std::string& title) {
+    const auto raise = [&](const std::string& subject, const std::string& title,
+                           Severity severity = Severity::High) {
         AlertRaise alert;
         alert.device_id = "dev-a";
         alert.type = "scan.port_inbound";
         alert.category = AlertCategory::PortScanInbound;
-        alert.severity = Severity::High;
+        alert.severity = severity;
         alert.subject = subject;
         alert.title = title;
         alert.raised_ms = kNowMs;
@@ -333,8 +334,10 @@ TEST_F(Cli, Watch_printsOneLinePerChangeAndComesBackAfterTheHub) {
     };
 
     CliRun run;
-    std::thread watcher([&] { run = vigil("watch", "timeout -s INT 6"); });
+    EXPECT_EQ(vigil("watch --severity loud").exit_code, 2);
+    std::thread watcher([&] { run = vigil("watch --severity medium", "timeout -s INT 6"); });
     ASSERT_TRUE(streams_open());
+    raise("192.0.2.1", "A quiet finding", Severity::Low);
     raise("203.0.113.9", "Inbound port scan from 203.0.113.9 \x1b[2J");
     raise("203.0.113.9", "Inbound port scan from 203.0.113.9 \x1b[2J");  // a repeat
     RecommendationScan scan;
@@ -358,17 +361,17 @@ TEST_F(Cli, Watch_printsOneLinePerChangeAndComesBackAfterTheHub) {
 
     EXPECT_EQ(run.output.find('\x1b'), std::string::npos) << run.output;
     EXPECT_NE(run.output.find("ALERT   opened       high     dev-a            Inbound port scan "
-                              "from 203.0.113.9 ?[2J  [alert 1]"),
+                              "from 203.0.113.9 ?[2J  [alert 2]"),
               std::string::npos)
         << run.output;
     EXPECT_EQ(run.output.find("repeated"), std::string::npos) << run.output;
+    EXPECT_EQ(run.output.find("A quiet finding"), std::string::npos) << run.output;
     EXPECT_NE(run.output.find("hygiene opened       high     dev-a            Telnet listens"),
               std::string::npos)
         << run.output;
     EXPECT_NE(run.output.find("the hub ended the stream; trying again in 1 s"), std::string::npos)
         << run.output;
-    EXPECT_NE(run.output.find("Inbound port scan from 198.51.100.7  [alert 2]"),
-              std::string::npos)
+    EXPECT_NE(run.output.find("Inbound port scan from 198.51.100.7  [alert 3]"), std::string::npos)
         << run.output;
 }
 

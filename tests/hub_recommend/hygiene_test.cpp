@@ -101,8 +101,20 @@ TEST_F(Hygiene, PlainMqttToTheHubIsNoTlsUntilTheDeviceReconnectsOverTls) {
     EXPECT_EQ(evidence["listener"], "plain MQTT");
     EXPECT_EQ(evidence["address"], "192.168.1.9");
     EXPECT_EQ(evidence["since_ms"], 30);
+    EXPECT_EQ(scans[0].findings[0].severity, Severity::High);
     connection_ = DeviceConnection{"192.168.1.9", true, 40, 2, "", 0, 0};
     EXPECT_TRUE(subjects({ReportBuilder(2).status(0)}, kNoTls).empty());
+}
+
+// From the hub's own host no network is crossed: told, as information only.
+TEST_F(Hygiene, PlainMqttFromTheHubsOwnHostIsInformation) {
+    for (const char* address : {"127.0.0.1", "127.3.0.9", "::1", "::ffff:127.0.0.1"}) {
+        connection_ = DeviceConnection{address, false, 30, 1, "", 0, 0};
+        const auto scans = run({ReportBuilder(1).status(0)}, kNoTls);
+        ASSERT_EQ(scans.size(), 1u) << address;
+        ASSERT_EQ(scans[0].findings.size(), 1u) << address;
+        EXPECT_EQ(scans[0].findings[0].severity, Severity::Info) << address;
+    }
 }
 
 TEST_F(Hygiene, AnIdentityTakenInTurnsFromTwoAddressesIsShared) {

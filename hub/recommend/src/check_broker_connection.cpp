@@ -6,6 +6,18 @@
 
 namespace vigil::hub::recommend {
 
+namespace {
+
+// The hub's plain listener is bound to loopback: a device reaching it from there runs on the
+// hub's own host (a local bridge, a simulator), where no network is crossed. It is still told,
+// as information, since the same device moved elsewhere would need TLS.
+bool is_loopback(const std::string& address) {
+    return address.rfind("127.", 0) == 0 || address == "::1" ||
+           address.rfind("::ffff:127.", 0) == 0;
+}
+
+}  // namespace
+
 void check_broker_connection(detect::DetectionContext& context,
                              const DeviceConnection& connection) {
     RecommendationScan& scan = context.scan(kNoTls);
@@ -14,13 +26,18 @@ void check_broker_connection(detect::DetectionContext& context,
     }
     RecommendationFinding& finding = scan.findings.emplace_back();
     finding.kind = kNoTls;
-    finding.severity = Severity::High;
+    const bool local = is_loopback(connection.address);
+    finding.severity = local ? Severity::Info : Severity::High;
     finding.title = shown_text(context.report.device_id) + " reaches the hub over plain MQTT";
     finding.rationale =
         "The device's connection to the hub's broker (from " + shown_text(connection.address) +
-        ") uses the plaintext listener: its password and every report it sends can be read and "
-        "changed by anyone on the path, and a stolen password lets another device report in its "
-        "name.";
+        ") uses the plaintext listener: " +
+        (local ? std::string("on the hub's own host no network is crossed, but the same device "
+                             "anywhere else would send its password and every report readable "
+                             "and alterable by anyone on the path.")
+               : std::string("its password and every report it sends can be read and changed by "
+                             "anyone on the path, and a stolen password lets another device "
+                             "report in its name."));
     finding.remediation =
         "Connect the device to the hub's TLS listener (vigil-hub --tls-port) with the client "
         "certificate its enrolment issued, and keep the plaintext listener for the hub itself.";
