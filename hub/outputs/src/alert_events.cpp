@@ -9,28 +9,30 @@ std::shared_ptr<const AlertEvents::Subscribers> AlertEvents::subscribers() {
     return subscribers_;
 }
 
-void AlertEvents::publish(const AlertEvent& event) {
-    for (const auto& subscriber : *subscribers()) {
-        subscriber->deliver(event);
+template <typename Call>
+void AlertEvents::for_each_subscriber(Call call) {
+    // Held for the walk: a range-for over *subscribers() would drop the list at once, and an
+    // unsubscribe meanwhile would free it under the loop.
+    const std::shared_ptr<const Subscribers> now = subscribers();
+    for (const auto& subscriber : *now) {
+        call(*subscriber);
     }
+}
+
+void AlertEvents::publish(const AlertEvent& event) {
+    for_each_subscriber([&](AlertSubscriber& subscriber) { subscriber.deliver(event); });
 }
 
 void AlertEvents::publish(const RecommendationEvent& event) {
-    for (const auto& subscriber : *subscribers()) {
-        subscriber->deliver(event);
-    }
+    for_each_subscriber([&](AlertSubscriber& subscriber) { subscriber.deliver(event); });
 }
 
 void AlertEvents::publish(const DeviceEvent& event) {
-    for (const auto& subscriber : *subscribers()) {
-        subscriber->device_changed(event);
-    }
+    for_each_subscriber([&](AlertSubscriber& subscriber) { subscriber.device_changed(event); });
 }
 
 void AlertEvents::publish(const FleetEvent& event) {
-    for (const auto& subscriber : *subscribers()) {
-        subscriber->fleet_reported(event);
-    }
+    for_each_subscriber([&](AlertSubscriber& subscriber) { subscriber.fleet_reported(event); });
 }
 
 void AlertEvents::subscribe(std::shared_ptr<AlertSubscriber> subscriber) {

@@ -41,6 +41,9 @@ class AlertEvents {
     using Subscribers = std::vector<std::shared_ptr<AlertSubscriber>>;
     /// The subscribers of the moment.
     std::shared_ptr<const Subscribers> subscribers();
+    /// Calls `call` with each subscriber of the moment.
+    template <typename Call>
+    void for_each_subscriber(Call call);
     std::mutex mutex_;
     /// Replaced, never changed in place: publish() takes the list of the moment with one
     /// reference count instead of copying it for every event.
