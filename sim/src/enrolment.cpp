@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vigil/hub/broker.hpp"
+#include <httplib.h>
 
 namespace vigil::sim {
 namespace {
@@ -50,24 +50,76 @@ bool save_credentials(const std::string& path, const json& known, std::string& e
     return written;
 }
 
+struct HubApi {
+    std::string url;
+    std::string token;
+};
+
+// The running hub's API (hub.json) and the admin token it wrote at its first start.
+bool hub_api(const std::string& data_dir, const json& runtime, HubApi& api, std::string& error) {
+    const int port = runtime.value("api_port", 0);
+    std::string address = runtime.value("api_address", std::string("127.0.0.1"));
+    if (address.empty() || address == "0.0.0.0" || address == "::") {
+        address = "127.0.0.1";
+    }
+    if (port <= 0) {
+        error =
+            "the hub in " + data_dir + " runs no API (hub.json): devices are enrolled through it";
+        return false;
+    }
+    std::ifstream in(data_dir + "/admin.token");
+    std::getline(in, api.token);
+    if (api.token.empty()) {
+        error = "no admin token in " + data_dir +
+                "/admin.token: devices are enrolled through the "
+                "hub's API with it";
+        return false;
+    }
+    api.url = (address.find(':') != std::string::npos ? "http://[" + address + "]"
+                                                      : "http://" + address) +
+              ":" + std::to_string(port);
+    return true;
+}
+
+// Through the hub's own enrolment (POST /api/devices), so that the hub lists the device as
+// enrolled and tells its dashboard, as for any device enrolled there.
+bool enrol_through_api(const HubApi& api, const std::string& device_id, json& credentials,
+                       std::string& error) {
+    httplib::Client client(api.url);
+    client.set_connection_timeout(10, 0);
+    client.set_read_timeout(30, 0);
+    const httplib::Headers headers = {{"Authorization", "Bearer " + api.token}};
+    const httplib::Result result =
+        client.Post("/api/devices", headers, json{{"id", device_id}}.dump(), "application/json");
+    if (!result) {
+        error = "enrolling " + device_id + ": the hub's API at " + api.url + " did not answer (" +
+                httplib::to_string(result.error()) + ")";
+        return false;
+    }
+    const json body = json::parse(result->body, nullptr, false);
+    if (result->status != 201 || !body.is_object() || !body.contains("password")) {
+        error = "enrolling " + device_id + ": the hub answered " + std::to_string(result->status) +
+                " " + (body.is_object() ? body.value("detail", result->body) : result->body);
+        return false;
+    }
+    credentials = json{{"username", body.value("username", device_id)},
+                       {"password", body.value("password", std::string())},
+                       {"client_id", device_id}};
+    return true;
+}
+
 }  // namespace
 
 bool enrol_devices(const std::string& data_dir, const std::string& credentials_file,
                    const std::vector<std::string>& device_ids, HubEndpoint& out,
                    std::string& error) {
     const json runtime = read_json(data_dir + "/hub.json");
-    hub::BrokerSettings settings;
-    settings.data_dir = data_dir;
     if (!runtime.is_object()) {
         error = "no running vigil-hub in " + data_dir + " (hub.json)";
         return false;
     }
     out.broker.host = runtime.value("broker_host", std::string("127.0.0.1"));
     out.broker.port = runtime.value("broker_port", uint16_t{0});
-    if (!hub::use_hub_administrator(settings, out.broker.host, out.broker.port)) {
-        error = "no broker administrator in " + data_dir + " (broker-credentials.json)";
-        return false;
-    }
     json known = read_json(credentials_file);
     if (!known.is_object()) {
         known = json::object();
@@ -81,21 +133,16 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
         }
     }
     if (!missing.empty()) {
-        hub::Broker broker(settings);
-        if (const hub::BrokerResult started = broker.start(); !started.ok()) {
-            error = "the hub's broker: " + started.error;
+        HubApi api;
+        if (!hub_api(data_dir, runtime, api, error)) {
             return false;
         }
-        const std::vector<hub::Enrolled> enrolled = broker.add_devices(missing);
-        for (size_t i = 0; i < missing.size(); ++i) {
-            const std::string& id = missing[i];
-            if (!enrolled[i].ok()) {
-                error = "enrolling " + id + ": " + enrolled[i].error;
-                continue;
+        for (const std::string& id : missing) {
+            json credentials;
+            if (!enrol_through_api(api, id, credentials, error)) {
+                break;
             }
-            const hub::DeviceCredentials& c = enrolled[i].credentials;
-            known[id] = json{
-                {"username", c.username}, {"password", c.password}, {"client_id", c.client_id}};
+            known[id] = std::move(credentials);
             out.identities[id] = identity_from(known[id], id);
         }
         // Those enrolled keep their credentials for the next run, also when others failed.

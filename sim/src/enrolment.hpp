@@ -1,6 +1,6 @@
-// Credentials for the fleet's devices at a running vigil-hub's broker, enrolled with the
-// administrator account in the hub's data directory (as `vigil-hub devices add` does) and kept in
-// a file beside them, so a second run of the same fleet reuses its identities.
+// Credentials for the fleet's devices at a running vigil-hub's broker, enrolled through the hub's
+// API with the admin token of its data directory (as `vigil devices add` does) and kept in a file
+// beside them, so a second run of the same fleet reuses its identities.
 #pragma once
 
 #include <map>
@@ -16,9 +16,9 @@ struct HubEndpoint {
     std::map<std::string, DeviceIdentity> identities;  ///< by device id
 };
 
-/// Reads <data_dir>/hub.json and broker-credentials.json, enrols the ids not yet in
-/// credentials_file and writes it back. false with `error` when the hub is not running there or
-/// the broker refused.
+/// Reads <data_dir>/hub.json, enrols the ids not yet in credentials_file through the hub's API
+/// (<data_dir>/admin.token) and writes it back. false with `error` when the hub is not running
+/// there or refused.
 bool enrol_devices(const std::string& data_dir, const std::string& credentials_file,
                    const std::vector<std::string>& device_ids, HubEndpoint& out,
                    std::string& error);

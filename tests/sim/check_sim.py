@@ -166,6 +166,12 @@ def check_fleet(hub_binary, sim, work):
         check(report["drained"] and report["unacknowledged"] == devices[SHARED]["unacknowledged"],
               "the broker acknowledged every publish")
         check(devices[SHARED]["agents"] == 2, f"two agents reported as {SHARED}")
+        # Enrolled through the hub's own enrolment: listed as enrolled, not as strangers.
+        status, listed = hub.api("/api/devices?limit=100")
+        enrolment = {d["id"]: d["enrolment"] for d in listed["devices"]} if status == 200 else {}
+        check(sorted(enrolment) == sorted(devices) and
+              set(enrolment.values()) == {"enrolled"},
+              f"the hub lists every device enrolled: {enrolment}")
         check(all(d["messages_sent"] > 0 for d in devices.values()),
               "every device sent messages: " +
               str({k: d["messages_sent"] for k, d in devices.items()}))

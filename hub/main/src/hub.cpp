@@ -279,6 +279,7 @@ bool Hub::start(std::string& error) {
     runtime << nlohmann::json{{"pid", getpid()},
                               {"broker_host", e.host},
                               {"broker_port", e.port},
+                              {"api_address", options_.api_address},
                               {"api_port", options_.api_port}}
                    .dump()
             << "\n";
