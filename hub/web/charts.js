@@ -12,14 +12,20 @@ const COLOURS = {
     low: '#5b8def',
 };
 
-const charts = new Set();
-window.addEventListener('resize', () => {
-    for (const chart of charts) {
-        if (!chart.root.isConnected) {
-            charts.delete(chart);
+// Each chart follows its container's width: a page is built before it is laid out (the first
+// width is then a guess), and the window may be resized.
+const resizer = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+        const container = entry.target;
+        if (!container.isConnected) {
+            resizer.unobserve(container);
             continue;
         }
-        chart.setSize({width: widthOf(chart.root.parentElement), height: chart.height});
+        const chart = container.chart;
+        const width = widthOf(container);
+        if (chart && chart.width !== width) {
+            chart.setSize({width, height: chart.height});
+        }
     }
 });
 
@@ -30,7 +36,7 @@ function draw(container, options, data) {
         {width: widthOf(container), height: 200, legend: {live: false}, ...options}, data,
         container);
     container.chart = chart;
-    charts.add(chart);
+    resizer.observe(container);
     return chart;
 }
 
