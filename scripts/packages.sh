@@ -66,25 +66,26 @@ vigil_install_npm() {
   command -v npm >/dev/null 2>&1 || vigil_install_packages web
 }
 
+# vigil_npm_ci DIR FILE WHAT: the packages of DIR's package-lock.json, unless DIR/FILE shows they
+# are there already.
+vigil_npm_ci() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  [[ -e "$root/$1/$2" ]] && return 0
+  vigil_install_npm || return 1
+  echo "== installing $3 ($1)" >&2
+  npm ci --prefix "$root/$1" --no-audit --no-fund >/dev/null
+}
+
 # The dashboard's npm packages (hub/web/package-lock.json: uPlot), which vigil-hub serves from
 # hub/web/node_modules.
 vigil_install_web() {
-  local root
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  [[ -f "$root/hub/web/node_modules/uplot/dist/uPlot.iife.min.js" ]] && return 0
-  vigil_install_npm || return 1
-  echo "== installing the dashboard's npm packages (hub/web)" >&2
-  npm ci --prefix "$root/hub/web" --no-audit --no-fund >/dev/null
+  vigil_npm_ci hub/web node_modules/uplot/dist/uPlot.iife.min.js "the dashboard's npm packages"
 }
 
 # The dashboard's browser tests: playwright-core, pinned in tests/web/package-lock.json, into
 # tests/web/node_modules. It drives Debian's chromium (the test group) and downloads no browser
 # of its own.
 vigil_install_web_tests() {
-  local root
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  [[ -d "$root/tests/web/node_modules/playwright-core" ]] && return 0
-  vigil_install_npm || return 1
-  echo "== installing the browser tests' npm packages (tests/web)" >&2
-  npm ci --prefix "$root/tests/web" --no-audit --no-fund >/dev/null
+  vigil_npm_ci tests/web node_modules/playwright-core "the browser tests' npm packages"
 }

@@ -42,6 +42,16 @@ httplib::Headers auth_headers(const HubOptions& hub) {
     return headers;
 }
 
+/// Whether the URL makes a client; sets its connection timeout, or answer's message when not.
+bool usable(const HubOptions& hub, httplib::Client& client, Answer& answer) {
+    if (!client.is_valid()) {
+        answer.message = "'" + hub.url + "' is not a hub URL (http://host:port)";
+        return false;
+    }
+    client.set_connection_timeout(hub.timeout_s, 0);
+    return true;
+}
+
 std::string unreachable(const HubOptions& hub, httplib::Error error) {
     return "cannot reach the hub at " + hub.url + " (" + httplib::to_string(error) +
            "): is vigil-hub running? (--hub or VIGIL_HUB)";
@@ -138,11 +148,9 @@ Answer call_hub(const HubOptions& hub, const std::string& method, const std::str
                 const std::string& body) {
     Answer answer;
     httplib::Client client(hub.url);
-    if (!client.is_valid()) {
-        answer.message = "'" + hub.url + "' is not a hub URL (http://host:port)";
+    if (!usable(hub, client, answer)) {
         return answer;
     }
-    client.set_connection_timeout(hub.timeout_s, 0);
     client.set_read_timeout(hub.timeout_s, 0);
     const httplib::Headers headers = auth_headers(hub);
     const auto send = [&]() -> httplib::Result {
@@ -178,11 +186,9 @@ Answer stream_hub(const HubOptions& hub, const std::string& path,
                   const std::function<bool(const StreamEvent&)>& on_event) {
     Answer answer;
     httplib::Client client(hub.url);
-    if (!client.is_valid()) {
-        answer.message = "'" + hub.url + "' is not a hub URL (http://host:port)";
+    if (!usable(hub, client, answer)) {
         return answer;
     }
-    client.set_connection_timeout(hub.timeout_s, 0);
     // The hub sends a keep-alive comment after 15 quiet seconds; four missed ones mean it is gone.
     client.set_read_timeout(60, 0);
     EventStreamParser parser(on_event);

@@ -25,6 +25,37 @@ uint16_t scanned_port(uint32_t n) {
 constexpr uint8_t kPublicFirstOctets[] = {5,   31,  37,  45,  62,  77,  89,  91,  103, 112,
                                           118, 125, 141, 151, 171, 177, 185, 190, 201, 213};
 
+// One short TCP session as the device's stack sees it: the opener's handshake and request, the
+// answer, and both sides closing, the opener first. `opener` is the opener's first packet.
+void play_session(PacketHeader opener, vigil_direction opener_direction, uint16_t request_bytes,
+                  uint16_t answer_bytes, uint64_t at_ms, PacketSink& sink) {
+    PacketHeader answerer = opener;
+    std::swap(answerer.source, answerer.destination);
+    std::swap(answerer.source_port, answerer.destination_port);
+    const vigil_direction answer_direction =
+        opener_direction == VIGIL_INBOUND ? VIGIL_OUTBOUND : VIGIL_INBOUND;
+    struct Step {
+        PacketHeader* header;
+        vigil_direction direction;
+        uint8_t flags;
+        uint16_t payload_bytes;
+    };
+    const Step steps[] = {
+        {&opener, opener_direction, tcp_flags::kSyn, 0},
+        {&answerer, answer_direction, tcp_flags::kSyn | tcp_flags::kAck, 0},
+        {&opener, opener_direction, tcp_flags::kAck, 0},
+        {&opener, opener_direction, tcp_flags::kAck | tcp_flags::kPsh, request_bytes},
+        {&answerer, answer_direction, tcp_flags::kAck | tcp_flags::kPsh, answer_bytes},
+        {&opener, opener_direction, tcp_flags::kFin | tcp_flags::kAck, 0},
+        {&answerer, answer_direction, tcp_flags::kFin | tcp_flags::kAck, 0},
+    };
+    for (const Step& step : steps) {
+        step.header->flags = step.flags;
+        step.header->payload_bytes = step.payload_bytes;
+        sink.deliver(*step.header, step.direction, at_ms);
+    }
+}
+
 }  // namespace
 
 uint32_t AttackRun::next_random() {
@@ -97,29 +128,7 @@ void AttackRun::backdoor_session(uint64_t at_ms, PacketSink& sink) {
     in.destination = sink.local_ipv4();
     in.source_port = static_cast<uint16_t>(50000 + probes_ % 10000);
     in.destination_port = spec_.port;
-    PacketHeader out = in;
-    std::swap(out.source, out.destination);
-    std::swap(out.source_port, out.destination_port);
-    struct Step {
-        PacketHeader* header;
-        vigil_direction direction;
-        uint8_t flags;
-        uint16_t payload_bytes;
-    };
-    const Step steps[] = {
-        {&in, VIGIL_INBOUND, tcp_flags::kSyn, 0},
-        {&out, VIGIL_OUTBOUND, tcp_flags::kSyn | tcp_flags::kAck, 0},
-        {&in, VIGIL_INBOUND, tcp_flags::kAck, 0},
-        {&in, VIGIL_INBOUND, tcp_flags::kAck | tcp_flags::kPsh, 120},
-        {&out, VIGIL_OUTBOUND, tcp_flags::kAck | tcp_flags::kPsh, 1400},
-        {&out, VIGIL_OUTBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
-        {&in, VIGIL_INBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
-    };
-    for (const Step& step : steps) {
-        step.header->flags = step.flags;
-        step.header->payload_bytes = step.payload_bytes;
-        sink.deliver(*step.header, step.direction, at_ms);
-    }
+    play_session(in, VIGIL_INBOUND, 120, 1400, at_ms, sink);
 }
 
 void AttackRun::flood_until(uint64_t sim_ms, PacketSink& sink) {
@@ -154,29 +163,7 @@ void AttackRun::beacon(uint64_t at_ms, PacketSink& sink) {
     out.destination = IpAddress::parse(spec_.destination);
     out.source_port = static_cast<uint16_t>(49152 + probes_ % 16000);
     out.destination_port = spec_.port;
-    PacketHeader in = out;
-    std::swap(in.source, in.destination);
-    std::swap(in.source_port, in.destination_port);
-    struct Step {
-        PacketHeader* header;
-        vigil_direction direction;
-        uint8_t flags;
-        uint16_t payload_bytes;
-    };
-    const Step steps[] = {
-        {&out, VIGIL_OUTBOUND, tcp_flags::kSyn, 0},
-        {&in, VIGIL_INBOUND, tcp_flags::kSyn | tcp_flags::kAck, 0},
-        {&out, VIGIL_OUTBOUND, tcp_flags::kAck, 0},
-        {&out, VIGIL_OUTBOUND, tcp_flags::kAck | tcp_flags::kPsh, 180},
-        {&in, VIGIL_INBOUND, tcp_flags::kAck | tcp_flags::kPsh, 90},
-        {&out, VIGIL_OUTBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
-        {&in, VIGIL_INBOUND, tcp_flags::kFin | tcp_flags::kAck, 0},
-    };
-    for (const Step& step : steps) {
-        step.header->flags = step.flags;
-        step.header->payload_bytes = step.payload_bytes;
-        sink.deliver(*step.header, step.direction, at_ms);
-    }
+    play_session(out, VIGIL_OUTBOUND, 180, 90, at_ms, sink);
 }
 
 void AttackRun::exfiltrate_until(uint64_t sim_ms, PacketSink& sink) {
