@@ -116,19 +116,11 @@ TEST_F(AlertStream, DeliversPublishedEventsAndTheApisOwnChangesInOrder) {
 TEST_F(AlertStream, CarriesRecommendationEventsUnderTheirOwnNames) {
     StreamClient client(url(), admin_token_);
     ASSERT_TRUE(client.wait_for_text(": subscribed")) << client.text();
-    RecommendationScan scan;
-    scan.device_id = "dev-a";
-    scan.kind = "service.cleartext";
-    scan.findings.push_back({"service.cleartext", "tcp/23", Severity::High, "Telnet listens",
-                             "Passwords in clear", "Turn it off", R"({"port":23})", "telnet"});
-    scan.observed_ms = kNowMs - 500;
-    scan.scanned_ms = kNowMs;
-    const auto opened = store_->apply_recommendation_scan(scan);
-    ASSERT_TRUE(opened.ok()) << opened.error;
-    ASSERT_EQ(opened.value.size(), 1u);
-    events_.publish(opened.value[0]);
+    const RecommendationEvent opened = open_telnet_recommendation("dev-a");
+    ASSERT_NE(opened.recommendation.id, 0);
+    events_.publish(opened);
     events_.publish(raise("203.0.113.9"));
-    const std::string id = std::to_string(opened.value[0].recommendation.id);
+    const std::string id = std::to_string(opened.recommendation.id);
     ASSERT_EQ(call("POST", "/api/recommendations/" + id + "/dismiss", R"({"reason":"lab"})").status,
               200);
 

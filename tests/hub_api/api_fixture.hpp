@@ -157,6 +157,22 @@ class ApiTest : public ::testing::Test {
 
     std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
 
+    /// A recommendation opened in the store for `device` as the hygiene checks open one: telnet
+    /// listening. Its event, for a test to publish.
+    RecommendationEvent open_telnet_recommendation(const std::string& device) {
+        RecommendationScan scan;
+        scan.device_id = device;
+        scan.kind = "service.cleartext";
+        scan.findings.push_back({"service.cleartext", "tcp/23", Severity::High, "Telnet listens",
+                                 "Passwords in clear", "Turn it off", R"({"port":23})", "telnet"});
+        scan.observed_ms = kNowMs - 500;
+        scan.scanned_ms = kNowMs;
+        const auto opened = store_->apply_recommendation_scan(scan);
+        EXPECT_TRUE(opened.ok()) << opened.error;
+        EXPECT_EQ(opened.value.size(), 1u);
+        return opened.ok() && !opened.value.empty() ? opened.value[0] : RecommendationEvent{};
+    }
+
     /// The entry of GET `path`'s array `list` whose `key` is `value`; null when none is.
     nlohmann::json listed_entry(const std::string& path, const char* list, const char* key,
                                 const std::string& value) {

@@ -340,16 +340,7 @@ TEST_F(Cli, Watch_printsOneLinePerChangeAndComesBackAfterTheHub) {
     raise("192.0.2.1", "A quiet finding", Severity::Low);
     raise("203.0.113.9", "Inbound port scan from 203.0.113.9 \x1b[2J");
     raise("203.0.113.9", "Inbound port scan from 203.0.113.9 \x1b[2J");  // a repeat
-    RecommendationScan scan;
-    scan.device_id = "dev-a";
-    scan.kind = "service.cleartext";
-    scan.findings.push_back({"service.cleartext", "tcp/23", Severity::High, "Telnet listens",
-                             "Passwords in clear", "Turn it off", R"({"port":23})", "telnet"});
-    scan.observed_ms = kNowMs - 500;
-    scan.scanned_ms = kNowMs;
-    const auto opened = store_->apply_recommendation_scan(scan);
-    ASSERT_TRUE(opened.ok()) << opened.error;
-    events.publish(opened.value.at(0));
+    events.publish(open_telnet_recommendation("dev-a"));
     // Let the watcher read those before its hub goes away.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     server_.reset();
