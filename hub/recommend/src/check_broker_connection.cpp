@@ -1,5 +1,9 @@
 // No TLS to the hub: the device's latest connection to the hub's broker came in on the plain
 // MQTT listener, so its credentials and every report cross the network readable and alterable.
+#include <algorithm>
+#include <iterator>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "checks.hpp"
@@ -12,8 +16,13 @@ namespace {
 // hub's own host (a local bridge, a simulator), where no network is crossed. It is still told,
 // as information, since the same device moved elsewhere would need TLS.
 bool is_loopback(const std::string& address) {
-    return address.rfind("127.", 0) == 0 || address == "::1" ||
-           address.rfind("::ffff:127.", 0) == 0;
+    static const detect::Cidr kBlocks[] = {*detect::parse_cidr("127.0.0.0/8").cidr,
+                                           *detect::parse_cidr("::1/128").cidr,
+                                           *detect::parse_cidr("::ffff:127.0.0.0/104").cidr};
+    const std::optional<detect::IpAddress> parsed = detect::parse_ip(address);
+    return parsed &&
+           std::any_of(std::begin(kBlocks), std::end(kBlocks),
+                       [&](const detect::Cidr& block) { return block.contains(*parsed); });
 }
 
 }  // namespace
