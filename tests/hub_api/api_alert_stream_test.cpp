@@ -34,20 +34,6 @@ class AlertStream : public ApiTest {
         start_server(std::move(settings));
     }
 
-    AlertEvent raise(const std::string& subject) {
-        AlertRaise alert;
-        alert.device_id = "dev-a";
-        alert.type = "scan.port_inbound";
-        alert.category = AlertCategory::PortScanInbound;
-        alert.subject = subject;
-        alert.title = "Inbound port scan from " + subject;
-        alert.raised_ms = kNowMs;
-        alert.evidence_json = R"({"ports":[22,23]})";
-        const auto raised = store_->raise_alert(alert);
-        EXPECT_TRUE(raised.ok()) << raised.error;
-        return raised.value;
-    }
-
     double metric(const std::string& name) {
         const Reply reply = call("GET", "/metrics");
         std::istringstream lines(reply.text);
@@ -82,9 +68,9 @@ TEST_F(AlertStream, DeliversPublishedEventsAndTheApisOwnChangesInOrder) {
     EXPECT_EQ(client.status(), 200);
     EXPECT_EQ(client.content_type(), "text/event-stream");
 
-    const AlertEvent opened = raise("203.0.113.9");
+    const AlertEvent opened = raise_scan_alert("203.0.113.9");
     events_.publish(opened);
-    const AlertEvent repeated = raise("203.0.113.9");
+    const AlertEvent repeated = raise_scan_alert("203.0.113.9");
     events_.publish(repeated);
     const std::string id = std::to_string(opened.alert.id);
     ASSERT_EQ(call("POST", "/api/alerts/" + id + "/ack").status, 200);
@@ -119,7 +105,7 @@ TEST_F(AlertStream, CarriesRecommendationEventsUnderTheirOwnNames) {
     const RecommendationEvent opened = open_telnet_recommendation("dev-a");
     ASSERT_NE(opened.recommendation.id, 0);
     events_.publish(opened);
-    events_.publish(raise("203.0.113.9"));
+    events_.publish(raise_scan_alert("203.0.113.9"));
     const std::string id = std::to_string(opened.recommendation.id);
     ASSERT_EQ(call("POST", "/api/recommendations/" + id + "/dismiss", R"({"reason":"lab"})").status,
               200);
@@ -145,10 +131,10 @@ TEST_F(AlertStream, SuppressedAlertsOnlyWhenAskedFor) {
     StreamClient all(url(), admin_token_, "/api/alerts/stream?suppressed=true");
     ASSERT_TRUE(plain.wait_for_text(": subscribed")) << plain.text();
     ASSERT_TRUE(all.wait_for_text(": subscribed")) << all.text();
-    AlertEvent suppressed = raise("quiet");
+    AlertEvent suppressed = raise_scan_alert("quiet");
     suppressed.alert.suppressed_by = 7;
     events_.publish(suppressed);
-    events_.publish(raise("loud"));
+    events_.publish(raise_scan_alert("loud"));
     ASSERT_TRUE(plain.wait_for_text("loud")) << plain.text();
     ASSERT_TRUE(all.wait_for_text("loud")) << all.text();
     ASSERT_EQ(plain.events().size(), 1u) << plain.text();
@@ -168,10 +154,10 @@ TEST_F(AlertStream, AClientThatLeavesIsUnsubscribed) {
     }
     EXPECT_TRUE(metric_becomes("vigil_api_alert_streams", 0));
     // Publishing to nobody is fine, and a new client is served.
-    events_.publish(raise("x"));
+    events_.publish(raise_scan_alert("x"));
     StreamClient again(url(), admin_token_);
     ASSERT_TRUE(again.wait_for_text(": subscribed")) << again.text();
-    events_.publish(raise("y"));
+    events_.publish(raise_scan_alert("y"));
     EXPECT_TRUE(again.wait_for_text("event: opened")) << again.text();
 }
 
@@ -183,7 +169,7 @@ TEST_F(AlertStream, ASlowClientLosesEventsButEveryOneIsDeliveredOrCounted) {
     restart(settings);
     StreamClient client(url(), admin_token_);
     ASSERT_TRUE(client.wait_for_text(": subscribed")) << client.text();
-    const AlertEvent event = raise("burst");
+    const AlertEvent event = raise_scan_alert("burst");
     constexpr uint64_t kBurst = 200;
     for (uint64_t i = 0; i < kBurst; ++i) {
         events_.publish(event);

@@ -157,6 +157,24 @@ class ApiTest : public ::testing::Test {
 
     std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
 
+    /// An inbound port scan on dev-a from `subject` raised in the store (a second one with the
+    /// same subject repeats it). Its event, for a test to publish.
+    AlertEvent raise_scan_alert(const std::string& subject, const std::string& title = "",
+                                Severity severity = Severity::Medium) {
+        AlertRaise alert;
+        alert.device_id = "dev-a";
+        alert.type = "scan.port_inbound";
+        alert.category = AlertCategory::PortScanInbound;
+        alert.severity = severity;
+        alert.subject = subject;
+        alert.title = title.empty() ? "Inbound port scan from " + subject : title;
+        alert.raised_ms = kNowMs;
+        alert.evidence_json = R"({"ports":[22,23]})";
+        const auto raised = store_->raise_alert(alert);
+        EXPECT_TRUE(raised.ok()) << raised.error;
+        return raised.value;
+    }
+
     /// A recommendation opened in the store for `device` as the hygiene checks open one: telnet
     /// listening. Its event, for a test to publish.
     RecommendationEvent open_telnet_recommendation(const std::string& device) {

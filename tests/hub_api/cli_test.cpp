@@ -319,18 +319,7 @@ TEST_F(Cli, Watch_printsOneLinePerChangeAndComesBackAfterTheHub) {
     };
     const auto raise = [&](const std::string& subject, const std::string& title,
                            Severity severity = Severity::High) {
-        AlertRaise alert;
-        alert.device_id = "dev-a";
-        alert.type = "scan.port_inbound";
-        alert.category = AlertCategory::PortScanInbound;
-        alert.severity = severity;
-        alert.subject = subject;
-        alert.title = title;
-        alert.raised_ms = kNowMs;
-        alert.evidence_json = "{}";
-        const auto raised = store_->raise_alert(alert);
-        EXPECT_TRUE(raised.ok()) << raised.error;
-        events.publish(raised.value);
+        events.publish(raise_scan_alert(subject, title, severity));
     };
 
     CliRun run;
