@@ -11,6 +11,11 @@ side of the TAP (the peer), and a tcpdump capture of that side as the ground tru
                                                    the device's outbound neighbour solicitations
                                                    (NetX hands them to the driver past the
                                                    filter), whose number is checked exactly
+  check_netxduo_device.py startup DEVICE DECODER   the device started and stopped again and again
+                                                   (VIGIL_NETXDUO_STARTS times, 40 unless set):
+                                                   each start comes up within seconds (the
+                                                   ThreadX Linux port once hung about one start
+                                                   in a hundred under AddressSanitizer)
   check_netxduo_device.py idle-cpu DEVICE DECODER  the device connected and idle: its CPU use
                                                    (BENCH netxduo_device_idle_cpu_percent)
   check_netxduo_device.py hub DEVICE DECODER HUB CLI
@@ -710,6 +715,27 @@ def test_hub(restart=False):
         stop(relay)
 
 
+def test_startup():
+    starts = int(os.environ.get("VIGIL_NETXDUO_STARTS", "40"))
+    slowest = 0.0
+    with Namespace() as ns:
+        for attempt in range(starts):
+            log_name = f"device-{attempt}.log"
+            started = time.monotonic()
+            device = ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24",
+                               "--ipv6", DEVICE6, "--broker", f"{HOST4}:{BROKER_PORT}",
+                               "--device-id", DEVICE_ID, "--interval", "1"], log_name)
+            ready = wait_for(lambda: "ready:" in ns.read(log_name) or device.poll() is not None,
+                             10, f"start {attempt + 1} of the device")
+            slowest = max(slowest, time.monotonic() - started)
+            if not check(ready and device.poll() is None,
+                         f"start {attempt + 1} of {starts} comes up: {ns.read(log_name)!r}"):
+                return
+            if not check(stop(device) == 0, f"start {attempt + 1} exits 0 on SIGTERM"):
+                return
+        log(f"{starts} starts, the slowest ready after {slowest:.2f} s")
+
+
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -745,5 +771,5 @@ if __name__ == "__main__":
         print("skipped: needs root for network namespaces and TAP devices")
         sys.exit(77)
     {"flows": test_flows, "hub": test_hub, "hub-restart": lambda: test_hub(restart=True),
-     "idle-cpu": test_idle_cpu}[mode]()
+     "idle-cpu": test_idle_cpu, "startup": test_startup}[mode]()
     finish()
