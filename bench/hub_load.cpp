@@ -51,6 +51,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +59,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vigil/hub/broker.hpp"
+#include "vigil/hub/runtime_file.hpp"
 #include "vigil/mqtt/packet.h"
 #include "vigil/protocol/message.h"
 
@@ -156,14 +158,14 @@ std::vector<uint8_t> make_message(const Settings& s, int device, uint32_t sequen
 
 bool enrol(const Settings& s, std::vector<std::unique_ptr<Device>>& devices, std::string& host,
            int& port) {
-    const json runtime = json::parse(read_text(s.data_dir + "/hub.json"), nullptr, false);
+    const std::optional<vigil::hub::HubRuntime> runtime = vigil::hub::read_hub_runtime(s.data_dir);
     vigil::hub::BrokerSettings b;
     b.data_dir = s.data_dir;
-    if (runtime.is_object()) {
-        host = runtime.value("broker_host", std::string("127.0.0.1"));
-        port = runtime.value("broker_port", 0);
+    if (runtime) {
+        host = runtime->broker_host;
+        port = runtime->broker_port;
     }
-    if (!runtime.is_object() || !vigil::hub::use_hub_administrator(b, host, port)) {
+    if (!runtime || !vigil::hub::use_hub_administrator(b, host, port)) {
         std::fprintf(stderr, "hub_load: no running hub in %s\n", s.data_dir.c_str());
         return false;
     }

@@ -11,19 +11,19 @@
 
 #include <httplib.h>
 
+#include "vigil/hub/runtime_file.hpp"
+
 namespace vigil::sim {
 namespace {
 
 using json = nlohmann::json;
 
-json read_json(const std::string& path) {
+json read_credentials(const std::string& path) {
     std::ifstream in(path);
-    if (!in) {
-        return json();
-    }
     std::stringstream text;
     text << in.rdbuf();
-    return json::parse(text.str(), nullptr, false);
+    json known = json::parse(text.str(), nullptr, false);
+    return known.is_object() ? known : json::object();
 }
 
 DeviceIdentity identity_from(const json& entry, const std::string& device_id) {
@@ -56,13 +56,9 @@ struct HubApi {
 };
 
 // The running hub's API (hub.json) and the admin token it wrote at its first start.
-bool hub_api(const std::string& data_dir, const json& runtime, HubApi& api, std::string& error) {
-    const int port = runtime.value("api_port", 0);
-    std::string address = runtime.value("api_address", std::string("127.0.0.1"));
-    if (address.empty() || address == "0.0.0.0" || address == "::") {
-        address = "127.0.0.1";
-    }
-    if (port <= 0) {
+bool hub_api(const std::string& data_dir, const hub::HubRuntime& runtime, HubApi& api,
+             std::string& error) {
+    if (runtime.api_port == 0) {
         error =
             "the hub in " + data_dir + " runs no API (hub.json): devices are enrolled through it";
         return false;
@@ -75,9 +71,7 @@ bool hub_api(const std::string& data_dir, const json& runtime, HubApi& api, std:
                 "hub's API with it";
         return false;
     }
-    api.url = (address.find(':') != std::string::npos ? "http://[" + address + "]"
-                                                      : "http://" + address) +
-              ":" + std::to_string(port);
+    api.url = hub::api_url(runtime);
     return true;
 }
 
@@ -113,17 +107,14 @@ bool enrol_through_api(const HubApi& api, const std::string& device_id, json& cr
 bool enrol_devices(const std::string& data_dir, const std::string& credentials_file,
                    const std::vector<std::string>& device_ids, HubEndpoint& out,
                    std::string& error) {
-    const json runtime = read_json(data_dir + "/hub.json");
-    if (!runtime.is_object()) {
-        error = "no running vigil-hub in " + data_dir + " (hub.json)";
+    const std::optional<hub::HubRuntime> runtime = hub::read_hub_runtime(data_dir);
+    if (!runtime) {
+        error = "no running vigil-hub in " + data_dir + " (" + hub::runtime_path(data_dir) + ")";
         return false;
     }
-    out.broker.host = runtime.value("broker_host", std::string("127.0.0.1"));
-    out.broker.port = runtime.value("broker_port", uint16_t{0});
-    json known = read_json(credentials_file);
-    if (!known.is_object()) {
-        known = json::object();
-    }
+    out.broker.host = runtime->broker_host;
+    out.broker.port = runtime->broker_port;
+    json known = read_credentials(credentials_file);
     std::vector<std::string> missing;
     for (const std::string& id : device_ids) {
         if (known.contains(id) && known[id].is_object()) {
@@ -134,7 +125,7 @@ bool enrol_devices(const std::string& data_dir, const std::string& credentials_f
     }
     if (!missing.empty()) {
         HubApi api;
-        if (!hub_api(data_dir, runtime, api, error)) {
+        if (!hub_api(data_dir, *runtime, api, error)) {
             return false;
         }
         for (const std::string& id : missing) {

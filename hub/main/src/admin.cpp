@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,22 +14,13 @@
 #include "hub.hpp"
 #include "log_sink.hpp"
 #include "vigil/hub/enrolment_service.hpp"
+#include "vigil/hub/runtime_file.hpp"
 
 namespace vigil::hub {
 
 namespace {
 
 using json = nlohmann::json;
-
-json read_json(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        return json();
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    return json::parse(text.str(), nullptr, false);
-}
 
 void print_log(const std::string& line) {
     std::fprintf(stderr, "vigil-hub: %s\n", escape_log_text(line).c_str());
@@ -43,11 +33,10 @@ BrokerSettings running_broker(const HubOptions& options, pid_t holder) {
     BrokerSettings s;
     s.data_dir = options.data_dir;
     s.log = &print_log;
-    const json runtime = read_json(runtime_path(options.data_dir));
-    if (holder > 0 && runtime.is_object() && runtime.value("pid", 0) == holder) {
+    const std::optional<HubRuntime> runtime = read_hub_runtime(options.data_dir);
+    if (holder > 0 && runtime && runtime->pid == holder) {
         // Leaves the url empty when the directory has no administrator account.
-        (void)use_hub_administrator(s, runtime.value("broker_host", std::string("127.0.0.1")),
-                                    runtime.value("broker_port", 0));
+        (void)use_hub_administrator(s, runtime->broker_host, runtime->broker_port);
     }
     return s;
 }

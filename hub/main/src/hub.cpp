@@ -26,6 +26,7 @@
 #include "vigil/hub/detect/policy_json.hpp"
 #include "vigil/hub/detect/policy_parse.hpp"
 #include "vigil/hub/recommend/catalog_directory.hpp"
+#include "vigil/hub/runtime_file.hpp"
 #include "vigil/protocol/topic.h"
 
 namespace vigil::hub {
@@ -52,10 +53,6 @@ constexpr int kPortRetryMs = 15000;
 
 std::string store_path(const std::string& data_dir) {
     return data_dir + "/vigil.db";
-}
-
-std::string runtime_path(const std::string& data_dir) {
-    return data_dir + "/hub.json";
 }
 
 Hub::Hub(HubOptions options, Log log, const LogSink* sink)
@@ -275,14 +272,16 @@ bool Hub::start(std::string& error) {
     retention_ = std::thread([this] { retention_loop(); });
     log_("retention: raw telemetry older than " + std::to_string(options_.retention_days) +
          " days deleted every " + std::to_string(options_.retention_interval_s) + " s");
-    std::ofstream runtime(runtime_path(options_.data_dir), std::ios::trunc);
-    runtime << nlohmann::json{{"pid", getpid()},
-                              {"broker_host", e.host},
-                              {"broker_port", e.port},
-                              {"api_address", options_.api_address},
-                              {"api_port", options_.api_port}}
-                   .dump()
-            << "\n";
+    HubRuntime runtime;
+    runtime.pid = getpid();
+    runtime.broker_host = e.host;
+    runtime.broker_port = e.port;
+    runtime.api_address = options_.api_address;
+    runtime.api_port = options_.api_port;
+    if (!write_hub_runtime(options_.data_dir, runtime, error)) {
+        stop();
+        return false;
+    }
     started_ = true;
     return true;
 }

@@ -78,8 +78,6 @@ struct HubOptions {
 
 /// The store file inside a data directory.
 std::string store_path(const std::string& data_dir);
-/// The file where a running hub says which ports it uses, for the admin subcommands.
-std::string runtime_path(const std::string& data_dir);
 
 class Hub final : public HubControl {
   public:
