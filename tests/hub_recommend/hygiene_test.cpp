@@ -246,6 +246,8 @@ TEST_F(Hygiene, EachReportOfAVulnerableReleaseHasItsOwnEvidence) {
     second.erase("message_key");
     EXPECT_EQ(first, second);
     EXPECT_EQ(scans[0].findings[0].evidence_key, scans[1].findings[0].evidence_key);
+    // The key holds the release and its CVEs: the store keeps the first report's evidence.
+    EXPECT_FALSE(scans[0].findings[0].refresh_evidence);
 }
 
 // A catalog brought into force (a drop-in correcting an entry) is what the next report is judged

@@ -80,6 +80,9 @@ RecommendationFinding vulnerable(const detect::DetectionContext& context,
     for (const std::string& id : entries.ids) {
         finding.evidence_key += " " + id;
     }
+    // The release and its CVEs are in the key: a later report of the same names nothing new but
+    // itself, and rewriting several KB of evidence on each would only move its message key.
+    finding.refresh_evidence = false;
     return finding;
 }
 
