@@ -226,6 +226,67 @@ TEST_F(Hygiene, AVulnerableStackIsFoundWithItsEvidenceAndClosesOnceUpdated) {
                     .empty());
 }
 
+// The entries of a release are worked out once per catalog; each report's evidence still names
+// that report, and reads as one JSON object would have written it.
+TEST_F(Hygiene, EachReportOfAVulnerableReleaseHasItsOwnEvidence) {
+    const auto scans = run({with_system(ReportBuilder(0), "NetX Duo", "6.1.7"),
+                            with_system(ReportBuilder(1), "NetX Duo", "6.1.7")},
+                           kVulnerableFirmware);
+    ASSERT_EQ(scans.size(), 2u);
+    ASSERT_EQ(scans[0].findings.size(), 1u);
+    ASSERT_EQ(scans[1].findings.size(), 1u);
+    auto first = nlohmann::json::parse(scans[0].findings[0].evidence_json);
+    auto second = nlohmann::json::parse(scans[1].findings[0].evidence_json);
+    EXPECT_EQ(first.dump(), scans[0].findings[0].evidence_json);
+    EXPECT_EQ(first["message_key"], "boot-a:0");
+    EXPECT_EQ(second["message_key"], "boot-a:1");
+    EXPECT_EQ(first["vulnerabilities"].size(), second["vulnerabilities"].size());
+    EXPECT_GT(first["vulnerabilities"].size(), 5u);
+    first.erase("message_key");
+    second.erase("message_key");
+    EXPECT_EQ(first, second);
+    EXPECT_EQ(scans[0].findings[0].evidence_key, scans[1].findings[0].evidence_key);
+    // The key holds the release and its CVEs: the store keeps the first report's evidence.
+    EXPECT_FALSE(scans[0].findings[0].refresh_evidence);
+}
+
+// A catalog brought into force (a drop-in correcting an entry) is what the next report is judged
+// against, with nothing kept from the one before.
+TEST_F(Hygiene, ANewCatalogJudgesTheNextReport) {
+    std::shared_ptr<const VulnerabilityCatalog> in_force = shipped_catalog();
+    const detect::ReportCheck check = hygiene_check([&] { return in_force; });
+    const auto evidence_of = [&](int index) {
+        DetectionEffects effects;
+        detect::process_report(settings_, intel_, state_,
+                               with_system(ReportBuilder(index), "NetX Duo", "6.1.7"), 42, effects,
+                               check);
+        for (const RecommendationScan& scan : effects.recommendation_scans) {
+            if (scan.kind == kVulnerableFirmware && scan.findings.size() == 1) {
+                return scan.findings[0].evidence_json;
+            }
+        }
+        ADD_FAILURE() << "no vulnerable firmware in report " << index;
+        return std::string("{}");
+    };
+    EXPECT_EQ(evidence_of(0).find("corrected"), std::string::npos);
+
+    VulnerabilityCatalog corrected = *shipped_catalog();
+    const std::string drop_in =
+        "schema = 1\nrevision = \"local-1\"\n"
+        "[[vulnerability]]\nids = [\"CVE-2023-48316\"]\nproduct = \"netxduo\"\n"
+        "components = \"SNMP\"\nsummary = \"corrected\"\nseverity = \"critical\"\n"
+        "affected = [{ last_affected = \"6.2.1\" }]\nfixed_in = \"6.3.0\"\nsources = [\"x\"]\n";
+    std::vector<detect::PolicyError> errors;
+    const auto parsed = VulnerabilityCatalog::parse(drop_in, "local.toml", errors, &corrected);
+    ASSERT_TRUE(parsed.has_value()) << (errors.empty() ? "" : errors[0].message);
+    corrected.merge(*parsed);
+    in_force = std::make_shared<const VulnerabilityCatalog>(corrected);
+
+    const auto evidence = nlohmann::json::parse(evidence_of(1));
+    EXPECT_NE(evidence.dump().find("corrected"), std::string::npos) << evidence.dump();
+    EXPECT_NE(evidence["catalog_revision"].get<std::string>().find("local-1"), std::string::npos);
+}
+
 TEST_F(Hygiene, ReportsWithoutSystemInformationJudgeNoFirmware) {
     EXPECT_TRUE(run({ReportBuilder(0).outbound("192.168.1.2", 443)}, kVulnerableFirmware).empty());
     EXPECT_TRUE(run({ReportBuilder(1)}, kUnknownFirmwareVersion).empty());

@@ -126,6 +126,38 @@ TEST_F(Recommendations, Scan_sameKeyRefreshesSilentlyAndAnotherKeyUpdates) {
     EXPECT_EQ(events[0].recommendation.updated_ms, 7'007);
 }
 
+// A finding whose key holds all its evidence shows (a release and its CVEs) keeps the evidence
+// of the report that opened it, open or dismissed; another key still updates it.
+TEST_F(Recommendations, Scan_sameKeyKeepsTheEvidenceOfAFindingThatSaysSo) {
+    RecommendationFinding first = cleartext("tcp/23", "telnet");
+    first.refresh_evidence = false;
+    first.evidence_json = R"({"message_key":"b:1"})";
+    const int64_t id = apply(scan("dev-1", 5'000, {first}))[0].recommendation.id;
+    RecommendationFinding again = first;
+    again.evidence_json = R"({"message_key":"b:2"})";
+    again.title = "not shown";
+    EXPECT_TRUE(apply(scan("dev-1", 6'000, {again})).empty());
+    Recommendation now = only("dev-1", "tcp/23");
+    EXPECT_EQ(now.evidence_json, R"({"message_key":"b:1"})");
+    EXPECT_EQ(now.title, first.title);
+    EXPECT_EQ(now.last_observed_ms, 6'000);
+    EXPECT_EQ(now.updated_ms, 5'007);
+
+    ASSERT_TRUE(recommendation_store().dismiss_recommendation(id, "bench", "ops", 6'500).ok());
+    EXPECT_TRUE(apply(scan("dev-1", 7'000, {again})).empty());
+    now = only("dev-1", "tcp/23");
+    EXPECT_EQ(now.state, State::Dismissed);
+    EXPECT_EQ(now.evidence_json, R"({"message_key":"b:1"})");
+    EXPECT_EQ(now.last_observed_ms, 7'000);
+
+    RecommendationFinding changed = again;
+    changed.evidence_key = "telnet busybox";
+    const auto events = apply(scan("dev-1", 8'000, {changed}));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].change, Change::Reopened);
+    EXPECT_EQ(events[0].recommendation.evidence_json, R"({"message_key":"b:2"})");
+}
+
 // A scan is the device's whole answer for its kind: subjects it no longer shows close, other
 // kinds and other devices are left alone, and the closed one reopens when found again.
 TEST_F(Recommendations, Scan_closesWhatItNoLongerShowsAndReopensWhatReturns) {

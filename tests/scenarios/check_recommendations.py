@@ -423,6 +423,15 @@ def check_firmware_vigil(hub, fleet):
           f"NetX Duo 6.1.7's evidence names its version and CVEs: {json.dumps(evidence)[:400]}")
     none_of(hub, device, "firmware.unknown_version")
 
+    # A later report of the same release is observed; the evidence stays the report that showed
+    # it first (its release and CVEs are the evidence key), as the opened event gave it.
+    fleet.send(device, [fleet.vigil(device, unix_time=time.time() + 2,
+                                    system=stack("NetX Duo", "6.1.7"))])
+    again = find(recommendations(hub, device), "firmware.vulnerable", "netxduo")
+    check(again and again["evidence"] == evidence
+          and again["last_observed_ms"] > found["last_observed_ms"],
+          f"the same release keeps the first report's evidence: {again and again['evidence']}")
+
     # Dismissed through the command line: holds for the same release, reopens for another.
     reason = "bench unit, never on the plant network"
     run_cli(hub.cli, hub, "recommendations", "dismiss", str(found["id"]), "--reason", reason)

@@ -2,12 +2,13 @@
 // catalog. Judged on every report that carries system information; a component the catalog
 // knows at a release it cannot read (a vendor build, a hostile string) is "unknown version",
 // never guessed.
-#include <algorithm>
-#include <map>
+#include <initializer_list>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "checks.hpp"
+#include "firmware_entries.hpp"
 
 namespace vigil::hub::recommend {
 
@@ -17,19 +18,21 @@ const char* role_of(const ComponentFinding& component) {
     return component.field == "os" ? "operating system" : "network stack";
 }
 
-nlohmann::json entry_evidence(const Vulnerability& entry) {
-    nlohmann::json record = {{"ids", entry.ids},
-                             {"severity", to_string(entry.severity)},
-                             {"components", entry.components},
-                             {"summary", entry.summary},
-                             {"sources", entry.sources}};
-    if (entry.cvss) {
-        record["cvss"] = *entry.cvss;
+/// `object` as JSON text with `last` added after its members, each value already JSON text.
+/// nlohmann writes members sorted by name: names that sort after all of the object's, in their
+/// order, keep the text as one object would have written it.
+std::string with_members(const nlohmann::json& object,
+                         std::initializer_list<std::pair<const char*, const std::string&>> last) {
+    std::string text = object.dump();
+    text.pop_back();  // the closing brace
+    for (const auto& [name, value] : last) {
+        text += ",\"";
+        text += name;
+        text += "\":";
+        text += value;
     }
-    if (!entry.fixed_in.empty()) {
-        record["fixed_in"] = entry.fixed_in;
-    }
-    return record;
+    text += '}';
+    return text;
 }
 
 nlohmann::json component_evidence(const detect::DetectionContext& context,
@@ -45,64 +48,48 @@ nlohmann::json component_evidence(const detect::DetectionContext& context,
 
 RecommendationFinding vulnerable(const detect::DetectionContext& context,
                                  const ComponentFinding& component,
-                                 const VulnerabilityCatalog& catalog) {
+                                 const VulnerabilityCatalog& catalog,
+                                 const EntriesSummary& entries) {
     const std::string name = component.product->name;
     const std::string version = component.version->text();
     RecommendationFinding finding;
     finding.kind = kVulnerableFirmware;
     finding.subject = component.product->id;
-    Severity worst = Severity::Info;
-    size_t cves = 0;
-    std::optional<Version> fixed_all;
-    bool unfixed = false;
-    std::vector<std::string> ids;
-    nlohmann::json entries = nlohmann::json::array();
-    for (const Vulnerability* entry : component.vulnerabilities) {
-        worst = std::max(worst, entry->severity);
-        cves += entry->ids.size();
-        ids.insert(ids.end(), entry->ids.begin(), entry->ids.end());
-        entries.push_back(entry_evidence(*entry));
-        if (entry->fixed_in.empty()) {
-            unfixed = true;
-        } else {
-            const Version fixed = *read_version(entry->fixed_in).version;
-            if (!fixed_all || *fixed_all < fixed) {
-                fixed_all = fixed;
-            }
-        }
-    }
-    std::sort(ids.begin(), ids.end());
-    finding.severity = worst;
-    finding.title = name + " " + version + " has " + std::to_string(cves) +
-                    " published vulnerabilit" + (cves == 1 ? "y" : "ies");
+    finding.severity = entries.worst;
+    finding.title = name + " " + version + " has " + std::to_string(entries.cves) +
+                    " published vulnerabilit" + (entries.cves == 1 ? "y" : "ies");
     finding.rationale = "The device reports " + name + " " + version + " as its " +
                         role_of(component) + ". Published vulnerabilities of that release (" +
-                        std::to_string(cves) + " CVEs, the worst " + to_string(worst) +
+                        std::to_string(entries.cves) + " CVEs, the worst " +
+                        to_string(entries.worst) +
                         ") let anyone who can reach the affected services crash the device or "
                         "run code on it; exploits for embedded stacks are public and scanned "
                         "for.";
-    if (fixed_all) {
-        finding.remediation = "Update " + name + " to " + fixed_all->text() + " or later.";
+    if (entries.fixed) {
+        finding.remediation = "Update " + name + " to " + entries.fixed->text() + " or later.";
     }
-    if (unfixed) {
-        finding.remediation += std::string(fixed_all ? " " : "") +
+    if (entries.unfixed) {
+        finding.remediation += std::string(entries.fixed ? " " : "") +
                                "Some of these have no fixed release: disable or firewall the "
                                "affected components (see the evidence) until one is published.";
     }
     nlohmann::json evidence = component_evidence(context, component, catalog);
     evidence["version"] = version;
-    evidence["vulnerabilities"] = std::move(entries);
-    finding.evidence_json = evidence.dump();
+    finding.evidence_json = with_members(evidence, {{"vulnerabilities", entries.evidence_json}});
     finding.evidence_key = component.product->id + " " + version;
-    for (const std::string& id : ids) {
+    for (const std::string& id : entries.ids) {
         finding.evidence_key += " " + id;
     }
+    // The release and its CVEs are in the key: a later report of the same names nothing new but
+    // itself, and rewriting several KB of evidence on each would only move its message key.
+    finding.refresh_evidence = false;
     return finding;
 }
 
 RecommendationFinding unknown_version(const detect::DetectionContext& context,
                                       const ComponentFinding& component,
-                                      const VulnerabilityCatalog& catalog) {
+                                      const VulnerabilityCatalog& catalog,
+                                      const EntriesSummary* undecided) {
     const std::string name = component.product->name;
     RecommendationFinding finding;
     finding.kind = kUnknownFirmwareVersion;
@@ -117,34 +104,39 @@ RecommendationFinding unknown_version(const detect::DetectionContext& context,
                           " release against its vendor's advisories, and have the firmware "
                           "report the upstream release number in its system information.";
     nlohmann::json evidence = component_evidence(context, component, catalog);
-    evidence["why_unknown"] = component.why_unknown;
-    if (!component.undecided.empty()) {
-        nlohmann::json entries = nlohmann::json::array();
-        for (const Vulnerability* entry : component.undecided) {
-            entries.push_back(entry_evidence(*entry));
-        }
-        evidence["undecided"] = std::move(entries);
+    if (undecided) {
+        finding.evidence_json =
+            with_members(evidence, {{"undecided", undecided->evidence_json},
+                                    {"why_unknown", nlohmann::json(component.why_unknown).dump()}});
+    } else {
+        evidence["why_unknown"] = component.why_unknown;
+        finding.evidence_json = evidence.dump();
     }
-    finding.evidence_json = evidence.dump();
     finding.evidence_key = component.product->id + " " + shown_text(component.reported_version);
     return finding;
 }
 
 }  // namespace
 
-void check_firmware(detect::DetectionContext& context, const VulnerabilityCatalog& catalog) {
+void check_firmware(detect::DetectionContext& context,
+                    const std::shared_ptr<const VulnerabilityCatalog>& catalog,
+                    EntrySummaries& summaries) {
     if (!context.report.system) {
         return;
     }
     std::vector<RecommendationFinding> vulnerable_findings, unknown_findings;
-    for (const ComponentFinding& component : catalog.match(*context.report.system)) {
+    for (const ComponentFinding& component : catalog->match(*context.report.system)) {
         if (component.status == ComponentFinding::Status::UnknownVersion ||
             !component.undecided.empty()) {
-            unknown_findings.push_back(unknown_version(context, component, catalog));
+            const std::shared_ptr<const EntriesSummary> undecided =
+                component.undecided.empty() ? nullptr : summaries.of(catalog, component.undecided);
+            unknown_findings.push_back(
+                unknown_version(context, component, *catalog, undecided.get()));
         }
         if (component.status == ComponentFinding::Status::Known &&
             !component.vulnerabilities.empty()) {
-            vulnerable_findings.push_back(vulnerable(context, component, catalog));
+            vulnerable_findings.push_back(vulnerable(
+                context, component, *catalog, *summaries.of(catalog, component.vulnerabilities)));
         }
     }
     context.scan(kVulnerableFirmware).findings = std::move(vulnerable_findings);

@@ -6,7 +6,11 @@
 
 namespace vigil::hub::recommend {
 
-void check_firmware(detect::DetectionContext& context, const VulnerabilityCatalog& catalog);
+class EntrySummaries;
+
+void check_firmware(detect::DetectionContext& context,
+                    const std::shared_ptr<const VulnerabilityCatalog>& catalog,
+                    EntrySummaries& summaries);
 void check_cleartext_services(detect::DetectionContext& context, const HygieneSettings& settings);
 void check_internet_exposure(detect::DetectionContext& context, const HygieneSettings& settings);
 void check_shared_identity(detect::DetectionContext& context, const HygieneSettings& settings,

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "checks.hpp"
+#include "firmware_entries.hpp"
 
 namespace vigil::hub::recommend {
 
@@ -92,13 +93,13 @@ std::string shown_text(const std::string& text, size_t limit) {
 detect::ReportCheck hygiene_check(
     std::function<std::shared_ptr<const VulnerabilityCatalog>()> catalog, HygieneSettings settings,
     ConnectionLookup connections) {
-    return [catalog = std::move(catalog), settings,
-            connections = std::move(connections)](DetectionContext& context) {
+    return [catalog = std::move(catalog), settings, connections = std::move(connections),
+            summaries = std::make_shared<EntrySummaries>()](DetectionContext& context) {
         // The catalog is fetched only for the reports the firmware check judges: taking the
         // shared snapshot is not free, and most reports carry no system information.
         if (catalog && context.report.system) {
             if (const std::shared_ptr<const VulnerabilityCatalog> in_force = catalog()) {
-                check_firmware(context, *in_force);
+                check_firmware(context, in_force, *summaries);
             }
         }
         check_cleartext_services(context, settings);

@@ -229,6 +229,12 @@ bool SqliteStore::apply_finding(int64_t device_key, const RecommendationScan& sc
     existing.reset();
     switch (effect) {
         case FindingEffect::Refresh:
+            if (!finding.refresh_evidence) {
+                return writer_.run("refresh recommendation",
+                                   "UPDATE recommendations SET "
+                                   "last_observed_ms = max(last_observed_ms, ?2) WHERE id = ?1",
+                                   error, id, scan.observed_ms);
+            }
             return writer_.run("refresh recommendation",
                                "UPDATE recommendations SET evidence_json = ?2, "
                                "last_observed_ms = max(last_observed_ms, ?3) WHERE id = ?1",

@@ -37,6 +37,11 @@ struct RecommendationFinding {
     /// The part of the evidence a dismissal holds to ("netxduo 6.2.1"): a dismissed
     /// recommendation reopens when a finding's key differs from the one it was dismissed with.
     std::string evidence_key;
+    /// Whether a later finding with the same evidence key replaces the evidence. False where the
+    /// key holds all the evidence shows besides the report it came from (a release and its
+    /// CVEs): the evidence stays the one of the report that opened or last changed the
+    /// recommendation, with its words and severity, and later reports move last observed only.
+    bool refresh_evidence = true;
 };
 
 /// One check's complete answer about one device from one report: the problems of `kind` the
