@@ -117,11 +117,11 @@ def thread_niceness(pid):
     return niceness
 
 
-def start_device(ns, *extra):
+def start_device(ns, *extra, log_name="device.log"):
     return ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24", "--ipv6", DEVICE6,
                      "--broker", f"{HOST4}:{BROKER_PORT}", "--device-id", DEVICE_ID,
                      "--echo-port", str(ECHO_PORT), "--udp-port", str(UDP_PORT),
-                     "--interval", "1", *extra], "device.log")
+                     "--interval", "1", *extra], log_name)
 
 
 def decode(ns):
@@ -722,9 +722,7 @@ def test_startup():
         for attempt in range(starts):
             log_name = f"device-{attempt}.log"
             started = time.monotonic()
-            device = ns.start([*NO_CAPABILITIES, DEVICE, "--tap", TAP, "--ipv4", f"{DEVICE4}/24",
-                               "--ipv6", DEVICE6, "--broker", f"{HOST4}:{BROKER_PORT}",
-                               "--device-id", DEVICE_ID, "--interval", "1"], log_name)
+            device = start_device(ns, log_name=log_name)
             ready = wait_for(lambda: "ready:" in ns.read(log_name) or device.poll() is not None,
                              10, f"start {attempt + 1} of the device")
             slowest = max(slowest, time.monotonic() - started)
