@@ -399,15 +399,20 @@ void AgentBase::flush_backlog() {
     }
 }
 
-void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction direction,
-                       uint8_t interface_index, uint64_t timestamp_ms) {
+// One instantiation per entry point, and each build calls one of them, so neither is a copy
+// of the other in an image.
+template <bool TakeCriticalSection>
+void AgentBase::count_packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                             uint8_t interface_index, uint64_t timestamp_ms) {
     if (!enabled_.load(std::memory_order_relaxed) || !kBuiltIn[detail::kNetworkCollector]) {
         return;
     }
     ParsedPacket parsed;
     const ParseResult result = detail::parse_packet(ip, length, parsed);
     const bool outbound = direction == VIGIL_OUTBOUND;
-    enter();
+    if (TakeCriticalSection) {
+        enter();
+    }
     ++counters_.packets_seen;
     if (VIGIL_UNLIKELY(result != ParseResult::Flow)) {
         ++(result == ParseResult::Unparsed ? counters_.packets_unparsed
@@ -420,7 +425,20 @@ void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction directi
     } else {
         record_flow(parsed, outbound, timestamp_ms);
     }
-    exit();
+    if (TakeCriticalSection) {
+        exit();
+    }
+}
+
+void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                       uint8_t interface_index, uint64_t timestamp_ms) {
+    count_packet<true>(ip, length, direction, interface_index, timestamp_ms);
+}
+
+void AgentBase::packet_in_critical_section(const uint8_t* ip, size_t length,
+                                           vigil_direction direction, uint8_t interface_index,
+                                           uint64_t timestamp_ms) {
+    count_packet<false>(ip, length, direction, interface_index, timestamp_ms);
 }
 
 VIGIL_ALWAYS_INLINE void AgentBase::record_flow(const ParsedPacket& p, bool outbound,

@@ -78,6 +78,9 @@ class AgentBase {
     Status tick();
     void packet(const uint8_t* ip, size_t length, vigil_direction direction,
                 uint8_t interface_index, uint64_t timestamp_ms);
+    /// packet() for a caller that already holds the port's critical section.
+    void packet_in_critical_section(const uint8_t* ip, size_t length, vigil_direction direction,
+                                    uint8_t interface_index, uint64_t timestamp_ms);
     Status apply_config(const uint8_t* data, size_t length);
     /// Starting settings from the device's own configuration, in force until a config message
     /// replaces them: checked by the same rules, applied whole or rejected whole
@@ -130,6 +133,9 @@ class AgentBase {
     void schedule_from(uint64_t first_due_ms);
     void collect(const Due& due);
     void flush_backlog();
+    template <bool TakeCriticalSection>
+    void count_packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                      uint8_t interface_index, uint64_t timestamp_ms);
     void record_flow(const detail::ParsedPacket& parsed, bool outbound, uint64_t timestamp_ms);
     void add_overflow(const detail::ParsedPacket& parsed, bool outbound);
     void reset_window();
