@@ -29,41 +29,56 @@ wire::ListeningPortFields to_wire(const vigil_listening_port& port) {
     return out;
 }
 
-template <typename Record>
-int compare_records(const Record& a, const Record& b) {
-    const int local = __builtin_memcmp(&a.local, &b.local, sizeof(a.local));
-    if (local != 0) {
-        return local;
+/// Both record types are laid out alike: local and remote address, the two ports, the stats.
+/// One description of that layout serves both families, so the window's sorting and reading
+/// exist once rather than once per family.
+struct RecordLayout {
+    const uint8_t* records;
+    size_t stride;
+    size_t address_bytes;
+
+    template <typename Record>
+    static RecordLayout of(const Record* records) {
+        static_assert(offsetof(Record, remote) == sizeof(Record::local), "remote after local");
+        static_assert(offsetof(Record, local_port) == 2 * sizeof(Record::local), "ports next");
+        static_assert(offsetof(Record, stats) == offsetof(Record, local_port) + 4, "then stats");
+        return {reinterpret_cast<const uint8_t*>(records), sizeof(Record), sizeof(Record::local)};
     }
-    const int remote = __builtin_memcmp(&a.remote, &b.remote, sizeof(a.remote));
-    if (remote != 0) {
-        return remote;
+    const uint8_t* local(size_t index) const { return records + index * stride; }
+    const uint8_t* remote(size_t index) const { return local(index) + address_bytes; }
+    uint16_t port(size_t index, size_t which) const {
+        uint16_t value;
+        __builtin_memcpy(&value, local(index) + 2 * address_bytes + 2 * which, 2);
+        return value;
     }
-    const uint8_t pa = a.stats.flags & wire::flow_flag::kProtocolMask;
-    const uint8_t pb = b.stats.flags & wire::flow_flag::kProtocolMask;
-    if (pa != pb) {
-        return pa < pb ? -1 : 1;
+    const detail::FlowStats& stats(size_t index) const {
+        return *reinterpret_cast<const detail::FlowStats*>(local(index) + 2 * address_bytes + 4);
     }
-    if (a.local_port != b.local_port) {
-        return a.local_port < b.local_port ? -1 : 1;
+
+    /// By local address, remote address, protocol, local port, remote port.
+    bool less(size_t a, size_t b) const {
+        int order = __builtin_memcmp(local(a), local(b), 2 * address_bytes);
+        if (order == 0) {
+            order = (stats(a).flags & wire::flow_flag::kProtocolMask) -
+                    (stats(b).flags & wire::flow_flag::kProtocolMask);
+        }
+        for (size_t which = 0; order == 0 && which < 2; ++which) {
+            order = port(a, which) - port(b, which);
+        }
+        return order < 0;
     }
-    return a.remote_port == b.remote_port ? 0 : (a.remote_port < b.remote_port ? -1 : 1);
-}
+};
 
 /// Heapsort of record indices: O(n log n) with no recursion and no allocation, where the
 /// standard library's sort is not available to a freestanding build.
-template <typename Record>
-void sort_indices(uint16_t* order, size_t count, const Record* records) {
-    auto less = [records](uint16_t a, uint16_t b) {
-        return compare_records(records[a], records[b]) < 0;
-    };
+void sort_indices(uint16_t* order, size_t count, const RecordLayout& layout) {
     auto sift_down = [&](size_t root, size_t end) {
         while (2 * root + 1 < end) {
             size_t child = 2 * root + 1;
-            if (child + 1 < end && less(order[child], order[child + 1])) {
+            if (child + 1 < end && layout.less(order[child], order[child + 1])) {
                 ++child;
             }
-            if (!less(order[root], order[child])) {
+            if (!layout.less(order[root], order[child])) {
                 return;
             }
             const uint16_t swap = order[root];
@@ -116,36 +131,12 @@ struct AgentBase::Window {
 
     size_t size() const { return count4 + count6; }
 
-    Entry at(size_t position) const {
-        const uint16_t index = agent.storage_.order[position];
-        Entry entry{};
-        const detail::FlowStats* stats;
-        if (position < count4) {
-            const detail::FlowRecord4& r = agent.flows4_.slot(index);
-            entry.family = 4;
-            entry.local = reinterpret_cast<const uint8_t*>(&r.local);
-            entry.remote = reinterpret_cast<const uint8_t*>(&r.remote);
-            entry.fields.local_port = r.local_port;
-            entry.fields.remote_port = r.remote_port;
-            stats = &r.stats;
-        } else {
-            const detail::FlowRecord6& r = agent.flows6_.slot(index);
-            entry.family = 6;
-            entry.local = r.local;
-            entry.remote = r.remote;
-            entry.fields.local_port = r.local_port;
-            entry.fields.remote_port = r.remote_port;
-            stats = &r.stats;
-        }
-        entry.fields.flags = stats->flags;
-        entry.fields.bytes_in = stats->bytes_in;
-        entry.fields.bytes_out = stats->bytes_out;
-        entry.fields.packets_in = stats->packets_in;
-        entry.fields.packets_out = stats->packets_out;
-        entry.fields.first_s = stats->first_ms / 1000;
-        entry.fields.last_s = stats->last_ms / 1000;
-        return entry;
+    RecordLayout layout(size_t position) const {
+        return position < count4 ? RecordLayout::of(&agent.flows4_.slot(0))
+                                 : RecordLayout::of(&agent.flows6_.slot(0));
     }
+
+    Entry at(size_t position) const;
 
     static bool same_local(const Entry& a, const Entry& b) {
         return a.family == b.family &&
@@ -156,6 +147,26 @@ struct AgentBase::Window {
                __builtin_memcmp(a.remote, b.remote, address_bytes(a.family)) == 0;
     }
 };
+
+AgentBase::Window::Entry AgentBase::Window::at(size_t position) const {
+    const uint16_t index = agent.storage_.order[position];
+    const RecordLayout records = layout(position);
+    const detail::FlowStats& stats = records.stats(index);
+    Entry entry{};
+    entry.family = records.address_bytes == 4 ? 4 : 6;
+    entry.local = records.local(index);
+    entry.remote = records.remote(index);
+    entry.fields.local_port = records.port(index, 0);
+    entry.fields.remote_port = records.port(index, 1);
+    entry.fields.flags = stats.flags;
+    entry.fields.bytes_in = stats.bytes_in;
+    entry.fields.bytes_out = stats.bytes_out;
+    entry.fields.packets_in = stats.packets_in;
+    entry.fields.packets_out = stats.packets_out;
+    entry.fields.first_s = stats.first_ms / 1000;
+    entry.fields.last_s = stats.last_ms / 1000;
+    return entry;
+}
 
 /// What one message carries. Snapshots go first; flows fill the rest.
 struct AgentBase::Part {
@@ -405,8 +416,8 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
     }
     if (network) {
         plan.network = true;
-        sort_indices(storage_.order, window.count4, &flows4_.slot(0));
-        sort_indices(storage_.order + window.count4, window.count6, &flows6_.slot(0));
+        sort_indices(storage_.order, window.count4, window.layout(0));
+        sort_indices(storage_.order + window.count4, window.count6, window.layout(window.count4));
         cbor::Writer counter;
         size_t entries = 0;
         for (const auto& family : window.overflow) {
