@@ -491,6 +491,10 @@ void AgentBase::add_overflow(const ParsedPacket& p, bool outbound) {
 void AgentBase::reset_window() {
     flows4_.clear();
     flows6_.clear();
+    start_window();
+}
+
+void AgentBase::start_window() {
     for (auto& family : overflow_) {
         for (wire::OverflowFields& o : family) {
             o = wire::OverflowFields{};

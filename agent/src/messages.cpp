@@ -29,6 +29,13 @@ wire::ListeningPortFields to_wire(const vigil_listening_port& port) {
     return out;
 }
 
+void encode_ports(cbor::Writer& out, const vigil_listening_port* ports, size_t count) {
+    out.array(count);
+    for (size_t i = 0; i < count; ++i) {
+        wire::encode_listening_port(out, to_wire(ports[i]));
+    }
+}
+
 /// Both record types are laid out alike: local and remote address, the two ports, the stats.
 /// One description of that layout serves both families, so the window's sorting and reading
 /// exist once rather than once per family.
@@ -177,6 +184,8 @@ struct AgentBase::Part {
     bool overflow = false;
     size_t first_flow = 0;
     size_t end_flow = 0;
+    size_t locals = 0;  ///< local addresses and groups among the part's flows
+    size_t groups = 0;
     size_t bound = kEnvelopeBound;
 };
 
@@ -226,7 +235,6 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
     plan.overflow = false;
     part.first_flow = plan.next_flow;
     Window::Entry previous{};
-    size_t locals = 0;
     size_t group_flows = 0;
     for (; plan.next_flow < window.size(); ++plan.next_flow) {
         const Window::Entry entry = window.at(plan.next_flow);
@@ -238,7 +246,7 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
             size += 1 + address_bytes(entry.family);
         }
         if (new_group) {
-            size += group_head_size(1) + cbor::head_size(locals - (new_local ? 0 : 1)) + 1 +
+            size += group_head_size(1) + cbor::head_size(part.locals - (new_local ? 0 : 1)) + 1 +
                     address_bytes(entry.family);
         } else {
             size += group_head_size(group_flows + 1) - group_head_size(group_flows);
@@ -247,7 +255,8 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
             break;
         }
         part.bound += size;
-        locals += new_local ? 1 : 0;
+        part.locals += new_local ? 1 : 0;
+        part.groups += new_group ? 1 : 0;
         group_flows = new_group ? 1 : group_flows + 1;
         previous = entry;
     }
@@ -273,18 +282,9 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
     out.uint(clamped);
 
     // Local addresses in this part, in order; records are sorted by local address.
-    size_t locals = 0;
-    size_t groups = 0;
     Window::Entry previous{};
-    for (size_t i = part.first_flow; i < part.end_flow; ++i) {
-        const Window::Entry entry = window.at(i);
-        const bool first = i == part.first_flow;
-        locals += first || !Window::same_local(previous, entry) ? 1 : 0;
-        groups += first || !Window::same_group(previous, entry) ? 1 : 0;
-        previous = entry;
-    }
     out.uint(wire::network_key::kLocalAddresses);
-    out.array(locals);
+    out.array(part.locals);
     for (size_t i = part.first_flow; i < part.end_flow; ++i) {
         const Window::Entry entry = window.at(i);
         if (i == part.first_flow || !Window::same_local(previous, entry)) {
@@ -294,7 +294,7 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
     }
 
     out.uint(wire::network_key::kGroups);
-    out.array(groups);
+    out.array(part.groups);
     size_t local_index = 0;
     for (size_t start = part.first_flow; start < part.end_flow;) {
         const Window::Entry head = window.at(start);
@@ -356,10 +356,7 @@ void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& w
     }
     if (part.ports) {
         out.uint(wire::message_key::kPorts);
-        out.array(snapshot.port_count);
-        for (size_t i = 0; i < snapshot.port_count; ++i) {
-            wire::encode_listening_port(out, to_wire(storage_.ports[i]));
-        }
+        encode_ports(out, storage_.ports, snapshot.port_count);
     }
     if (part.heartbeat) {
         out.uint(wire::message_key::kHeartbeat);
@@ -367,8 +364,7 @@ void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& w
     }
 }
 
-void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
-    Snapshot snapshot = snapshot_in;
+void AgentBase::encode_messages(const Due& due, Snapshot& snapshot) {
     Window window{*this};
     Plan plan;
     const bool network = due.collectors[detail::kNetworkCollector];
@@ -382,14 +378,8 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         window.count4 = close_records(flows4_, storage_.order);
         window.count6 = close_records(flows6_, storage_.order + window.count4);
         window.duration_ms = agent_ms_ - window_start_agent_ms_;
-        for (size_t f = 0; f < 2; ++f) {
-            for (size_t p = 0; p < 3; ++p) {
-                window.overflow[f][p] = overflow_[f][p];
-                overflow_[f][p] = wire::OverflowFields{};
-            }
-        }
-        window_start_agent_ms_ = agent_ms_;
-        window_start_port_ms_ = last_port_ms_;
+        __builtin_memcpy(window.overflow, overflow_, sizeof(overflow_));
+        start_window();
     }
     exit();
 
@@ -407,10 +397,7 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
     }
     if (snapshot.ports_known && due.collectors[detail::kPortsCollector]) {
         cbor::Writer counter;
-        counter.array(snapshot.port_count);
-        for (size_t i = 0; i < snapshot.port_count; ++i) {
-            wire::encode_listening_port(counter, to_wire(storage_.ports[i]));
-        }
+        encode_ports(counter, storage_.ports, snapshot.port_count);
         plan.ports = true;
         plan.ports_size = 1 + counter.size();
     }

@@ -124,16 +124,11 @@ void encode_flow(cbor::Writer& out, const FlowFields& flow) {
     out.uint(flow.last_s);
 }
 
+// Counted by the encoder itself, so the size can never disagree with what is written.
 size_t flow_size(const FlowFields& flow) {
-    const bool ports = carries_ports(flow);
-    const size_t local =
-        ports ? cbor::int_size(port_to_wire(flow.local_port)) : cbor::head_size(flow.local_port);
-    const size_t remote =
-        ports ? cbor::int_size(port_to_wire(flow.remote_port)) : cbor::head_size(flow.remote_port);
-    return cbor::head_size(flow.flags) + local + remote + cbor::head_size(flow.bytes_in) +
-           cbor::head_size(flow.bytes_out) + cbor::head_size(flow.packets_in) +
-           cbor::head_size(flow.packets_out) + cbor::head_size(flow.first_s) +
-           cbor::head_size(flow.last_s);
+    cbor::Writer counter;
+    encode_flow(counter, flow);
+    return counter.size();
 }
 
 void encode_overflow(cbor::Writer& out, const OverflowFields& overflow) {

@@ -138,13 +138,16 @@ class AgentBase {
                       uint8_t interface_index, uint64_t timestamp_ms);
     void record_flow(const detail::ParsedPacket& parsed, bool outbound, uint64_t timestamp_ms);
     void add_overflow(const detail::ParsedPacket& parsed, bool outbound);
+    /// Drops the open window's records and starts a new window.
     void reset_window();
+    /// Starts a new window: its overflow records empty, its start now.
+    void start_window();
     void fill_heartbeat(wire::HeartbeatFields& out) const;
     static wire::ConfigError check_built_in(const wire::ConfigFields& next);
     void install_config(const wire::ConfigFields& next);
     size_t gather_ports();
     void gather_system(wire::SystemFields& out) const;
-    void encode_messages(const Due& due, const Snapshot& snapshot);
+    void encode_messages(const Due& due, Snapshot& snapshot);
     void release_flows(const Window& window, size_t first, size_t end);
     Part plan_part(Plan& plan, const Window& window) const;
     void encode_part(cbor::Writer& out, const Part& part, const Window& window,
