@@ -13,9 +13,6 @@ namespace {
 constexpr size_t kEnvelopeBound = 1 + 2 + 3 * 6 + 6;  // map head, version, 3 x uint32, uptime
 constexpr size_t kNetworkOverheadBound = 2 + 2 * 6 + 2 * 4 + 12;  // head, window, 2 arrays, part
 
-size_t address_bytes(uint8_t family) {
-    return family == 4 ? 4 : 16;
-}
 size_t group_head_size(size_t flows) {
     return cbor::head_size(wire::kGroupHeaderItems + wire::kFlowItems * flows);
 }
@@ -122,13 +119,6 @@ size_t close_records(detail::FlowTable<Record>& table, uint16_t* order) {
 
 /// A sorted view of one window's records: IPv4 first, then IPv6, each by local, remote, key.
 struct AgentBase::Window {
-    struct Entry {
-        uint8_t family;
-        const uint8_t* local;
-        const uint8_t* remote;
-        wire::FlowFields fields;
-    };
-
     const AgentBase& agent;
     size_t count4 = 0;
     size_t count6 = 0;
@@ -142,37 +132,37 @@ struct AgentBase::Window {
         return position < count4 ? RecordLayout::of(&agent.flows4_.slot(0))
                                  : RecordLayout::of(&agent.flows6_.slot(0));
     }
-
-    Entry at(size_t position) const;
-
-    static bool same_local(const Entry& a, const Entry& b) {
-        return a.family == b.family &&
-               __builtin_memcmp(a.local, b.local, address_bytes(a.family)) == 0;
+    size_t address_bytes(size_t position) const { return layout(position).address_bytes; }
+    /// The flow's local address, its remote address right after it.
+    const uint8_t* local(size_t position) const {
+        return layout(position).local(agent.storage_.order[position]);
     }
-    static bool same_group(const Entry& a, const Entry& b) {
-        return same_local(a, b) &&
-               __builtin_memcmp(a.remote, b.remote, address_bytes(a.family)) == 0;
+    wire::FlowFields fields(size_t position) const;
+
+    /// Whether the flows at two positions share the local address (`with_remote`: and the remote
+    /// one too). Positions of the two families never do.
+    bool same(size_t a, size_t b, bool with_remote) const {
+        const size_t bytes = address_bytes(a);
+        return (a < count4) == (b < count4) &&
+               __builtin_memcmp(local(a), local(b), with_remote ? 2 * bytes : bytes) == 0;
     }
 };
 
-AgentBase::Window::Entry AgentBase::Window::at(size_t position) const {
+wire::FlowFields AgentBase::Window::fields(size_t position) const {
     const uint16_t index = agent.storage_.order[position];
     const RecordLayout records = layout(position);
     const detail::FlowStats& stats = records.stats(index);
-    Entry entry{};
-    entry.family = records.address_bytes == 4 ? 4 : 6;
-    entry.local = records.local(index);
-    entry.remote = records.remote(index);
-    entry.fields.local_port = records.port(index, 0);
-    entry.fields.remote_port = records.port(index, 1);
-    entry.fields.flags = stats.flags;
-    entry.fields.bytes_in = stats.bytes_in;
-    entry.fields.bytes_out = stats.bytes_out;
-    entry.fields.packets_in = stats.packets_in;
-    entry.fields.packets_out = stats.packets_out;
-    entry.fields.first_s = stats.first_ms / 1000;
-    entry.fields.last_s = stats.last_ms / 1000;
-    return entry;
+    wire::FlowFields out;
+    out.local_port = records.port(index, 0);
+    out.remote_port = records.port(index, 1);
+    out.flags = stats.flags;
+    out.bytes_in = stats.bytes_in;
+    out.bytes_out = stats.bytes_out;
+    out.packets_in = stats.packets_in;
+    out.packets_out = stats.packets_out;
+    out.first_s = stats.first_ms / 1000;
+    out.last_s = stats.last_ms / 1000;
+    return out;
 }
 
 /// What one message carries. Snapshots go first; flows fill the rest.
@@ -234,20 +224,20 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
     part.overflow = plan.overflow;
     plan.overflow = false;
     part.first_flow = plan.next_flow;
-    Window::Entry previous{};
     size_t group_flows = 0;
     for (; plan.next_flow < window.size(); ++plan.next_flow) {
-        const Window::Entry entry = window.at(plan.next_flow);
-        const bool first = plan.next_flow == part.first_flow;
-        const bool new_local = first || !Window::same_local(previous, entry);
-        const bool new_group = first || !Window::same_group(previous, entry);
-        size_t size = wire::flow_size(entry.fields);
+        const size_t i = plan.next_flow;
+        const bool first = i == part.first_flow;
+        const bool new_local = first || !window.same(i - 1, i, false);
+        const bool new_group = first || !window.same(i - 1, i, true);
+        const size_t address = window.address_bytes(i);
+        size_t size = wire::flow_size(window.fields(i));
         if (new_local) {
-            size += 1 + address_bytes(entry.family);
+            size += 1 + address;
         }
         if (new_group) {
             size += group_head_size(1) + cbor::head_size(part.locals - (new_local ? 0 : 1)) + 1 +
-                    address_bytes(entry.family);
+                    address;
         } else {
             size += group_head_size(group_flows + 1) - group_head_size(group_flows);
         }
@@ -258,7 +248,6 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
         part.locals += new_local ? 1 : 0;
         part.groups += new_group ? 1 : 0;
         group_flows = new_group ? 1 : group_flows + 1;
-        previous = entry;
     }
     part.end_flow = plan.next_flow;
     part.network = part.overflow || part.end_flow > part.first_flow;
@@ -282,36 +271,32 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
     out.uint(clamped);
 
     // Local addresses in this part, in order; records are sorted by local address.
-    Window::Entry previous{};
     out.uint(wire::network_key::kLocalAddresses);
     out.array(part.locals);
     for (size_t i = part.first_flow; i < part.end_flow; ++i) {
-        const Window::Entry entry = window.at(i);
-        if (i == part.first_flow || !Window::same_local(previous, entry)) {
-            out.bytes(entry.local, address_bytes(entry.family));
+        if (i == part.first_flow || !window.same(i - 1, i, false)) {
+            out.bytes(window.local(i), window.address_bytes(i));
         }
-        previous = entry;
     }
 
     out.uint(wire::network_key::kGroups);
     out.array(part.groups);
     size_t local_index = 0;
     for (size_t start = part.first_flow; start < part.end_flow;) {
-        const Window::Entry head = window.at(start);
-        if (start != part.first_flow && !Window::same_local(previous, head)) {
+        if (start != part.first_flow && !window.same(start - 1, start, false)) {
             ++local_index;
         }
         size_t end = start + 1;
-        while (end < part.end_flow && Window::same_group(head, window.at(end))) {
+        while (end < part.end_flow && window.same(start, end, true)) {
             ++end;
         }
         out.array(wire::kGroupHeaderItems + wire::kFlowItems * (end - start));
         out.uint(local_index);
-        out.bytes(head.remote, address_bytes(head.family));
+        const size_t address = window.address_bytes(start);
+        out.bytes(window.local(start) + address, address);
         for (size_t i = start; i < end; ++i) {
-            wire::encode_flow(out, window.at(i).fields);
+            wire::encode_flow(out, window.fields(i));
         }
-        previous = head;
         start = end;
     }
 
