@@ -33,9 +33,25 @@ void encode_ports(cbor::Writer& out, const vigil_listening_port* ports, size_t c
     }
 }
 
-/// Both record types are laid out alike: local and remote address, the two ports, the stats.
-/// One description of that layout serves both families, so the window's sorting and reading
-/// exist once rather than once per family.
+bool has_traffic(const wire::OverflowFields& o) {
+    return o.packets_in + o.packets_out > 0;
+}
+
+/// The overflow records that counted something, `entries` of them.
+void encode_overflows(cbor::Writer& out, const wire::OverflowFields (&overflow)[2][3],
+                      size_t entries) {
+    out.array(entries);
+    for (const auto& family : overflow) {
+        for (const wire::OverflowFields& o : family) {
+            if (has_traffic(o)) {
+                wire::encode_overflow(out, o);
+            }
+        }
+    }
+}
+
+/// A window's records of one family, read through the layout both record types share
+/// (detail::kLaidOutAlike), so the window's sorting and reading exist once for both.
 struct RecordLayout {
     const uint8_t* records;
     size_t stride;
@@ -43,9 +59,6 @@ struct RecordLayout {
 
     template <typename Record>
     static RecordLayout of(const Record* records) {
-        static_assert(offsetof(Record, remote) == sizeof(Record::local), "remote after local");
-        static_assert(offsetof(Record, local_port) == 2 * sizeof(Record::local), "ports next");
-        static_assert(offsetof(Record, stats) == offsetof(Record, local_port) + 4, "then stats");
         return {reinterpret_cast<const uint8_t*>(records), sizeof(Record), sizeof(Record::local)};
     }
     const uint8_t* local(size_t index) const { return records + index * stride; }
@@ -125,6 +138,7 @@ struct AgentBase::Window {
     uint64_t duration_ms = 0;
     /// The window's overflow records, taken when it closed (the agent's own start the next one).
     wire::OverflowFields overflow[2][3] = {};
+    size_t overflow_entries = 0;  ///< overflow records that counted something
 
     size_t size() const { return count4 + count6; }
 
@@ -256,13 +270,7 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
 
 void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window& window,
                                size_t index, size_t count) const {
-    size_t overflow_count = 0;
-    for (const auto& family : window.overflow) {
-        for (const wire::OverflowFields& o : family) {
-            overflow_count += o.packets_in + o.packets_out > 0 ? 1 : 0;
-        }
-    }
-    const bool with_overflow = part.overflow && overflow_count > 0;
+    const bool with_overflow = part.overflow && window.overflow_entries > 0;
     out.map(4 + (with_overflow ? 1 : 0) + (count > 1 ? 1 : 0));
     const uint64_t clamped = window.duration_ms > 0xFFFFFFFFu ? 0xFFFFFFFFu : window.duration_ms;
     out.uint(wire::network_key::kWindowStartAgeMs);
@@ -302,14 +310,7 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
 
     if (with_overflow) {
         out.uint(wire::network_key::kOverflow);
-        out.array(overflow_count);
-        for (const auto& family : window.overflow) {
-            for (const wire::OverflowFields& o : family) {
-                if (o.packets_in + o.packets_out > 0) {
-                    wire::encode_overflow(out, o);
-                }
-            }
-        }
+        encode_overflows(out, window.overflow, window.overflow_entries);
     }
     if (count > 1) {
         out.uint(wire::network_key::kPart);
@@ -390,18 +391,15 @@ void AgentBase::encode_messages(const Due& due, Snapshot& snapshot) {
         plan.network = true;
         sort_indices(storage_.order, window.count4, window.layout(0));
         sort_indices(storage_.order + window.count4, window.count6, window.layout(window.count4));
-        cbor::Writer counter;
-        size_t entries = 0;
         for (const auto& family : window.overflow) {
             for (const wire::OverflowFields& o : family) {
-                if (o.packets_in + o.packets_out > 0) {
-                    wire::encode_overflow(counter, o);
-                    ++entries;
-                }
+                window.overflow_entries += has_traffic(o) ? 1 : 0;
             }
         }
-        plan.overflow = entries > 0;
-        plan.overflow_size = 1 + cbor::head_size(entries) + counter.size();
+        cbor::Writer counter;
+        encode_overflows(counter, window.overflow, window.overflow_entries);
+        plan.overflow = window.overflow_entries > 0;
+        plan.overflow_size = 1 + counter.size();
     }
 
     size_t network_parts = 0;
