@@ -528,7 +528,28 @@ void AgentBase::fill_heartbeat(wire::HeartbeatFields& hb) const {
     }
 }
 
+// The port's facts and the wire's share their layout from os_name on, so they are taken in one
+// copy; the counts are then held to what the wire carries.
 void AgentBase::gather_system(wire::SystemFields& out) const {
+    static_assert(sizeof(wire::Address) == sizeof(vigil_address) &&
+                      offsetof(wire::Address, bytes) == offsetof(vigil_address, bytes) &&
+                      wire::kMaxSystemAddresses == VIGIL_MAX_SYSTEM_ADDRESSES &&
+                      wire::kMaxSystemMacs == VIGIL_MAX_SYSTEM_MACS,
+                  "addresses and MACs alike");
+    static_assert(
+        offsetof(wire::SystemFields, board) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, board) &&
+            offsetof(wire::SystemFields, addresses) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, addresses) &&
+            offsetof(wire::SystemFields, address_count) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, address_count) &&
+            offsetof(wire::SystemFields, macs) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, macs) &&
+            offsetof(wire::SystemFields, mac_count) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, mac_count) &&
+            sizeof(wire::SystemFields) - offsetof(wire::SystemFields, os_name) ==
+                sizeof(vigil_system_info),
+        "the port's system facts laid out as the wire's from os_name on");
     out = wire::SystemFields{};
     out.agent_version = kVersionString;
     if (port_.system_info == nullptr) {
@@ -536,20 +557,10 @@ void AgentBase::gather_system(wire::SystemFields& out) const {
     }
     vigil_system_info info{};
     port_.system_info(port_.context, &info);
-    out.os_name = info.os_name;
-    out.os_version = info.os_version;
-    out.stack_name = info.stack_name;
-    out.stack_version = info.stack_version;
-    out.firmware_version = info.firmware_version;
-    out.board = info.board;
+    __builtin_memcpy(&out.os_name, &info, sizeof(info));
     out.address_count = info.address_count < wire::kMaxSystemAddresses ? info.address_count
                                                                        : wire::kMaxSystemAddresses;
-    for (size_t i = 0; i < out.address_count; ++i) {
-        out.addresses[i].family = info.addresses[i].family;
-        __builtin_memcpy(out.addresses[i].bytes, info.addresses[i].bytes, 16);
-    }
     out.mac_count = info.mac_count < wire::kMaxSystemMacs ? info.mac_count : wire::kMaxSystemMacs;
-    __builtin_memcpy(out.macs, info.macs, sizeof(out.macs));
 }
 
 size_t AgentBase::gather_ports() {
