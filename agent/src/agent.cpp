@@ -132,16 +132,11 @@ VIGIL_ALWAYS_INLINE void add_packet(Totals& totals, bool outbound, uint32_t ip_b
 /// kept out of line so the common packet stays short.
 VIGIL_NOINLINE uint8_t opening_flags(uint8_t flags, bool inserted, const ParsedPacket& p,
                                      bool outbound, const detail::FlowKey& key) {
-    switch (static_cast<wire::Protocol>(p.protocol)) {
-        case wire::Protocol::Tcp:
-            return update_tcp_flags(flags, inserted, p, outbound, key.local_port, key.remote_port);
-        case wire::Protocol::Udp:  // the first sender opened
-            return static_cast<uint8_t>(flags | opener_bits(!outbound, false));
-        case wire::Protocol::Icmp:  // the sender of the request opened
-            return static_cast<uint8_t>(flags |
-                                        opener_bits(p.icmp_reply ? outbound : !outbound, false));
+    if (p.protocol == static_cast<uint8_t>(wire::Protocol::Tcp)) {
+        return update_tcp_flags(flags, inserted, p, outbound, key.local_port, key.remote_port);
     }
-    return flags;
+    // UDP: the first sender opened. ICMP: the sender of the request (icmp_reply is false for UDP).
+    return static_cast<uint8_t>(flags | opener_bits(p.icmp_reply ? outbound : !outbound, false));
 }
 
 }  // namespace
@@ -593,40 +588,32 @@ void AgentBase::set_ignored_interfaces(uint32_t mask) {
 }
 
 Status AgentBase::apply_config(const uint8_t* data, size_t length) {
+    return apply_config_message(data, length, false);
+}
+
+Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
+    return apply_config_message(data, length, true);
+}
+
+// A config from the hub must be newer than the one in force, and a refusal is reported with its
+// version in the heartbeat; a local one is version 0 and only valid before any from the hub.
+Status AgentBase::apply_config_message(const uint8_t* data, size_t length, bool local) {
     if (!initialised_) {
         return Status::NotInitialised;
     }
     if (data == nullptr || length == 0) {
+        if (local) {
+            return Status::BadParameter;
+        }
         rejected_reason_ = wire::ConfigError::Malformed;
         rejected_version_ = 0;
         return Status::InvalidConfig;
     }
     wire::ConfigFields next = config_;
     uint32_t version = 0;
-    wire::ConfigError error = wire::decode_config(data, length, next, version);
-    if (error == wire::ConfigError::None) {
-        error = check_built_in(next);
-    }
-    if (error != wire::ConfigError::None) {
-        rejected_reason_ = error;
-        rejected_version_ = version;
-        return Status::InvalidConfig;
-    }
-    install_config(next);
-    return Status::Ok;
-}
-
-Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
-    if (!initialised_) {
-        return Status::NotInitialised;
-    }
-    if (data == nullptr || length == 0) {
-        return Status::BadParameter;
-    }
-    wire::ConfigFields next = config_;
-    uint32_t version = 0;
-    wire::ConfigError error = wire::decode_config_settings(data, length, next, version);
-    if (error == wire::ConfigError::None && (version != 0 || config_.version != 0)) {
+    wire::ConfigError error = local ? wire::decode_config_settings(data, length, next, version)
+                                    : wire::decode_config(data, length, next, version);
+    if (local && error == wire::ConfigError::None && (version != 0 || config_.version != 0)) {
         return Status::BadParameter;
     }
     if (error == wire::ConfigError::None) {
@@ -634,7 +621,7 @@ Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
     }
     if (error != wire::ConfigError::None) {
         rejected_reason_ = error;
-        rejected_version_ = 0;
+        rejected_version_ = local ? 0 : version;
         return Status::InvalidConfig;
     }
     install_config(next);

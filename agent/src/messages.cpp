@@ -116,12 +116,12 @@ void sort_indices(uint16_t* order, size_t count, const RecordLayout& layout) {
 }
 
 /// Closes every record of the window: from now on the hook leaves them alone.
-template <typename Record>
-size_t close_records(detail::FlowTable<Record>& table, uint16_t* order) {
+size_t close_records(const detail::table::Layout& table, uint16_t* order) {
     size_t count = 0;
-    for (size_t i = 0; i < table.capacity(); ++i) {
-        if (table.slot(i).stats.used != detail::kFree) {
-            table.slot(i).stats.used = detail::kClosed;
+    for (size_t i = 0; i < table.capacity; ++i) {
+        detail::FlowStats& stats = table.stats(table.record(i));
+        if (stats.used != detail::kFree) {
+            stats.used = detail::kClosed;
             order[count++] = static_cast<uint16_t>(i);
         }
     }
@@ -361,8 +361,8 @@ void AgentBase::encode_messages(const Due& due, Snapshot& snapshot) {
         fill_heartbeat(snapshot.heartbeat);
     }
     if (network) {
-        window.count4 = close_records(flows4_, storage_.order);
-        window.count6 = close_records(flows6_, storage_.order + window.count4);
+        window.count4 = close_records(flows4_.layout(), storage_.order);
+        window.count6 = close_records(flows6_.layout(), storage_.order + window.count4);
         window.duration_ms = agent_ms_ - window_start_agent_ms_;
         __builtin_memcpy(window.overflow, overflow_, sizeof(overflow_));
         start_window();

@@ -143,6 +143,7 @@ class AgentBase {
     /// Starts a new window: its overflow records empty, its start now.
     void start_window();
     void fill_heartbeat(wire::HeartbeatFields& out) const;
+    Status apply_config_message(const uint8_t* data, size_t length, bool local);
     static wire::ConfigError check_built_in(const wire::ConfigFields& next);
     void install_config(const wire::ConfigFields& next);
     size_t gather_ports();

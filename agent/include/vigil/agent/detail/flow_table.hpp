@@ -65,6 +65,24 @@ struct FlowKey {
     uint8_t protocol;
 };
 
+namespace table {
+
+/// A table's records as bytes: a record's local address at its start, the remote one after it,
+/// then the ports and the stats (kLaidOutAlike).
+struct Layout {
+    uint8_t* records;
+    size_t stride;
+    size_t address_bytes;
+    size_t capacity;
+
+    uint8_t* record(size_t index) const { return records + index * stride; }
+    FlowStats& stats(uint8_t* record) const {
+        return *reinterpret_cast<FlowStats*>(record + 2 * address_bytes + 4);
+    }
+};
+
+}  // namespace table
+
 template <typename Record>
 class FlowTable {
   public:
@@ -87,6 +105,11 @@ class FlowTable {
         }
     }
 
+    /// The records as bytes, for code shared by both record types.
+    table::Layout layout() const {
+        return {reinterpret_cast<uint8_t*>(records_), sizeof(Record), sizeof(Record::local),
+                capacity_};
+    }
     size_t size() const { return size_; }
     size_t capacity() const { return capacity_; }
     bool full() const { return size_ == capacity_; }
@@ -131,20 +154,6 @@ VIGIL_ALWAYS_INLINE uint32_t hash_key(const FlowKey& key, uint32_t seed, size_t 
     }
     return (h ^ seed) * 0x27D4EB2Fu;
 }
-
-/// A table's records as bytes: a record's local address at its start, the remote one after it,
-/// then the ports and the stats (kLaidOutAlike).
-struct Layout {
-    uint8_t* records;
-    size_t stride;
-    size_t address_bytes;
-    size_t capacity;
-
-    uint8_t* record(size_t index) const { return records + index * stride; }
-    FlowStats& stats(uint8_t* record) const {
-        return *reinterpret_cast<FlowStats*>(record + 2 * address_bytes + 4);
-    }
-};
 
 VIGIL_ALWAYS_INLINE bool matches(const Layout& t, uint8_t* record, const FlowKey& key) {
     const FlowStats& stats = t.stats(record);
@@ -200,9 +209,7 @@ VIGIL_ALWAYS_INLINE uint8_t* find_or_insert(const Layout& t, size_t& size, const
 template <typename Record>
 VIGIL_ALWAYS_INLINE Record* FlowTable<Record>::find_or_insert(const FlowKey& key, uint32_t seed,
                                                               bool& inserted) {
-    const table::Layout layout{reinterpret_cast<uint8_t*>(records_), sizeof(Record),
-                               sizeof(Record::local), capacity_};
-    return reinterpret_cast<Record*>(table::find_or_insert(layout, size_, key, seed, inserted));
+    return reinterpret_cast<Record*>(table::find_or_insert(layout(), size_, key, seed, inserted));
 }
 
 template <typename Record>
