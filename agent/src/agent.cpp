@@ -173,6 +173,10 @@ void AgentBase::exit() const {
     }
 }
 
+uint32_t AgentBase::random_or(uint32_t fallback) const {
+    return port_.random32 != nullptr ? port_.random32(port_.context) : fallback;
+}
+
 Status AgentBase::init(const Port& port, const Transport& transport, const char* device_id,
                        const Options* options) {
     if (VIGIL_AGENT_DISABLED) {
@@ -197,14 +201,18 @@ Status AgentBase::init(const Port& port, const Transport& transport, const char*
     for (size_t i = 0; i <= id_length; ++i) {
         device_id_[i] = device_id[i];
     }
-    char* end = append(append(append(topic_, wire::kTopicPrefix), device_id_), wire::kTopicSuffix);
+    const char* const topic_parts[] = {wire::kTopicPrefix, device_id_, wire::kTopicSuffix};
+    char* end = topic_;
+    for (const char* part : topic_parts) {
+        end = append(end, part);
+    }
     *end = '\0';
 
     last_port_ms_ = port_.now_ms(port_.context);
     agent_ms_ = 0;
     const uint32_t fallback = fnv1a(device_id_, 2166136261u) ^ static_cast<uint32_t>(last_port_ms_);
-    boot_id_ = port_.random32 != nullptr ? port_.random32(port_.context) : fallback;
-    hash_seed_ = port_.random32 != nullptr ? port_.random32(port_.context) : fallback * 2654435761u;
+    boot_id_ = random_or(fallback);
+    hash_seed_ = random_or(fallback * 2654435761u);
     splay_max_ms_ = options != nullptr ? options->first_collection_splay_max_ms
                                        : VIGIL_FIRST_COLLECTION_SPLAY_MAX_MS;
     config_ = build_defaults();
@@ -230,8 +238,7 @@ Status AgentBase::enable() {
     set_state(State::Pending);
     uint32_t splay = 0;
     if (splay_max_ms_ > 0) {
-        const uint32_t random =
-            port_.random32 != nullptr ? port_.random32(port_.context) : boot_id_ * 2246822519u;
+        const uint32_t random = random_or(boot_id_ * 2246822519u);
         splay = random % splay_max_ms_;
     }
     schedule_from(agent_ms_ + splay);
@@ -490,11 +497,8 @@ void AgentBase::reset_window() {
 }
 
 void AgentBase::start_window() {
-    for (auto& family : overflow_) {
-        for (wire::OverflowFields& o : family) {
-            o = wire::OverflowFields{};
-        }
-    }
+    // Zero counts are all that matters: add_overflow sets a record's family and protocol.
+    __builtin_memset(static_cast<void*>(overflow_), 0, sizeof(overflow_));
     window_start_agent_ms_ = agent_ms_;
     window_start_port_ms_ = last_port_ms_;
 }
@@ -502,19 +506,23 @@ void AgentBase::start_window() {
 void AgentBase::fill_heartbeat(wire::HeartbeatFields& hb) const {
     hb.state = state_;
     hb.config_version = config_.version;
-    hb.packets_seen = counters_.packets_seen;
-    hb.packets_unparsed = counters_.packets_unparsed;
-    hb.packets_ignored = counters_.packets_ignored;
-    hb.overflow_packets = counters_.overflow_packets;
-    hb.messages_sent = counters_.messages_sent;
-    hb.send_failures = counters_.send_failures;
-    hb.messages_dropped = counters_.messages_dropped;
+    // The counters run in the heartbeat's order: two copies instead of one per count.
+    static_assert(offsetof(Counters, messages_dropped) - offsetof(Counters, packets_seen) ==
+                          offsetof(wire::HeartbeatFields, messages_dropped) -
+                              offsetof(wire::HeartbeatFields, packets_seen) &&
+                      offsetof(Counters, schedule_drift) ==
+                          offsetof(Counters, messages_dropped) + sizeof(uint64_t) &&
+                      offsetof(Counters, clock_jumps) - offsetof(Counters, schedule_drift) ==
+                          offsetof(wire::HeartbeatFields, clock_jumps) -
+                              offsetof(wire::HeartbeatFields, schedule_drift),
+                  "counters in the heartbeat's order");
+    __builtin_memcpy(&hb.packets_seen, &counters_.packets_seen,
+                     offsetof(Counters, schedule_drift) - offsetof(Counters, packets_seen));
+    __builtin_memcpy(&hb.schedule_drift, &counters_.schedule_drift, 2 * sizeof(uint64_t));
     hb.backlog_messages = static_cast<uint32_t>(backlog_.messages());
     hb.backlog_bytes = static_cast<uint32_t>(backlog_.bytes());
     hb.rejected_config_version = rejected_version_;
     hb.rejected_config_reason = rejected_reason_;
-    hb.schedule_drift = counters_.schedule_drift;
-    hb.clock_jumps = counters_.clock_jumps;
     hb.collectors = 0;
     for (size_t c = 0; c < wire::kCollectorCount; ++c) {
         if (config_.collectors[c].enabled) {

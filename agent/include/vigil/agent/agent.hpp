@@ -125,6 +125,8 @@ class AgentBase {
     };
 
     void enter() const;
+    /// The port's random number, or `fallback` when it has no generator.
+    uint32_t random_or(uint32_t fallback) const;
     void exit() const;
     uint64_t advance_clock();
     void update_state();
