@@ -553,7 +553,6 @@ void AgentBase::gather_system(wire::SystemFields& out) const {
             sizeof(wire::SystemFields) - offsetof(wire::SystemFields, os_name) ==
                 sizeof(vigil_system_info),
         "the port's system facts laid out as the wire's from os_name on");
-    out = wire::SystemFields{};
     out.agent_version = kVersionString;
     if (port_.system_info == nullptr) {
         return;

@@ -149,6 +149,7 @@ class AgentBase {
     static wire::ConfigError check_built_in(const wire::ConfigFields& next);
     void install_config(const wire::ConfigFields& next);
     size_t gather_ports();
+    /// Fills a newly constructed `out` (fields the port does not know stay as constructed).
     void gather_system(wire::SystemFields& out) const;
     void encode_messages(const Due& due, Snapshot& snapshot);
     void release_flows(const Window& window, size_t first, size_t end);

@@ -176,13 +176,13 @@ VIGIL_ALWAYS_INLINE uint8_t* find_or_insert(const Layout& t, size_t& size, const
     const uint32_t h = hash_key(key, seed, t.address_bytes);
     // Multiply-shift maps the hash onto any capacity without a division.
     size_t index = static_cast<size_t>((static_cast<uint64_t>(h) * t.capacity) >> 32);
-    if (VIGIL_LIKELY(matches(t, t.record(index), key))) {
-        inserted = false;  // most packets belong to a flow sitting in its home slot
-        return t.record(index);
-    }
     const size_t probes = t.capacity < kMaxProbe ? t.capacity : kMaxProbe;
     for (size_t probe = 0; probe < probes; ++probe) {
         uint8_t* record = t.record(index);
+        if (VIGIL_LIKELY(matches(t, record, key))) {
+            inserted = false;  // most packets belong to a flow sitting in its home slot
+            return record;
+        }
         FlowStats& stats = t.stats(record);
         if (stats.used == kFree) {
             __builtin_memcpy(record, key.local, t.address_bytes);
@@ -193,10 +193,6 @@ VIGIL_ALWAYS_INLINE uint8_t* find_or_insert(const Layout& t, size_t& size, const
             stats.used = kOpen;
             ++size;
             inserted = true;
-            return record;
-        }
-        if (matches(t, record, key)) {
-            inserted = false;
             return record;
         }
         index = index + 1 == t.capacity ? 0 : index + 1;
