@@ -176,8 +176,8 @@ VIGIL_ALWAYS_INLINE uint8_t* find_or_insert(const Layout& t, size_t& size, const
     const uint32_t h = hash_key(key, seed, t.address_bytes);
     // Multiply-shift maps the hash onto any capacity without a division.
     size_t index = static_cast<size_t>((static_cast<uint64_t>(h) * t.capacity) >> 32);
-    const size_t probes = t.capacity < kMaxProbe ? t.capacity : kMaxProbe;
-    for (size_t probe = 0; probe < probes; ++probe) {
+    // The probe bound is worked out only past the home slot, off the common packet's path.
+    for (size_t probe = 1;; ++probe) {
         uint8_t* record = t.record(index);
         if (VIGIL_LIKELY(matches(t, record, key))) {
             inserted = false;  // most packets belong to a flow sitting in its home slot
@@ -195,9 +195,11 @@ VIGIL_ALWAYS_INLINE uint8_t* find_or_insert(const Layout& t, size_t& size, const
             inserted = true;
             return record;
         }
+        if (probe == (t.capacity < kMaxProbe ? t.capacity : kMaxProbe)) {
+            return nullptr;
+        }
         index = index + 1 == t.capacity ? 0 : index + 1;
     }
-    return nullptr;
 }
 
 }  // namespace table
