@@ -242,6 +242,10 @@ bool Reader::skip() {
     return skip_depth(0);
 }
 
+bool Reader::skip_nested(unsigned depth) {
+    return skip_depth(depth);
+}
+
 bool Reader::skip_depth(unsigned depth) {
     if (depth > kMaxSkipDepth) {
         fail(ReadError::TooDeep);

@@ -1,5 +1,5 @@
-// The decoder of Vigil messages: checks well-formedness over the whole input first, then walks
-// the schema of docs/protocol.md, naming the field at fault when something is wrong.
+// The decoder of Vigil messages: walks the schema of docs/protocol.md, naming the field at fault
+// when something is wrong; broken CBOR anywhere in the input is reported as such first.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -56,6 +56,15 @@ void append_path(std::string& out, const Path* path) {
         out += std::to_string(path->index);
         out += ']';
     }
+}
+
+/// How many containers enclose the item at `path` (the message itself: none).
+unsigned depth(const Path& path) {
+    unsigned containers = 0;
+    for (const Path* at = path.parent; at != nullptr; at = at->parent) {
+        ++containers;
+    }
+    return containers;
 }
 
 std::string text(const Path& path) {
@@ -198,15 +207,20 @@ static_assert(sizeof(kSystemNames) / sizeof(kSystemNames[0]) == wire::system_key
 static_assert(sizeof(kHeartbeatNames) / sizeof(kHeartbeatNames[0]) ==
               wire::heartbeat_key::kCollectors + 1);
 
-/// Reads a message the schema way, on input already known to be well-formed CBOR of the
-/// supported subset (decode_message checks that first). The first error is kept in `result`;
-/// every step returns false from then on.
+/// Reads a message the schema way. The first error is kept in `result`; every step returns false
+/// from then on.
 class Decoder {
   public:
     Decoder(const uint8_t* data, size_t length, DecodeResult& result)
         : data_(data), in_(data, length), result_(result) {}
 
     bool message(Message& out);
+    /// The message must end where the input does.
+    bool finish() {
+        const size_t at = in_.offset();
+        return in_.finish() ||
+               fail(DecodeError::Cbor, at, cbor::to_string(in_.error()), in_.error());
+    }
 
   private:
     bool fail(DecodeError error, size_t offset, std::string detail,
@@ -365,7 +379,7 @@ class Decoder {
             previous = key;
             if (key >= keys.count) {
                 const size_t value_at = in_.offset();
-                if (!in_.skip()) {
+                if (!in_.skip_nested(depth(path) + 1)) {
                     return reader_failed(value_at, path, "a data item");
                 }
                 continue;
@@ -819,18 +833,22 @@ DecodeResult decode_message(const uint8_t* data, size_t length, Message& out) {
             std::to_string(length) + " bytes, the limit is " + std::to_string(kMaxMessageBytes);
         return result;
     }
-    // Well-formedness first, over the whole input, so that broken CBOR is reported as such
-    // wherever it is, and the schema pass below only meets type and value errors.
+    // The schema pass reads every byte with the same reader a well-formedness check would, and
+    // skips unknown values with that check: when it succeeds and consumes the input exactly, the
+    // input is well-formed. Only a failure needs the check over the whole input, so that broken
+    // CBOR is reported as such wherever it is, before the schema error the pass met first.
+    Decoder decoder(data, length, result);
+    if (decoder.message(out) && decoder.finish()) {
+        return result;
+    }
     cbor::Reader check(data, length);
     if (!check.skip() || !check.finish()) {
+        result = DecodeResult{};
         result.error = DecodeError::Cbor;
         result.cbor_error = check.error();
         result.offset = check.offset();
         result.detail = cbor::to_string(check.error());
-        return result;
     }
-    Decoder decoder(data, length, result);
-    decoder.message(out);
     return result;
 }
 

@@ -440,16 +440,19 @@ TEST(OverviewScale, AnswersQuicklyForTenThousandDevices) {
     const char* seed = R"sql(
         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
         INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, agent_version, state,
-                             enrolment, messages, system_json, system_received_ms)
+                             enrolment, messages)
         SELECT 'dev-' || i, 0, 1700000000000 - i * 1000, 1700000000000 - i * 1000,
-               '0.' || (i % 3), CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'active' END, 1, 1,
-               json_object('os_name', CASE WHEN i % 2 THEN 'Zephyr' ELSE 'ThreadX' END,
-                           'os_version', '', 'firmware_version', '1.' || (i % 5),
+               '0.' || (i % 3), CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'active' END, 1, 1
+        FROM n;
+        INSERT INTO device_latest (device_key, part, body_json, received_ms)
+        SELECT device_key, 0,
+               json_object('os_name', CASE WHEN device_key % 2 THEN 'ThreadX' ELSE 'Zephyr' END,
+                           'os_version', '', 'firmware_version', '1.' || ((device_key - 1) % 5),
                            'agent_version', '0.1.0', 'stack_name', 'NetX Duo',
                            'stack_version', '6.2.1', 'board', 'stm32h7',
                            'addresses', json_array('198.51.100.2'),
                            'macs', json_array('02:00:00:00:00:02')),
-               1700000000000 FROM n;
+               1700000000000 FROM devices;
         INSERT INTO alerts (device_key, type, subject, severity, state, first_observed_ms,
                             last_observed_ms, count, evidence_json, raised_ms, last_raised_ms)
         SELECT device_key, 'scan.port_inbound', 'x', (device_key / 5) % 5, 0, 0, 0, 1, '{}',

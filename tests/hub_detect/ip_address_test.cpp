@@ -1,6 +1,10 @@
 #include "vigil/hub/detect/ip_address.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <string>
 
 namespace vigil::hub::detect {
 namespace {
@@ -24,6 +28,35 @@ TEST(IpAddress, RefusesWhatIsNotAnAddress) {
         EXPECT_FALSE(parse_ip(text)) << text;
     }
     EXPECT_FALSE(parse_ip(std::string(100, '1')));
+    EXPECT_FALSE(parse_ip(std::string("192.0.2.1\0", 10)));
+    EXPECT_FALSE(parse_ip("01.2.3.4"));
+    EXPECT_FALSE(parse_ip("1.2.3.04"));
+    EXPECT_TRUE(parse_ip("1.2.3.0"));
+}
+
+// Dotted quads are read by hand: they must be exactly what inet_pton accepts, octet for octet.
+RC_GTEST_PROP(IpAddress, Ipv4IsWhatInetPtonReads, ()) {
+    // Mostly four octets, otherwise one to seven: numbers up to 300, some with leading zeros;
+    // sometimes any characters.
+    std::string text;
+    if (*rc::gen::inRange(0, 5) == 0) {
+        text = *rc::gen::container<std::string>(rc::gen::elementOf(std::string("0123456789.x")));
+    } else {
+        const size_t octets = *rc::gen::arbitrary<bool>() ? 4 : *rc::gen::inRange<size_t>(1, 8);
+        for (size_t i = 0; i < octets; ++i) {
+            text += i == 0 ? "" : ".";
+            text += *rc::gen::inRange(0, 6) == 0 ? "0" : "";
+            text += std::to_string(*rc::gen::inRange(0u, 300u));
+        }
+    }
+    unsigned char bytes[4];
+    const bool expected = inet_pton(AF_INET, text.c_str(), bytes) == 1;
+    const auto parsed = parse_ip(text);
+    RC_ASSERT(parsed.has_value() == expected);
+    if (expected) {
+        RC_ASSERT(parsed->value == (uint32_t{bytes[0]} << 24 | uint32_t{bytes[1]} << 16 |
+                                    uint32_t{bytes[2]} << 8 | uint32_t{bytes[3]}));
+    }
 }
 
 TEST(Cidr, ReadsBlocksAndBareAddresses) {

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "store_fixture.hpp"
+#include "vigil/hub/report_json.hpp"
 #include "vigil/hub/sqlite/schema.hpp"
 
 namespace vigil::hub::testing {
@@ -284,6 +285,57 @@ TEST_F(Schema, Open_upgradesVersion6RecommendationsToSubjectsEvidenceAndClosed) 
     ASSERT_EQ(closed.value.size(), 1u);
     EXPECT_EQ(closed.value[0].recommendation.id, open_one.id);
     EXPECT_EQ(closed.value[0].change, RecommendationChange::Closed);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
+// Version 8 keeps a device's latest system information, ports and status a part per row instead
+// of in the device row: a version 7 file's parts move there, and the device detail reads them.
+TEST_F(Schema, Open_upgradesVersion7LatestPartsToTheirOwnRows) {
+    ASSERT_NO_FATAL_FAILURE(create_at_version(7, /*foreign_keys=*/true));
+    SystemInfo system;
+    system.os_name = "ThreadX";
+    system.board = "b";
+    ListeningPort telnet;
+    telnet.port = 23;
+    AgentStatus status;
+    status.state = "active";
+    status.config_version = 4;
+    execute(
+        "PRAGMA foreign_keys = ON;"
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms, state, system_json, "
+        "system_received_ms, ports_json, ports_received_ms, status_json, status_received_ms) "
+        "VALUES ('old-1', 0, 10, 20, 'active', '" +
+        to_json_text(system) + "', 11, '" + to_json_text(std::vector{telnet}) + "', 12, '" +
+        to_json_text(status) +
+        "', 13), ('old-2', 0, 10, 20, '', NULL, NULL, NULL, NULL, NULL, NULL);");
+
+    std::string error;
+    auto store = open(error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_table_info('devices') WHERE name LIKE "
+                            "'%_json' OR name LIKE '%_received_ms'"),
+              0);
+    EXPECT_EQ(query_integer("SELECT count(*) FROM device_latest"), 3);
+    DeviceDirectory& directory = *store;
+    const auto old_one = directory.device_detail(detail_query("old-1"));
+    ASSERT_TRUE(old_one.ok() && old_one.value) << old_one.error;
+    ASSERT_TRUE(old_one.value->system);
+    EXPECT_EQ(old_one.value->system->os_name, "ThreadX");
+    EXPECT_EQ(old_one.value->system->board, "b");
+    EXPECT_EQ(old_one.value->system_received_ms, 11);
+    ASSERT_TRUE(old_one.value->listening_ports);
+    ASSERT_EQ(old_one.value->listening_ports->size(), 1u);
+    EXPECT_EQ(old_one.value->listening_ports->front().port, 23);
+    EXPECT_EQ(old_one.value->ports_received_ms, 12);
+    ASSERT_TRUE(old_one.value->status);
+    EXPECT_EQ(old_one.value->status->config_version, 4u);
+    EXPECT_EQ(old_one.value->status_received_ms, 13);
+    const auto without = directory.device_detail(detail_query("old-2"));
+    ASSERT_TRUE(without.ok() && without.value) << without.error;
+    EXPECT_FALSE(without.value->system);
+    EXPECT_FALSE(without.value->listening_ports);
+    EXPECT_FALSE(without.value->status);
     EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 

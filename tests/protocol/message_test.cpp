@@ -399,6 +399,25 @@ TEST(MessageDecodeError, MalformedCbor) {
               cbor::ReadError::TooDeep);
     EXPECT_EQ(cbor_error([](Node& t) { t.at(10).at(3) = Raw(hex("9bffffffffffffffff")); }),
               cbor::ReadError::Truncated);
+    // Nesting is limited over the whole message, inside an unknown key's value too: 16 arrays
+    // are a legal value on their own, but not two containers deep.
+    Bytes nested(16, 0x81);
+    nested.push_back(0x00);
+    EXPECT_EQ(cbor_error([&](Node& t) { t.at(10).append(U(7), Raw(nested)); }),
+              cbor::ReadError::TooDeep);
+    // Broken CBOR is what is reported, even behind a schema error.
+    EXPECT_EQ(cbor_error([](Node& t) {
+                  t.at(2) = Tstr("not a boot id");
+                  t.at(10).at(3) = Raw(hex("9bffffffffffffffff"));
+              }),
+              cbor::ReadError::Truncated);
+    Bytes wrong_then_trailing = test::encode([] {
+        Node tree = full_tree();
+        tree.at(2) = Tstr("not a boot id");
+        return tree;
+    }());
+    wrong_then_trailing.push_back(0x00);
+    EXPECT_EQ(decode(wrong_then_trailing).result.cbor_error, cbor::ReadError::TrailingBytes);
 }
 
 TEST(MessageDecodeError, ReportsTheOffsetAndTheField) {

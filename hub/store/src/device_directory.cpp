@@ -90,30 +90,40 @@ Fetched<std::optional<DeviceDetail>> SqliteStore::device_detail(const DetailQuer
             if (!snapshot.begin("BEGIN", result.error)) {
                 return;
             }
-            Statement device =
-                reader.query("SELECT " VIGIL_DEVICE_COLUMNS
-                             ", device_key, system_json, system_received_ms, "
-                             "ports_json, ports_received_ms, status_json, status_received_ms "
-                             "FROM devices WHERE id = ?1",
-                             result.error, query.device_id);
+            Statement device = reader.query("SELECT " VIGIL_DEVICE_COLUMNS
+                                            ", device_key FROM devices WHERE id = ?1",
+                                            result.error, query.device_id);
             if (!device || !device.next_row("device detail", result.error)) {
                 return;
             }
             DeviceDetail detail;
             detail.device = read_device_row(device);
-            if (!device.is_null(11)) {
-                detail.system = parse_system_json(device.text(11));
-                detail.system_received_ms = device.integer(12);
+            const int64_t device_key = device.integer(10);
+            Statement latest = reader.query(
+                "SELECT part, body_json, received_ms FROM device_latest WHERE device_key = ?1",
+                result.error, device_key);
+            while (latest && latest.next_row("device latest", result.error)) {
+                const std::string body = latest.text(1);
+                const int64_t received_ms = latest.integer(2);
+                switch (static_cast<LatestPart>(latest.integer(0))) {
+                    case LatestPart::System:
+                        detail.system = parse_system_json(body);
+                        detail.system_received_ms = received_ms;
+                        break;
+                    case LatestPart::Ports:
+                        detail.listening_ports = parse_ports_json(body);
+                        detail.ports_received_ms = received_ms;
+                        break;
+                    case LatestPart::Status:
+                        detail.status = parse_status_json(body);
+                        detail.status_received_ms = received_ms;
+                        break;
+                }
             }
-            if (!device.is_null(13)) {
-                detail.listening_ports = parse_ports_json(device.text(13));
-                detail.ports_received_ms = device.integer(14);
+            if (!result.error.empty()) {
+                return;
             }
-            if (!device.is_null(15)) {
-                detail.status = parse_status_json(device.text(15));
-                detail.status_received_ms = device.integer(16);
-            }
-            if (!traffic_summary(reader, device.integer(10), query, detail.traffic, result.error)) {
+            if (!traffic_summary(reader, device_key, query, detail.traffic, result.error)) {
                 return;
             }
             result.value = std::move(detail);

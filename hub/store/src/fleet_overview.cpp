@@ -73,12 +73,12 @@ bool SqliteStore::summarise_devices(Connection& reader, const OverviewQuery& que
         summary.agent_versions.push_back({agents.text(0), as_counter(agents.integer(1))});
     }
     Statement firmware = reader.query(
-        "SELECT trim(coalesce(system_json ->> 'os_name', '') || ' ' || "
-        "coalesce(system_json ->> 'os_version', '')) AS os, "
-        "coalesce(system_json ->> 'firmware_version', '') AS version, count(*) "
-        "FROM devices WHERE system_json IS NOT NULL "
+        "SELECT trim(coalesce(body_json ->> 'os_name', '') || ' ' || "
+        "coalesce(body_json ->> 'os_version', '')) AS os, "
+        "coalesce(body_json ->> 'firmware_version', '') AS version, count(*) "
+        "FROM device_latest WHERE part = ?1 "
         "GROUP BY os, version ORDER BY count(*) DESC, os, version",
-        error);
+        error, static_cast<int64_t>(LatestPart::System));
     while (firmware && firmware.next_row("firmware versions", error)) {
         summary.firmware.push_back(
             {firmware.text(0), firmware.text(1), as_counter(firmware.integer(2))});

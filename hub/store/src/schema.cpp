@@ -310,8 +310,35 @@ INSERT INTO recommendations (device_key, kind, subject, state, severity, title, 
 DROP TABLE recommendations_v6;
 )sql";
 
+// The latest system information, listening ports and agent status of a device, a row per part.
+// They were columns of the device row, which every message rewrites (its count and seen times),
+// so each message copied the device's system information, most of the row, for nothing.
+constexpr const char* kMigration8 = R"sql(
+CREATE TABLE device_latest (
+    device_key INTEGER NOT NULL REFERENCES devices ON DELETE CASCADE,
+    part INTEGER NOT NULL CHECK (part BETWEEN 0 AND 2),  -- LatestPart
+    body_json TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (device_key, part)
+) STRICT;
+INSERT INTO device_latest (device_key, part, body_json, received_ms)
+    SELECT device_key, 0, system_json, system_received_ms FROM devices
+    WHERE system_json IS NOT NULL
+    UNION ALL
+    SELECT device_key, 1, ports_json, ports_received_ms FROM devices WHERE ports_json IS NOT NULL
+    UNION ALL
+    SELECT device_key, 2, status_json, status_received_ms FROM devices
+    WHERE status_json IS NOT NULL;
+ALTER TABLE devices DROP COLUMN system_json;
+ALTER TABLE devices DROP COLUMN system_received_ms;
+ALTER TABLE devices DROP COLUMN ports_json;
+ALTER TABLE devices DROP COLUMN ports_received_ms;
+ALTER TABLE devices DROP COLUMN status_json;
+ALTER TABLE devices DROP COLUMN status_received_ms;
+)sql";
+
 constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4,
-                                       kMigration5, kMigration6, kMigration7};
+                                       kMigration5, kMigration6, kMigration7, kMigration8};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {

@@ -18,6 +18,7 @@
 #include "checkpointer.hpp"
 #include "reader_pool.hpp"
 #include "vigil/hub/sqlite/connection.hpp"
+#include "vigil/hub/sqlite/schema.hpp"
 #include "vigil/hub/sqlite_store.hpp"
 
 namespace vigil::hub::sqlite {
@@ -139,6 +140,8 @@ class SqliteStore final : public Store {
                                 std::string& error);
     bool write_latest(const Report& report, int64_t device_key, int64_t message_id,
                       RowDeltas& deltas, std::vector<DeviceEvent>& events, std::string& error);
+    bool write_latest_part(int64_t device_key, LatestPart part, const std::string& body,
+                           int64_t received_ms, bool& newest, std::string& error);
     bool write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
                          std::vector<DeviceEvent>& events, std::string& error);
     bool apply_detection(const DetectionStep& detect, const std::vector<const Report*>& fresh,

@@ -219,29 +219,25 @@ bool SqliteStore::write_interface_totals(const Report& report, int64_t message_i
     return true;
 }
 
-// The device row keeps the latest system info, ports and status by receive time, so the API
-// reads one row; the history of ports and heartbeats is kept in their own tables until retention.
+// The latest system info, ports and status by receive time are kept a part per row, so the API
+// reads them at once and no message copies them; the history of ports and heartbeats is kept in
+// their own tables until retention.
 bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t message_id,
                                RowDeltas& deltas, std::vector<DeviceEvent>& events,
                                std::string& error) {
-    if (report.system) {
-        const std::string document = to_json_text(*report.system);
-        if (!writer_.run("write",
-                         "UPDATE devices SET system_json = ?2, system_received_ms = ?3 "
-                         "WHERE device_key = ?1 AND coalesce(system_received_ms, ?3) <= ?3",
-                         error, device_key, document, report.received_ms)) {
-            return false;
-        }
+    bool newest = false;
+    if (report.system &&
+        !write_latest_part(device_key, LatestPart::System, to_json_text(*report.system),
+                           report.received_ms, newest, error)) {
+        return false;
     }
     if (report.listening_ports) {
         const std::string ports = to_json_text(*report.listening_ports);
         if (!writer_.run("write",
                          "INSERT INTO port_snapshots (message_id, ports_json) VALUES (?1, ?2)",
                          error, message_id, ports) ||
-            !writer_.run("write",
-                         "UPDATE devices SET ports_json = ?2, ports_received_ms = ?3 "
-                         "WHERE device_key = ?1 AND coalesce(ports_received_ms, ?3) <= ?3",
-                         error, device_key, ports, report.received_ms)) {
+            !write_latest_part(device_key, LatestPart::Ports, ports, report.received_ms, newest,
+                               error)) {
             return false;
         }
         ++deltas.port_snapshots;
@@ -255,43 +251,62 @@ bool SqliteStore::write_latest(const Report& report, int64_t device_key, int64_t
     return true;
 }
 
+// A redelivered older part leaves a newer one in place (newest false).
+bool SqliteStore::write_latest_part(int64_t device_key, LatestPart part, const std::string& body,
+                                    int64_t received_ms, bool& newest, std::string& error) {
+    if (!writer_.run("write",
+                     "INSERT INTO device_latest (device_key, part, body_json, received_ms) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_key, part) DO UPDATE SET "
+                     "body_json = excluded.body_json, received_ms = excluded.received_ms "
+                     "WHERE received_ms <= excluded.received_ms",
+                     error, device_key, static_cast<int64_t>(part), body, received_ms)) {
+        return false;
+    }
+    newest = writer_.changes() != 0;
+    return true;
+}
+
 bool SqliteStore::write_heartbeat(const Report& report, int64_t device_key, int64_t message_id,
                                   std::vector<DeviceEvent>& events, std::string& error) {
     const AgentStatus& status = *report.status;
-    const std::string document = to_json_text(status);
+    if (!writer_.run("write",
+                     "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
+                     "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "
+                     "send_failures, messages_dropped, backlog_messages, backlog_bytes, "
+                     "rejected_config_version, rejected_config_reason) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     error, message_id, status.state, static_cast<int64_t>(status.config_version),
+                     as_integer(status.packets_seen), as_integer(status.packets_unparsed),
+                     as_integer(status.packets_ignored), as_integer(status.overflow_packets),
+                     as_integer(status.messages_sent), as_integer(status.send_failures),
+                     as_integer(status.messages_dropped),
+                     static_cast<int64_t>(status.backlog_messages),
+                     static_cast<int64_t>(status.backlog_bytes), status.rejected_config_version,
+                     status.rejected_config_reason)) {
+        return false;
+    }
+    bool newest = false;
+    if (!write_latest_part(device_key, LatestPart::Status, to_json_text(status), report.received_ms,
+                           newest, error)) {
+        return false;
+    }
+    if (!newest) {
+        return true;
+    }
     // The latest heartbeat names a config version the device did not run before: it applied one
     // (version 0 is the agent's own defaults, no config of the hub's).
     if (!writer_.run("write",
-                     "UPDATE devices SET applied_config_version = ?3 WHERE device_key = ?1 "
-                     "AND coalesce(status_received_ms, ?2) <= ?2 "
-                     "AND applied_config_version IS NOT ?3",
-                     error, device_key, report.received_ms,
-                     static_cast<int64_t>(status.config_version))) {
+                     "UPDATE devices SET applied_config_version = ?2 WHERE device_key = ?1 "
+                     "AND applied_config_version IS NOT ?2",
+                     error, device_key, static_cast<int64_t>(status.config_version))) {
         return false;
     }
     if (writer_.changes() != 0 && status.config_version != 0) {
         events.push_back({report.device_id, DeviceChange::ConfigApplied, report.received_ms});
     }
     return writer_.run("write",
-                       "INSERT INTO heartbeats (message_id, state, config_version, packets_seen, "
-                       "packets_unparsed, packets_ignored, overflow_packets, messages_sent, "
-                       "send_failures, messages_dropped, backlog_messages, backlog_bytes, "
-                       "rejected_config_version, rejected_config_reason) VALUES "
-                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                       error, message_id, status.state, static_cast<int64_t>(status.config_version),
-                       as_integer(status.packets_seen), as_integer(status.packets_unparsed),
-                       as_integer(status.packets_ignored), as_integer(status.overflow_packets),
-                       as_integer(status.messages_sent), as_integer(status.send_failures),
-                       as_integer(status.messages_dropped),
-                       static_cast<int64_t>(status.backlog_messages),
-                       static_cast<int64_t>(status.backlog_bytes), status.rejected_config_version,
-                       status.rejected_config_reason) &&
-           writer_.run("write",
-                       "UPDATE devices SET status_json = ?2, status_received_ms = ?3, "
-                       "state = ?4, applied_config_version = ?5 "
-                       "WHERE device_key = ?1 AND coalesce(status_received_ms, ?3) <= ?3",
-                       error, device_key, document, report.received_ms, status.state,
-                       static_cast<int64_t>(status.config_version));
+                       "UPDATE devices SET state = ?2 WHERE device_key = ?1 AND state IS NOT ?2",
+                       error, device_key, status.state);
 }
 
 }  // namespace vigil::hub::sqlite

@@ -130,6 +130,9 @@ class Reader {
     bool read_null();
     /// Skips one complete data item of any supported type.
     bool skip();
+    /// Skips one complete data item found `depth` containers deep, so that nesting is limited as
+    /// if the whole input had been skipped from its start.
+    bool skip_nested(unsigned depth);
 
     /// Type of the next item without consuming it (false at end of input).
     bool peek(MajorType& type) const;

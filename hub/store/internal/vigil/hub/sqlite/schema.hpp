@@ -9,9 +9,12 @@
 
 namespace vigil::hub::sqlite {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 /// PRAGMA application_id of a Vigil store ("Vigl"), so another program's database is refused.
 constexpr int kApplicationId = 0x5669676c;
+
+/// A device's latest report is kept a part per row (device_latest.part).
+enum class LatestPart : int64_t { System = 0, Ports = 1, Status = 2 };
 
 /// Brings the database up to target_version (at most kSchemaVersion). Refuses a database that is
 /// newer, or that holds tables without being a Vigil store.
