@@ -132,16 +132,11 @@ VIGIL_ALWAYS_INLINE void add_packet(Totals& totals, bool outbound, uint32_t ip_b
 /// kept out of line so the common packet stays short.
 VIGIL_NOINLINE uint8_t opening_flags(uint8_t flags, bool inserted, const ParsedPacket& p,
                                      bool outbound, const detail::FlowKey& key) {
-    switch (static_cast<wire::Protocol>(p.protocol)) {
-        case wire::Protocol::Tcp:
-            return update_tcp_flags(flags, inserted, p, outbound, key.local_port, key.remote_port);
-        case wire::Protocol::Udp:  // the first sender opened
-            return static_cast<uint8_t>(flags | opener_bits(!outbound, false));
-        case wire::Protocol::Icmp:  // the sender of the request opened
-            return static_cast<uint8_t>(flags |
-                                        opener_bits(p.icmp_reply ? outbound : !outbound, false));
+    if (p.protocol == static_cast<uint8_t>(wire::Protocol::Tcp)) {
+        return update_tcp_flags(flags, inserted, p, outbound, key.local_port, key.remote_port);
     }
-    return flags;
+    // UDP: the first sender opened. ICMP: the sender of the request (icmp_reply is false for UDP).
+    return static_cast<uint8_t>(flags | opener_bits(p.icmp_reply ? outbound : !outbound, false));
 }
 
 }  // namespace
@@ -178,6 +173,10 @@ void AgentBase::exit() const {
     }
 }
 
+uint32_t AgentBase::random_or(uint32_t fallback) const {
+    return port_.random32 != nullptr ? port_.random32(port_.context) : fallback;
+}
+
 Status AgentBase::init(const Port& port, const Transport& transport, const char* device_id,
                        const Options* options) {
     if (VIGIL_AGENT_DISABLED) {
@@ -202,14 +201,18 @@ Status AgentBase::init(const Port& port, const Transport& transport, const char*
     for (size_t i = 0; i <= id_length; ++i) {
         device_id_[i] = device_id[i];
     }
-    char* end = append(append(append(topic_, wire::kTopicPrefix), device_id_), wire::kTopicSuffix);
+    const char* const topic_parts[] = {wire::kTopicPrefix, device_id_, wire::kTopicSuffix};
+    char* end = topic_;
+    for (const char* part : topic_parts) {
+        end = append(end, part);
+    }
     *end = '\0';
 
     last_port_ms_ = port_.now_ms(port_.context);
     agent_ms_ = 0;
     const uint32_t fallback = fnv1a(device_id_, 2166136261u) ^ static_cast<uint32_t>(last_port_ms_);
-    boot_id_ = port_.random32 != nullptr ? port_.random32(port_.context) : fallback;
-    hash_seed_ = port_.random32 != nullptr ? port_.random32(port_.context) : fallback * 2654435761u;
+    boot_id_ = random_or(fallback);
+    hash_seed_ = random_or(fallback * 2654435761u);
     splay_max_ms_ = options != nullptr ? options->first_collection_splay_max_ms
                                        : VIGIL_FIRST_COLLECTION_SPLAY_MAX_MS;
     config_ = build_defaults();
@@ -235,8 +238,7 @@ Status AgentBase::enable() {
     set_state(State::Pending);
     uint32_t splay = 0;
     if (splay_max_ms_ > 0) {
-        const uint32_t random =
-            port_.random32 != nullptr ? port_.random32(port_.context) : boot_id_ * 2246822519u;
+        const uint32_t random = random_or(boot_id_ * 2246822519u);
         splay = random % splay_max_ms_;
     }
     schedule_from(agent_ms_ + splay);
@@ -399,15 +401,20 @@ void AgentBase::flush_backlog() {
     }
 }
 
-void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction direction,
-                       uint8_t interface_index, uint64_t timestamp_ms) {
+// One instantiation per entry point, and each build calls one of them, so neither is a copy
+// of the other in an image.
+template <bool TakeCriticalSection>
+void AgentBase::count_packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                             uint8_t interface_index, uint64_t timestamp_ms) {
     if (!enabled_.load(std::memory_order_relaxed) || !kBuiltIn[detail::kNetworkCollector]) {
         return;
     }
     ParsedPacket parsed;
     const ParseResult result = detail::parse_packet(ip, length, parsed);
     const bool outbound = direction == VIGIL_OUTBOUND;
-    enter();
+    if (TakeCriticalSection) {
+        enter();
+    }
     ++counters_.packets_seen;
     if (VIGIL_UNLIKELY(result != ParseResult::Flow)) {
         ++(result == ParseResult::Unparsed ? counters_.packets_unparsed
@@ -420,7 +427,20 @@ void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction directi
     } else {
         record_flow(parsed, outbound, timestamp_ms);
     }
-    exit();
+    if (TakeCriticalSection) {
+        exit();
+    }
+}
+
+void AgentBase::packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                       uint8_t interface_index, uint64_t timestamp_ms) {
+    count_packet<true>(ip, length, direction, interface_index, timestamp_ms);
+}
+
+void AgentBase::packet_in_critical_section(const uint8_t* ip, size_t length,
+                                           vigil_direction direction, uint8_t interface_index,
+                                           uint64_t timestamp_ms) {
+    count_packet<false>(ip, length, direction, interface_index, timestamp_ms);
 }
 
 VIGIL_ALWAYS_INLINE void AgentBase::record_flow(const ParsedPacket& p, bool outbound,
@@ -473,11 +493,12 @@ void AgentBase::add_overflow(const ParsedPacket& p, bool outbound) {
 void AgentBase::reset_window() {
     flows4_.clear();
     flows6_.clear();
-    for (auto& family : overflow_) {
-        for (wire::OverflowFields& o : family) {
-            o = wire::OverflowFields{};
-        }
-    }
+    start_window();
+}
+
+void AgentBase::start_window() {
+    // Zero counts are all that matters: add_overflow sets a record's family and protocol.
+    __builtin_memset(static_cast<void*>(overflow_), 0, sizeof(overflow_));
     window_start_agent_ms_ = agent_ms_;
     window_start_port_ms_ = last_port_ms_;
 }
@@ -485,19 +506,23 @@ void AgentBase::reset_window() {
 void AgentBase::fill_heartbeat(wire::HeartbeatFields& hb) const {
     hb.state = state_;
     hb.config_version = config_.version;
-    hb.packets_seen = counters_.packets_seen;
-    hb.packets_unparsed = counters_.packets_unparsed;
-    hb.packets_ignored = counters_.packets_ignored;
-    hb.overflow_packets = counters_.overflow_packets;
-    hb.messages_sent = counters_.messages_sent;
-    hb.send_failures = counters_.send_failures;
-    hb.messages_dropped = counters_.messages_dropped;
+    // The counters run in the heartbeat's order: two copies instead of one per count.
+    static_assert(offsetof(Counters, messages_dropped) - offsetof(Counters, packets_seen) ==
+                          offsetof(wire::HeartbeatFields, messages_dropped) -
+                              offsetof(wire::HeartbeatFields, packets_seen) &&
+                      offsetof(Counters, schedule_drift) ==
+                          offsetof(Counters, messages_dropped) + sizeof(uint64_t) &&
+                      offsetof(Counters, clock_jumps) - offsetof(Counters, schedule_drift) ==
+                          offsetof(wire::HeartbeatFields, clock_jumps) -
+                              offsetof(wire::HeartbeatFields, schedule_drift),
+                  "counters in the heartbeat's order");
+    __builtin_memcpy(&hb.packets_seen, &counters_.packets_seen,
+                     offsetof(Counters, schedule_drift) - offsetof(Counters, packets_seen));
+    __builtin_memcpy(&hb.schedule_drift, &counters_.schedule_drift, 2 * sizeof(uint64_t));
     hb.backlog_messages = static_cast<uint32_t>(backlog_.messages());
     hb.backlog_bytes = static_cast<uint32_t>(backlog_.bytes());
     hb.rejected_config_version = rejected_version_;
     hb.rejected_config_reason = rejected_reason_;
-    hb.schedule_drift = counters_.schedule_drift;
-    hb.clock_jumps = counters_.clock_jumps;
     hb.collectors = 0;
     for (size_t c = 0; c < wire::kCollectorCount; ++c) {
         if (config_.collectors[c].enabled) {
@@ -506,28 +531,38 @@ void AgentBase::fill_heartbeat(wire::HeartbeatFields& hb) const {
     }
 }
 
+// The port's facts and the wire's share their layout from os_name on, so they are taken in one
+// copy; the counts are then held to what the wire carries.
 void AgentBase::gather_system(wire::SystemFields& out) const {
-    out = wire::SystemFields{};
+    static_assert(sizeof(wire::Address) == sizeof(vigil_address) &&
+                      offsetof(wire::Address, bytes) == offsetof(vigil_address, bytes) &&
+                      wire::kMaxSystemAddresses == VIGIL_MAX_SYSTEM_ADDRESSES &&
+                      wire::kMaxSystemMacs == VIGIL_MAX_SYSTEM_MACS,
+                  "addresses and MACs alike");
+    static_assert(
+        offsetof(wire::SystemFields, board) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, board) &&
+            offsetof(wire::SystemFields, addresses) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, addresses) &&
+            offsetof(wire::SystemFields, address_count) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, address_count) &&
+            offsetof(wire::SystemFields, macs) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, macs) &&
+            offsetof(wire::SystemFields, mac_count) - offsetof(wire::SystemFields, os_name) ==
+                offsetof(vigil_system_info, mac_count) &&
+            sizeof(wire::SystemFields) - offsetof(wire::SystemFields, os_name) ==
+                sizeof(vigil_system_info),
+        "the port's system facts laid out as the wire's from os_name on");
     out.agent_version = kVersionString;
     if (port_.system_info == nullptr) {
         return;
     }
     vigil_system_info info{};
     port_.system_info(port_.context, &info);
-    out.os_name = info.os_name;
-    out.os_version = info.os_version;
-    out.stack_name = info.stack_name;
-    out.stack_version = info.stack_version;
-    out.firmware_version = info.firmware_version;
-    out.board = info.board;
+    __builtin_memcpy(&out.os_name, &info, sizeof(info));
     out.address_count = info.address_count < wire::kMaxSystemAddresses ? info.address_count
                                                                        : wire::kMaxSystemAddresses;
-    for (size_t i = 0; i < out.address_count; ++i) {
-        out.addresses[i].family = info.addresses[i].family;
-        __builtin_memcpy(out.addresses[i].bytes, info.addresses[i].bytes, 16);
-    }
     out.mac_count = info.mac_count < wire::kMaxSystemMacs ? info.mac_count : wire::kMaxSystemMacs;
-    __builtin_memcpy(out.macs, info.macs, sizeof(out.macs));
 }
 
 size_t AgentBase::gather_ports() {
@@ -560,40 +595,32 @@ void AgentBase::set_ignored_interfaces(uint32_t mask) {
 }
 
 Status AgentBase::apply_config(const uint8_t* data, size_t length) {
+    return apply_config_message(data, length, false);
+}
+
+Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
+    return apply_config_message(data, length, true);
+}
+
+// A config from the hub must be newer than the one in force, and a refusal is reported with its
+// version in the heartbeat; a local one is version 0 and only valid before any from the hub.
+Status AgentBase::apply_config_message(const uint8_t* data, size_t length, bool local) {
     if (!initialised_) {
         return Status::NotInitialised;
     }
     if (data == nullptr || length == 0) {
+        if (local) {
+            return Status::BadParameter;
+        }
         rejected_reason_ = wire::ConfigError::Malformed;
         rejected_version_ = 0;
         return Status::InvalidConfig;
     }
     wire::ConfigFields next = config_;
     uint32_t version = 0;
-    wire::ConfigError error = wire::decode_config(data, length, next, version);
-    if (error == wire::ConfigError::None) {
-        error = check_built_in(next);
-    }
-    if (error != wire::ConfigError::None) {
-        rejected_reason_ = error;
-        rejected_version_ = version;
-        return Status::InvalidConfig;
-    }
-    install_config(next);
-    return Status::Ok;
-}
-
-Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
-    if (!initialised_) {
-        return Status::NotInitialised;
-    }
-    if (data == nullptr || length == 0) {
-        return Status::BadParameter;
-    }
-    wire::ConfigFields next = config_;
-    uint32_t version = 0;
-    wire::ConfigError error = wire::decode_config_settings(data, length, next, version);
-    if (error == wire::ConfigError::None && (version != 0 || config_.version != 0)) {
+    wire::ConfigError error = local ? wire::decode_config_settings(data, length, next, version)
+                                    : wire::decode_config(data, length, next, version);
+    if (local && error == wire::ConfigError::None && (version != 0 || config_.version != 0)) {
         return Status::BadParameter;
     }
     if (error == wire::ConfigError::None) {
@@ -601,7 +628,7 @@ Status AgentBase::apply_local_config(const uint8_t* data, size_t length) {
     }
     if (error != wire::ConfigError::None) {
         rejected_reason_ = error;
-        rejected_version_ = 0;
+        rejected_version_ = local ? 0 : version;
         return Status::InvalidConfig;
     }
     install_config(next);

@@ -71,6 +71,14 @@ void vigil_agent_packet(const uint8_t* ip, size_t length, vigil_direction direct
     }
 }
 
+void vigil_agent_packet_in_critical_section(const uint8_t* ip, size_t length,
+                                            vigil_direction direction, uint8_t interface_index,
+                                            uint64_t timestamp_ms) {
+    if (g_agent != nullptr) {
+        g_agent->packet_in_critical_section(ip, length, direction, interface_index, timestamp_ms);
+    }
+}
+
 vigil_status vigil_agent_apply_config(const uint8_t* data, size_t length) {
     return g_agent != nullptr ? to_c(g_agent->apply_config(data, length)) : VIGIL_NOT_INITIALISED;
 }

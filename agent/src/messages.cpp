@@ -13,9 +13,6 @@ namespace {
 constexpr size_t kEnvelopeBound = 1 + 2 + 3 * 6 + 6;  // map head, version, 3 x uint32, uptime
 constexpr size_t kNetworkOverheadBound = 2 + 2 * 6 + 2 * 4 + 12;  // head, window, 2 arrays, part
 
-size_t address_bytes(uint8_t family) {
-    return family == 4 ? 4 : 16;
-}
 size_t group_head_size(size_t flows) {
     return cbor::head_size(wire::kGroupHeaderItems + wire::kFlowItems * flows);
 }
@@ -29,41 +26,76 @@ wire::ListeningPortFields to_wire(const vigil_listening_port& port) {
     return out;
 }
 
-template <typename Record>
-int compare_records(const Record& a, const Record& b) {
-    const int local = __builtin_memcmp(&a.local, &b.local, sizeof(a.local));
-    if (local != 0) {
-        return local;
+void encode_ports(cbor::Writer& out, const vigil_listening_port* ports, size_t count) {
+    out.array(count);
+    for (size_t i = 0; i < count; ++i) {
+        wire::encode_listening_port(out, to_wire(ports[i]));
     }
-    const int remote = __builtin_memcmp(&a.remote, &b.remote, sizeof(a.remote));
-    if (remote != 0) {
-        return remote;
-    }
-    const uint8_t pa = a.stats.flags & wire::flow_flag::kProtocolMask;
-    const uint8_t pb = b.stats.flags & wire::flow_flag::kProtocolMask;
-    if (pa != pb) {
-        return pa < pb ? -1 : 1;
-    }
-    if (a.local_port != b.local_port) {
-        return a.local_port < b.local_port ? -1 : 1;
-    }
-    return a.remote_port == b.remote_port ? 0 : (a.remote_port < b.remote_port ? -1 : 1);
 }
+
+bool has_traffic(const wire::OverflowFields& o) {
+    return o.packets_in + o.packets_out > 0;
+}
+
+/// The overflow records that counted something, `entries` of them.
+void encode_overflows(cbor::Writer& out, const wire::OverflowFields (&overflow)[2][3],
+                      size_t entries) {
+    out.array(entries);
+    for (const auto& family : overflow) {
+        for (const wire::OverflowFields& o : family) {
+            if (has_traffic(o)) {
+                wire::encode_overflow(out, o);
+            }
+        }
+    }
+}
+
+/// A window's records of one family, read through the layout both record types share
+/// (detail::kLaidOutAlike), so the window's sorting and reading exist once for both.
+struct RecordLayout {
+    const uint8_t* records;
+    size_t stride;
+    size_t address_bytes;
+
+    template <typename Record>
+    static RecordLayout of(const Record* records) {
+        return {reinterpret_cast<const uint8_t*>(records), sizeof(Record), sizeof(Record::local)};
+    }
+    const uint8_t* local(size_t index) const { return records + index * stride; }
+    const uint8_t* remote(size_t index) const { return local(index) + address_bytes; }
+    uint16_t port(size_t index, size_t which) const {
+        uint16_t value;
+        __builtin_memcpy(&value, local(index) + 2 * address_bytes + 2 * which, 2);
+        return value;
+    }
+    const detail::FlowStats& stats(size_t index) const {
+        return *reinterpret_cast<const detail::FlowStats*>(local(index) + 2 * address_bytes + 4);
+    }
+
+    /// By local address, remote address, protocol, local port, remote port.
+    bool less(size_t a, size_t b) const {
+        int order = __builtin_memcmp(local(a), local(b), 2 * address_bytes);
+        if (order == 0) {
+            order = (stats(a).flags & wire::flow_flag::kProtocolMask) -
+                    (stats(b).flags & wire::flow_flag::kProtocolMask);
+        }
+        for (size_t which = 0; order == 0 && which < 2; ++which) {
+            order = port(a, which) - port(b, which);
+        }
+        return order < 0;
+    }
+};
 
 /// Heapsort of record indices: O(n log n) with no recursion and no allocation, where the
 /// standard library's sort is not available to a freestanding build.
-template <typename Record>
-void sort_indices(uint16_t* order, size_t count, const Record* records) {
-    auto less = [records](uint16_t a, uint16_t b) {
-        return compare_records(records[a], records[b]) < 0;
-    };
+void sort_indices(uint16_t* order, size_t count, const RecordLayout& layout) {
     auto sift_down = [&](size_t root, size_t end) {
         while (2 * root + 1 < end) {
             size_t child = 2 * root + 1;
-            if (child + 1 < end && less(order[child], order[child + 1])) {
+            if (child + 1 < end && layout.less(order[child], order[child + 1])) {
                 ++child;
             }
-            if (!less(order[root], order[child])) {
+            if (!layout.less(order[root], order[child])) {
                 return;
             }
             const uint16_t swap = order[root];
@@ -84,12 +116,12 @@ void sort_indices(uint16_t* order, size_t count, const Record* records) {
 }
 
 /// Closes every record of the window: from now on the hook leaves them alone.
-template <typename Record>
-size_t close_records(detail::FlowTable<Record>& table, uint16_t* order) {
+size_t close_records(const detail::table::Layout& table, uint16_t* order) {
     size_t count = 0;
-    for (size_t i = 0; i < table.capacity(); ++i) {
-        if (table.slot(i).stats.used != detail::kFree) {
-            table.slot(i).stats.used = detail::kClosed;
+    for (size_t i = 0; i < table.capacity; ++i) {
+        detail::FlowStats& stats = table.stats(table.record(i));
+        if (stats.used != detail::kFree) {
+            stats.used = detail::kClosed;
             order[count++] = static_cast<uint16_t>(i);
         }
     }
@@ -100,62 +132,52 @@ size_t close_records(detail::FlowTable<Record>& table, uint16_t* order) {
 
 /// A sorted view of one window's records: IPv4 first, then IPv6, each by local, remote, key.
 struct AgentBase::Window {
-    struct Entry {
-        uint8_t family;
-        const uint8_t* local;
-        const uint8_t* remote;
-        wire::FlowFields fields;
-    };
-
     const AgentBase& agent;
     size_t count4 = 0;
     size_t count6 = 0;
     uint64_t duration_ms = 0;
     /// The window's overflow records, taken when it closed (the agent's own start the next one).
     wire::OverflowFields overflow[2][3] = {};
+    size_t overflow_entries = 0;  ///< overflow records that counted something
 
     size_t size() const { return count4 + count6; }
 
-    Entry at(size_t position) const {
-        const uint16_t index = agent.storage_.order[position];
-        Entry entry{};
-        const detail::FlowStats* stats;
-        if (position < count4) {
-            const detail::FlowRecord4& r = agent.flows4_.slot(index);
-            entry.family = 4;
-            entry.local = reinterpret_cast<const uint8_t*>(&r.local);
-            entry.remote = reinterpret_cast<const uint8_t*>(&r.remote);
-            entry.fields.local_port = r.local_port;
-            entry.fields.remote_port = r.remote_port;
-            stats = &r.stats;
-        } else {
-            const detail::FlowRecord6& r = agent.flows6_.slot(index);
-            entry.family = 6;
-            entry.local = r.local;
-            entry.remote = r.remote;
-            entry.fields.local_port = r.local_port;
-            entry.fields.remote_port = r.remote_port;
-            stats = &r.stats;
-        }
-        entry.fields.flags = stats->flags;
-        entry.fields.bytes_in = stats->bytes_in;
-        entry.fields.bytes_out = stats->bytes_out;
-        entry.fields.packets_in = stats->packets_in;
-        entry.fields.packets_out = stats->packets_out;
-        entry.fields.first_s = stats->first_ms / 1000;
-        entry.fields.last_s = stats->last_ms / 1000;
-        return entry;
+    RecordLayout layout(size_t position) const {
+        return position < count4 ? RecordLayout::of(&agent.flows4_.slot(0))
+                                 : RecordLayout::of(&agent.flows6_.slot(0));
     }
+    size_t address_bytes(size_t position) const { return layout(position).address_bytes; }
+    /// The flow's local address, its remote address right after it.
+    const uint8_t* local(size_t position) const {
+        return layout(position).local(agent.storage_.order[position]);
+    }
+    wire::FlowFields fields(size_t position) const;
 
-    static bool same_local(const Entry& a, const Entry& b) {
-        return a.family == b.family &&
-               __builtin_memcmp(a.local, b.local, address_bytes(a.family)) == 0;
-    }
-    static bool same_group(const Entry& a, const Entry& b) {
-        return same_local(a, b) &&
-               __builtin_memcmp(a.remote, b.remote, address_bytes(a.family)) == 0;
+    /// Whether the flows at two positions share the local address (`with_remote`: and the remote
+    /// one too). Positions of the two families never do.
+    bool same(size_t a, size_t b, bool with_remote) const {
+        const size_t bytes = address_bytes(a);
+        return (a < count4) == (b < count4) &&
+               __builtin_memcmp(local(a), local(b), with_remote ? 2 * bytes : bytes) == 0;
     }
 };
+
+wire::FlowFields AgentBase::Window::fields(size_t position) const {
+    const uint16_t index = agent.storage_.order[position];
+    const RecordLayout records = layout(position);
+    const detail::FlowStats& stats = records.stats(index);
+    wire::FlowFields out;
+    out.local_port = records.port(index, 0);
+    out.remote_port = records.port(index, 1);
+    out.flags = stats.flags;
+    out.bytes_in = stats.bytes_in;
+    out.bytes_out = stats.bytes_out;
+    out.packets_in = stats.packets_in;
+    out.packets_out = stats.packets_out;
+    out.first_s = stats.first_ms / 1000;
+    out.last_s = stats.last_ms / 1000;
+    return out;
+}
 
 /// What one message carries. Snapshots go first; flows fill the rest.
 struct AgentBase::Part {
@@ -166,6 +188,8 @@ struct AgentBase::Part {
     bool overflow = false;
     size_t first_flow = 0;
     size_t end_flow = 0;
+    size_t locals = 0;  ///< local addresses and groups among the part's flows
+    size_t groups = 0;
     size_t bound = kEnvelopeBound;
 };
 
@@ -214,21 +238,20 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
     part.overflow = plan.overflow;
     plan.overflow = false;
     part.first_flow = plan.next_flow;
-    Window::Entry previous{};
-    size_t locals = 0;
     size_t group_flows = 0;
     for (; plan.next_flow < window.size(); ++plan.next_flow) {
-        const Window::Entry entry = window.at(plan.next_flow);
-        const bool first = plan.next_flow == part.first_flow;
-        const bool new_local = first || !Window::same_local(previous, entry);
-        const bool new_group = first || !Window::same_group(previous, entry);
-        size_t size = wire::flow_size(entry.fields);
+        const size_t i = plan.next_flow;
+        const bool first = i == part.first_flow;
+        const bool new_local = first || !window.same(i - 1, i, false);
+        const bool new_group = first || !window.same(i - 1, i, true);
+        const size_t address = window.address_bytes(i);
+        size_t size = wire::flow_size(window.fields(i));
         if (new_local) {
-            size += 1 + address_bytes(entry.family);
+            size += 1 + address;
         }
         if (new_group) {
-            size += group_head_size(1) + cbor::head_size(locals - (new_local ? 0 : 1)) + 1 +
-                    address_bytes(entry.family);
+            size += group_head_size(1) + cbor::head_size(part.locals - (new_local ? 0 : 1)) + 1 +
+                    address;
         } else {
             size += group_head_size(group_flows + 1) - group_head_size(group_flows);
         }
@@ -236,9 +259,9 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
             break;
         }
         part.bound += size;
-        locals += new_local ? 1 : 0;
+        part.locals += new_local ? 1 : 0;
+        part.groups += new_group ? 1 : 0;
         group_flows = new_group ? 1 : group_flows + 1;
-        previous = entry;
     }
     part.end_flow = plan.next_flow;
     part.network = part.overflow || part.end_flow > part.first_flow;
@@ -247,13 +270,7 @@ AgentBase::Part AgentBase::plan_part(Plan& plan, const Window& window) const {
 
 void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window& window,
                                size_t index, size_t count) const {
-    size_t overflow_count = 0;
-    for (const auto& family : window.overflow) {
-        for (const wire::OverflowFields& o : family) {
-            overflow_count += o.packets_in + o.packets_out > 0 ? 1 : 0;
-        }
-    }
-    const bool with_overflow = part.overflow && overflow_count > 0;
+    const bool with_overflow = part.overflow && window.overflow_entries > 0;
     out.map(4 + (with_overflow ? 1 : 0) + (count > 1 ? 1 : 0));
     const uint64_t clamped = window.duration_ms > 0xFFFFFFFFu ? 0xFFFFFFFFu : window.duration_ms;
     out.uint(wire::network_key::kWindowStartAgeMs);
@@ -262,58 +279,38 @@ void AgentBase::encode_network(cbor::Writer& out, const Part& part, const Window
     out.uint(clamped);
 
     // Local addresses in this part, in order; records are sorted by local address.
-    size_t locals = 0;
-    size_t groups = 0;
-    Window::Entry previous{};
-    for (size_t i = part.first_flow; i < part.end_flow; ++i) {
-        const Window::Entry entry = window.at(i);
-        const bool first = i == part.first_flow;
-        locals += first || !Window::same_local(previous, entry) ? 1 : 0;
-        groups += first || !Window::same_group(previous, entry) ? 1 : 0;
-        previous = entry;
-    }
     out.uint(wire::network_key::kLocalAddresses);
-    out.array(locals);
+    out.array(part.locals);
     for (size_t i = part.first_flow; i < part.end_flow; ++i) {
-        const Window::Entry entry = window.at(i);
-        if (i == part.first_flow || !Window::same_local(previous, entry)) {
-            out.bytes(entry.local, address_bytes(entry.family));
+        if (i == part.first_flow || !window.same(i - 1, i, false)) {
+            out.bytes(window.local(i), window.address_bytes(i));
         }
-        previous = entry;
     }
 
     out.uint(wire::network_key::kGroups);
-    out.array(groups);
+    out.array(part.groups);
     size_t local_index = 0;
     for (size_t start = part.first_flow; start < part.end_flow;) {
-        const Window::Entry head = window.at(start);
-        if (start != part.first_flow && !Window::same_local(previous, head)) {
+        if (start != part.first_flow && !window.same(start - 1, start, false)) {
             ++local_index;
         }
         size_t end = start + 1;
-        while (end < part.end_flow && Window::same_group(head, window.at(end))) {
+        while (end < part.end_flow && window.same(start, end, true)) {
             ++end;
         }
         out.array(wire::kGroupHeaderItems + wire::kFlowItems * (end - start));
         out.uint(local_index);
-        out.bytes(head.remote, address_bytes(head.family));
+        const size_t address = window.address_bytes(start);
+        out.bytes(window.local(start) + address, address);
         for (size_t i = start; i < end; ++i) {
-            wire::encode_flow(out, window.at(i).fields);
+            wire::encode_flow(out, window.fields(i));
         }
-        previous = head;
         start = end;
     }
 
     if (with_overflow) {
         out.uint(wire::network_key::kOverflow);
-        out.array(overflow_count);
-        for (const auto& family : window.overflow) {
-            for (const wire::OverflowFields& o : family) {
-                if (o.packets_in + o.packets_out > 0) {
-                    wire::encode_overflow(out, o);
-                }
-            }
-        }
+        encode_overflows(out, window.overflow, window.overflow_entries);
     }
     if (count > 1) {
         out.uint(wire::network_key::kPart);
@@ -345,10 +342,7 @@ void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& w
     }
     if (part.ports) {
         out.uint(wire::message_key::kPorts);
-        out.array(snapshot.port_count);
-        for (size_t i = 0; i < snapshot.port_count; ++i) {
-            wire::encode_listening_port(out, to_wire(storage_.ports[i]));
-        }
+        encode_ports(out, storage_.ports, snapshot.port_count);
     }
     if (part.heartbeat) {
         out.uint(wire::message_key::kHeartbeat);
@@ -356,8 +350,7 @@ void AgentBase::encode_part(cbor::Writer& out, const Part& part, const Window& w
     }
 }
 
-void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
-    Snapshot snapshot = snapshot_in;
+void AgentBase::encode_messages(const Due& due, Snapshot& snapshot) {
     Window window{*this};
     Plan plan;
     const bool network = due.collectors[detail::kNetworkCollector];
@@ -368,17 +361,11 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
         fill_heartbeat(snapshot.heartbeat);
     }
     if (network) {
-        window.count4 = close_records(flows4_, storage_.order);
-        window.count6 = close_records(flows6_, storage_.order + window.count4);
+        window.count4 = close_records(flows4_.layout(), storage_.order);
+        window.count6 = close_records(flows6_.layout(), storage_.order + window.count4);
         window.duration_ms = agent_ms_ - window_start_agent_ms_;
-        for (size_t f = 0; f < 2; ++f) {
-            for (size_t p = 0; p < 3; ++p) {
-                window.overflow[f][p] = overflow_[f][p];
-                overflow_[f][p] = wire::OverflowFields{};
-            }
-        }
-        window_start_agent_ms_ = agent_ms_;
-        window_start_port_ms_ = last_port_ms_;
+        __builtin_memcpy(window.overflow, overflow_, sizeof(overflow_));
+        start_window();
     }
     exit();
 
@@ -396,29 +383,23 @@ void AgentBase::encode_messages(const Due& due, const Snapshot& snapshot_in) {
     }
     if (snapshot.ports_known && due.collectors[detail::kPortsCollector]) {
         cbor::Writer counter;
-        counter.array(snapshot.port_count);
-        for (size_t i = 0; i < snapshot.port_count; ++i) {
-            wire::encode_listening_port(counter, to_wire(storage_.ports[i]));
-        }
+        encode_ports(counter, storage_.ports, snapshot.port_count);
         plan.ports = true;
         plan.ports_size = 1 + counter.size();
     }
     if (network) {
         plan.network = true;
-        sort_indices(storage_.order, window.count4, &flows4_.slot(0));
-        sort_indices(storage_.order + window.count4, window.count6, &flows6_.slot(0));
-        cbor::Writer counter;
-        size_t entries = 0;
+        sort_indices(storage_.order, window.count4, window.layout(0));
+        sort_indices(storage_.order + window.count4, window.count6, window.layout(window.count4));
         for (const auto& family : window.overflow) {
             for (const wire::OverflowFields& o : family) {
-                if (o.packets_in + o.packets_out > 0) {
-                    wire::encode_overflow(counter, o);
-                    ++entries;
-                }
+                window.overflow_entries += has_traffic(o) ? 1 : 0;
             }
         }
-        plan.overflow = entries > 0;
-        plan.overflow_size = 1 + cbor::head_size(entries) + counter.size();
+        cbor::Writer counter;
+        encode_overflows(counter, window.overflow, window.overflow_entries);
+        plan.overflow = window.overflow_entries > 0;
+        plan.overflow_size = 1 + counter.size();
     }
 
     size_t network_parts = 0;

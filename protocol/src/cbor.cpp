@@ -8,6 +8,16 @@ constexpr uint8_t kAdditionalOneByte = 24;
 constexpr uint8_t kAdditionalEightBytes = 27;
 }  // namespace
 
+void Writer::bytes(const uint8_t* data, size_t length) {
+    head(MajorType::Bytes, length);
+    raw(data, length);
+}
+
+void Writer::text(const char* data, size_t length) {
+    head(MajorType::Text, length);
+    raw(reinterpret_cast<const uint8_t*>(data), length);
+}
+
 void Writer::head(MajorType type, uint64_t value) {
     const auto major = static_cast<uint8_t>(static_cast<uint8_t>(type) << 5);
     if (value < 24) {

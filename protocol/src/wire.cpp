@@ -124,16 +124,11 @@ void encode_flow(cbor::Writer& out, const FlowFields& flow) {
     out.uint(flow.last_s);
 }
 
+// Counted by the encoder itself, so the size can never disagree with what is written.
 size_t flow_size(const FlowFields& flow) {
-    const bool ports = carries_ports(flow);
-    const size_t local =
-        ports ? cbor::int_size(port_to_wire(flow.local_port)) : cbor::head_size(flow.local_port);
-    const size_t remote =
-        ports ? cbor::int_size(port_to_wire(flow.remote_port)) : cbor::head_size(flow.remote_port);
-    return cbor::head_size(flow.flags) + local + remote + cbor::head_size(flow.bytes_in) +
-           cbor::head_size(flow.bytes_out) + cbor::head_size(flow.packets_in) +
-           cbor::head_size(flow.packets_out) + cbor::head_size(flow.first_s) +
-           cbor::head_size(flow.last_s);
+    cbor::Writer counter;
+    encode_flow(counter, flow);
+    return counter.size();
 }
 
 void encode_overflow(cbor::Writer& out, const OverflowFields& overflow) {
@@ -317,6 +312,17 @@ ConfigError reader_error(const cbor::Reader& in) {
                                                      : ConfigError::Malformed;
 }
 
+/// Keys, collector ids and priorities: any value past 32 bits reads as 0xFFFFFFFF, which is as
+/// unknown (and as late in key order) as the value itself.
+bool read_small(cbor::Reader& in, uint32_t& value) {
+    uint64_t wide = 0;
+    if (!in.read_uint(wide)) {
+        return false;
+    }
+    value = wide > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(wide);
+    return true;
+}
+
 ConfigError decode_intervals(cbor::Reader& in, ConfigFields& next) {
     size_t count = 0;
     if (!in.read_array(count)) {
@@ -342,13 +348,13 @@ ConfigError decode_collectors(cbor::Reader& in, ConfigFields& next, ConfigKeys& 
     if (!in.read_map(pairs)) {
         return reader_error(in);
     }
-    uint64_t previous_id = 0;
+    uint32_t previous_id = 0;
     for (size_t i = 0; i < pairs; ++i) {
-        uint64_t id = 0;
+        uint32_t id = 0;
         size_t items = 0;
         bool enabled = false;
-        uint64_t priority = 0;
-        if (!in.read_uint(id)) {
+        uint32_t priority = 0;
+        if (!read_small(in, id)) {
             return reader_error(in);
         }
         if (id <= previous_id) {
@@ -359,7 +365,7 @@ ConfigError decode_collectors(cbor::Reader& in, ConfigFields& next, ConfigKeys& 
             return ConfigError::UnknownCollector;
         }
         if (!in.read_array(items) || items != 2 || !in.read_bool(enabled) ||
-            !in.read_uint(priority)) {
+            !read_small(in, priority)) {
             return reader_error(in);
         }
         if (priority >= kPriorityCount) {
@@ -379,7 +385,7 @@ ConfigError decode_bounded_uint(cbor::Reader& in, uint32_t minimum, uint32_t max
     return value < minimum || value > maximum ? ConfigError::BadValue : ConfigError::None;
 }
 
-ConfigError decode_config_field(cbor::Reader& in, uint64_t key, ConfigFields& next,
+ConfigError decode_config_field(cbor::Reader& in, uint32_t key, ConfigFields& next,
                                 ConfigKeys& keys) {
     switch (key) {
         case config_key::kIntervals:
@@ -434,15 +440,15 @@ ConfigError decode_config_settings(const uint8_t* data, size_t length, ConfigFie
     cbor::Reader in(data, length);
     ConfigFields next = config;
     size_t pairs = 0;
-    uint64_t key = 0;
-    if (!in.read_map(pairs) || pairs == 0 || !in.read_uint(key) || key != config_key::kVersion ||
+    uint32_t key = 0;
+    if (!in.read_map(pairs) || pairs == 0 || !read_small(in, key) || key != config_key::kVersion ||
         !in.read_uint32(next.version)) {
         return reader_error(in);
     }
     version = next.version;
-    uint64_t previous_key = key;
+    uint32_t previous_key = key;
     for (size_t i = 1; i < pairs; ++i) {
-        if (!in.read_uint(key)) {
+        if (!read_small(in, key)) {
             return reader_error(in);
         }
         if (key <= previous_key) {

@@ -170,6 +170,39 @@ TEST(AgentFlows, ReportsEndpointsCountsOpenerAndHandshake) {
     }
 }
 
+// A hook that reads its clock inside the critical section it already holds hands the packet
+// over without the agent taking the section again, and the counts are the same.
+TEST(AgentFlows, PacketInCallersCriticalSectionCountsTheSameWithoutTakingIt) {
+    Harness<DefaultAgent> h;
+    h.run_for(1000);
+    h.platform.published.clear();
+    const auto out = ipv4_packet(kDevice, "198.51.100.53", udp_datagram(50000, 53, 40));
+    const auto in = ipv4_packet("198.51.100.53", kDevice, udp_datagram(53, 50000, 120));
+    const auto v6 = ipv6_packet("2001:db8::10", "2001:db8::1", udp_datagram(40000, 123, 48));
+    const int entries = h.platform.critical_entries;
+    for (int i = 0; i < 3; ++i) {
+        h.agent.packet_in_critical_section(out.data(), out.size(), VIGIL_OUTBOUND, 0,
+                                           h.platform.now_ms);
+        h.agent.packet_in_critical_section(in.data(), in.size(), VIGIL_INBOUND, 0,
+                                           h.platform.now_ms);
+    }
+    h.agent.packet_in_critical_section(v6.data(), v6.size(), VIGIL_OUTBOUND, 0, h.platform.now_ms);
+    EXPECT_EQ(h.platform.critical_entries, entries);
+    EXPECT_EQ(h.agent.counters().packets_seen, 7u);
+    h.run_for(10000);
+    const auto flows = all_flows(h.messages());
+    ASSERT_EQ(flows.size(), 2u);
+    const Flow* dns = find_flow(flows, "198.51.100.53", 53, wire::Protocol::Udp);
+    ASSERT_NE(dns, nullptr);
+    EXPECT_EQ(dns->fields.packets_out, 3u);
+    EXPECT_EQ(dns->fields.packets_in, 3u);
+    EXPECT_EQ(dns->fields.bytes_out, 3 * out.size());
+    EXPECT_EQ(dns->fields.bytes_in, 3 * in.size());
+    const Flow* ntp = find_flow(flows, "2001:db8::1", 123, wire::Protocol::Udp);
+    ASSERT_NE(ntp, nullptr);
+    EXPECT_EQ(ntp->fields.bytes_out, v6.size());
+}
+
 TEST(AgentFlows, Ipv6FlowsAreReportedWithExtensionHeaders) {
     Harness<DefaultAgent> h;
     h.run_for(1000);

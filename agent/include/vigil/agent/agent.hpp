@@ -78,6 +78,9 @@ class AgentBase {
     Status tick();
     void packet(const uint8_t* ip, size_t length, vigil_direction direction,
                 uint8_t interface_index, uint64_t timestamp_ms);
+    /// packet() for a caller that already holds the port's critical section.
+    void packet_in_critical_section(const uint8_t* ip, size_t length, vigil_direction direction,
+                                    uint8_t interface_index, uint64_t timestamp_ms);
     Status apply_config(const uint8_t* data, size_t length);
     /// Starting settings from the device's own configuration, in force until a config message
     /// replaces them: checked by the same rules, applied whole or rejected whole
@@ -122,6 +125,8 @@ class AgentBase {
     };
 
     void enter() const;
+    /// The port's random number, or `fallback` when it has no generator.
+    uint32_t random_or(uint32_t fallback) const;
     void exit() const;
     uint64_t advance_clock();
     void update_state();
@@ -130,15 +135,23 @@ class AgentBase {
     void schedule_from(uint64_t first_due_ms);
     void collect(const Due& due);
     void flush_backlog();
+    template <bool TakeCriticalSection>
+    void count_packet(const uint8_t* ip, size_t length, vigil_direction direction,
+                      uint8_t interface_index, uint64_t timestamp_ms);
     void record_flow(const detail::ParsedPacket& parsed, bool outbound, uint64_t timestamp_ms);
     void add_overflow(const detail::ParsedPacket& parsed, bool outbound);
+    /// Drops the open window's records and starts a new window.
     void reset_window();
+    /// Starts a new window: its overflow records empty, its start now.
+    void start_window();
     void fill_heartbeat(wire::HeartbeatFields& out) const;
+    Status apply_config_message(const uint8_t* data, size_t length, bool local);
     static wire::ConfigError check_built_in(const wire::ConfigFields& next);
     void install_config(const wire::ConfigFields& next);
     size_t gather_ports();
+    /// Fills a newly constructed `out` (fields the port does not know stay as constructed).
     void gather_system(wire::SystemFields& out) const;
-    void encode_messages(const Due& due, const Snapshot& snapshot);
+    void encode_messages(const Due& due, Snapshot& snapshot);
     void release_flows(const Window& window, size_t first, size_t end);
     Part plan_part(Plan& plan, const Window& window) const;
     void encode_part(cbor::Writer& out, const Part& part, const Window& window,

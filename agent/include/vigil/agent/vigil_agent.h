@@ -8,7 +8,8 @@
  * Contexts (which caller may call what):
  *  - vigil_agent_packet(): any context in which the port's critical section is valid, including
  *    interrupt handlers when enter_critical masks interrupts. It holds the critical section only
- *    for one flow-table update.
+ *    for one flow-table update. vigil_agent_packet_in_critical_section(): the same contexts, with
+ *    the critical section already held by the caller.
  *  - every other function: one "agent context" (a thread or the main loop), never concurrently
  *    with each other. vigil_agent_tick() holds the critical section briefly: to read the
  *    counters and close a window (one pass over the flow tables), and to free the records of each
@@ -52,7 +53,7 @@ typedef enum vigil_state {
     VIGIL_STATE_NOT_INITIALISED = 0, /* before init, or while disabled */
     VIGIL_STATE_PENDING = 1,         /* collecting; the transport is not connected */
     VIGIL_STATE_ACTIVE = 2,          /* collecting and sending */
-    VIGIL_STATE_SUSPENDED = 3,       /* pending too long: network and heartbeat only, into the backlog */
+    VIGIL_STATE_SUSPENDED = 3, /* pending too long: network and heartbeat only, into the backlog */
 } vigil_state;
 
 /* An IPv4 or IPv6 address in network byte order; family 4 or 6 (0: none / any). */
@@ -141,6 +142,11 @@ vigil_status vigil_agent_tick(void);
  * header still counts the packet's real size. */
 void vigil_agent_packet(const uint8_t* ip, size_t length, vigil_direction direction,
                         uint8_t interface_index, uint64_t timestamp_ms);
+/* The same, for a hook that already holds the port's critical section (to read its clock inside
+ * the same lockout, say): the agent does not call enter_critical/exit_critical itself. */
+void vigil_agent_packet_in_critical_section(const uint8_t* ip, size_t length,
+                                            vigil_direction direction, uint8_t interface_index,
+                                            uint64_t timestamp_ms);
 /* Applies a CBOR config message (see docs/protocol.md) whole, or rejects it whole. */
 vigil_status vigil_agent_apply_config(const uint8_t* data, size_t length);
 /* The device's own starting settings: a config message whose version is 0, checked by the same

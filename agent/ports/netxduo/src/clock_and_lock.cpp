@@ -48,12 +48,6 @@ uint64_t to_ms(uint64_t ticks) {
 // sections, and while one is held no other thread runs, so one variable is enough.
 UINT g_saved_posture = TX_INT_ENABLE;
 
-// True only while the packet hook holds the lockout around the agent's packet call: then the
-// agent's own critical section is already held. Nothing else runs while it is true, so only
-// the hook itself ever reads it as true (atomic only so that no compiler or checker has to
-// know that; relaxed costs nothing).
-bool g_hook_holds_lockout = false;
-
 }  // namespace
 
 uint64_t now_ms(void*) {
@@ -76,17 +70,11 @@ uint32_t random32(void*) {
 // back. On a microcontroller this masks interrupts; on the ThreadX Linux port it takes the
 // port's global lock, which also keeps every other ThreadX thread and the "ISR" threads out.
 void enter_critical(void*) {
-    if (__atomic_load_n(&g_hook_holds_lockout, __ATOMIC_RELAXED)) {
-        return;
-    }
     const UINT previous = tx_interrupt_control(TX_INT_DISABLE);
     g_saved_posture = previous;
 }
 
 void exit_critical(void*) {
-    if (__atomic_load_n(&g_hook_holds_lockout, __ATOMIC_RELAXED)) {
-        return;
-    }
     tx_interrupt_control(g_saved_posture);
 }
 
@@ -96,11 +84,9 @@ void exit_critical(void*) {
 void count_packet(const UCHAR* ip, ULONG length, vigil_direction direction, uint8_t slot) {
     TX_INTERRUPT_SAVE_AREA
     TX_DISABLE
-    __atomic_store_n(&g_hook_holds_lockout, true, __ATOMIC_RELAXED);
     ULONG unused = 0;
     const uint64_t now = to_ms(extend(_tx_timer_system_clock, unused));
-    vigil_agent_packet(ip, length, direction, slot, now);
-    __atomic_store_n(&g_hook_holds_lockout, false, __ATOMIC_RELAXED);
+    vigil_agent_packet_in_critical_section(ip, length, direction, slot, now);
     TX_RESTORE
 }
 

@@ -51,14 +51,8 @@ class Writer {
             head(MajorType::Negative, static_cast<uint64_t>(-(value + 1)));
         }
     }
-    void bytes(const uint8_t* data, size_t length) {
-        head(MajorType::Bytes, length);
-        raw(data, length);
-    }
-    void text(const char* data, size_t length) {
-        head(MajorType::Text, length);
-        raw(reinterpret_cast<const uint8_t*>(data), length);
-    }
+    void bytes(const uint8_t* data, size_t length);
+    void text(const char* data, size_t length);
     /// Writes a NUL-terminated string, at most `max_length` bytes of it. A cut never falls
     /// inside a UTF-8 sequence: a text string must be valid UTF-8 (RFC 8949 §3.1), so a clipped
     /// string ends before the character that did not fit.

@@ -48,6 +48,15 @@ struct FlowRecord6 {
     FlowStats stats;
 };
 
+/// Both record types hold the local address, the remote address, the two ports and the stats,
+/// in that order, so the table's lookup and the window's reading each exist once for both.
+template <typename Record>
+constexpr bool kLaidOutAlike = offsetof(Record, remote) == sizeof(Record::local) &&
+                               offsetof(Record, local_port) == 2 * sizeof(Record::local) &&
+                               offsetof(Record, remote_port) == offsetof(Record, local_port) + 2 &&
+                               offsetof(Record, stats) == offsetof(Record, local_port) + 4;
+static_assert(kLaidOutAlike<FlowRecord4> && kLaidOutAlike<FlowRecord6>, "record layout");
+
 struct FlowKey {
     const uint8_t* local;  ///< 4 or 16 bytes
     const uint8_t* remote;
@@ -55,6 +64,24 @@ struct FlowKey {
     uint16_t remote_port;
     uint8_t protocol;
 };
+
+namespace table {
+
+/// A table's records as bytes: a record's local address at its start, the remote one after it,
+/// then the ports and the stats (kLaidOutAlike).
+struct Layout {
+    uint8_t* records;
+    size_t stride;
+    size_t address_bytes;
+    size_t capacity;
+
+    uint8_t* record(size_t index) const { return records + index * stride; }
+    FlowStats& stats(uint8_t* record) const {
+        return *reinterpret_cast<FlowStats*>(record + 2 * address_bytes + 4);
+    }
+};
+
+}  // namespace table
 
 template <typename Record>
 class FlowTable {
@@ -78,6 +105,11 @@ class FlowTable {
         }
     }
 
+    /// The records as bytes, for code shared by both record types.
+    table::Layout layout() const {
+        return {reinterpret_cast<uint8_t*>(records_), sizeof(Record), sizeof(Record::local),
+                capacity_};
+    }
     size_t size() const { return size_; }
     size_t capacity() const { return capacity_; }
     bool full() const { return size_ == capacity_; }
@@ -114,71 +146,68 @@ inline uint32_t rotate_left(uint32_t value, unsigned bits) {
 /// each multiply carries high bits down into the next step's carries, where the seed decides the
 /// outcome; without it a change in bit 31 of two words cancels out under every seed. Addresses
 /// are read in native byte order: the hash only has to be a function of the key.
-template <size_t AddressBytes>
-inline uint32_t hash_key(const FlowKey& key, uint32_t seed) {
+VIGIL_ALWAYS_INLINE uint32_t hash_key(const FlowKey& key, uint32_t seed, size_t address_bytes) {
     uint32_t h = rotate_left((seed ^ ports_word(key) ^ key.protocol) * 0x9E3779B1u, 15);
-    for (size_t i = 0; i < AddressBytes; i += 4) {
+    for (size_t i = 0; i < address_bytes; i += 4) {
         h = rotate_left((h ^ load_native32(key.local + i)) * 0x85EBCA6Bu, 13);
         h = rotate_left((h ^ load_native32(key.remote + i)) * 0xC2B2AE35u, 15);
     }
     return (h ^ seed) * 0x27D4EB2Fu;
 }
 
-inline bool matches(const FlowRecord4& r, const FlowKey& key) {
-    return r.local == load_native32(key.local) && r.remote == load_native32(key.remote) &&
-           ports_word(r) == ports_word(key) && (r.stats.flags & 0x03) == key.protocol;
+VIGIL_ALWAYS_INLINE bool matches(const Layout& t, uint8_t* record, const FlowKey& key) {
+    const FlowStats& stats = t.stats(record);
+    if (stats.used != kOpen || load_native32(record + 2 * t.address_bytes) != ports_word(key) ||
+        (stats.flags & 0x03) != key.protocol) {
+        return false;
+    }
+    uint32_t difference = 0;
+    for (size_t i = 0; i < t.address_bytes; i += 4) {
+        difference |= (load_native32(record + i) ^ load_native32(key.local + i)) |
+                      (load_native32(record + t.address_bytes + i) ^ load_native32(key.remote + i));
+    }
+    return difference == 0;
 }
 
-inline bool matches(const FlowRecord6& r, const FlowKey& key) {
-    return ports_word(r) == ports_word(key) && (r.stats.flags & 0x03) == key.protocol &&
-           __builtin_memcmp(r.remote, key.remote, 16) == 0 &&
-           __builtin_memcmp(r.local, key.local, 16) == 0;
-}
-
-inline void assign(FlowRecord4& r, const FlowKey& key) {
-    r.local = load_native32(key.local);
-    r.remote = load_native32(key.remote);
-}
-
-inline void assign(FlowRecord6& r, const FlowKey& key) {
-    __builtin_memcpy(r.local, key.local, 16);
-    __builtin_memcpy(r.remote, key.remote, 16);
+/// The lookup of both record types. Inlined where the packet path is built for speed, so each
+/// family gets its own constant-sized copy there; one shared copy where it is built for size.
+VIGIL_ALWAYS_INLINE uint8_t* find_or_insert(const Layout& t, size_t& size, const FlowKey& key,
+                                            uint32_t seed, bool& inserted) {
+    const uint32_t h = hash_key(key, seed, t.address_bytes);
+    // Multiply-shift maps the hash onto any capacity without a division.
+    size_t index = static_cast<size_t>((static_cast<uint64_t>(h) * t.capacity) >> 32);
+    // The probe bound is worked out only past the home slot, off the common packet's path.
+    for (size_t probe = 1;; ++probe) {
+        uint8_t* record = t.record(index);
+        if (VIGIL_LIKELY(matches(t, record, key))) {
+            inserted = false;  // most packets belong to a flow sitting in its home slot
+            return record;
+        }
+        FlowStats& stats = t.stats(record);
+        if (stats.used == kFree) {
+            __builtin_memcpy(record, key.local, t.address_bytes);
+            __builtin_memcpy(record + t.address_bytes, key.remote, t.address_bytes);
+            __builtin_memcpy(record + 2 * t.address_bytes, &key.local_port, 4);  // both ports
+            stats = FlowStats{};
+            stats.flags = key.protocol;
+            stats.used = kOpen;
+            ++size;
+            inserted = true;
+            return record;
+        }
+        if (probe == (t.capacity < kMaxProbe ? t.capacity : kMaxProbe)) {
+            return nullptr;
+        }
+        index = index + 1 == t.capacity ? 0 : index + 1;
+    }
 }
 
 }  // namespace table
 
-// Defined here so the packet hook inlines the lookup of an existing flow.
 template <typename Record>
 VIGIL_ALWAYS_INLINE Record* FlowTable<Record>::find_or_insert(const FlowKey& key, uint32_t seed,
                                                               bool& inserted) {
-    const uint32_t h = table::hash_key<sizeof(Record::local)>(key, seed);
-    // Multiply-shift maps the hash onto any capacity without a division.
-    size_t index = static_cast<size_t>((static_cast<uint64_t>(h) * capacity_) >> 32);
-    if (VIGIL_LIKELY(records_[index].stats.used == kOpen && table::matches(records_[index], key))) {
-        inserted = false;  // most packets belong to a flow sitting in its home slot
-        return &records_[index];
-    }
-    const size_t probes = capacity_ < kMaxProbe ? capacity_ : kMaxProbe;
-    for (size_t probe = 0; probe < probes; ++probe) {
-        Record& record = records_[index];
-        if (record.stats.used == kFree) {
-            table::assign(record, key);
-            record.local_port = key.local_port;
-            record.remote_port = key.remote_port;
-            record.stats = FlowStats{};
-            record.stats.flags = key.protocol;
-            record.stats.used = kOpen;
-            ++size_;
-            inserted = true;
-            return &record;
-        }
-        if (record.stats.used == kOpen && table::matches(record, key)) {
-            inserted = false;
-            return &record;
-        }
-        index = index + 1 == capacity_ ? 0 : index + 1;
-    }
-    return nullptr;
+    return reinterpret_cast<Record*>(table::find_or_insert(layout(), size_, key, seed, inserted));
 }
 
 template <typename Record>
