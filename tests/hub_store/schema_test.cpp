@@ -339,6 +339,43 @@ TEST_F(Schema, Open_upgradesVersion7LatestPartsToTheirOwnRows) {
     EXPECT_EQ(query_integer("SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
+// Version 9 names a window's local ends once (window_flows.locals). Rows a version 8 store wrote
+// keep their form, and the flows view reads them beside the new ones.
+TEST_F(Schema, Open_readsVersion8WindowsBesideTheNewForm) {
+    ASSERT_NO_FATAL_FAILURE(create_at_version(8, /*foreign_keys=*/true));
+    execute(
+        "PRAGMA foreign_keys = ON;"
+        "INSERT INTO devices (id, format, first_seen_ms, last_seen_ms) VALUES ('dev-1', 0, 10, 20);"
+        "INSERT INTO messages (device_key, message_key, received_ms, device_time_ms, time_ms, "
+        "window_duration_ms, format, payload_bytes) VALUES (1, 'b:1', 10, 9, 9, 10000, 0, 50);"
+        "INSERT INTO window_flows (message_id, flows) VALUES (1, "
+        "'[[\"198.51.100.2\",\"203.0.113.1\",0,40000,443,1,2,3,4,0,\"completed\",\"eth0\"]]');");
+
+    std::string error;
+    auto store = open(error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(query_integer("PRAGMA user_version"), sqlite::kSchemaVersion);
+    Report report = make_report("dev-1", "b:2", 1'000'000, 2);
+    report.flows[1].local = "2001:db8::2";
+    report.flows[1].local_interface = "wlan0";
+    const WriteResult written = store->write_batch({report});
+    ASSERT_TRUE(written.ok) << written.error;
+    EXPECT_EQ(query_integer("SELECT count(*) FROM window_flows WHERE locals IS NULL"), 1);
+
+    DeviceDirectory& directory = *store;
+    const auto page = directory.flows(flow_query("dev-1"));
+    ASSERT_TRUE(page.ok()) << page.error;
+    ASSERT_EQ(page.value.flows.size(), 3u);
+    const Flow& old_one = page.value.flows[0].flow;
+    EXPECT_EQ(old_one.local, "198.51.100.2");
+    EXPECT_EQ(old_one.remote, "203.0.113.1");
+    EXPECT_EQ(old_one.local_interface, "eth0");
+    EXPECT_EQ(old_one.handshake, "completed");
+    EXPECT_EQ(old_one.bytes_in, 1u);
+    EXPECT_EQ(flow_fields(page.value.flows[1].flow), flow_fields(report.flows[0]));
+    EXPECT_EQ(flow_fields(page.value.flows[2].flow), flow_fields(report.flows[1]));
+}
+
 TEST_F(Schema, Open_refusesANewerSchemaAndLeavesItAlone) {
     {
         std::string error;

@@ -36,6 +36,37 @@ TEST_F(SqliteStore, WriteBatch_roundTripsNetworkWindow) {
     EXPECT_FALSE(page.value.next);
 }
 
+// A window names each local end (address and interface) once; its flows point at them. Ends
+// that come back after others, the same address on two interfaces, and a window whose every flow
+// has an end of its own all read back as written.
+TEST_F(SqliteStore, WriteBatch_roundTripsTheLocalEndsOfEachFlow) {
+    Report mixed = make_report("dev-1", "boot1:1", 1'000'000, 6);
+    const std::pair<const char*, const char*> ends[] = {
+        {"198.51.100.2", "eth0"},  {"2001:db8::2", "eth0"}, {"198.51.100.2", "eth0"},
+        {"198.51.100.2", "wlan0"}, {"2001:db8::2", "eth0"}, {"192.0.2.9", ""}};
+    for (size_t i = 0; i < mixed.flows.size(); ++i) {
+        mixed.flows[i].local = ends[i].first;
+        mixed.flows[i].local_interface = ends[i].second;
+    }
+    Report own_ends = make_report("dev-2", "boot1:1", 1'000'000, 500);
+    for (size_t i = 0; i < own_ends.flows.size(); ++i) {
+        own_ends.flows[i].local = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    }
+    write_ok({mixed, own_ends});
+
+    for (const Report* report : {&mixed, &own_ends}) {
+        FlowQuery query = flow_query(report->device_id);
+        query.limit = 1000;
+        const auto page = directory().flows(query);
+        ASSERT_TRUE(page.ok()) << page.error;
+        ASSERT_EQ(page.value.flows.size(), report->flows.size());
+        for (size_t i = 0; i < report->flows.size(); ++i) {
+            EXPECT_EQ(flow_fields(page.value.flows[i].flow), flow_fields(report->flows[i]))
+                << report->device_id << " flow " << i;
+        }
+    }
+}
+
 TEST_F(SqliteStore, WriteBatch_roundTripsSystemPortsAndStatus) {
     Report report = make_report("dev-1", "boot1:1", 1'000'000, 0);
     report.system = SystemInfo{"0.1.0",

@@ -337,8 +337,28 @@ ALTER TABLE devices DROP COLUMN status_json;
 ALTER TABLE devices DROP COLUMN status_received_ms;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4,
-                                       kMigration5, kMigration6, kMigration7, kMigration8};
+// A window's local ends (address and interface) once each instead of in every flow: most of a
+// window's flows share one, and the text written for each message is most of what ingest costs
+// the store (its write-ahead log and checkpoints). Rows written before keep their form (locals
+// NULL, each flow naming its local end); the view reads both.
+constexpr const char* kMigration9 = R"sql(
+ALTER TABLE window_flows ADD COLUMN locals TEXT;  -- [[address, interface], ...]; NULL: old form
+DROP VIEW flows;
+CREATE VIEW flows (message_id, seq, local, remote, protocol, local_port, remote_port, bytes_in,
+                   bytes_out, packets_in, packets_out, remote_opened, handshake, local_interface)
+AS SELECT w.message_id, f.key,
+          CASE WHEN w.locals IS NULL THEN f.value ->> 0
+               ELSE w.locals -> (f.value ->> 0) ->> 0 END,
+          f.value ->> 1, f.value ->> 2, f.value ->> 3, f.value ->> 4, f.value ->> 5,
+          f.value ->> 6, f.value ->> 7, f.value ->> 8, f.value ->> 9, f.value ->> 10,
+          CASE WHEN w.locals IS NULL THEN f.value ->> 11
+               ELSE w.locals -> (f.value ->> 0) ->> 1 END
+   FROM window_flows w, json_each(w.flows) f;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3,
+                                       kMigration4, kMigration5, kMigration6,
+                                       kMigration7, kMigration8, kMigration9};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 int read_integer_pragma(Connection& connection, const char* sql, std::string& error) {

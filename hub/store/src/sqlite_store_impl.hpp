@@ -20,6 +20,7 @@
 #include "vigil/hub/sqlite/connection.hpp"
 #include "vigil/hub/sqlite/schema.hpp"
 #include "vigil/hub/sqlite_store.hpp"
+#include "window_flows.hpp"
 
 namespace vigil::hub::sqlite {
 
@@ -188,6 +189,7 @@ class SqliteStore final : public Store {
     Checkpointer checkpointer_;  // stopped before the writer closes
     ReaderPool readers_{options_};
     std::vector<char> flows_json_;  // write_flows()' buffer, kept for its capacity
+    WindowLocals window_locals_;    // write_flows()' local ends, kept for their capacity
 };
 
 }  // namespace vigil::hub::sqlite

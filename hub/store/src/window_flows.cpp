@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace vigil::hub::sqlite {
 
@@ -67,17 +68,36 @@ class JsonWriter {
 
 }  // namespace
 
-size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out) {
-    size_t bound = 2;
+size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out,
+                           WindowLocals& locals) {
+    locals.clear();
+    size_t bound = 4;
     for (const Flow& flow : flows) {
-        bound += 2 + 12 + 7 * JsonWriter::kIntegerBytes + JsonWriter::string_bytes(flow.local) +
-                 JsonWriter::string_bytes(flow.remote) + JsonWriter::string_bytes(flow.handshake) +
-                 JsonWriter::string_bytes(flow.local_interface);
+        bound += 2 + 11 + 9 * JsonWriter::kIntegerBytes + JsonWriter::string_bytes(flow.remote) +
+                 JsonWriter::string_bytes(flow.handshake);
+        if (locals.index_of(flow) == locals.size()) {
+            locals.add(flow);
+            bound += 4 + JsonWriter::string_bytes(flow.local) +
+                     JsonWriter::string_bytes(flow.local_interface);
+        }
     }
     if (out.size() < bound) {
         out.resize(bound);
     }
     JsonWriter json(out.data());
+    json.put('[');
+    for (size_t i = 0; i < locals.size(); ++i) {
+        if (i != 0) {
+            json.put(',');
+        }
+        json.put('[');
+        json.string(*locals.ends()[i].first);
+        json.put(',');
+        json.string(*locals.ends()[i].second);
+        json.put(']');
+    }
+    json.put(']');
+    locals.text_length = static_cast<size_t>(json.end() - out.data());
     json.put('[');
     for (size_t i = 0; i < flows.size(); ++i) {
         const Flow& flow = flows[i];
@@ -85,7 +105,7 @@ size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& ou
             json.put(',');
         }
         json.put('[');
-        json.string(flow.local);
+        json.integer(static_cast<int64_t>(locals.index_of(flow)));
         json.put(',');
         json.string(flow.remote);
         json.put(',');
@@ -106,12 +126,39 @@ size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& ou
         json.optional(flow.remote_opened);
         json.put(',');
         json.string(flow.handshake);
-        json.put(',');
-        json.string(flow.local_interface);
         json.put(']');
     }
     json.put(']');
     return static_cast<size_t>(json.end() - out.data());
+}
+
+size_t WindowLocals::index_of(const Flow& flow) {
+    // Flows of one local end mostly follow each other: the last one found is tried first.
+    if (last_ < ends_.size() && *ends_[last_].first == flow.local &&
+        *ends_[last_].second == flow.local_interface) {
+        return last_;
+    }
+    const auto found = index_.find({flow.local, flow.local_interface});
+    if (found == index_.end()) {
+        return ends_.size();
+    }
+    last_ = found->second;
+    return last_;
+}
+
+void WindowLocals::add(const Flow& flow) {
+    last_ = ends_.size();
+    index_.emplace(
+        std::make_pair(std::string_view(flow.local), std::string_view(flow.local_interface)),
+        last_);
+    ends_.emplace_back(&flow.local, &flow.local_interface);
+}
+
+void WindowLocals::clear() {
+    ends_.clear();
+    index_.clear();
+    last_ = 0;
+    text_length = 0;
 }
 
 }  // namespace vigil::hub::sqlite

@@ -1,19 +1,47 @@
-// A window's flows as the window_flows table holds them (schema.cpp, version 4): one JSON array
-// of arrays [local, remote, protocol, local_port, remote_port, bytes_in, bytes_out, packets_in,
-// packets_out, remote_opened, handshake, local_interface], integers as SQLite holds them
-// (unsigned counters as their int64 bit pattern), unknowns as null. The schema's "flows" view
-// reads them back.
+// A window's flows as the window_flows table holds them (schema.cpp, versions 4 and 9). Since
+// version 9 a row has two JSON texts: `locals`, the window's local ends once each, as
+// [address, interface] pairs; `flows`, an array of arrays [local_index, remote, protocol,
+// local_port, remote_port, bytes_in, bytes_out, packets_in, packets_out, remote_opened,
+// handshake], local_index pointing into `locals`. Integers are as SQLite holds them (unsigned
+// counters as their int64 bit pattern), unknowns null. The schema's "flows" view reads both forms.
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vigil/hub/report.hpp"
 
 namespace vigil::hub::sqlite {
 
-/// Writes the flows' JSON into out and returns its length. out only grows, so one buffer serves
-/// every report without being cleared.
-size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out);
+/// The distinct local ends (address and interface) of one window, in order of first use.
+class WindowLocals {
+  public:
+    /// Their position, or size() when the flow's local end is not among them yet.
+    size_t index_of(const Flow& flow);
+    void add(const Flow& flow);
+    void clear();
+    size_t size() const { return ends_.size(); }
+    const std::vector<std::pair<const std::string*, const std::string*>>& ends() const {
+        return ends_;
+    }
+    /// The length of the locals' JSON at the start of the encoder's buffer.
+    size_t text_length = 0;
+
+  private:
+    std::vector<std::pair<const std::string*, const std::string*>> ends_;
+    // A map, not a search: a hostile window may give every flow a local end of its own.
+    std::map<std::pair<std::string_view, std::string_view>, size_t> index_;
+    size_t last_ = 0;
+};
+
+/// Writes the window's locals' JSON, then its flows' JSON, into out (the locals' text is
+/// locals.text_length long, the flows' follows it) and returns the end of both. out only grows, so
+/// one buffer serves every report without being cleared.
+size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out,
+                           WindowLocals& locals);
 
 }  // namespace vigil::hub::sqlite

@@ -9,7 +9,7 @@
 
 namespace vigil::hub::sqlite {
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 /// PRAGMA application_id of a Vigil store ("Vigl"), so another program's database is refused.
 constexpr int kApplicationId = 0x5669676c;
 
