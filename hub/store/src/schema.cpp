@@ -337,10 +337,12 @@ ALTER TABLE devices DROP COLUMN status_json;
 ALTER TABLE devices DROP COLUMN status_received_ms;
 )sql";
 
-// A window's local ends (address and interface) once each instead of in every flow: most of a
-// window's flows share one, and the text written for each message is most of what ingest costs
-// the store (its write-ahead log and checkpoints). Rows written before keep their form (locals
-// NULL, each flow naming its local end); the view reads both.
+// A window's local ends (address and interface) once each instead of in every flow, and a
+// handshake the decoders name as its code (0 completed, 1 unanswered, 2 refused, 3 reset; any
+// other stays text): most of a window's flows share one local end and have a handshake, and the
+// text written for each message is most of what ingest costs the store (its write-ahead log and
+// checkpoints). Rows written before keep their form (locals NULL, each flow naming its local end,
+// handshakes as words); the view reads both.
 constexpr const char* kMigration9 = R"sql(
 ALTER TABLE window_flows ADD COLUMN locals TEXT;  -- [[address, interface], ...]; NULL: old form
 DROP VIEW flows;
@@ -350,7 +352,11 @@ AS SELECT w.message_id, f.key,
           CASE WHEN w.locals IS NULL THEN f.value ->> 0
                ELSE w.locals -> (f.value ->> 0) ->> 0 END,
           f.value ->> 1, f.value ->> 2, f.value ->> 3, f.value ->> 4, f.value ->> 5,
-          f.value ->> 6, f.value ->> 7, f.value ->> 8, f.value ->> 9, f.value ->> 10,
+          f.value ->> 6, f.value ->> 7, f.value ->> 8, f.value ->> 9,
+          CASE WHEN json_type(f.value, '$[10]') = 'integer'
+               THEN CASE f.value ->> 10 WHEN 0 THEN 'completed' WHEN 1 THEN 'unanswered'
+                                        WHEN 2 THEN 'refused' WHEN 3 THEN 'reset' END
+               ELSE f.value ->> 10 END,
           CASE WHEN w.locals IS NULL THEN f.value ->> 11
                ELSE w.locals -> (f.value ->> 0) ->> 1 END
    FROM window_flows w, json_each(w.flows) f;

@@ -2,8 +2,9 @@
 // version 9 a row has two JSON texts: `locals`, the window's local ends once each, as
 // [address, interface] pairs; `flows`, an array of arrays [local_index, remote, protocol,
 // local_port, remote_port, bytes_in, bytes_out, packets_in, packets_out, remote_opened,
-// handshake], local_index pointing into `locals`. Integers are as SQLite holds them (unsigned
-// counters as their int64 bit pattern), unknowns null. The schema's "flows" view reads both forms.
+// handshake], local_index pointing into `locals`, a handshake the decoders name as its code.
+// Integers are as SQLite holds them (unsigned counters as their int64 bit pattern), unknowns
+// null. The schema's "flows" view reads both forms.
 #pragma once
 
 #include <cstddef>
