@@ -1,6 +1,7 @@
 // TelemetryWriter: a batch goes in whole or not at all, duplicates are skipped, and what goes in
 // comes back out.
 #include "store_fixture.hpp"
+#include "vigil/protocol/message.h"
 
 namespace vigil::hub::testing {
 namespace {
@@ -64,6 +65,25 @@ TEST_F(SqliteStore, WriteBatch_roundTripsTheLocalEndsOfEachFlow) {
             EXPECT_EQ(flow_fields(page.value.flows[i].flow), flow_fields(report->flows[i]))
                 << report->device_id << " flow " << i;
         }
+    }
+}
+
+// The store writes the handshakes the Vigil decoder names as codes and the flows view turns them
+// back into words: every word the decoder can give, and any other text, reads back as written.
+TEST_F(SqliteStore, WriteBatch_roundTripsEveryHandshake) {
+    Report report = make_report("dev-1", "boot1:1", 1'000'000, 6);
+    for (uint8_t code = 0; code < 4; ++code) {
+        report.flows[code].handshake = protocol::to_string(static_cast<wire::Handshake>(code));
+    }
+    report.flows[4].handshake = "";
+    report.flows[5].handshake = "syn-sent";
+    write_ok({report});
+
+    const auto page = directory().flows(flow_query("dev-1"));
+    ASSERT_TRUE(page.ok()) << page.error;
+    ASSERT_EQ(page.value.flows.size(), report.flows.size());
+    for (size_t i = 0; i < report.flows.size(); ++i) {
+        EXPECT_EQ(page.value.flows[i].flow.handshake, report.flows[i].handshake) << "flow " << i;
     }
 }
 

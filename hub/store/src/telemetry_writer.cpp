@@ -167,16 +167,15 @@ bool SqliteStore::find_or_add_device(const Report& report, int64_t& device_key, 
 bool SqliteStore::write_flows(const Report& report, int64_t message_id, RowDeltas& deltas,
                               std::string& error) {
     if (!report.flows.empty()) {
-        const size_t end = encode_window_flows(report.flows, flows_json_, window_locals_);
-        const size_t locals_length = window_locals_.text_length;
+        const WindowFlowsText text = encode_window_flows(report.flows, flows_json_, window_locals_);
         Statement flows = writer_.query(
             "INSERT INTO window_flows (message_id, flows, locals) VALUES (?1, ?2, ?3)", error,
             message_id);
         if (!flows) {
             return false;
         }
-        flows.bind_text(2, flows_json_.data() + locals_length, end - locals_length);
-        flows.bind_text(3, flows_json_.data(), locals_length);
+        flows.bind_text(2, flows_json_.data() + text.locals_end, text.flows_end - text.locals_end);
+        flows.bind_text(3, flows_json_.data(), text.locals_end);
         if (!flows.run("write", error)) {
             return false;
         }

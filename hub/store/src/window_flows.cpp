@@ -83,25 +83,23 @@ void handshake(JsonWriter& json, const std::string& name) {
 
 }  // namespace
 
-size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out,
-                           WindowLocals& locals) {
-    locals.clear();
+WindowFlowsText encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out,
+                                    WindowLocals& locals) {
+    locals.assign(flows);
     size_t bound = 4;
     for (const Flow& flow : flows) {
         bound += 2 + 11 + 9 * JsonWriter::kIntegerBytes + JsonWriter::string_bytes(flow.remote) +
                  JsonWriter::string_bytes(flow.handshake);
-        if (locals.index_of(flow) == locals.size()) {
-            locals.add(flow);
-            bound += 4 + JsonWriter::string_bytes(flow.local) +
-                     JsonWriter::string_bytes(flow.local_interface);
-        }
+    }
+    for (const auto& [address, interface] : locals.ends()) {
+        bound += 4 + JsonWriter::string_bytes(*address) + JsonWriter::string_bytes(*interface);
     }
     if (out.size() < bound) {
         out.resize(bound);
     }
     JsonWriter json(out.data());
     json.put('[');
-    for (size_t i = 0; i < locals.size(); ++i) {
+    for (size_t i = 0; i < locals.ends().size(); ++i) {
         if (i != 0) {
             json.put(',');
         }
@@ -112,7 +110,8 @@ size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& ou
         json.put(']');
     }
     json.put(']');
-    locals.text_length = static_cast<size_t>(json.end() - out.data());
+    WindowFlowsText text;
+    text.locals_end = static_cast<size_t>(json.end() - out.data());
     json.put('[');
     for (size_t i = 0; i < flows.size(); ++i) {
         const Flow& flow = flows[i];
@@ -120,7 +119,7 @@ size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& ou
             json.put(',');
         }
         json.put('[');
-        json.integer(static_cast<int64_t>(locals.index_of(flow)));
+        json.integer(static_cast<int64_t>(locals.end_of_flow(i)));
         json.put(',');
         json.string(flow.remote);
         json.put(',');
@@ -144,36 +143,30 @@ size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& ou
         json.put(']');
     }
     json.put(']');
-    return static_cast<size_t>(json.end() - out.data());
+    text.flows_end = static_cast<size_t>(json.end() - out.data());
+    return text;
 }
 
-size_t WindowLocals::index_of(const Flow& flow) {
-    // Flows of one local end mostly follow each other: the last one found is tried first.
-    if (last_ < ends_.size() && *ends_[last_].first == flow.local &&
-        *ends_[last_].second == flow.local_interface) {
-        return last_;
-    }
-    const auto found = index_.find({flow.local, flow.local_interface});
-    if (found == index_.end()) {
-        return ends_.size();
-    }
-    last_ = found->second;
-    return last_;
-}
-
-void WindowLocals::add(const Flow& flow) {
-    last_ = ends_.size();
-    index_.emplace(
-        std::make_pair(std::string_view(flow.local), std::string_view(flow.local_interface)),
-        last_);
-    ends_.emplace_back(&flow.local, &flow.local_interface);
-}
-
-void WindowLocals::clear() {
+void WindowLocals::assign(const std::vector<Flow>& flows) {
     ends_.clear();
+    flow_ends_.clear();
     index_.clear();
-    last_ = 0;
-    text_length = 0;
+    size_t last = 0;
+    for (const Flow& flow : flows) {
+        // Flows of one local end mostly follow each other: the last one found is tried first.
+        if (last >= ends_.size() || *ends_[last].first != flow.local ||
+            *ends_[last].second != flow.local_interface) {
+            const auto [at, added] =
+                index_.emplace(std::make_pair(std::string_view(flow.local),
+                                              std::string_view(flow.local_interface)),
+                               ends_.size());
+            if (added) {
+                ends_.emplace_back(&flow.local, &flow.local_interface);
+            }
+            last = at->second;
+        }
+        flow_ends_.push_back(last);
+    }
 }
 
 }  // namespace vigil::hub::sqlite

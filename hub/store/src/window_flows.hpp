@@ -18,31 +18,33 @@
 
 namespace vigil::hub::sqlite {
 
-/// The distinct local ends (address and interface) of one window, in order of first use.
+/// The distinct local ends (address and interface) of one window, in order of first use, and
+/// which one each flow has. Kept by the writer between windows for its capacity.
 class WindowLocals {
   public:
-    /// Their position, or size() when the flow's local end is not among them yet.
-    size_t index_of(const Flow& flow);
-    void add(const Flow& flow);
-    void clear();
-    size_t size() const { return ends_.size(); }
+    void assign(const std::vector<Flow>& flows);
     const std::vector<std::pair<const std::string*, const std::string*>>& ends() const {
         return ends_;
     }
-    /// The length of the locals' JSON at the start of the encoder's buffer.
-    size_t text_length = 0;
+    size_t end_of_flow(size_t flow) const { return flow_ends_[flow]; }
 
   private:
     std::vector<std::pair<const std::string*, const std::string*>> ends_;
+    std::vector<size_t> flow_ends_;
     // A map, not a search: a hostile window may give every flow a local end of its own.
     std::map<std::pair<std::string_view, std::string_view>, size_t> index_;
-    size_t last_ = 0;
 };
 
-/// Writes the window's locals' JSON, then its flows' JSON, into out (the locals' text is
-/// locals.text_length long, the flows' follows it) and returns the end of both. out only grows, so
-/// one buffer serves every report without being cleared.
-size_t encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out,
-                           WindowLocals& locals);
+/// Where encode_window_flows() put the two texts in its buffer: the locals' JSON from its
+/// start, the flows' JSON after it.
+struct WindowFlowsText {
+    size_t locals_end = 0;
+    size_t flows_end = 0;
+};
+
+/// Writes the window's locals' JSON, then its flows' JSON, into out. out only grows, so one
+/// buffer serves every report without being cleared.
+WindowFlowsText encode_window_flows(const std::vector<Flow>& flows, std::vector<char>& out,
+                                    WindowLocals& locals);
 
 }  // namespace vigil::hub::sqlite
